@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The README's test command: installs what the tests need, builds, and runs the
+# whole suite once per codec so a broken addon cannot hide behind the fallback.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup-test-deps.sh
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+npm run build
+total_pass=0; total_fail=0
+for codec in native portable; do
+  echo "=== test suite with LMJ_CODEC=$codec"
+  out="$(mktemp)"
+  set +e
+  LMJ_CODEC=$codec npx vitest run --reporter=default --reporter=json --outputFile="$out" "$@"
+  rc=$?
+  set -e
+  if [ -s "$out" ]; then
+    read -r p f < <(node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));console.log(r.numPassedTests, r.numFailedTests)' "$out")
+    total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+  fi
+  rm -f "$out"
+  if [ "$rc" -ne 0 ]; then
+    echo "tests: $total_pass passed, $((total_fail > 0 ? total_fail : 1)) failed"
+    exit "$rc"
+  fi
+done
+echo "tests: $total_pass passed, $total_fail failed"
