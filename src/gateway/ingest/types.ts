@@ -1,0 +1,154 @@
+/**
+ * The ingest pipeline's public API: what the MQTT front ends (`submit`), the HTTP API
+ * (queries) and the CLI (wiring, drain) call. Implementation: ./ingestor.ts.
+ */
+import type { Codec, FlattenLimits } from '../../codec/types.js';
+import type { Durability, LmjStore } from '../../core/types.js';
+import type { ErrorCode, LmjError } from '../../errors.js';
+import type {
+  DeviceSummary,
+  EntityView,
+  LatestView,
+  ReadingsPage,
+  ReadingsQuery,
+  ReadingView,
+} from '../../core/telemetry/types.js';
+import type { TopicParser, TopicTemplates } from '../topics.js';
+import type { PoolStats } from '../pool/types.js';
+import type { DeadLetterPage, DeadLetterQuery } from '../dead-letters.js';
+import type { DeviceListPage, DeviceListQuery } from './registry.js';
+
+/** One MQTT publication handed to the gateway. */
+export interface InboundMessage {
+  topic: string;
+  payload: Buffer;
+  qos: 0 | 1;
+  /** Gateway receive time, Unix ms (default: when `submit` is called). */
+  receivedAt?: number;
+  clientId?: string;
+}
+
+/** What happened to a message. Every variant is final and durable when `submit` resolves. */
+export type IngestResult =
+  | { status: 'stored'; deviceId: string; ptr: string; ts: number }
+  | { status: 'duplicate'; deviceId: string; ptr: string }
+  | { status: 'meta'; deviceId: string }
+  /** Already dead-lettered durably (except SHUTTING_DOWN after close, which is not stored). */
+  | { status: 'rejected'; code: ErrorCode; message: string; deviceId?: string };
+
+/** One committed group (all devices of one flush cycle). */
+export interface CommitBatchInfo {
+  devices: number;
+  messages: number;
+  /** From the first message's `submit` to the group's durable commit. */
+  latencyMs: number;
+}
+
+/** Optional callbacks (metrics, logs). All default to no-ops; a throwing hook is ignored. */
+export interface IngestHooks {
+  /** Every final result, once per submitted message. */
+  result?(result: IngestResult, msg: InboundMessage): void;
+  /** Each committed group. */
+  commit?(info: CommitBatchInfo): void;
+  /** A device instance was opened by the pool. */
+  poolOpen?(deviceId: string): void;
+  /** A device instance was closed to stay within the fd budget. */
+  poolEvict?(deviceId: string): void;
+  /** A rejection or an internal failure, with the device when known (for logs). */
+  error?(err: LmjError, context: { deviceId?: string; topic?: string; clientId?: string }): void;
+  /** `submit` had to wait for queue capacity (back-pressure). */
+  backpressure?(): void;
+  /** Dead letters dropped (oldest first) to stay within the dead-letter budget. */
+  deadLettersDropped?(count: number): void;
+}
+
+/** Options of {@link Ingestor} creation. Only `dataDir` is required. */
+export interface IngestOptions {
+  /** Data directory: devices in `DIR/devices/<id>/`, gateway state in `DIR/gateway/`. */
+  dataDir: string;
+  /** Durability of every instance (default `safe`: resolved ⇒ fsynced). */
+  durability?: Durability;
+  /** Codec (default: `getCodec()`). */
+  codec?: Codec;
+  topics?: Partial<TopicTemplates>;
+  /** Largest accepted payload in bytes (default 65,536) → PAYLOAD_TOO_LARGE. */
+  maxPayloadBytes?: number;
+  flattenLimits?: Partial<FlattenLimits>;
+  batch?: {
+    /** Messages per group commit (default 1,000). */
+    maxMessages?: number;
+    /** Longest wait before a partial group is committed, ms (default 2). */
+    maxDelayMs?: number;
+    /** Groups being committed at once (default 4). */
+    maxInflight?: number;
+  };
+  /** Bound on accepted-but-unresolved messages; `submit` waits beyond it (back-pressure). */
+  queue?: { maxMessages?: number; maxBytes?: number };
+  pool?: {
+    /** Most instances open at once (default: from RLIMIT_NOFILE, see pool docs). */
+    maxOpen?: number;
+    /** File descriptors kept free for sockets etc. (default max(128, 25% of the limit)). */
+    fdHeadroom?: number;
+    /** Initial map size per instance (default 1 MiB; grows on demand). */
+    mapSize?: number;
+  };
+  deadLetters?: { maxCount?: number; maxBytes?: number };
+  hooks?: IngestHooks;
+}
+
+/** Counters of the pipeline, monotonic since creation (gauges marked). */
+export interface IngestStats {
+  submitted: number;
+  stored: number;
+  duplicates: number;
+  meta: number;
+  rejected: number;
+  rejectedByCode: Partial<Record<ErrorCode, number>>;
+  commits: number;
+  backpressureWaits: number;
+  /** Gauge: accepted messages not yet resolved. */
+  pending: number;
+  /** Gauge: their payload bytes. */
+  pendingBytes: number;
+  deadLettersDropped: number;
+  pool: PoolStats;
+}
+
+/** The ingest pipeline plus the read side the HTTP API and CLI use. */
+export interface Ingestor {
+  /**
+   * Resolves only after the message's group commit is durable (or it was rejected and
+   * dead-lettered durably). Never rejects for bad input; after `close()` it resolves
+   * `rejected` / SHUTTING_DOWN.
+   */
+  submit(msg: InboundMessage): Promise<IngestResult>;
+  /** Resolves when everything submitted before the call is resolved. */
+  flush(): Promise<void>;
+  /** Drain: commit everything accepted, close all instances and gateway state. Idempotent. */
+  close(): Promise<void>;
+
+  /** The compiled topic templates (filters to subscribe to, parse, topicFor). */
+  readonly topics: TopicParser;
+
+  /** Devices from the registry (no instance opened), sorted by id, paged. */
+  listDevices(query?: DeviceListQuery): Promise<DeviceListPage>;
+  /** Throws BAD_DEVICE_ID, NOT_FOUND (unknown device), DEVICE_UNAVAILABLE. */
+  deviceSummary(deviceId: string): Promise<DeviceSummary>;
+  /** Throws like {@link deviceSummary}. */
+  latest(deviceId: string): Promise<LatestView>;
+  /** Throws like {@link deviceSummary}, plus BAD_REQUEST for bad range/limit/cursor. */
+  readings(deviceId: string, query?: ReadingsQuery): Promise<ReadingsPage>;
+  /** Entity by pointer hex; INVALID_POINTER for bad hex. */
+  entity(deviceId: string, ptrHex: string): Promise<EntityView>;
+  /** The reading stored for a message identity (hex or bytes), or null. */
+  findByIdentity(deviceId: string, identity: string | Uint8Array): Promise<ReadingView | null>;
+  /**
+   * Runs `fn` with the device's open instance, pinned (never evicted while `fn` runs):
+   * the escape hatch for audit/repair and anything not covered above. NOT_FOUND for an
+   * unknown device (never creates one).
+   */
+  withDevice<T>(deviceId: string, fn: (store: LmjStore) => T | Promise<T>): Promise<T>;
+  /** Dead letters, newest first, paged. */
+  deadLetters(query?: DeadLetterQuery): Promise<DeadLetterPage>;
+  stats(): IngestStats;
+}

@@ -1,0 +1,59 @@
+/** Types of the per-device instance pool. */
+import type { Codec } from '../../codec/types.js';
+import type { Durability, LmjStore } from '../../core/types.js';
+
+/** Options of the pool. */
+export interface PoolOptions {
+  /** Data directory; instances live in `DIR/devices/<deviceId>/`. */
+  dataDir: string;
+  durability?: Durability;
+  codec?: Codec;
+  /** Most instances open at once (default: derived from RLIMIT_NOFILE). */
+  maxOpen?: number;
+  /** File descriptors kept free for sockets and everything else. */
+  fdHeadroom?: number;
+  /** File descriptors one open instance costs (measured: 3 — data.mdb, lock.mdb, and one more). */
+  fdsPerInstance?: number;
+  /** Initial map size per instance (grows on demand). */
+  mapSize?: number;
+  /** After an open fails, don't retry that device for this long, ms (default 1,000). */
+  failureBackoffMs?: number;
+  hooks?: { open?(deviceId: string): void; evict?(deviceId: string): void };
+}
+
+/** How to get a device's instance. */
+export interface AcquireOptions {
+  /** Create the instance if it does not exist (ingest). Default false (reads: NOT_FOUND). */
+  create?: boolean;
+}
+
+/** Pool counters. */
+export interface PoolStats {
+  /** Gauge: instances open now. */
+  open: number;
+  /** The cap in force. */
+  maxOpen: number;
+  opens: number;
+  evictions: number;
+  /** Acquisitions that had to wait for an instance to become idle. */
+  waits: number;
+  /** Opens that failed (DEVICE_UNAVAILABLE). */
+  openFailures: number;
+}
+
+/** Lazily opened, LRU-bounded per-device instances. */
+export interface DevicePool {
+  /**
+   * Runs `fn` with the device's instance, pinned for the duration (never evicted while
+   * in use). Throws BAD_DEVICE_ID, NOT_FOUND (absent and `create` false),
+   * DEVICE_UNAVAILABLE (cannot be opened / corrupt).
+   */
+  use<T>(deviceId: string, fn: (store: LmjStore) => T | Promise<T>, options?: AcquireOptions): Promise<T>;
+  /** True when the device's directory exists (no open). Throws BAD_DEVICE_ID. */
+  exists(deviceId: string): boolean;
+  /** The instance directory of a (validated) device id. */
+  pathOf(deviceId: string): string;
+  stats(): PoolStats;
+  /** Waits for users to finish, closes every instance. */
+  close(): Promise<void>;
+}
