@@ -1,0 +1,230 @@
+/**
+ * The embedded MQTT broker (aedes, MQTT 3.1.1) as an ingest endpoint.
+ *
+ * How acknowledgement works (read from aedes 1.2.0 lib/handlers/publish.js and
+ * lib/client.js): for QoS 1, aedes writes PUBACK only after `authorizePublish`
+ * calls back, so we call back once `ingestor.submit()` has resolved, i.e. after
+ * the durable group commit. aedes dispatches every packet of one socket read
+ * concurrently and reads the next chunk only when all of them called back, so a
+ * pipelining publisher has a whole chunk in flight, all grouped into one commit:
+ * per-client throughput is (messages per chunk) / (commit latency), not
+ * 1 / latency. Callbacks of one client are chained so PUBACKs leave in the order
+ * the PUBLISHes arrived (MQTT-4.6.0-2), even when devices commit out of order.
+ * QoS 2 is treated like QoS 1 (PUBREC after commit).
+ *
+ * Bounds (aedes itself keeps unbounded queues for slow subscribers):
+ * - SUBSCRIBE is refused (granted 0x80): this broker ingests, it does not fan out;
+ *   so no subscriber queue can grow. Read data over HTTP, or run mosquitto and the
+ *   external mode for fan-out.
+ * - retained flags are cleared, so aedes never stores retained messages in memory;
+ * - connections are capped (`maxConnections`, refused at accept);
+ * - a packet larger than `maxPacketBytes` closes its connection before it is buffered;
+ * - at most `maxInFlight` messages are between arrival and commit: QoS 0 beyond
+ *   that is shed (counted); QoS 1 waits, which stops reading that socket (TCP back-pressure).
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
+import { LmjError } from '../../errors.js';
+import type { Ingestor, IngestResult } from '../ingest/types.js';
+import type { Logger } from '../logger.js';
+import type { GatewayMetrics } from '../metrics.js';
+import type { UserTable } from './users.js';
+
+/** Options of {@link startEmbeddedBroker}. */
+export interface EmbeddedBrokerOptions {
+  host: string;
+  port: number;
+  ingestor: Pick<Ingestor, 'submit'>;
+  metrics: GatewayMetrics;
+  log: Logger;
+  /** Required credentials; undefined = anonymous (only allowed on loopback by config). */
+  users?: UserTable | undefined;
+  maxConnections: number;
+  maxPacketBytes: number;
+  maxInFlight: number;
+}
+
+/** A running embedded broker. */
+export interface EmbeddedBroker {
+  readonly host: string;
+  readonly port: number;
+  /** Messages handed to ingest and not yet resolved. */
+  inFlight(): number;
+  /**
+   * Stops accepting connections and publications (new ones are refused without an
+   * ack, so clients redeliver later), waits for in-flight messages to commit and
+   * their acks to be written, then closes every client.
+   */
+  close(): Promise<void>;
+}
+
+const noop = (): void => {};
+
+/** Starts aedes on a TCP listener bound to `host:port` (port 0 picks a free port). */
+export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
+  const { metrics, log, ingestor } = opts;
+  let draining = false;
+  let inFlight = 0;
+  let idle: (() => void) | undefined;
+  const tails = new WeakMap<Client, Promise<void>>();
+
+  const track = (p: Promise<IngestResult>): Promise<IngestResult> => {
+    inFlight++;
+    const settle = (): void => {
+      inFlight--;
+      if (inFlight === 0 && idle !== undefined) idle();
+    };
+    p.then(settle, settle);
+    return p;
+  };
+
+  const authorizePublish = (client: Client | null, packet: PublishPacket, cb: (err?: Error | null) => void): void => {
+    // client is null only for a stale will of a client gone before a restart: nothing to ingest.
+    if (client === null || packet.topic.startsWith('$SYS')) {
+      cb(new Error('topic reserved'));
+      return;
+    }
+    // aedes would keep retained messages in memory forever; this broker keeps nothing.
+    packet.retain = false;
+    metrics.messageIn('embedded', packet.qos);
+    if (draining) {
+      cb(new LmjError('SHUTTING_DOWN'));
+      return;
+    }
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    if (packet.qos === 0) {
+      if (inFlight >= opts.maxInFlight) {
+        metrics.shedOne('overloaded');
+      } else {
+        track(ingestor.submit({ topic: packet.topic, payload, qos: 0, clientId: client.id })).catch((err: unknown) =>
+          log.error({ err, client: client.id }, 'ingest failed for a QoS 0 message'),
+        );
+      }
+      cb(null);
+      return;
+    }
+    const result = track(ingestor.submit({ topic: packet.topic, payload, qos: 1, clientId: client.id }));
+    const prev = tails.get(client) ?? Promise.resolve();
+    const tail = Promise.all([result, prev]).then(
+      ([res]) => {
+        if (res.status === 'rejected' && res.code === 'SHUTTING_DOWN') {
+          // Not stored: no ack, the connection closes and the client redelivers to the next run.
+          cb(new LmjError('SHUTTING_DOWN'));
+          return;
+        }
+        metrics.ackSent('embedded');
+        cb(null);
+      },
+      (err: unknown) => {
+        log.error({ err, client: client.id }, 'ingest failed; closing the connection without an ack');
+        cb(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+    tails.set(client, tail);
+  };
+
+  const authenticate = (
+    _client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+    done: (err: AuthenticateError | null, ok: boolean | null) => void,
+  ): void => {
+    const users = opts.users;
+    if (users === undefined) {
+      done(null, true);
+      return;
+    }
+    users.check(username, password).then(
+      (ok) => {
+        if (ok) return done(null, true);
+        metrics.shedOne('auth_failed');
+        log.warn({ user: username }, 'mqtt authentication failed');
+        const err = Object.assign(new Error('bad username or password'), { returnCode: 4 }) as AuthenticateError;
+        done(err, null);
+      },
+      () => done(Object.assign(new Error('auth error'), { returnCode: 3 }) as AuthenticateError, null),
+    );
+  };
+
+  const aedes = await Aedes.createBroker({
+    authenticate,
+    authorizePublish,
+    authorizeSubscribe: (_client, _sub, cb) => {
+      metrics.shedOne('subscribe_refused');
+      cb(null, null);
+    },
+    // Device ids go in client ids often; allow more than MQTT 3.1's 23.
+    maxClientsIdLength: 128,
+    connectTimeout: 10_000,
+    drainTimeout: 10_000,
+    heartbeatInterval: 60_000,
+  });
+  aedes.on('clientError', (client: Client, err: Error) => {
+    if (!(err instanceof LmjError)) log.debug({ client: client.id, err: err.message }, 'mqtt client error');
+  });
+  aedes.on('connectionError', (_client: Client, err: Error) => log.debug({ err: err.message }, 'mqtt connection error'));
+
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    metrics.connectionDelta('embedded', 1);
+    socket.once('close', () => {
+      sockets.delete(socket);
+      metrics.connectionDelta('embedded', -1);
+    });
+    socket.on('error', noop);
+    if (draining) {
+      socket.destroy();
+      return;
+    }
+    guardPacketSize(aedes.handle(socket), socket, opts.maxPacketBytes, () => metrics.shedOne('packet_too_large'));
+  });
+  server.maxConnections = opts.maxConnections;
+  server.on('drop', () => metrics.shedOne('max_connections'));
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : opts.port;
+
+  return {
+    host: opts.host,
+    port,
+    inFlight: () => inFlight,
+    async close(): Promise<void> {
+      if (draining) return;
+      draining = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      if (inFlight > 0) await new Promise<void>((resolve) => (idle = resolve));
+      // Let the PUBACK writes queued by the last callbacks reach the sockets.
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      for (const s of sockets) s.destroy();
+      await closed;
+    },
+  };
+}
+
+/**
+ * aedes buffers a whole packet before parsing it, whatever its announced length
+ * (up to 256 MiB). The parser keeps unparsed bytes in `_list`; checking its size
+ * after each chunk bounds memory per connection to `max` plus one chunk.
+ */
+function guardPacketSize(client: Client, socket: Socket, max: number, onDrop: () => void): void {
+  const parser = (client as unknown as { _parser?: { parse(buf: Buffer): number; _list?: { length: number } } })._parser;
+  if (parser === undefined || typeof parser.parse !== 'function') return;
+  const parse = parser.parse.bind(parser);
+  parser.parse = (buf: Buffer): number => {
+    const rest = parse(buf);
+    if ((parser._list?.length ?? 0) > max) {
+      onDrop();
+      socket.destroy();
+    }
+    return rest;
+  };
+}

@@ -1,0 +1,147 @@
+/**
+ * The daemon's configuration: its shape, defaults, and the single table that maps
+ * each setting to its JSON path, environment variable and command-line flag.
+ *
+ * Precedence: flags > env (`LMJ_EDGE_*`) > config file (`--config`, JSON) > defaults.
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+/** Complete, validated daemon configuration. */
+export interface GatewayConfig {
+  /** Root of all data: `devices/<id>/` instances plus `gateway/` (registry, dead letters). */
+  dataDir: string;
+  /** `safe`: fsync before any ack. `fast`: a process crash loses nothing, a power cut may. */
+  durability: 'safe' | 'fast';
+  mqtt: {
+    /** Embedded broker bind address. Anything but loopback requires `usersFile`. */
+    host: string;
+    /** Embedded broker port; 0 picks a free one. */
+    port: number;
+    /** File of `user:scrypt:<salt b64>:<hash b64>` lines (see `lmj-edge hash-password`). */
+    usersFile: string | undefined;
+    /** Most simultaneous MQTT connections; more are refused at accept time. */
+    maxConnections: number;
+    /** Largest MQTT packet accepted from a client, bytes; a bigger one closes that connection. */
+    maxPacketBytes: number;
+    /** Most messages handed to ingest and not yet committed, all clients together. */
+    maxInFlight: number;
+  };
+  /** External broker mode: subscribe here instead of running the embedded broker. */
+  broker: {
+    url: string | undefined;
+    /** Fixed client id prefix; connection i uses `<clientId>-<i>` (persistent sessions). */
+    clientId: string;
+    /** Parallel subscriber connections sharing `$share/<group>/…`. */
+    connections: number;
+    /** Shared-subscription group name. */
+    shareGroup: string;
+    username: string | undefined;
+    password: string | undefined;
+  };
+  topics: {
+    /** Telemetry topic template; `{deviceId}` marks the device id level. */
+    telemetry: string;
+    /** Device metadata topic template. */
+    meta: string;
+  };
+  http: {
+    host: string;
+    port: number;
+  };
+  log: {
+    level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+    /** Most rejection log lines per minute; the rest are only counted. */
+    rejectionsPerMinute: number;
+  };
+  /** Most LMJCore instances held open at once (0 = derive from the fd limit). */
+  maxOpenInstances: number;
+  /** Group commit window in ms. */
+  commitWindowMs: number;
+}
+
+/** Value kinds the loader knows how to parse from env and flags. */
+export type SettingKind = 'string' | 'port' | 'int' | 'enum' | 'path';
+
+/** One configurable setting: where it lives and how it is checked. */
+export interface Setting {
+  /** Dotted path into {@link GatewayConfig}, also the key used in the JSON file. */
+  key: string;
+  env: string;
+  /** Commander option name (camelCase), when there is a flag for it. */
+  flag?: string;
+  kind: SettingKind;
+  values?: readonly string[];
+  min?: number;
+  max?: number;
+  optional?: boolean;
+}
+
+/** Every setting. The JSON file uses the same nesting as {@link GatewayConfig}. */
+export const SETTINGS: readonly Setting[] = [
+  { key: 'dataDir', env: 'LMJ_EDGE_DATA_DIR', flag: 'data', kind: 'path' },
+  { key: 'durability', env: 'LMJ_EDGE_DURABILITY', flag: 'durability', kind: 'enum', values: ['safe', 'fast'] },
+  { key: 'mqtt.host', env: 'LMJ_EDGE_MQTT_HOST', flag: 'mqttHost', kind: 'string' },
+  { key: 'mqtt.port', env: 'LMJ_EDGE_MQTT_PORT', flag: 'mqttPort', kind: 'port' },
+  { key: 'mqtt.usersFile', env: 'LMJ_EDGE_MQTT_USERS_FILE', flag: 'mqttUsers', kind: 'path', optional: true },
+  { key: 'mqtt.maxConnections', env: 'LMJ_EDGE_MQTT_MAX_CONNECTIONS', kind: 'int', min: 1, max: 1_000_000 },
+  { key: 'mqtt.maxPacketBytes', env: 'LMJ_EDGE_MQTT_MAX_PACKET_BYTES', kind: 'int', min: 1024, max: 268_435_455 },
+  { key: 'mqtt.maxInFlight', env: 'LMJ_EDGE_MQTT_MAX_IN_FLIGHT', kind: 'int', min: 1, max: 10_000_000 },
+  { key: 'broker.url', env: 'LMJ_EDGE_BROKER_URL', flag: 'broker', kind: 'string', optional: true },
+  { key: 'broker.clientId', env: 'LMJ_EDGE_BROKER_CLIENT_ID', kind: 'string' },
+  { key: 'broker.connections', env: 'LMJ_EDGE_BROKER_CONNECTIONS', kind: 'int', min: 1, max: 64 },
+  { key: 'broker.shareGroup', env: 'LMJ_EDGE_BROKER_SHARE_GROUP', kind: 'string' },
+  { key: 'broker.username', env: 'LMJ_EDGE_BROKER_USERNAME', kind: 'string', optional: true },
+  { key: 'broker.password', env: 'LMJ_EDGE_BROKER_PASSWORD', kind: 'string', optional: true },
+  { key: 'topics.telemetry', env: 'LMJ_EDGE_TOPIC_TELEMETRY', kind: 'string' },
+  { key: 'topics.meta', env: 'LMJ_EDGE_TOPIC_META', kind: 'string' },
+  { key: 'http.host', env: 'LMJ_EDGE_HTTP_HOST', flag: 'httpHost', kind: 'string' },
+  { key: 'http.port', env: 'LMJ_EDGE_HTTP_PORT', flag: 'httpPort', kind: 'port' },
+  {
+    key: 'log.level',
+    env: 'LMJ_EDGE_LOG_LEVEL',
+    flag: 'logLevel',
+    kind: 'enum',
+    values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+  },
+  { key: 'log.rejectionsPerMinute', env: 'LMJ_EDGE_LOG_REJECTIONS_PER_MINUTE', kind: 'int', min: 0, max: 1_000_000 },
+  { key: 'maxOpenInstances', env: 'LMJ_EDGE_MAX_OPEN_INSTANCES', kind: 'int', min: 0, max: 1_000_000 },
+  { key: 'commitWindowMs', env: 'LMJ_EDGE_COMMIT_WINDOW_MS', kind: 'int', min: 0, max: 1000 },
+];
+
+/** Default data directory: system-wide when root, per-user otherwise. */
+export function defaultDataDir(): string {
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (isRoot) return '/var/lib/lmj-edge';
+  const xdg = process.env.XDG_DATA_HOME;
+  return xdg !== undefined && xdg.startsWith('/') ? join(xdg, 'lmj-edge') : join(homedir(), '.local', 'share', 'lmj-edge');
+}
+
+/** Embedded-friendly defaults: loopback only, durable, bounded. */
+export function defaultConfig(): GatewayConfig {
+  return {
+    dataDir: defaultDataDir(),
+    durability: 'safe',
+    mqtt: {
+      host: '127.0.0.1',
+      port: 1883,
+      usersFile: undefined,
+      maxConnections: 10_000,
+      maxPacketBytes: 256 * 1024,
+      maxInFlight: 20_000,
+    },
+    broker: {
+      url: undefined,
+      clientId: 'lmj-edge',
+      connections: 4,
+      shareGroup: 'lmj-edge',
+      username: undefined,
+      password: undefined,
+    },
+    topics: { telemetry: 'devices/{deviceId}/telemetry', meta: 'devices/{deviceId}/meta' },
+    http: { host: '127.0.0.1', port: 8080 },
+    log: { level: 'info', rejectionsPerMinute: 60 },
+    maxOpenInstances: 0,
+    commitWindowMs: 2,
+  };
+}

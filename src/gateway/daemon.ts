@@ -1,0 +1,154 @@
+/**
+ * The gateway daemon: wires config, logs, metrics, the ingest pipeline, one MQTT
+ * front end (embedded broker or external subscriber) and the HTTP API, and shuts
+ * them down in the order that keeps every ack honest.
+ *
+ * Shutdown (SIGTERM/SIGINT, see cli/commands/start.ts): /healthz turns 503; the MQTT
+ * front end stops accepting, waits for in-flight messages to commit and their
+ * PUBACKs to be written; the ingest pipeline commits what it holds and closes every
+ * instance; the HTTP server closes last.
+ */
+import { codecInfo, getCodec } from '../codec/index.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
+import { startExternalSubscriber, type ExternalSubscriber } from './broker/external.js';
+import { UserTable } from './broker/users.js';
+import type { GatewayConfig } from './config/index.js';
+import { buildHttpApi } from './http/server.js';
+import { createIngestor } from './ingest/index.js';
+import type { Ingestor } from './ingest/types.js';
+import { createLogger, RejectionLogger, type Logger } from './logger.js';
+import { GatewayMetrics } from './metrics.js';
+
+/** A running daemon. */
+export interface Daemon {
+  readonly config: GatewayConfig;
+  /** Embedded mode: where the broker listens. */
+  readonly mqtt: { host: string; port: number } | undefined;
+  /** External mode: the broker URL subscribed to. */
+  readonly brokerUrl: string | undefined;
+  readonly http: { host: string; port: number };
+  readonly ingestor: Ingestor;
+  readonly metrics: GatewayMetrics;
+  /** Resolves when the external subscriber has its subscriptions (immediately in embedded mode). */
+  readonly subscribed: Promise<void>;
+  /** Drains and stops everything; idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startDaemon}. */
+export interface StartOptions {
+  /** Logger to use (default: pino on stderr at the configured level). */
+  log?: Logger;
+}
+
+/** Starts the daemon per `config`. Throws LmjError (BAD_CONFIG, STORE_OPEN_FAILED, …) on failure. */
+export async function startDaemon(config: GatewayConfig, options: StartOptions = {}): Promise<Daemon> {
+  const log = options.log ?? createLogger(config.log.level);
+  const codec = getCodec();
+  const info = codecInfo();
+  const metrics = new GatewayMetrics(codec.kind);
+  const rejections = new RejectionLogger(log, config.log.rejectionsPerMinute);
+  const users = config.mqtt.usersFile === undefined ? undefined : UserTable.load(config.mqtt.usersFile);
+  const startedAt = Date.now();
+  let shuttingDown = false;
+
+  const ingestor = await createIngestor({
+    dataDir: config.dataDir,
+    durability: config.durability,
+    codec,
+    topics: config.topics,
+    batch: { maxDelayMs: config.commitWindowMs },
+    ...(config.maxOpenInstances > 0 ? { pool: { maxOpen: config.maxOpenInstances } } : {}),
+    hooks: metrics.ingestHooks({
+      error: (err, ctx) =>
+        rejections.reject({
+          deviceId: ctx.deviceId,
+          topic: ctx.topic?.slice(0, 200),
+          clientId: ctx.clientId,
+          reason: err.code,
+          message: err.message,
+        }),
+    }),
+  });
+  metrics.setStatsSource(() => ingestor.stats());
+
+  let embedded: EmbeddedBroker | undefined;
+  let external: ExternalSubscriber | undefined;
+  const http = buildHttpApi({
+    source: ingestor,
+    metrics,
+    log,
+    isShuttingDown: () => shuttingDown,
+    health: () => ({
+      mode: external === undefined ? 'embedded' : 'external',
+      codec: info.kind,
+      uptimeSec: Math.round((Date.now() - startedAt) / 1000),
+      inFlight: embedded?.inFlight() ?? external?.inFlight() ?? 0,
+    }),
+  });
+
+  try {
+    if (config.broker.url !== undefined) {
+      external = startExternalSubscriber({
+        url: config.broker.url,
+        clientId: config.broker.clientId,
+        connections: config.broker.connections,
+        shareGroup: config.broker.shareGroup,
+        username: config.broker.username,
+        password: config.broker.password,
+        filters: ingestor.topics.filters,
+        ingestor,
+        metrics,
+        log,
+        maxInFlight: Math.ceil(config.mqtt.maxInFlight / config.broker.connections),
+        maxPacketBytes: config.mqtt.maxPacketBytes,
+      });
+    } else {
+      embedded = await startEmbeddedBroker({
+        host: config.mqtt.host,
+        port: config.mqtt.port,
+        ingestor,
+        metrics,
+        log,
+        users,
+        maxConnections: config.mqtt.maxConnections,
+        maxPacketBytes: config.mqtt.maxPacketBytes,
+        maxInFlight: config.mqtt.maxInFlight,
+      });
+    }
+    await http.listen({ host: config.http.host, port: config.http.port });
+  } catch (err) {
+    await external?.close();
+    await embedded?.close();
+    await http.close();
+    await ingestor.close();
+    throw err;
+  }
+  const addr = http.server.address();
+  const httpPort = typeof addr === 'object' && addr !== null ? addr.port : config.http.port;
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      shuttingDown = true;
+      log.info('shutting down: draining in-flight messages');
+      await embedded?.close();
+      await external?.close();
+      await ingestor.close();
+      await http.close();
+      log.info('stopped');
+    })();
+    return stopping;
+  };
+
+  return {
+    config,
+    mqtt: embedded === undefined ? undefined : { host: embedded.host, port: embedded.port },
+    brokerUrl: external?.url,
+    http: { host: config.http.host, port: httpPort },
+    ingestor,
+    metrics,
+    subscribed: external?.ready ?? Promise.resolve(),
+    stop,
+  };
+}

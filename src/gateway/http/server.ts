@@ -1,0 +1,153 @@
+/**
+ * The local HTTP API (fastify). Read-only: it never creates a device, and an
+ * invalid device id is refused by the schema before anything touches the disk.
+ *
+ * GET /devices                      {"devices":[{"id","lastSeen","readings"}],"next"}
+ * GET /devices/:id                  device summary
+ * GET /devices/:id/latest           {"id","ts","values":{path: value}}
+ * GET /devices/:id/readings         {"readings":[{"ts","ptr","id","values"}],"next"}
+ *        ?from=&to=&limit=&fields=a,b&cursor=&order=asc|desc
+ * GET /devices/:id/entities/:ptr    one entity (members / elements)
+ * GET /deadletters                  rejected messages, newest first
+ * GET /healthz                      {"status":"ok"} (503 while shutting down)
+ * GET /metrics                      Prometheus text
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { LmjError } from '../../errors.js';
+import type { Ingestor } from '../ingest/types.js';
+import type { Logger } from '../logger.js';
+import type { GatewayMetrics } from '../metrics.js';
+import { errorBody, makeErrorHandler } from './errors.js';
+import {
+  deviceParams,
+  entityParams,
+  listQuery,
+  readingsQuery,
+  type ListQuery,
+  type ReadingsQueryString,
+} from './schemas.js';
+
+/** What the HTTP API reads from. */
+export type QuerySource = Pick<
+  Ingestor,
+  'listDevices' | 'deviceSummary' | 'latest' | 'readings' | 'entity' | 'deadLetters'
+>;
+
+/** Options of {@link buildHttpApi}. */
+export interface HttpApiOptions {
+  source: QuerySource;
+  metrics: GatewayMetrics;
+  log: Logger;
+  /** Extra fields for /healthz (mode, codec…). */
+  health?: () => Record<string, unknown>;
+  /** True once the daemon is draining: /healthz answers 503. */
+  isShuttingDown?: () => boolean;
+}
+
+/** Splits `a,b,c` into field paths (empty items dropped). */
+function parseFields(fields: string | undefined): string[] | undefined {
+  if (fields === undefined) return undefined;
+  const list = fields.split(',').map((f) => f.trim()).filter((f) => f !== '');
+  if (list.length === 0) throw new LmjError('BAD_REQUEST', 'fields must name at least one path');
+  if (list.length > 256) throw new LmjError('BAD_REQUEST', 'at most 256 fields');
+  return list;
+}
+
+/** Builds the fastify app (not listening: call `listen`, or `inject` in tests). */
+export function buildHttpApi(opts: HttpApiOptions): FastifyInstance {
+  const { source, metrics } = opts;
+  const app = Fastify({
+    loggerInstance: opts.log.child({ component: 'http' }) as FastifyBaseLogger,
+    disableRequestLogging: true,
+    // Only GETs with small query strings: keep parsing limits tight.
+    bodyLimit: 1024,
+    maxParamLength: 128,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
+  });
+  app.setErrorHandler(makeErrorHandler(opts.log));
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send(errorBody(new LmjError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)));
+  });
+
+  app.get<{ Querystring: ListQuery }>('/devices', { schema: { querystring: listQuery } }, async (req) => {
+    const page = await source.listDevices({ ...req.query });
+    return {
+      devices: page.devices.map((d) => ({ id: d.id, lastSeen: d.lastSeen, readings: d.readings })),
+      next: page.next,
+    };
+  });
+
+  app.get<{ Params: { id: string } }>('/devices/:id', { schema: { params: deviceParams } }, async (req) =>
+    source.deviceSummary(req.params.id),
+  );
+
+  app.get<{ Params: { id: string } }>('/devices/:id/latest', { schema: { params: deviceParams } }, async (req) => {
+    const v = await source.latest(req.params.id);
+    return { id: v.id, ts: v.ts, values: v.values };
+  });
+
+  app.get<{ Params: { id: string }; Querystring: ReadingsQueryString }>(
+    '/devices/:id/readings',
+    { schema: { params: deviceParams, querystring: readingsQuery } },
+    async (req) => {
+      const q = req.query;
+      if (q.from !== undefined && q.to !== undefined && q.to < q.from) {
+        throw new LmjError('BAD_REQUEST', 'to must not be before from');
+      }
+      const fields = parseFields(q.fields);
+      const page = await source.readings(req.params.id, {
+        ...(q.from === undefined ? {} : { from: q.from }),
+        ...(q.to === undefined ? {} : { to: q.to }),
+        ...(q.limit === undefined ? {} : { limit: q.limit }),
+        ...(q.cursor === undefined ? {} : { cursor: q.cursor }),
+        ...(fields === undefined ? {} : { fields }),
+        ...(q.order === 'desc' ? { reverse: true } : {}),
+      });
+      return {
+        readings: page.readings.map((r) => ({ ts: r.ts, ptr: r.ptr, id: r.id, values: r.values })),
+        next: page.next,
+      };
+    },
+  );
+
+  app.get<{ Params: { id: string; ptr: string } }>(
+    '/devices/:id/entities/:ptr',
+    { schema: { params: entityParams } },
+    async (req) => source.entity(req.params.id, req.params.ptr),
+  );
+
+  app.get<{ Querystring: ListQuery }>('/deadletters', { schema: { querystring: listQuery } }, async (req) => {
+    const page = await source.deadLetters({ ...req.query });
+    return {
+      deadLetters: page.deadLetters.map((d) => ({
+        seq: d.seq,
+        at: d.at,
+        topic: d.topic,
+        code: d.code,
+        message: d.message,
+        deviceId: d.deviceId ?? null,
+        clientId: d.clientId ?? null,
+        qos: d.qos,
+        size: d.payload.length,
+        payload: d.payload.toString('base64'),
+      })),
+      next: page.next,
+      total: page.total,
+      dropped: page.dropped,
+    };
+  });
+
+  app.get('/healthz', async (_req, reply) => {
+    const down = opts.isShuttingDown?.() ?? false;
+    void reply.code(down ? 503 : 200);
+    return { status: down ? 'shutting_down' : 'ok', ...(opts.health?.() ?? {}) };
+  });
+
+  app.get('/metrics', async (_req, reply) => {
+    const { contentType, body } = await metrics.render();
+    void reply.type(contentType);
+    return body;
+  });
+
+  return app;
+}

@@ -1,0 +1,203 @@
+/**
+ * Prometheus metrics of the daemon (prom-client, one private registry per daemon so
+ * tests can run several in one process). {@link GatewayMetrics.ingestHooks} plugs
+ * straight into the ingest pipeline's hooks.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { CommitBatchInfo, IngestHooks, IngestResult, IngestStats, InboundMessage } from './ingest/types.js';
+
+/** Where a message came in. */
+export type Transport = 'embedded' | 'external';
+
+/** Why a message was dropped before reaching ingest (load shedding, limits). */
+export type ShedReason = 'overloaded' | 'max_connections' | 'packet_too_large' | 'subscribe_refused' | 'auth_failed';
+
+/** All metrics of one daemon. */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  private readonly messagesIn: Counter<'transport' | 'qos'>;
+  private readonly acked: Counter<'transport'>;
+  private readonly results: Counter<'status'>;
+  private readonly rejected: Counter<'reason'>;
+  private readonly shed: Counter<'reason'>;
+  private readonly commitMessages: Histogram;
+  private readonly commitDevices: Histogram;
+  private readonly commitLatency: Histogram;
+  private readonly poolOpens: Counter;
+  private readonly poolEvictions: Counter;
+  private readonly backpressure: Counter;
+  private readonly deadLettersDropped: Counter;
+  private readonly connections: Gauge<'transport'>;
+  private statsSource: (() => IngestStats) | undefined;
+
+  constructor(codecKind: string) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'lmj_' });
+    this.messagesIn = new Counter({
+      name: 'lmj_messages_in_total',
+      help: 'MQTT publications received on telemetry/meta topics',
+      labelNames: ['transport', 'qos'],
+      registers,
+    });
+    this.acked = new Counter({
+      name: 'lmj_messages_acked_total',
+      help: 'QoS 1 PUBACKs sent, each after the message was durably committed or dead-lettered',
+      labelNames: ['transport'],
+      registers,
+    });
+    this.results = new Counter({
+      name: 'lmj_messages_results_total',
+      help: 'Final ingest results by status (stored, duplicate, meta, rejected)',
+      labelNames: ['status'],
+      registers,
+    });
+    this.rejected = new Counter({
+      name: 'lmj_messages_rejected_total',
+      help: 'Rejected (dead-lettered) messages by reason code',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.shed = new Counter({
+      name: 'lmj_messages_shed_total',
+      help: 'Messages or connections dropped before ingest to bound memory, by reason',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.commitMessages = new Histogram({
+      name: 'lmj_commit_batch_messages',
+      help: 'Messages per group commit',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000],
+      registers,
+    });
+    this.commitDevices = new Histogram({
+      name: 'lmj_commit_batch_devices',
+      help: 'Devices per group commit',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+      registers,
+    });
+    this.commitLatency = new Histogram({
+      name: 'lmj_commit_latency_seconds',
+      help: 'From the first message of a group to its durable commit',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.poolOpens = new Counter({ name: 'lmj_pool_opens_total', help: 'Device instances opened', registers });
+    this.poolEvictions = new Counter({
+      name: 'lmj_pool_evictions_total',
+      help: 'Device instances closed to stay within the file-descriptor budget',
+      registers,
+    });
+    this.backpressure = new Counter({
+      name: 'lmj_ingest_backpressure_total',
+      help: 'Times a submit waited for ingest queue capacity',
+      registers,
+    });
+    this.deadLettersDropped = new Counter({
+      name: 'lmj_deadletters_dropped_total',
+      help: 'Oldest dead letters dropped to stay within the dead-letter budget',
+      registers,
+    });
+    this.connections = new Gauge({
+      name: 'lmj_mqtt_connections',
+      help: 'Open MQTT connections (embedded clients, or external subscriber links)',
+      labelNames: ['transport'],
+      registers,
+    });
+    const stats = (): IngestStats | undefined => this.statsSource?.();
+    new Gauge({
+      name: 'lmj_pool_open_instances',
+      help: 'Device instances open right now',
+      registers,
+      collect() {
+        const s = stats();
+        if (s !== undefined) this.set(s.pool.open);
+      },
+    });
+    new Gauge({
+      name: 'lmj_ingest_pending_messages',
+      help: 'Messages accepted by ingest and not yet committed',
+      registers,
+      collect() {
+        const s = stats();
+        if (s !== undefined) this.set(s.pending);
+      },
+    });
+    const info = new Gauge({
+      name: 'lmj_codec_info',
+      help: 'Codec implementation in use (label kind = native or portable)',
+      labelNames: ['kind'],
+      registers,
+    });
+    info.set({ kind: codecKind }, 1);
+  }
+
+  /** Lets gauges read the pipeline's live counters at scrape time. */
+  setStatsSource(fn: () => IngestStats): void {
+    this.statsSource = fn;
+  }
+
+  /** Hooks for `createIngestor({hooks})`. */
+  ingestHooks(extra: Partial<IngestHooks> = {}): IngestHooks {
+    return {
+      ...extra,
+      result: (result: IngestResult, msg: InboundMessage) => {
+        this.results.inc({ status: result.status });
+        if (result.status === 'rejected') this.rejected.inc({ reason: result.code });
+        extra.result?.(result, msg);
+      },
+      commit: (info: CommitBatchInfo) => {
+        this.commitMessages.observe(info.messages);
+        this.commitDevices.observe(info.devices);
+        this.commitLatency.observe(info.latencyMs / 1000);
+        extra.commit?.(info);
+      },
+      poolOpen: (deviceId: string) => {
+        this.poolOpens.inc();
+        extra.poolOpen?.(deviceId);
+      },
+      poolEvict: (deviceId: string) => {
+        this.poolEvictions.inc();
+        extra.poolEvict?.(deviceId);
+      },
+      backpressure: () => {
+        this.backpressure.inc();
+        extra.backpressure?.();
+      },
+      deadLettersDropped: (count: number) => {
+        this.deadLettersDropped.inc(count);
+        extra.deadLettersDropped?.(count);
+      },
+    };
+  }
+
+  /** A publication arrived on an ingest topic. */
+  messageIn(transport: Transport, qos: number): void {
+    this.messagesIn.inc({ transport, qos: String(qos) });
+  }
+
+  /** A PUBACK went out after commit. */
+  ackSent(transport: Transport): void {
+    this.acked.inc({ transport });
+  }
+
+  /** Something was dropped before ingest. */
+  shedOne(reason: ShedReason): void {
+    this.shed.inc({ reason });
+  }
+
+  /** A rejection decided at the front end (bad topic before ingest saw it, etc.). */
+  rejectedAtEdge(reason: string): void {
+    this.results.inc({ status: 'rejected' });
+    this.rejected.inc({ reason });
+  }
+
+  /** Connection count changed. */
+  connectionDelta(transport: Transport, delta: number): void {
+    this.connections.inc({ transport }, delta);
+  }
+
+  /** Prometheus text exposition. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}

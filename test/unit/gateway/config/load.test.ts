@@ -1,0 +1,85 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { isLmjError, type LmjError } from '../../../../src/errors.js';
+import { defaultConfig, loadConfig } from '../../../../src/gateway/config/index.js';
+import { tmpDir } from '../../../helpers/tmp-dir.js';
+
+function badConfig(fn: () => unknown): LmjError {
+  try {
+    fn();
+  } catch (err) {
+    if (isLmjError(err, 'BAD_CONFIG')) return err;
+    throw err;
+  }
+  throw new Error('expected BAD_CONFIG');
+}
+
+describe('loadConfig', () => {
+  it('defaults are loopback-only and durable', () => {
+    const cfg = loadConfig();
+    expect(cfg).toEqual(defaultConfig());
+    expect(cfg.mqtt.host).toBe('127.0.0.1');
+    expect(cfg.http.host).toBe('127.0.0.1');
+    expect(cfg.durability).toBe('safe');
+    expect(cfg.mqtt.port).toBe(1883);
+  });
+
+  it('applies flags over env over file over defaults', () => {
+    const dir = tmpDir();
+    const file = join(dir, 'c.json');
+    writeFileSync(file, JSON.stringify({ mqtt: { port: 1000 }, http: { port: 2000 }, durability: 'fast', dataDir: 'rel' }));
+    const cfg = loadConfig({
+      file,
+      env: { LMJ_EDGE_HTTP_PORT: '3000', LMJ_EDGE_MQTT_PORT: '4000' },
+      flags: { mqttPort: '0' },
+    });
+    expect(cfg.mqtt.port).toBe(0);
+    expect(cfg.http.port).toBe(3000);
+    expect(cfg.durability).toBe('fast');
+    expect(cfg.dataDir).toBe(join(process.cwd(), 'rel'));
+  });
+
+  it('names the bad key, its source and why', () => {
+    const e1 = badConfig(() => loadConfig({ flags: { mqttPort: '70000' } }));
+    expect(e1.details).toMatchObject({ key: 'mqtt.port', source: 'flag' });
+    expect(e1.message).toContain('between 0 and 65535');
+    const e2 = badConfig(() => loadConfig({ env: { LMJ_EDGE_DURABILITY: 'maybe' } }));
+    expect(e2.details).toMatchObject({ key: 'durability', source: 'env' });
+    const e3 = badConfig(() => loadConfig({ env: { LMJ_EDGE_HTTP_PORT: '12ab' } }));
+    expect(e3.details).toMatchObject({ key: 'http.port', reason: expect.stringContaining('integer') });
+  });
+
+  it('rejects unknown keys and non-JSON files', () => {
+    const dir = tmpDir();
+    const typo = join(dir, 'typo.json');
+    writeFileSync(typo, JSON.stringify({ mqtt: { prot: 1 } }));
+    expect(badConfig(() => loadConfig({ file: typo })).details).toMatchObject({ key: 'mqtt.prot', reason: 'unknown setting' });
+    const notJson = join(dir, 'bad.json');
+    writeFileSync(notJson, '{ nope');
+    expect(badConfig(() => loadConfig({ file: notJson })).details).toMatchObject({ key: 'config', reason: 'not JSON' });
+    expect(badConfig(() => loadConfig({ file: join(dir, 'missing.json') })).details).toMatchObject({ reason: 'unreadable' });
+  });
+
+  it('refuses a LAN-facing embedded broker without credentials', () => {
+    const err = badConfig(() => loadConfig({ flags: { mqttHost: '0.0.0.0' } }));
+    expect(err.details).toMatchObject({ key: 'mqtt.usersFile' });
+    expect(err.message).toContain('credentials are required');
+    expect(loadConfig({ flags: { mqttHost: '0.0.0.0', mqttUsers: '/etc/users' } }).mqtt.usersFile).toBe('/etc/users');
+    // External mode runs no broker, so no credentials are needed for it.
+    expect(loadConfig({ flags: { mqttHost: '0.0.0.0', broker: 'mqtt://127.0.0.1:1883' } }).broker.url).toBe(
+      'mqtt://127.0.0.1:1883',
+    );
+  });
+
+  it('checks topic templates and broker URLs', () => {
+    expect(badConfig(() => loadConfig({ env: { LMJ_EDGE_TOPIC_TELEMETRY: 'devices/+/t' } })).details).toMatchObject({
+      key: 'topics.telemetry',
+    });
+    expect(badConfig(() => loadConfig({ env: { LMJ_EDGE_TOPIC_META: 'devices/{deviceId}/telemetry' } })).details).toMatchObject({
+      key: 'topics.meta',
+    });
+    expect(badConfig(() => loadConfig({ flags: { broker: 'http://x' } })).details).toMatchObject({ key: 'broker.url' });
+    expect(badConfig(() => loadConfig({ flags: { broker: 'not a url' } })).details).toMatchObject({ key: 'broker.url' });
+  });
+});
