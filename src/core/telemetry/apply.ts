@@ -1,21 +1,106 @@
 /** Writing readings and metadata into a device instance (inside a WriteTxn). */
-import { LmjError } from '../../errors.js';
+import type { Flattened } from '../../codec/types.js';
 import type { WriteTxn } from '../types.js';
+import { ID_MEMBER, TS_MEMBER, decodeElement, encodeElement } from './model.js';
+import { ensureRoot, updateRootStats, type Root } from './root.js';
 import type { ApplyOutcome, MetaInput, ReadingInput } from './types.js';
+import { cborBytes, cborUint } from './values.js';
+
+/** Collects `latest` updates so a group writes each path once, last value winning. */
+export class LatestBuffer {
+  private readonly values = new Map<string, [Buffer, Buffer]>();
+  private ts: number | null = null;
+
+  add(flat: Flattened, ts: number): void {
+    for (let i = 0; i < flat.paths.length; i++) {
+      const path = flat.paths[i] as Buffer;
+      this.values.set(path.toString('latin1'), [path, flat.values[i] as Buffer]);
+    }
+    this.ts = this.ts === null ? ts : Math.max(this.ts, ts);
+  }
+
+  /** Writes the collected values into `latest`. */
+  write(txn: WriteTxn, latest: Buffer): void {
+    for (const [name, value] of this.values.values()) txn.memberPut(latest, name, value);
+    if (this.ts !== null) txn.memberPut(latest, TS_MEMBER, cborUint(this.ts));
+  }
+}
+
+/** Writes one reading object's members (flattened paths, `$ts`, `$id`). */
+export function writeReadingMembers(txn: WriteTxn, ptr: Buffer, flat: Flattened, ts: number, identity: Buffer): void {
+  for (let i = 0; i < flat.paths.length; i++) txn.memberPut(ptr, flat.paths[i] as Buffer, flat.values[i] as Buffer);
+  txn.memberPut(ptr, TS_MEMBER, cborUint(ts));
+  txn.memberPut(ptr, ID_MEMBER, cborBytes(identity));
+}
+
+function lastElement(txn: WriteTxn, root: Root): { ts: number; ptr: Buffer } | null {
+  const last = txn.setRange(root.readings, { reverse: true, limit: 1 })[0];
+  return last === undefined ? null : decodeElement(last);
+}
 
 /**
  * Applies readings of one device in order: creates the root on first use, skips
- * duplicates (same identity), writes one reading object per new message, appends its
- * `readings` element, updates `latest`, `first_seen`/`last_seen` and the count.
- * Pointers come from the store's partition (open it with `codec.partitionOf(deviceId)`).
+ * duplicates (same identity, also within `inputs`), writes one reading object per new
+ * message, appends its `readings` element, updates `latest`, first/last seen and the
+ * count. Pointers come from the store's partition (open it with
+ * `codec.partitionOf(deviceId)`).
+ *
+ * Element order is append-only per device: a reading's ts is its receive time clamped
+ * to ≥ the previous reading's ts, and bumped by 1 ms in the rare case that an equal ts
+ * would sort its pointer before the previous element (pointers from another process).
  */
 export function applyReadings(txn: WriteTxn, deviceId: string, inputs: readonly ReadingInput[]): ApplyOutcome[] {
-  void txn; void deviceId; void inputs;
-  throw new LmjError('INVALID_PARAM', 'applyReadings: not implemented yet');
+  const first = inputs[0];
+  if (first === undefined) return [];
+  const root = ensureRoot(txn, deviceId, first.receivedAt);
+  const prev = lastElement(txn, root);
+  let lastTs = prev?.ts ?? 0;
+  let lastPtr = prev?.ptr;
+  let count = root.readingCount;
+  const latest = new LatestBuffer();
+  const out: ApplyOutcome[] = [];
+  for (const input of inputs) {
+    const existing = txn.memberValue(root.ids, input.identity);
+    if (existing !== undefined) {
+      out.push({ status: 'duplicate', ptr: Buffer.from(existing) });
+      continue;
+    }
+    const ptr = txn.objCreate();
+    let ts = Math.max(Math.floor(input.receivedAt), lastTs);
+    if (ts === lastTs && lastPtr !== undefined && Buffer.compare(ptr, lastPtr) <= 0) ts = lastTs + 1;
+    writeReadingMembers(txn, ptr, input.flat, ts, input.identity);
+    const element = encodeElement(ts, ptr);
+    txn.setAdd(root.readings, element);
+    txn.memberPut(root.ids, input.identity, ptr);
+    latest.add(input.flat, ts);
+    lastTs = ts;
+    lastPtr = ptr;
+    count++;
+    out.push({ status: 'stored', ptr, ts, element });
+  }
+  latest.write(txn, root.latest);
+  updateRootStats(txn, root, {
+    firstSeen: Math.min(root.firstSeen, lastTs || root.firstSeen),
+    lastSeen: Math.max(root.lastSeen, lastTs),
+    readingCount: count,
+  });
+  return out;
 }
 
-/** Merges a `meta` payload's flattened paths into the device's `meta` object. */
+/**
+ * Merges a `meta` payload's flattened paths into the device's `meta` object (path by
+ * path, last value wins; paths absent from the payload are kept) and sets its `$ts`.
+ */
 export function applyMeta(txn: WriteTxn, deviceId: string, input: MetaInput): void {
-  void txn; void deviceId; void input;
-  throw new LmjError('INVALID_PARAM', 'applyMeta: not implemented yet');
+  const root = ensureRoot(txn, deviceId, input.receivedAt);
+  for (let i = 0; i < input.flat.paths.length; i++) {
+    txn.memberPut(root.meta, input.flat.paths[i] as Buffer, input.flat.values[i] as Buffer);
+  }
+  const ts = Math.floor(input.receivedAt);
+  txn.memberPut(root.meta, TS_MEMBER, cborUint(ts));
+  updateRootStats(txn, root, {
+    firstSeen: root.firstSeen,
+    lastSeen: Math.max(root.lastSeen, ts),
+    readingCount: root.readingCount,
+  });
 }

@@ -1,24 +1,99 @@
-/** Exact-bytes export and idempotent apply of readings, for sync and the router. */
+/**
+ * Exact-bytes export and idempotent apply of readings, for sync (gateway → router) and
+ * the router's data nodes. A record carries the reading's pointer, element and every
+ * member's bytes, so applying it anywhere produces a byte-identical reading entity.
+ */
+import { getCodec } from '../../codec/index.js';
+import { MAX_MEMBER_NAME_LEN, PTR_LEN } from '../../codec/types.js';
 import { LmjError } from '../../errors.js';
 import type { ReadTxn, WriteTxn } from '../types.js';
+import { LatestBuffer } from './apply.js';
+import { IDENTITY_LEN } from './identity.js';
+import { ID_MEMBER, TS_MEMBER, decodeElement, encodeElement } from './model.js';
+import { ensureRoot, latestTs, readRoot, updateRootStats } from './root.js';
 import type { ApplyRecordsResult, ReadingRecord } from './types.js';
+import { cborBytes, cborUint } from './values.js';
 
 /**
  * Readings after `afterElement` (exclusive; undefined = from the start), in element
- * order, at most `limit`, with every member's exact bytes.
+ * order (append order on the gateway), at most `limit`, with every member's exact bytes.
  */
 export function exportRecords(txn: ReadTxn, afterElement: Uint8Array | undefined, limit: number): ReadingRecord[] {
-  void txn; void afterElement; void limit;
-  throw new LmjError('INVALID_PARAM', 'not implemented yet');
+  const root = readRoot(txn);
+  if (root === null || limit < 1) return [];
+  const range: { from?: Buffer; limit: number } = { limit: Math.floor(limit) };
+  if (afterElement !== undefined) range.from = Buffer.concat([afterElement, Buffer.alloc(1)]);
+  return txn.setRange(root.readings, range).map((element) => {
+    const { ts, ptr } = decodeElement(element);
+    const members = txn.objGet(ptr).members.map((m) => ({ name: m.name, value: m.value }));
+    const id = members.find((m) => m.name.equals(ID_MEMBER));
+    // `$id` is a CBOR byte string: one head byte (0x50) then the 16 bytes.
+    const identity = id === undefined ? Buffer.alloc(0) : Buffer.from(id.value.subarray(id.value.length - IDENTITY_LEN));
+    return { element: Buffer.from(element), ptr, ts, identity, members };
+  });
+}
+
+function bad(message: string, index: number): LmjError {
+  return new LmjError('BAD_BATCH', message, { details: { record: index } });
+}
+
+/** Throws unless every record is well-formed and belongs to `deviceId`'s partition. */
+function validate(deviceId: string, records: readonly ReadingRecord[]): void {
+  const partition = getCodec().partitionOf(deviceId);
+  records.forEach((r, i) => {
+    if (!Buffer.isBuffer(r.ptr) || r.ptr.length !== PTR_LEN || r.ptr[0] !== 0x01) throw bad('record ptr is not an object pointer', i);
+    if (r.ptr.readUInt16BE(1) !== partition) {
+      throw new LmjError('WRONG_PARTITION', `record pointer is not in device ${deviceId}'s partition`, { details: { record: i, partition } });
+    }
+    if (!Number.isSafeInteger(r.ts) || r.ts < 0 || !encodeElement(r.ts, r.ptr).equals(r.element)) throw bad('record element is not ts ‖ ptr', i);
+    if (!Buffer.isBuffer(r.identity) || r.identity.length !== IDENTITY_LEN) throw bad('record identity is not 16 bytes', i);
+    let sawTs = false;
+    let sawId = false;
+    for (const m of r.members) {
+      if (!Buffer.isBuffer(m.name) || !Buffer.isBuffer(m.value) || m.name.length < 1 || m.name.length > MAX_MEMBER_NAME_LEN) {
+        throw bad('record member name must be 1..493 bytes', i);
+      }
+      if (m.name.equals(TS_MEMBER)) sawTs = m.value.equals(cborUint(r.ts));
+      if (m.name.equals(ID_MEMBER)) sawId = m.value.equals(cborBytes(r.identity));
+    }
+    if (!sawTs || !sawId) throw bad('record $ts/$id members do not match its ts/identity', i);
+  });
 }
 
 /**
  * Writes exported records idempotently: the same pointers, members and elements byte
- * for byte; records already present are skipped. Creates the root if needed and
- * updates `latest` (only from records newer than it), first/last seen and the count.
- * Throws WRONG_PARTITION / BAD_BATCH for a record that does not fit the device.
+ * for byte; a record whose identity or pointer is already present is skipped. Creates
+ * the root if needed and updates `latest` (only from records at least as new as it),
+ * first/last seen and the count. Validates everything before writing anything:
+ * throws BAD_BATCH / WRONG_PARTITION for a record that does not fit the device.
  */
 export function applyRecords(txn: WriteTxn, deviceId: string, records: readonly ReadingRecord[]): ApplyRecordsResult {
-  void txn; void deviceId; void records;
-  throw new LmjError('INVALID_PARAM', 'not implemented yet');
+  validate(deviceId, records);
+  const first = records[0];
+  if (first === undefined) return { applied: 0, duplicates: 0 };
+  const root = ensureRoot(txn, deviceId, first.ts);
+  const newestBefore = latestTs(txn, root) ?? -1;
+  const latest = new LatestBuffer();
+  let applied = 0;
+  let firstSeen = root.firstSeen;
+  let lastSeen = root.lastSeen;
+  // Element order, so `latest` ends with the newest record's values whatever the input order.
+  const ordered = [...records].sort((a, b) => Buffer.compare(a.element, b.element));
+  for (const r of ordered) {
+    if (txn.memberValue(root.ids, r.identity) !== undefined || txn.exists(r.ptr)) continue;
+    txn.objRegister(r.ptr);
+    for (const m of r.members) txn.memberPut(r.ptr, m.name, m.value);
+    txn.setPut(root.readings, r.element);
+    txn.memberPut(root.ids, r.identity, r.ptr);
+    if (r.ts >= newestBefore) {
+      const user = r.members.filter((m) => !m.name.equals(TS_MEMBER) && !m.name.equals(ID_MEMBER));
+      latest.add({ paths: user.map((m) => m.name), values: user.map((m) => m.value) }, r.ts);
+    }
+    firstSeen = Math.min(firstSeen, r.ts);
+    lastSeen = Math.max(lastSeen, r.ts);
+    applied++;
+  }
+  latest.write(txn, root.latest);
+  updateRootStats(txn, root, { firstSeen, lastSeen, readingCount: root.readingCount + applied });
+  return { applied, duplicates: records.length - applied };
 }

@@ -3,6 +3,10 @@
  * so listing 10,000 devices opens no instance. Derived data, rebuildable from
  * `DIR/devices/`.
  */
+import { mkdirSync } from 'node:fs';
+import { open, type RootDatabase } from 'lmdb';
+import { LmjError } from '../../errors.js';
+import { isValidDeviceId } from '../device-id.js';
 
 /** One registry entry. */
 export interface DeviceListEntry {
@@ -24,4 +28,87 @@ export interface DeviceListQuery {
 export interface DeviceListPage {
   devices: DeviceListEntry[];
   next: string | null;
+}
+
+/**
+ * The registry store (`DIR/gateway/registry`, lmdb-js). Derived data, so it is written
+ * without fsync (noSync): after a crash it may miss the newest devices or lag on
+ * counts; {@link DeviceRegistry.reconcile} adds devices found on disk but missing here,
+ * and every later commit of a device rewrites its entry with absolute values from the
+ * device's own root.
+ */
+export class DeviceRegistry {
+  private readonly env: RootDatabase<Omit<DeviceListEntry, 'id'>, string>;
+  private pending = new Set<Promise<unknown>>();
+
+  constructor(dir: string) {
+    mkdirSync(dir, { recursive: true });
+    this.env = open<Omit<DeviceListEntry, 'id'>, string>({ path: dir, noSync: true, overlappingSync: false });
+  }
+
+  /** Upserts entries (absolute values, not increments); not awaited by ingest. */
+  update(entries: readonly DeviceListEntry[]): void {
+    if (entries.length === 0) return;
+    const p = this.env
+      .transaction(() => {
+        for (const e of entries) this.env.put(e.id, { firstSeen: e.firstSeen, lastSeen: e.lastSeen, readings: e.readings });
+      })
+      .catch(() => undefined)
+      .finally(() => this.pending.delete(p));
+    this.pending.add(p);
+  }
+
+  /** True when the registry knows the device. */
+  has(id: string): boolean {
+    return this.env.get(id) !== undefined;
+  }
+
+  /** Devices sorted by id, paged by the last id. Throws BAD_REQUEST. */
+  list(query: DeviceListQuery = {}): DeviceListPage {
+    const limit = query.limit ?? 100;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000) {
+      throw new LmjError('BAD_REQUEST', 'limit must be an integer in 1..1000', { details: { limit } });
+    }
+    const range: { limit: number; start?: string } = { limit: limit + 1 };
+    let skip: string | undefined;
+    if (query.cursor !== undefined) {
+      if (!isValidDeviceId(query.cursor)) throw new LmjError('BAD_REQUEST', 'bad device cursor', { details: { cursor: String(query.cursor).slice(0, 80) } });
+      range.start = query.cursor;
+      range.limit = limit + 2;
+      skip = query.cursor;
+    }
+    const rows: DeviceListEntry[] = [];
+    for (const { key, value } of this.env.getRange(range)) {
+      if (key === skip) continue;
+      rows.push({ id: key, ...value });
+    }
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return { devices: page, next: rows.length > limit && last !== undefined ? last.id : null };
+  }
+
+  /** Number of registered devices. */
+  count(): number {
+    return this.env.getKeysCount();
+  }
+
+  /** Every registered id (for reconcile). */
+  ids(): Set<string> {
+    return new Set(this.env.getKeys({}) as Iterable<string>);
+  }
+
+  /** Removes every entry (before a full rebuild). */
+  async clear(): Promise<void> {
+    await this.env.clearAsync();
+  }
+
+  /** Waits for queued updates to commit. */
+  async settle(): Promise<void> {
+    await Promise.all([...this.pending]);
+  }
+
+  async close(): Promise<void> {
+    await this.settle();
+    await this.env.close();
+  }
 }

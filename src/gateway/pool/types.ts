@@ -53,6 +53,11 @@ export interface DevicePool {
   exists(deviceId: string): boolean;
   /** The instance directory of a (validated) device id. */
   pathOf(deviceId: string): string;
+  /**
+   * Marks a device's instance as broken (e.g. a commit failed with STORE_CORRUPT): it is
+   * closed once idle, and uses fail with `error` for the backoff period, then reopen.
+   */
+  invalidate(deviceId: string, error: import('../../errors.js').LmjError): void;
   stats(): PoolStats;
   /** Waits for users to finish, closes every instance. */
   close(): Promise<void>;

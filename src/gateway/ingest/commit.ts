@@ -1,0 +1,211 @@
+/**
+ * One commit group: validate every message, flatten all payloads in ONE codec call,
+ * group by device, commit each device's part with `writeAsync` (devices in parallel),
+ * resolve each message once its device's commit is durable; dead-letter rejections
+ * durably before resolving them. One bad message or one broken device never affects
+ * the others.
+ */
+import type { Codec, Flattened, FlattenLimits } from '../../codec/types.js';
+import type { WriteTxn } from '../../core/types.js';
+import { applyMeta, applyReadings } from '../../core/telemetry/apply.js';
+import { messageIdentity } from '../../core/telemetry/identity.js';
+import { readRoot } from '../../core/telemetry/root.js';
+import type { ApplyOutcome } from '../../core/telemetry/types.js';
+import { LmjError, isLmjError, type ErrorCode } from '../../errors.js';
+import type { DeadLetterStore, NewDeadLetter } from '../dead-letters.js';
+import type { DevicePool } from '../pool/types.js';
+import type { TopicParser } from '../topics.js';
+import type { DeviceListEntry, DeviceRegistry } from './registry.js';
+import type { InboundMessage, IngestResult } from './types.js';
+
+/** A submitted message waiting for its group commit. */
+export interface Pending {
+  msg: InboundMessage;
+  receivedAt: number;
+  /** performance.now() at submit, for commit latency. */
+  submittedAt: number;
+  resolve(result: IngestResult): void;
+}
+
+/** What a commit group needs. */
+export interface CommitContext {
+  codec: Codec;
+  topics: TopicParser;
+  pool: DevicePool;
+  deadLetters: DeadLetterStore;
+  registry: DeviceRegistry;
+  maxPayloadBytes: number;
+  flattenLimits: Partial<FlattenLimits>;
+  /** Reports a rejection or failure (logs/metrics); never throws. */
+  onError(err: LmjError, msg: InboundMessage, deviceId?: string): void;
+  onDeadLettersDropped(count: number): void;
+}
+
+interface Work {
+  pending: Pending;
+  kind: 'telemetry' | 'meta';
+  flat: Flattened;
+  identity: Buffer;
+}
+
+interface Reject {
+  pending: Pending;
+  error: LmjError;
+  deviceId?: string;
+}
+
+/** Codes that describe the message, not the device's storage. */
+const MESSAGE_CODES = new Set<ErrorCode>([
+  'BAD_JSON', 'BAD_CBOR', 'NOT_AN_OBJECT', 'TOO_DEEP', 'TOO_MANY_FIELDS', 'PATH_TOO_LONG', 'NON_FINITE',
+  'EMPTY_KEY', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_VALUE', 'MEMBER_TOO_LONG', 'INVALID_PARAM',
+]);
+
+function asDeviceError(err: unknown, deviceId: string): LmjError {
+  if (isLmjError(err) && (err.code === 'DEVICE_UNAVAILABLE' || err.code === 'SHUTTING_DOWN')) return err;
+  return new LmjError('DEVICE_UNAVAILABLE', `device ${deviceId} cannot store data: ${(err as Error)?.message ?? String(err)}`, {
+    cause: err,
+    details: { deviceId, reason: isLmjError(err) ? err.code : 'STORE_ERROR' },
+  });
+}
+
+/** Applies one device's messages in order; returns per-message outcomes and the root's stats. */
+function applyWork(txn: WriteTxn, deviceId: string, work: readonly Work[]): { outcomes: (ApplyOutcome | null)[]; entry: DeviceListEntry } {
+  const outcomes: (ApplyOutcome | null)[] = [];
+  let run: Work[] = [];
+  const flushRun = (): void => {
+    if (run.length === 0) return;
+    const inputs = run.map((w) => ({ flat: w.flat, identity: w.identity, receivedAt: w.pending.receivedAt }));
+    outcomes.push(...applyReadings(txn, deviceId, inputs));
+    run = [];
+  };
+  for (const w of work) {
+    if (w.kind === 'telemetry') {
+      run.push(w);
+      continue;
+    }
+    flushRun();
+    applyMeta(txn, deviceId, { flat: w.flat, receivedAt: w.pending.receivedAt });
+    outcomes.push(null);
+  }
+  flushRun();
+  const root = readRoot(txn);
+  return {
+    outcomes,
+    entry: { id: deviceId, firstSeen: root?.firstSeen ?? 0, lastSeen: root?.lastSeen ?? 0, readings: root?.readingCount ?? 0 },
+  };
+}
+
+function resultOf(deviceId: string, outcome: ApplyOutcome | null): IngestResult {
+  if (outcome === null) return { status: 'meta', deviceId };
+  if (outcome.status === 'duplicate') return { status: 'duplicate', deviceId, ptr: outcome.ptr.toString('hex') };
+  return { status: 'stored', deviceId, ptr: outcome.ptr.toString('hex'), ts: outcome.ts };
+}
+
+async function commitOnce(ctx: CommitContext, deviceId: string, work: readonly Work[]): Promise<DeviceListEntry> {
+  const done = await ctx.pool.use(deviceId, (store) => store.writeAsync((txn) => applyWork(txn, deviceId, work)), { create: true });
+  work.forEach((w, i) => w.pending.resolve(resultOf(deviceId, done.outcomes[i] ?? null)));
+  return done.entry;
+}
+
+/** Commits one device's part; failures become rejections (returned), never throws. */
+async function commitDevice(ctx: CommitContext, deviceId: string, work: readonly Work[], entries: DeviceListEntry[]): Promise<Reject[]> {
+  try {
+    entries.push(await commitOnce(ctx, deviceId, work));
+    return [];
+  } catch (err) {
+    const messageLevel = isLmjError(err) && MESSAGE_CODES.has(err.code);
+    if (!messageLevel) {
+      const error = asDeviceError(err, deviceId);
+      if (error.code === 'DEVICE_UNAVAILABLE') ctx.pool.invalidate(deviceId, error);
+      return work.map((w) => ({ pending: w.pending, error, deviceId }));
+    }
+    if (work.length === 1) return [{ pending: (work[0] as Work).pending, error: err as LmjError, deviceId }];
+    // One message broke the group: commit each on its own so only that one is rejected.
+    const rejects: Reject[] = [];
+    for (const w of work) {
+      try {
+        entries.push(await commitOnce(ctx, deviceId, [w]));
+      } catch (e) {
+        const error = isLmjError(e) && MESSAGE_CODES.has(e.code) ? e : asDeviceError(e, deviceId);
+        rejects.push({ pending: w.pending, error, deviceId });
+      }
+    }
+    return rejects;
+  }
+}
+
+/** Writes dead letters durably, then resolves the rejected messages. */
+async function rejectAll(ctx: CommitContext, rejects: readonly Reject[]): Promise<void> {
+  if (rejects.length === 0) return;
+  const at = Date.now();
+  const letters: NewDeadLetter[] = rejects.map(({ pending: { msg }, error, deviceId }) => ({
+    at,
+    topic: String(msg.topic).slice(0, 1024),
+    code: error.code,
+    message: error.message,
+    qos: msg.qos,
+    payload: Buffer.from(msg.payload),
+    ...(deviceId === undefined ? {} : { deviceId }),
+    ...(msg.clientId === undefined ? {} : { clientId: msg.clientId }),
+  }));
+  try {
+    const dropped = await ctx.deadLetters.add(letters);
+    if (dropped > 0) ctx.onDeadLettersDropped(dropped);
+  } catch (err) {
+    // The rejection stands even if it could not be recorded; report the storage failure.
+    const e = isLmjError(err) ? err : new LmjError('STORE_IO', `dead-letter write failed: ${(err as Error).message}`, { cause: err });
+    for (const r of rejects) ctx.onError(e, r.pending.msg, r.deviceId);
+  }
+  for (const r of rejects) {
+    ctx.onError(r.error, r.pending.msg, r.deviceId);
+    r.pending.resolve({
+      status: 'rejected',
+      code: r.error.code,
+      message: r.error.message,
+      ...(r.deviceId === undefined ? {} : { deviceId: r.deviceId }),
+    });
+  }
+}
+
+/** Processes one commit group; resolves when every message in it is resolved. Returns the device count. */
+export async function commitGroup(ctx: CommitContext, batch: readonly Pending[]): Promise<number> {
+  const early: Reject[] = [];
+  const valid: { pending: Pending; kind: 'telemetry' | 'meta'; deviceId: string }[] = [];
+  for (const pending of batch) {
+    const { msg } = pending;
+    let deviceId: string | undefined;
+    try {
+      const parsed = ctx.topics.parse(msg.topic);
+      deviceId = parsed.deviceId;
+      if (!Buffer.isBuffer(msg.payload)) throw new LmjError('BAD_REQUEST', 'payload must be a Buffer');
+      if (msg.payload.length > ctx.maxPayloadBytes) {
+        throw new LmjError('PAYLOAD_TOO_LARGE', `payload of ${msg.payload.length} bytes exceeds ${ctx.maxPayloadBytes}`, {
+          details: { size: msg.payload.length, limit: ctx.maxPayloadBytes },
+        });
+      }
+      valid.push({ pending, kind: parsed.kind, deviceId });
+    } catch (err) {
+      const error = isLmjError(err) ? err : new LmjError('BAD_REQUEST', String(err));
+      early.push(deviceId === undefined ? { pending, error } : { pending, error, deviceId });
+    }
+  }
+  const outcomes = ctx.codec.flattenBatch(valid.map((v) => v.pending.msg.payload), 'auto', ctx.flattenLimits);
+  const groups = new Map<string, Work[]>();
+  valid.forEach((v, i) => {
+    const outcome = outcomes[i];
+    if (outcome === undefined || !outcome.ok) {
+      const error = outcome?.error ?? new LmjError('INVALID_PARAM', 'codec returned no outcome');
+      early.push({ pending: v.pending, error, deviceId: v.deviceId });
+      return;
+    }
+    let group = groups.get(v.deviceId);
+    if (group === undefined) groups.set(v.deviceId, (group = []));
+    group.push({ pending: v.pending, kind: v.kind, flat: outcome.flat, identity: messageIdentity(v.pending.msg.payload) });
+  });
+  const earlyDone = rejectAll(ctx, early);
+  const entries: DeviceListEntry[] = [];
+  const late = (await Promise.all([...groups].map(([id, work]) => commitDevice(ctx, id, work, entries)))).flat();
+  ctx.registry.update(entries);
+  await Promise.all([earlyDone, rejectAll(ctx, late)]);
+  return groups.size;
+}

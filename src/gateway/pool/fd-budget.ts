@@ -1,0 +1,45 @@
+/**
+ * How many device instances may be open at once: derived from the process's
+ * file-descriptor limit (RLIMIT_NOFILE, read from /proc/self/limits), minus headroom
+ * for sockets, logs and the gateway's own stores, divided by the fds one LMDB
+ * instance costs.
+ */
+import { readFileSync } from 'node:fs';
+
+/** File descriptors one open lmdb-js instance costs (data.mdb, lock.mdb, one spare for lmdb-js). */
+export const FDS_PER_INSTANCE = 3;
+/** Upper bound on the derived cap: each open instance also costs a memory map. */
+export const MAX_DERIVED_OPEN = 4096;
+
+/** The soft RLIMIT_NOFILE of this process, or undefined when it cannot be read (non-Linux). */
+export function softFdLimit(limitsText?: string): number | undefined {
+  let text = limitsText;
+  if (text === undefined) {
+    try {
+      text = readFileSync('/proc/self/limits', 'utf8');
+    } catch {
+      return undefined;
+    }
+  }
+  const line = text.split('\n').find((l) => l.startsWith('Max open files'));
+  const soft = line?.slice('Max open files'.length).trim().split(/\s+/)[0];
+  if (soft === undefined) return undefined;
+  if (soft === 'unlimited') return Number.MAX_SAFE_INTEGER;
+  const n = Number(soft);
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
+
+/** Default headroom: a quarter of the limit, at least 128 fds. */
+export function defaultHeadroom(limit: number): number {
+  return Math.max(128, Math.floor(limit / 4));
+}
+
+/**
+ * The default cap on open instances for a given limit: (limit − headroom) / fds per
+ * instance, at least 1, at most {@link MAX_DERIVED_OPEN}. Unknown limit → 256.
+ */
+export function deriveMaxOpen(limit: number | undefined, headroom?: number, fdsPerInstance = FDS_PER_INSTANCE): number {
+  if (limit === undefined) return 256;
+  const room = limit - (headroom ?? defaultHeadroom(limit));
+  return Math.max(1, Math.min(MAX_DERIVED_OPEN, Math.floor(room / fdsPerInstance)));
+}
