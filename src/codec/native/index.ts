@@ -1,12 +1,116 @@
 /**
  * The native codec: a thin TypeScript wrapper over the addon. Every addon
- * function returns a status number (src/errors.ts) that becomes an LmjError here.
+ * function returns a status number (src/errors.ts) that becomes an LmjError
+ * here; flatten results arrive packed in one Buffer per call and are sliced
+ * into `Flattened` views without copying.
  */
+import { randomBytes } from 'node:crypto';
+import { LmjError, fromStatus } from '../../errors.js';
 import { loadAddon } from '../addon.js';
-import type { Codec } from '../types.js';
+import { checkPayload, formatCode, resolveLimits } from '../limits.js';
+import { checkPartition, checkType } from '../portable/pointer.js';
+import type { Codec, EntityType, FlattenLimits, FlattenOutcome, Flattened, PayloadFormat } from '../types.js';
 
-/** Loads the addon and wraps it; throws the loader's error when it is absent. */
+/** The addon's exports (native/src/addon.cc). A number result is a status. */
+export interface NativeAddon {
+  seed(nonce: Uint8Array): number;
+  newPointer(type: number, partition: number): Buffer | number;
+  newPointers(type: number, partition: number, count: number): Buffer | number;
+  partitionOf(utf8: Uint8Array): number;
+  formatPointer(ptr: Uint8Array): string | number;
+  parsePointer(text: string): Buffer | number;
+  memberKey(ptr: Uint8Array, name: Uint8Array): Buffer | number;
+  flattenBatch(payloads: readonly Uint8Array[], format: number, maxDepth: number, maxFields: number): Buffer | number;
+}
+
+const EXPECTED = ['seed', 'newPointer', 'newPointers', 'partitionOf', 'formatPointer', 'parsePointer', 'memberKey', 'flattenBatch'];
+
+function check<T>(r: T | number, what: string): T {
+  if (typeof r === 'number') throw fromStatus(r, `${what}: ${codeMessage(r)}`);
+  return r;
+}
+
+function codeMessage(status: number): string {
+  return fromStatus(status).message;
+}
+
+/** Splits the packed result of `flattenBatch` (layout in native/src/addon.cc). */
+function unpack(out: Buffer, count: number): FlattenOutcome[] {
+  const buf = out.byteOffset % 4 === 0 ? out : Buffer.from(out);
+  const words = new Int32Array(buf.buffer, buf.byteOffset, 1)[0]!;
+  const table = new Int32Array(buf.buffer, buf.byteOffset, words);
+  const dataStart = words * 4;
+  const entriesStart = 1 + 3 * count;
+  const results: FlattenOutcome[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const status = table[1 + 3 * i]!;
+    if (status !== 0) {
+      results[i] = { ok: false, error: fromStatus(status) };
+      continue;
+    }
+    const n = table[2 + 3 * i]!;
+    let e = entriesStart + 4 * table[3 + 3 * i]!;
+    const paths: Buffer[] = new Array(n);
+    const values: Buffer[] = new Array(n);
+    for (let j = 0; j < n; j++, e += 4) {
+      const po = dataStart + table[e]!;
+      const vo = dataStart + table[e + 2]!;
+      paths[j] = buf.subarray(po, po + table[e + 1]!);
+      values[j] = buf.subarray(vo, vo + table[e + 3]!);
+    }
+    results[i] = { ok: true, flat: { paths, values } };
+  }
+  return results;
+}
+
+/** Wraps an already loaded addon into a {@link Codec}. */
+export function wrapAddon(addon: NativeAddon): Codec {
+  for (const name of EXPECTED) {
+    if (typeof (addon as unknown as Record<string, unknown>)[name] !== 'function') {
+      throw new Error(`lmj_edge_native is missing ${name}(): stale build? run npm run build:native`);
+    }
+  }
+  const seeded = addon.seed(randomBytes(5));
+  if (seeded !== 0) throw fromStatus(seeded, 'seeding the native pointer generator failed');
+
+  const flattenBatch = (payloads: readonly Uint8Array[], format?: PayloadFormat, limits?: Partial<FlattenLimits>): FlattenOutcome[] => {
+    const code = formatCode(format);
+    const { maxDepth, maxFields } = resolveLimits(limits);
+    if (!Array.isArray(payloads)) throw new LmjError('INVALID_PARAM', 'payloads must be an array');
+    return unpack(check(addon.flattenBatch(payloads, code, maxDepth, maxFields), 'flattenBatch'), payloads.length);
+  };
+
+  return Object.freeze({
+    kind: 'native' as const,
+    newPointer(type: EntityType, partition: number): Buffer {
+      checkType(type);
+      checkPartition(partition);
+      return check(addon.newPointer(type, partition), 'newPointer');
+    },
+    partitionOf(deviceId: string): number {
+      if (typeof deviceId !== 'string') throw new LmjError('INVALID_PARAM', 'device id must be a string');
+      return addon.partitionOf(Buffer.from(deviceId, 'utf8'));
+    },
+    formatPointer(ptr: Uint8Array): string {
+      return check(addon.formatPointer(ptr), 'formatPointer');
+    },
+    parsePointer(text: string): Buffer {
+      return check(addon.parsePointer(text), 'parsePointer');
+    },
+    memberKey(ptr: Uint8Array, name: Uint8Array): Buffer {
+      return check(addon.memberKey(ptr, name), 'memberKey');
+    },
+    flatten(payload: Uint8Array, format?: PayloadFormat, limits?: Partial<FlattenLimits>): Flattened {
+      checkPayload(payload);
+      const r = flattenBatch([payload], format, limits)[0]!;
+      if (!r.ok) throw r.error;
+      return r.flat;
+    },
+    flattenBatch,
+  });
+}
+
+/** Loads the addon and wraps it; throws the loader's error (dlopen reason) when absent. */
 export function createNativeCodec(): Codec {
-  loadAddon();
-  throw new Error('native codec wrapper not implemented yet');
+  return wrapAddon(loadAddon() as NativeAddon);
 }

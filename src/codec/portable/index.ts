@@ -3,13 +3,30 @@
  * Used when the addon is not built (no compiler) and as the reference in tests.
  */
 import { LmjError } from '../../errors.js';
+import { checkPayload, formatCode, resolveLimits } from '../limits.js';
 import type { Codec, EntityType, FlattenLimits, FlattenOutcome, Flattened, PayloadFormat } from '../types.js';
+import { flattenPortable } from './flatten.js';
 import { PointerGenerator, formatPointer, memberKey, parsePointer, partitionOf } from './pointer.js';
 
 const generator = new PointerGenerator();
 
-function flatten(_payload: Uint8Array, _format?: PayloadFormat, _limits?: Partial<FlattenLimits>): Flattened {
-  throw new LmjError('INVALID_PARAM', 'flatten: not implemented yet');
+function flatten(payload: Uint8Array, format?: PayloadFormat, limits?: Partial<FlattenLimits>): Flattened {
+  checkPayload(payload);
+  return flattenPortable(payload, formatCode(format), resolveLimits(limits));
+}
+
+function flattenBatch(payloads: readonly Uint8Array[], format?: PayloadFormat, limits?: Partial<FlattenLimits>): FlattenOutcome[] {
+  const code = formatCode(format);
+  const resolved = resolveLimits(limits);
+  return payloads.map((p) => {
+    try {
+      checkPayload(p);
+      return { ok: true as const, flat: flattenPortable(p, code, resolved) };
+    } catch (err) {
+      if (err instanceof LmjError) return { ok: false as const, error: err };
+      throw err;
+    }
+  });
 }
 
 /** The portable {@link Codec}. */
@@ -21,14 +38,5 @@ export const portableCodec: Codec = Object.freeze({
   parsePointer,
   memberKey,
   flatten,
-  flattenBatch(payloads: readonly Uint8Array[], format?: PayloadFormat, limits?: Partial<FlattenLimits>): FlattenOutcome[] {
-    return payloads.map((p) => {
-      try {
-        return { ok: true as const, flat: flatten(p, format, limits) };
-      } catch (err) {
-        if (err instanceof LmjError) return { ok: false as const, error: err };
-        throw err;
-      }
-    });
-  },
+  flattenBatch,
 });

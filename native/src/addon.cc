@@ -1,0 +1,207 @@
+// Node-API surface of lmj_edge_native. Arguments are checked by the TypeScript
+// wrapper (src/codec/native/); here a wrong argument or a broken rule comes back
+// as a status number from src/errors.ts, never as a C++ exception.
+#include <napi.h>
+
+#include <chrono>
+#include <cstring>
+#include <vector>
+
+#include "flatten.h"
+#include "pointer.h"
+#include "status.h"
+
+namespace lmj {
+
+class NativeAddon : public Napi::Addon<NativeAddon> {
+ public:
+  NativeAddon(Napi::Env env, Napi::Object exports) {
+    DefineAddon(exports, {
+                             InstanceMethod("seed", &NativeAddon::Seed),
+                             InstanceMethod("newPointer", &NativeAddon::NewPointer),
+                             InstanceMethod("newPointers", &NativeAddon::NewPointers),
+                             InstanceMethod("partitionOf", &NativeAddon::Partition),
+                             InstanceMethod("formatPointer", &NativeAddon::Format),
+                             InstanceMethod("parsePointer", &NativeAddon::Parse),
+                             InstanceMethod("memberKey", &NativeAddon::MemberKey),
+                             InstanceMethod("flattenBatch", &NativeAddon::FlattenBatch),
+                         });
+  }
+
+ private:
+  static uint64_t NowMs() {
+    using namespace std::chrono;
+    return static_cast<uint64_t>(duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+  }
+
+  static Napi::Value Status(Napi::Env env, int32_t st) { return Napi::Number::New(env, st); }
+
+  // Reads type and partition arguments; kOk or kInvalidParam.
+  static int32_t TypePartition(const Napi::CallbackInfo& info, uint8_t* type, uint16_t* partition) {
+    if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) return kInvalidParam;
+    const double t = info[0].As<Napi::Number>().DoubleValue();
+    const double p = info[1].As<Napi::Number>().DoubleValue();
+    if (!(t == 1 || t == 2) || !(p >= 0 && p <= 65535 && p == static_cast<double>(static_cast<uint32_t>(p)))) {
+      return kInvalidParam;
+    }
+    *type = static_cast<uint8_t>(t);
+    *partition = static_cast<uint16_t>(p);
+    return kOk;
+  }
+
+  Napi::Value Seed(const Napi::CallbackInfo& info) {
+    if (info.Length() < 1 || !info[0].IsTypedArray()) return Status(info.Env(), kInvalidParam);
+    auto a = info[0].As<Napi::Uint8Array>();
+    if (a.ByteLength() != 5) return Status(info.Env(), kInvalidParam);
+    gen_.Seed(a.Data());
+    return Status(info.Env(), kOk);
+  }
+
+  Napi::Value NewPointer(const Napi::CallbackInfo& info) {
+    uint8_t type;
+    uint16_t partition;
+    if (int32_t st = TypePartition(info, &type, &partition)) return Status(info.Env(), st);
+    auto out = Napi::Buffer<uint8_t>::New(info.Env(), kPtrLen);
+    gen_.Next(type, partition, NowMs(), out.Data());
+    return out;
+  }
+
+  // count pointers in one Buffer (17 × count), all from one clock reading.
+  Napi::Value NewPointers(const Napi::CallbackInfo& info) {
+    uint8_t type;
+    uint16_t partition;
+    if (int32_t st = TypePartition(info, &type, &partition)) return Status(info.Env(), st);
+    if (info.Length() < 3 || !info[2].IsNumber()) return Status(info.Env(), kInvalidParam);
+    const double c = info[2].As<Napi::Number>().DoubleValue();
+    if (!(c >= 0 && c <= 1048576 && c == static_cast<double>(static_cast<uint32_t>(c)))) {
+      return Status(info.Env(), kInvalidParam);
+    }
+    const size_t count = static_cast<size_t>(c);
+    auto out = Napi::Buffer<uint8_t>::New(info.Env(), kPtrLen * count);
+    const uint64_t now = NowMs();
+    for (size_t i = 0; i < count; ++i) gen_.Next(type, partition, now, out.Data() + i * kPtrLen);
+    return out;
+  }
+
+  // Takes the device id's UTF-8 bytes (the wrapper encodes; lone surrogates → U+FFFD).
+  Napi::Value Partition(const Napi::CallbackInfo& info) {
+    if (info.Length() < 1 || !info[0].IsTypedArray()) return Status(info.Env(), kInvalidParam);
+    auto a = info[0].As<Napi::Uint8Array>();
+    return Napi::Number::New(info.Env(), PartitionOf(a.Data(), a.ByteLength()));
+  }
+
+  Napi::Value Format(const Napi::CallbackInfo& info) {
+    if (info.Length() < 1 || !info[0].IsTypedArray()) return Status(info.Env(), kInvalidPointer);
+    auto a = info[0].As<Napi::Uint8Array>();
+    if (!ValidPointer(a.Data(), a.ByteLength())) return Status(info.Env(), kInvalidPointer);
+    char hex[34];
+    FormatHex(a.Data(), hex);
+    return Napi::String::New(info.Env(), hex, 34);
+  }
+
+  Napi::Value Parse(const Napi::CallbackInfo& info) {
+    if (info.Length() < 1 || !info[0].IsString()) return Status(info.Env(), kInvalidPointer);
+    char buf[36];
+    size_t len = 0;
+    // Reads at most 35 bytes: anything longer than 34 is rejected anyway.
+    napi_status s = napi_get_value_string_latin1(info.Env(), info[0], buf, sizeof buf, &len);
+    if (s != napi_ok) return Status(info.Env(), kInvalidPointer);
+    size_t full = 0;
+    napi_get_value_string_utf16(info.Env(), info[0], nullptr, 0, &full);
+    uint8_t out[kPtrLen];
+    if (full != 34 || !ParseHex(buf, len, out) || !ValidPointer(out, kPtrLen)) return Status(info.Env(), kInvalidPointer);
+    return Napi::Buffer<uint8_t>::Copy(info.Env(), out, kPtrLen);
+  }
+
+  Napi::Value MemberKey(const Napi::CallbackInfo& info) {
+    if (info.Length() < 2 || !info[0].IsTypedArray()) return Status(info.Env(), kInvalidPointer);
+    auto ptr = info[0].As<Napi::Uint8Array>();
+    if (!ValidPointer(ptr.Data(), ptr.ByteLength())) return Status(info.Env(), kInvalidPointer);
+    if (!info[1].IsTypedArray()) return Status(info.Env(), kInvalidParam);
+    auto name = info[1].As<Napi::Uint8Array>();
+    if (name.ByteLength() == 0) return Status(info.Env(), kInvalidParam);
+    if (name.ByteLength() > kMaxMemberNameLen) return Status(info.Env(), kMemberTooLong);
+    auto out = Napi::Buffer<uint8_t>::New(info.Env(), kPtrLen + name.ByteLength());
+    std::memcpy(out.Data(), ptr.Data(), kPtrLen);
+    std::memcpy(out.Data() + kPtrLen, name.Data(), name.ByteLength());
+    return out;
+  }
+
+  // flattenBatch(payloads: Uint8Array[], format, maxDepth, maxFields) → Buffer:
+  //   int32 words: [0] = W (words in the table), then per payload
+  //   [status, count, firstEntry], then per entry [pathOff, pathLen, valOff, valLen];
+  //   from byte 4·W on, the path and value bytes the offsets point into.
+  Napi::Value FlattenBatch(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 4 || !info[0].IsArray() || !info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsNumber()) {
+      return Status(env, kInvalidParam);
+    }
+    auto arr = info[0].As<Napi::Array>();
+    const int32_t format = info[1].As<Napi::Number>().Int32Value();
+    Limits limits{info[2].As<Napi::Number>().Uint32Value(), info[3].As<Napi::Number>().Uint32Value()};
+    const uint32_t n = arr.Length();
+    table_.assign(1 + 3 * static_cast<size_t>(n), 0);
+    data_.clear();
+    uint32_t entry_count = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+      napi_value el;
+      napi_get_element(env, arr, i, &el);
+      bool is_ta = false;
+      napi_is_typedarray(env, el, &is_ta);
+      int32_t st = kInvalidParam;
+      uint32_t count = 0;
+      if (is_ta) {
+        napi_typedarray_type t;
+        size_t len;
+        void* d;
+        napi_get_typedarray_info(env, el, &t, &len, &d, nullptr, nullptr);
+        if (t == napi_uint8_array) {
+          st = FlattenOne(static_cast<const uint8_t*>(d), len, format, limits, flat_, order_);
+          if (st == kOk) count = Emit();
+        }
+      }
+      table_[1 + 3 * i] = st;
+      table_[2 + 3 * i] = static_cast<int32_t>(count);
+      table_[3 + 3 * i] = static_cast<int32_t>(entry_count);
+      entry_count += count;
+    }
+    const size_t words = table_.size() + entries_.size();
+    table_[0] = static_cast<int32_t>(words);
+    auto out = Napi::Buffer<uint8_t>::New(env, words * 4 + data_.size());
+    uint8_t* o = out.Data();
+    std::memcpy(o, table_.data(), table_.size() * 4);
+    if (!entries_.empty()) std::memcpy(o + table_.size() * 4, entries_.data(), entries_.size() * 4);
+    if (!data_.empty()) std::memcpy(o + words * 4, data_.data(), data_.size());
+    entries_.clear();
+    return out;
+  }
+
+  // Appends the flattened leaves of flat_ (in order_) to data_/entries_.
+  uint32_t Emit() {
+    const auto& arena = flat_.arena();
+    const auto& es = flat_.entries();
+    for (uint32_t idx : order_) {
+      const Entry& e = es[idx];
+      // Path and value sit next to each other in the arena: copy them at once.
+      const uint32_t off = static_cast<uint32_t>(data_.size());
+      data_.insert(data_.end(), arena.begin() + e.path_off, arena.begin() + e.val_off + e.val_len);
+      entries_.push_back(static_cast<int32_t>(off));
+      entries_.push_back(static_cast<int32_t>(e.path_len));
+      entries_.push_back(static_cast<int32_t>(off + e.path_len));
+      entries_.push_back(static_cast<int32_t>(e.val_len));
+    }
+    return static_cast<uint32_t>(order_.size());
+  }
+
+  PointerGen gen_;
+  Flattener flat_;
+  std::vector<uint32_t> order_;
+  std::vector<int32_t> table_;
+  std::vector<int32_t> entries_;
+  std::vector<uint8_t> data_;
+};
+
+}  // namespace lmj
+
+using lmj::NativeAddon;
+NODE_API_ADDON(NativeAddon)

@@ -1,0 +1,390 @@
+#include "json.h"
+
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "utf8.h"
+
+namespace lmj {
+
+namespace {
+
+inline bool IsWs(uint8_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+inline bool IsDigit(uint8_t c) { return c >= '0' && c <= '9'; }
+
+inline int HexVal(uint8_t c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+class Scanner {
+ public:
+  Scanner(const uint8_t* p, size_t n) : p_(p), end_(p + n) {}
+
+  void Ws() {
+    while (p_ < end_ && IsWs(*p_)) ++p_;
+  }
+  bool AtEnd() const { return p_ >= end_; }
+  bool Peek(uint8_t c) const { return p_ < end_ && *p_ == c; }
+  bool Eat(uint8_t c) {
+    if (p_ < end_ && *p_ == c) {
+      ++p_;
+      return true;
+    }
+    return false;
+  }
+
+  bool String() {
+    if (!Eat('"')) return false;
+    while (p_ < end_) {
+      uint8_t c = *p_;
+      if (c == '"') {
+        ++p_;
+        return true;
+      }
+      if (c < 0x20) return false;
+      if (c == '\\') {
+        if (end_ - p_ < 2) return false;
+        uint8_t e = p_[1];
+        if (e == 'u') {
+          if (end_ - p_ < 6) return false;
+          for (int i = 2; i < 6; ++i) {
+            if (HexVal(p_[i]) < 0) return false;
+          }
+          p_ += 6;
+        } else if (e == '"' || e == '\\' || e == '/' || e == 'b' || e == 'f' || e == 'n' || e == 'r' || e == 't') {
+          p_ += 2;
+        } else {
+          return false;
+        }
+      } else if (c < 0x80) {
+        ++p_;
+      } else {
+        size_t len = Utf8SeqLen(p_, end_);
+        if (len == 0) return false;
+        p_ += len;
+      }
+    }
+    return false;
+  }
+
+  bool Number() {
+    Eat('-');
+    if (Eat('0')) {
+    } else if (p_ < end_ && *p_ >= '1' && *p_ <= '9') {
+      while (p_ < end_ && IsDigit(*p_)) ++p_;
+    } else {
+      return false;
+    }
+    if (Eat('.')) {
+      if (!(p_ < end_ && IsDigit(*p_))) return false;
+      while (p_ < end_ && IsDigit(*p_)) ++p_;
+    }
+    if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
+      ++p_;
+      if (!Eat('+')) Eat('-');
+      if (!(p_ < end_ && IsDigit(*p_))) return false;
+      while (p_ < end_ && IsDigit(*p_)) ++p_;
+    }
+    return true;
+  }
+
+  bool Literal(const char* lit, size_t n) {
+    if (static_cast<size_t>(end_ - p_) < n) return false;
+    for (size_t i = 0; i < n; ++i) {
+      if (p_[i] != static_cast<uint8_t>(lit[i])) return false;
+    }
+    p_ += n;
+    return true;
+  }
+
+  uint8_t Cur() const { return *p_; }
+
+ private:
+  const uint8_t* p_;
+  const uint8_t* end_;
+};
+
+// The double JSON.parse gives for a number token whose magnitude from_chars
+// reports out of range: ±Infinity on overflow, ±0 on underflow.
+double OutOfRange(const uint8_t* s, const uint8_t* e) {
+  bool neg = *s == '-';
+  const uint8_t* q = neg ? s + 1 : s;
+  long long lead = 0;  // decimal exponent of the first significant digit, before the 'e' part
+  bool seen = false;
+  long long int_digits = 0;
+  long long frac_zeros = 0;
+  while (q < e && IsDigit(*q)) {
+    if (seen || *q != '0') {
+      seen = true;
+      ++int_digits;
+    }
+    ++q;
+  }
+  if (q < e && *q == '.') {
+    ++q;
+    while (q < e && IsDigit(*q)) {
+      if (!seen) {
+        if (*q != '0') {
+          seen = true;
+        } else {
+          ++frac_zeros;
+        }
+      }
+      ++q;
+    }
+  }
+  lead = int_digits > 0 ? int_digits - 1 : -(frac_zeros + 1);
+  long long exp = 0;
+  if (q < e && (*q == 'e' || *q == 'E')) {
+    ++q;
+    bool eneg = false;
+    if (*q == '+' || *q == '-') eneg = *q++ == '-';
+    while (q < e && IsDigit(*q)) {
+      if (exp < 1000000000LL) exp = exp * 10 + (*q - '0');
+      ++q;
+    }
+    if (eneg) exp = -exp;
+  }
+  const bool overflow = seen && lead + exp > 0;
+  const double mag = overflow ? std::numeric_limits<double>::infinity() : 0.0;
+  return neg ? -mag : mag;
+}
+
+class Walker {
+ public:
+  Walker(const uint8_t* p, size_t n, Flattener& f) : p_(p), end_(p + n), f_(f) {}
+
+  void Top() {
+    Ws();
+    Object(true);
+  }
+
+ private:
+  void Ws() {
+    while (p_ < end_ && IsWs(*p_)) ++p_;
+  }
+
+  // Reads a validated string; returns its WTF-8 bytes (in the input when it has
+  // no escapes, else in a scratch buffer that lives until the next call).
+  void ReadString(const uint8_t** out, size_t* len) {
+    ++p_;  // opening quote
+    const uint8_t* start = p_;
+    while (*p_ != '"' && *p_ != '\\') ++p_;
+    if (*p_ == '"') {
+      *out = start;
+      *len = static_cast<size_t>(p_ - start);
+      ++p_;
+      return;
+    }
+    scratch_.assign(reinterpret_cast<const char*>(start), static_cast<size_t>(p_ - start));
+    while (*p_ != '"') {
+      if (*p_ != '\\') {
+        scratch_.push_back(static_cast<char>(*p_++));
+        continue;
+      }
+      uint8_t e = p_[1];
+      p_ += 2;
+      switch (e) {
+        case 'b': scratch_.push_back('\b'); break;
+        case 'f': scratch_.push_back('\f'); break;
+        case 'n': scratch_.push_back('\n'); break;
+        case 'r': scratch_.push_back('\r'); break;
+        case 't': scratch_.push_back('\t'); break;
+        case 'u': {
+          uint32_t cp = Hex4(p_);
+          p_ += 4;
+          if (cp >= 0xD800 && cp <= 0xDBFF && end_ - p_ >= 6 && p_[0] == '\\' && p_[1] == 'u') {
+            uint32_t lo = Hex4(p_ + 2);
+            if (lo >= 0xDC00 && lo <= 0xDFFF) {
+              cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+              p_ += 6;
+            }
+          }
+          AppendWtf8(scratch_, cp);
+          break;
+        }
+        default: scratch_.push_back(static_cast<char>(e)); break;  // " \ /
+      }
+    }
+    ++p_;
+    *out = reinterpret_cast<const uint8_t*>(scratch_.data());
+    *len = scratch_.size();
+  }
+
+  static uint32_t Hex4(const uint8_t* q) {
+    return static_cast<uint32_t>((HexVal(q[0]) << 12) | (HexVal(q[1]) << 8) | (HexVal(q[2]) << 4) | HexVal(q[3]));
+  }
+
+  void Object(bool top) {
+    ++p_;  // {
+    Ws();
+    if (*p_ == '}') {
+      ++p_;
+      if (!top) f_.LeafSimple(0xA0);
+      return;
+    }
+    const size_t base = f_.BeginMap();
+    const size_t plen = f_.PathLen();
+    for (;;) {
+      const uint8_t* key;
+      size_t klen;
+      ReadString(&key, &klen);
+      const size_t slot = f_.KeyStart(base, key, klen);
+      if (klen == 0) f_.Violation(kEmptyKey);
+      f_.AppendKey(key, klen, top);
+      Ws();
+      ++p_;  // :
+      Ws();
+      Value();
+      f_.TruncatePath(plen);
+      f_.KeyEnd(slot);
+      Ws();
+      if (*p_++ == '}') break;
+      Ws();
+    }
+    f_.EndMap(base);
+  }
+
+  void Array() {
+    ++p_;  // [
+    Ws();
+    if (*p_ == ']') {
+      ++p_;
+      f_.LeafSimple(0x80);
+      return;
+    }
+    const size_t plen = f_.PathLen();
+    for (uint64_t i = 0;; ++i) {
+      f_.AppendIndex(i);
+      Value();
+      f_.TruncatePath(plen);
+      Ws();
+      if (*p_++ == ']') break;
+      Ws();
+    }
+  }
+
+  void Value() {
+    switch (*p_) {
+      case '{': Object(false); return;
+      case '[': Array(); return;
+      case '"': {
+        const uint8_t* s;
+        size_t n;
+        ReadString(&s, &n);
+        f_.LeafWtf8Text(s, n);
+        return;
+      }
+      case 't': p_ += 4; f_.LeafSimple(0xF5); return;
+      case 'f': p_ += 5; f_.LeafSimple(0xF4); return;
+      case 'n': p_ += 4; f_.LeafSimple(0xF6); return;
+      default: break;
+    }
+    const uint8_t* s = p_;
+    while (p_ < end_ && (IsDigit(*p_) || *p_ == '-' || *p_ == '+' || *p_ == '.' || *p_ == 'e' || *p_ == 'E')) ++p_;
+    double d = 0;
+    auto r = std::from_chars(reinterpret_cast<const char*>(s), reinterpret_cast<const char*>(p_), d);
+    if (r.ec == std::errc::result_out_of_range) d = OutOfRange(s, p_);
+    f_.LeafDouble(d);
+  }
+
+  const uint8_t* p_;
+  const uint8_t* end_;
+  Flattener& f_;
+  std::string scratch_;
+};
+
+}  // namespace
+
+int32_t JsonValidate(const uint8_t* p, size_t n, uint32_t* max_depth, bool* top_is_object) {
+  Scanner s(p, n);
+  std::vector<uint8_t> stack;  // 1 = object, 0 = array; no recursion, any depth
+  uint32_t deepest = 0;
+  s.Ws();
+  *top_is_object = s.Peek('{');
+  for (;;) {
+    // A value is expected here.
+    s.Ws();
+    if (s.AtEnd()) return kBadJson;
+    switch (s.Cur()) {
+      case '{':
+        s.Eat('{');
+        stack.push_back(1);
+        if (stack.size() > deepest) deepest = static_cast<uint32_t>(stack.size());
+        s.Ws();
+        if (s.Eat('}')) {
+          stack.pop_back();
+        } else {
+          if (!s.String()) return kBadJson;
+          s.Ws();
+          if (!s.Eat(':')) return kBadJson;
+          continue;
+        }
+        break;
+      case '[':
+        s.Eat('[');
+        stack.push_back(0);
+        if (stack.size() > deepest) deepest = static_cast<uint32_t>(stack.size());
+        s.Ws();
+        if (s.Eat(']')) {
+          stack.pop_back();
+        } else {
+          continue;
+        }
+        break;
+      case '"':
+        if (!s.String()) return kBadJson;
+        break;
+      case 't':
+        if (!s.Literal("true", 4)) return kBadJson;
+        break;
+      case 'f':
+        if (!s.Literal("false", 5)) return kBadJson;
+        break;
+      case 'n':
+        if (!s.Literal("null", 4)) return kBadJson;
+        break;
+      default:
+        if (!s.Number()) return kBadJson;
+        break;
+    }
+    // After a value: close containers or move to the next member/element.
+    for (;;) {
+      s.Ws();
+      if (stack.empty()) {
+        if (!s.AtEnd()) return kBadJson;
+        *max_depth = deepest;
+        return kOk;
+      }
+      if (s.AtEnd()) return kBadJson;
+      const bool in_object = stack.back() == 1;
+      if (s.Eat(',')) {
+        if (in_object) {
+          s.Ws();
+          if (!s.String()) return kBadJson;
+          s.Ws();
+          if (!s.Eat(':')) return kBadJson;
+        }
+        break;
+      }
+      if (s.Eat(in_object ? '}' : ']')) {
+        stack.pop_back();
+        continue;
+      }
+      return kBadJson;
+    }
+  }
+}
+
+void JsonWalk(const uint8_t* p, size_t n, Flattener& f) {
+  Walker w(p, n, f);
+  w.Top();
+}
+
+}  // namespace lmj
