@@ -7,6 +7,7 @@ bash scripts/setup-test-deps.sh
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
+bash scripts/build-lmdb-v1.sh
 npm run build
 total_pass=0; total_fail=0
 for codec in native portable; do

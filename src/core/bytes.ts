@@ -1,0 +1,99 @@
+/**
+ * Argument validation and key building for the engine: pointers, member names and
+ * set elements as DESIGN §3 limits them. Everything returns Buffers the engine can
+ * hand to lmdb-js without another copy.
+ */
+import { MAX_ELEMENT_LEN, MAX_MEMBER_NAME_LEN, OBJECT_TYPE, PTR_LEN, SET_TYPE } from '../codec/types.js';
+import { LmjError } from '../errors.js';
+import type { Bytes } from './types.js';
+
+/** The zero-length existence marker value in `set`. */
+export const MARKER: Buffer = Buffer.alloc(0);
+
+/** Bytes as a Buffer without copying when possible (strings become UTF-8). */
+export function toBuffer(value: Bytes): Buffer {
+  if (typeof value === 'string') return Buffer.from(value, 'utf8');
+  if (Buffer.isBuffer(value)) return value;
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  throw new LmjError('INVALID_PARAM', 'expected bytes or a string', { details: { got: typeof value } });
+}
+
+/** Validates a pointer of any entity type; returns it as a Buffer view. */
+export function checkPointer(ptr: Uint8Array): Buffer {
+  if (ptr === null || ptr === undefined) throw new LmjError('NULL_POINTER');
+  if (!(ptr instanceof Uint8Array) || ptr.length !== PTR_LEN || (ptr[0] !== OBJECT_TYPE && ptr[0] !== SET_TYPE)) {
+    throw new LmjError('INVALID_POINTER', 'invalid pointer: expected 17 bytes starting with 0x01 or 0x02', {
+      details: { length: ptr instanceof Uint8Array ? ptr.length : undefined, type: ptr instanceof Uint8Array ? ptr[0] : undefined },
+    });
+  }
+  return Buffer.isBuffer(ptr) ? ptr : Buffer.from(ptr.buffer, ptr.byteOffset, PTR_LEN);
+}
+
+/** Validates a pointer that must address an entity of `type`. */
+export function checkTyped(ptr: Uint8Array, type: 0x01 | 0x02): Buffer {
+  const p = checkPointer(ptr);
+  if (p[0] !== type) {
+    throw new LmjError('ENTITY_TYPE_MISMATCH', `expected a ${type === OBJECT_TYPE ? 'object' : 'set'} pointer`, {
+      details: { type: p[0] },
+    });
+  }
+  return p;
+}
+
+/** A member name: 1..493 bytes. */
+export function checkName(name: Bytes): Buffer {
+  const b = toBuffer(name);
+  if (b.length === 0) throw new LmjError('INVALID_PARAM', 'member name must not be empty');
+  if (b.length > MAX_MEMBER_NAME_LEN) {
+    throw new LmjError('MEMBER_TOO_LONG', `member name of ${b.length} bytes exceeds ${MAX_MEMBER_NAME_LEN}`, {
+      details: { length: b.length, max: MAX_MEMBER_NAME_LEN },
+    });
+  }
+  return b;
+}
+
+/** A set element: 1..511 bytes (zero length is the existence marker). */
+export function checkElement(element: Bytes): Buffer {
+  const b = toBuffer(element);
+  if (b.length === 0) throw new LmjError('INVALID_PARAM', 'set element must not be empty');
+  if (b.length > MAX_ELEMENT_LEN) {
+    throw new LmjError('MEMBER_TOO_LONG', `set element of ${b.length} bytes exceeds ${MAX_ELEMENT_LEN}`, {
+      details: { length: b.length, max: MAX_ELEMENT_LEN },
+    });
+  }
+  return b;
+}
+
+/** A member value: any bytes. */
+export function checkValue(value: Bytes): Buffer {
+  return toBuffer(value);
+}
+
+/**
+ * Builds `ptr ‖ name` keys in one reusable buffer. lmdb-js copies a key into its own
+ * buffer on every call, so a view into scratch space is safe and saves an allocation
+ * per operation on the hot path.
+ */
+export class KeyBuilder {
+  private readonly scratch = Buffer.allocUnsafe(PTR_LEN + MAX_MEMBER_NAME_LEN + 1);
+
+  /** `ptr ‖ name` as a view valid until the next call. */
+  member(ptr: Buffer, name: Buffer): Buffer {
+    ptr.copy(this.scratch, 0, 0, PTR_LEN);
+    name.copy(this.scratch, PTR_LEN);
+    return this.scratch.subarray(0, PTR_LEN + name.length);
+  }
+}
+
+/** The smallest key greater than every `ptr ‖ name` key: the exclusive end of a prefix range. */
+export function prefixEnd(ptr: Buffer): Buffer {
+  const end = Buffer.from(ptr);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i] !== 0xff) {
+      end[i] = end[i]! + 1;
+      return end.subarray(0, i + 1);
+    }
+  }
+  // Unreachable for valid pointers (byte 0 is 0x01 or 0x02).
+  return Buffer.from([0xff, 0xff]);
+}

@@ -1,0 +1,18 @@
+/**
+ * The LMJCore engine (DESIGN §3) over lmdb-js: `openStore(path, options)` gives an
+ * {@link LmjStore} whose transactions read and write objects, sets and documents.
+ * See docs/storage.md for the on-disk format and durability guarantees.
+ */
+export * from './types.js';
+export { openStore, wrapError, DEFAULT_FAST_FLUSH_MS, MAX_GROUP, type EngineOpenOptions } from './store.js';
+export { DEFAULT_MAP_SIZE, lmdbWritesFormatV1 } from './lmdb-env.js';
+export { KIND_BOX, KIND_REF, KIND_SCALAR, MAX_DOC_DEPTH } from './document.js';
+export { MARKER } from './bytes.js';
+
+/** The fixed pointer of a device instance's root object: 0x01 followed by 16 zero bytes (DESIGN §4). */
+export const ROOT_PTR: Buffer = Buffer.concat([Buffer.from([0x01]), Buffer.alloc(16)]);
+
+/** A fresh copy of {@link ROOT_PTR} (safe to mutate). */
+export function rootPtr(): Buffer {
+  return Buffer.from(ROOT_PTR);
+}

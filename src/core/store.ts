@@ -1,0 +1,284 @@
+/**
+ * {@link LmjStore} over lmdb-js: read/write/writeAsync transactions, map growth,
+ * durability modes, stat and close.
+ *
+ * Every write — `write` and the grouped `writeAsync` — runs as a synchronous lmdb-js
+ * transaction on this thread. That gives us what lmdb-js's own async batching does
+ * not: a callback that throws is rolled back alone (each grouped callback runs in an
+ * LMDB child transaction), and the environment can be closed and reopened with a
+ * bigger map at any point between transactions (liblmdb 0.9 cannot grow a map that
+ * is in use, and lmdb-js exposes no resize).
+ */
+import { getCodec } from '../codec/index.js';
+import { LmjError } from '../errors.js';
+import type { EngineContext as Ctx } from './engine-context.js';
+import { EngineContext } from './engine-context.js';
+import { DEFAULT_MAP_SIZE, type LmdbHandles, closeHandles, openHandles } from './lmdb-env.js';
+import { Txn, assertSync } from './txn.js';
+import type { Durability, LmjStore, OpenOptions, ReadTxn, StoreStat, WriteTxn } from './types.js';
+
+/** How often `fast` mode flushes to disk (bounds what a power cut can lose). */
+export const DEFAULT_FAST_FLUSH_MS = 1000;
+/** The most callbacks one grouped commit takes; the rest go to the next commit. */
+export const MAX_GROUP = 1000;
+/** Map growth attempts for one transaction before MAP_FULL is reported. */
+const MAX_GROWTHS = 24;
+/** Grow ahead of need once a commit leaves the map this full. */
+const GROW_AHEAD_RATIO = 0.75;
+
+// LMDB return codes lmdb-js puts in `error.code`.
+const MDB_MAP_FULL = -30792;
+const MDB_BAD_TXN = -30782;
+const CORRUPT_CODES = new Set([-30796, -30797, -30793, -30794]);
+
+function lmdbCode(error: unknown): number | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'number') return code;
+  const m = /MDB_[A-Z_]+/.exec((error as Error | null)?.message ?? '');
+  if (m?.[0] === 'MDB_MAP_FULL') return MDB_MAP_FULL;
+  return undefined;
+}
+
+/** True for the errors lmdb-js raises when a write transaction ran out of map. */
+function isMapFull(error: unknown): boolean {
+  const code = lmdbCode(error);
+  // lmdb-js reports MAP_FULL on the failing put, then BAD_TXN on every later call.
+  return code === MDB_MAP_FULL || code === MDB_BAD_TXN;
+}
+
+/** An lmdb failure as an LmjError (cause kept); our own and the caller's errors unchanged. */
+export function wrapError(error: unknown): unknown {
+  if (error instanceof LmjError) return error;
+  const code = lmdbCode(error);
+  if (code === undefined || !(error instanceof Error)) return error;
+  if (CORRUPT_CODES.has(code)) return new LmjError('STORE_CORRUPT', error.message, { cause: error, details: { lmdb: code } });
+  return new LmjError('STORE_IO', error.message, { cause: error, details: { lmdb: code } });
+}
+
+interface Queued {
+  fn: (txn: WriteTxn) => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** Extra open options of this implementation. */
+export interface EngineOpenOptions extends OpenOptions {
+  /** `fast` mode: flush interval in ms (default 1000). */
+  flushIntervalMs?: number;
+}
+
+class Store implements LmjStore {
+  readonly path: string;
+  readonly durability: Durability;
+  private readonly ctx: Ctx;
+  private readonly readOnly: boolean;
+  private queue: Queued[] = [];
+  private scheduled = false;
+  private closing: Promise<void> | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
+
+  constructor(path: string, options: EngineOpenOptions) {
+    this.path = path;
+    this.durability = options.durability ?? 'safe';
+    if (this.durability !== 'safe' && this.durability !== 'fast') {
+      throw new LmjError('BAD_CONFIG', `durability must be safe or fast, got ${String(this.durability)}`);
+    }
+    const partition = options.partition ?? 0;
+    if (!Number.isInteger(partition) || partition < 0 || partition > 0xffff) {
+      throw new LmjError('INVALID_PARAM', 'partition must be an integer 0..65535', { details: { partition } });
+    }
+    const mapSize = options.mapSize ?? DEFAULT_MAP_SIZE;
+    if (!Number.isSafeInteger(mapSize) || mapSize < 64 * 1024) {
+      throw new LmjError('INVALID_PARAM', 'mapSize must be an integer of at least 64 KiB', { details: { mapSize } });
+    }
+    this.readOnly = options.readOnly === true;
+    const handles = openHandles(path, this.durability, mapSize, this.readOnly);
+    this.ctx = new EngineContext(options.codec ?? getCodec(), partition, handles);
+    if (this.durability === 'fast' && !this.readOnly) {
+      const every = options.flushIntervalMs ?? DEFAULT_FAST_FLUSH_MS;
+      this.flushTimer = setInterval(() => this.flushToDisk(), every);
+      this.flushTimer.unref();
+    }
+  }
+
+  private flushToDisk(): Promise<void> {
+    if (!this.ctx.isOpen) return Promise.resolve();
+    const root = this.ctx.h.root;
+    return new Promise((resolve) => root.sync(() => resolve()));
+  }
+
+  read<T>(fn: (txn: ReadTxn) => T): T {
+    const txn = new Txn(this.ctx, false);
+    try {
+      void this.ctx.h; // throws STORE_CLOSED after close
+      const result = fn(txn);
+      assertSync(result);
+      return result;
+    } catch (error) {
+      throw wrapError(error);
+    } finally {
+      txn.finished = true;
+    }
+  }
+
+  write<T>(fn: (txn: WriteTxn) => T): T {
+    if (this.readOnly) throw new LmjError('READONLY_TXN', 'store opened read-only');
+    if (this.closing !== undefined) throw new LmjError('STORE_CLOSED');
+    return this.withGrowth(() => {
+      const txn = new Txn(this.ctx, true);
+      try {
+        return this.ctx.h.main.transactionSync(() => {
+          const result = fn(txn);
+          assertSync(result);
+          return result;
+        });
+      } finally {
+        txn.finished = true;
+      }
+    });
+  }
+
+  writeAsync<T>(fn: (txn: WriteTxn) => T): Promise<T> {
+    if (this.readOnly) return Promise.reject(new LmjError('READONLY_TXN', 'store opened read-only'));
+    if (this.closing !== undefined || !this.ctx.isOpen) return Promise.reject(new LmjError('STORE_CLOSED'));
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        // setImmediate lets every writeAsync of this event-loop turn join one commit.
+        setImmediate(() => this.drain());
+      }
+    });
+  }
+
+  /** Commits queued callbacks in groups until the queue is empty. */
+  private drain(): void {
+    while (this.queue.length > 0) {
+      const group = this.queue.splice(0, MAX_GROUP);
+      let outcomes: Outcome[];
+      try {
+        outcomes = this.withGrowth(() => this.commitGroup(group));
+      } catch (error) {
+        const wrapped = wrapError(error);
+        for (const q of group) q.reject(wrapped);
+        continue;
+      }
+      for (let i = 0; i < group.length; i++) {
+        const o = outcomes[i]!;
+        if (o.ok) group[i]!.resolve(o.value);
+        else group[i]!.reject(o.error);
+      }
+    }
+    this.scheduled = false;
+  }
+
+  /** One write transaction for a group; each callback in its own child when there are several. */
+  private commitGroup(group: Queued[]): Outcome[] {
+    const h = this.ctx.h;
+    return h.main.transactionSync(() => {
+      if (group.length === 1) {
+        // A lone callback needs no child: its throw aborts the whole (one-callback) transaction.
+        const txn = new Txn(this.ctx, true);
+        try {
+          const value = group[0]!.fn(txn);
+          assertSync(value);
+          return [{ ok: true, value }];
+        } finally {
+          txn.finished = true;
+        }
+      }
+      const outcomes: Outcome[] = [];
+      for (const q of group) {
+        const txn = new Txn(this.ctx, true);
+        try {
+          const value = h.main.childTransaction(() => {
+            const r = q.fn(txn);
+            assertSync(r);
+            return r;
+          });
+          outcomes.push({ ok: true, value });
+        } catch (error) {
+          // A full map poisons the parent too: abort the group and retry it bigger.
+          if (isMapFull(error)) throw error;
+          outcomes.push({ ok: false, error: wrapError(error) });
+        } finally {
+          txn.finished = true;
+        }
+      }
+      return outcomes;
+    });
+  }
+
+  /** Runs a write; on a full map reopens the environment twice as big and runs it again. */
+  private withGrowth<T>(run: () => T): T {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const result = run();
+        this.growAheadIfNeeded();
+        return result;
+      } catch (error) {
+        if (!isMapFull(error) || attempt >= MAX_GROWTHS) throw wrapError(error);
+        this.grow(this.ctx.h.mapSize * 2);
+      }
+    }
+  }
+
+  private envInfo(h: LmdbHandles): { mapSize: number; lastPageNumber: number; pageSize: number } {
+    const env = (h.root as unknown as { env: { info(): { mapSize: number; lastPageNumber: number } } }).env;
+    const info = env.info();
+    return { mapSize: info.mapSize, lastPageNumber: info.lastPageNumber, pageSize: h.pageSize };
+  }
+
+  private growAheadIfNeeded(): void {
+    const h = this.ctx.h;
+    const info = this.envInfo(h);
+    const used = (info.lastPageNumber + 1) * info.pageSize;
+    if (used > info.mapSize * GROW_AHEAD_RATIO) this.grow(Math.max(info.mapSize * 2, used * 2));
+  }
+
+  private grow(newSize: number): void {
+    const old = this.ctx.h;
+    // Closing is synchronous here: this engine never leaves lmdb-js async writes pending.
+    void closeHandles(old);
+    this.ctx.replace(undefined);
+    this.ctx.replace(openHandles(this.path, this.durability, newSize, this.readOnly));
+  }
+
+  stat(): StoreStat {
+    const h = this.ctx.h;
+    const s = h.root.getStats();
+    return {
+      path: this.path,
+      mapSize: s.mapSize,
+      usedBytes: (s.lastPageNumber + 1) * s.pageSize,
+      mainEntries: h.main.getStats().entryCount,
+      setEntries: h.set.getStats().entryCount,
+      durability: this.durability,
+    };
+  }
+
+  close(): Promise<void> {
+    if (this.closing !== undefined) return this.closing;
+    this.closing = (async () => {
+      // Let queued writes commit first: they were accepted before close.
+      while (this.scheduled || this.queue.length > 0) await new Promise((r) => setImmediate(r));
+      if (this.flushTimer !== undefined) clearInterval(this.flushTimer);
+      if (!this.ctx.isOpen) return;
+      if (this.durability === 'fast' && !this.readOnly) await this.flushToDisk();
+      const h = this.ctx.h;
+      this.ctx.replace(undefined);
+      await closeHandles(h);
+    })();
+    return this.closing;
+  }
+}
+
+/**
+ * Opens (creating if needed) the LMJCore instance in directory `path`.
+ * Throws STORE_OPEN_FAILED with the cause when lmdb cannot open it.
+ */
+export function openStore(path: string, options: EngineOpenOptions = {}): LmjStore {
+  return new Store(path, options);
+}

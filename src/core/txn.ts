@@ -1,0 +1,328 @@
+/**
+ * One LMJCore transaction over lmdb-js (read or write), implementing the
+ * {@link WriteTxn} contract of DESIGN §3 on the `main` and `set` databases.
+ *
+ * lmdb-js routes every get/put to the environment's current write transaction when
+ * one is open (and to its shared read snapshot otherwise), so this class holds no
+ * lmdb handle of its own: it validates, builds keys, enforces the existence-marker
+ * rules, and guards against use after the transaction ended.
+ */
+import { OBJECT_TYPE, SET_TYPE } from '../codec/types.js';
+import { LmjError } from '../errors.js';
+import { auditGhosts, repairGhosts } from './audit.js';
+import { MARKER, checkElement, checkName, checkPointer, checkTyped, checkValue, prefixEnd } from './bytes.js';
+import { docGet, docPut } from './document.js';
+import type { EngineContext } from './engine-context.js';
+import { readMembers, readRange } from './txn-read.js';
+import type {
+  Bytes,
+  GhostMember,
+  ObjectResult,
+  RangeOptions,
+  ReadError,
+  SetResult,
+  WriteTxn,
+} from './types.js';
+
+const NO_DUP = Object.freeze({ noDupData: true });
+
+/** Throws INVALID_PARAM when a transaction callback returned a promise. */
+export function assertSync(result: unknown): void {
+  if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
+    throw new LmjError('INVALID_PARAM', 'transaction callbacks must be synchronous (got a promise)');
+  }
+}
+
+/** A read or write transaction handed to `read`/`write`/`writeAsync` callbacks. */
+export class Txn implements WriteTxn {
+  /** Set when the callback returned or threw; any later use throws TXN_FINISHED. */
+  finished = false;
+  /** True while a child transaction runs: LMDB forbids using the parent meanwhile. */
+  private suspended = false;
+  /** The last object/set pointer known to exist in this transaction (skips a lookup per member write). */
+  private readonly known = Buffer.alloc(17);
+  private knownValid = false;
+
+  constructor(
+    private readonly ctx: EngineContext,
+    readonly writable: boolean,
+  ) {}
+
+  private live(): void {
+    if (this.finished) throw new LmjError('TXN_FINISHED');
+    if (this.suspended) throw new LmjError('TXN_FINISHED', 'parent transaction used while its child transaction runs');
+  }
+
+  private writing(): void {
+    this.live();
+    if (!this.writable) throw new LmjError('READONLY_TXN');
+  }
+
+  private remember(p: Buffer): void {
+    p.copy(this.known);
+    this.knownValid = true;
+  }
+
+  private requireEntity(p: Buffer): void {
+    if (this.knownValid && p.equals(this.known)) return;
+    if (this.ctx.h.set.getBinaryFast(p) === undefined) {
+      throw new LmjError('ENTITY_NOT_FOUND', undefined, { details: { ptr: p.toString('hex') } });
+    }
+    this.remember(p);
+  }
+
+  /** Puts the existence marker back if the last member/element is gone. */
+  private keepMarker(p: Buffer): void {
+    const set = this.ctx.h.set;
+    if (set.getBinaryFast(p) === undefined) set.putSync(p, MARKER);
+  }
+
+  // ---- reads -------------------------------------------------------------
+
+  exists(ptr: Uint8Array): boolean {
+    this.live();
+    return this.ctx.h.set.getBinaryFast(checkPointer(ptr)) !== undefined;
+  }
+
+  objGet(ptr: Uint8Array): ObjectResult {
+    this.live();
+    return readMembers(this.ctx, checkTyped(ptr, OBJECT_TYPE));
+  }
+
+  memberGet(ptr: Uint8Array, name: Bytes): Buffer {
+    this.live();
+    const p = checkTyped(ptr, OBJECT_TYPE);
+    const n = checkName(name);
+    const h = this.ctx.h;
+    const value = h.main.getBinary(this.ctx.keys.member(p, n));
+    if (value !== undefined) return value;
+    if (h.set.getBinaryFast(p) === undefined) {
+      throw new LmjError('ENTITY_NOT_FOUND', undefined, { details: { ptr: p.toString('hex') } });
+    }
+    if (h.set.doesExist(p, n)) throw new LmjError('MEMBER_MISSING', undefined, { details: { ptr: p.toString('hex') } });
+    throw new LmjError('MEMBER_NOT_FOUND', undefined, { details: { ptr: p.toString('hex') } });
+  }
+
+  memberValue(ptr: Uint8Array, name: Bytes): Buffer | undefined {
+    this.live();
+    return this.ctx.h.main.getBinary(this.ctx.keys.member(checkTyped(ptr, OBJECT_TYPE), checkName(name)));
+  }
+
+  memberList(ptr: Uint8Array): Buffer[] {
+    this.live();
+    return this.elementsOrThrow(checkTyped(ptr, OBJECT_TYPE));
+  }
+
+  setGet(ptr: Uint8Array): SetResult {
+    this.live();
+    const p = checkTyped(ptr, SET_TYPE);
+    const elements = this.elementsOf(p);
+    if (elements === undefined) return { elements: [], errors: [{ code: 'ENTITY_NOT_FOUND', ptr: p } satisfies ReadError] };
+    return { elements, errors: [] };
+  }
+
+  setContains(ptr: Uint8Array, element: Bytes): boolean {
+    this.live();
+    return this.ctx.h.set.doesExist(checkTyped(ptr, SET_TYPE), checkElement(element));
+  }
+
+  setCount(ptr: Uint8Array): number {
+    this.live();
+    const p = checkTyped(ptr, SET_TYPE);
+    const set = this.ctx.h.set;
+    const first = set.getBinaryFast(p);
+    if (first === undefined) throw new LmjError('ENTITY_NOT_FOUND', undefined, { details: { ptr: p.toString('hex') } });
+    const count = set.getValuesCount(p);
+    // The marker sorts first when present; it is not an element.
+    return first.length === 0 ? count - 1 : count;
+  }
+
+  setRange(ptr: Uint8Array, options: RangeOptions = {}): Buffer[] {
+    this.live();
+    return readRange(this.ctx, checkTyped(ptr, SET_TYPE), options);
+  }
+
+  audit(ptr?: Uint8Array): GhostMember[] {
+    this.live();
+    return auditGhosts(this.ctx, ptr === undefined ? undefined : checkTyped(ptr, OBJECT_TYPE));
+  }
+
+  docGet(ptr: Uint8Array): unknown {
+    this.live();
+    return docGet(this, checkPointer(ptr));
+  }
+
+  /** Names/elements of an entity without the marker; undefined when the entity is absent. */
+  private elementsOf(p: Buffer): Buffer[] | undefined {
+    let seen = false;
+    const out: Buffer[] = [];
+    for (const v of this.ctx.h.set.getValues(p)) {
+      seen = true;
+      if (v.length > 0) out.push(v);
+    }
+    return seen ? out : undefined;
+  }
+
+  private elementsOrThrow(p: Buffer): Buffer[] {
+    const out = this.elementsOf(p);
+    if (out === undefined) throw new LmjError('ENTITY_NOT_FOUND', undefined, { details: { ptr: p.toString('hex') } });
+    return out;
+  }
+
+  // ---- object writes -----------------------------------------------------
+
+  objCreate(): Buffer {
+    this.writing();
+    const p = this.ctx.codec.newPointer(OBJECT_TYPE, this.ctx.partition);
+    this.ctx.h.set.putSync(p, MARKER);
+    this.remember(p);
+    return p;
+  }
+
+  objRegister(ptr: Uint8Array): void {
+    this.writing();
+    this.register(checkTyped(ptr, OBJECT_TYPE));
+  }
+
+  memberPut(ptr: Uint8Array, name: Bytes, value: Bytes): void {
+    this.writing();
+    const p = checkTyped(ptr, OBJECT_TYPE);
+    const n = checkName(name);
+    const v = checkValue(value);
+    this.requireEntity(p);
+    const h = this.ctx.h;
+    h.set.putSync(p, n, NO_DUP);
+    h.main.putSync(this.ctx.keys.member(p, n), v);
+  }
+
+  memberRegister(ptr: Uint8Array, name: Bytes): void {
+    this.writing();
+    const p = checkTyped(ptr, OBJECT_TYPE);
+    const n = checkName(name);
+    this.requireEntity(p);
+    this.ctx.h.set.putSync(p, n, NO_DUP);
+  }
+
+  memberValueDel(ptr: Uint8Array, name: Bytes): void {
+    this.writing();
+    const p = checkTyped(ptr, OBJECT_TYPE);
+    const n = checkName(name);
+    this.requireEntity(p);
+    const h = this.ctx.h;
+    const removed = h.main.removeSync(this.ctx.keys.member(p, n));
+    if (!removed && !h.set.doesExist(p, n)) {
+      throw new LmjError('MEMBER_NOT_FOUND', undefined, { details: { ptr: p.toString('hex') } });
+    }
+  }
+
+  memberDel(ptr: Uint8Array, name: Bytes): void {
+    this.writing();
+    const p = checkTyped(ptr, OBJECT_TYPE);
+    const n = checkName(name);
+    this.requireEntity(p);
+    const h = this.ctx.h;
+    // Value first, then the name (DESIGN §3): a crash in between leaves a legal "missing value".
+    const hadValue = h.main.removeSync(this.ctx.keys.member(p, n));
+    const hadName = h.set.removeSync(p, n);
+    if (!hadValue && !hadName) throw new LmjError('MEMBER_NOT_FOUND', undefined, { details: { ptr: p.toString('hex') } });
+    if (hadName) this.keepMarker(p);
+  }
+
+  objDel(ptr: Uint8Array): void {
+    this.writing();
+    const p = checkTyped(ptr, OBJECT_TYPE);
+    this.requireEntity(p);
+    const h = this.ctx.h;
+    // Collect first: deleting under a live cursor would skip keys.
+    const keys = [...h.main.getKeys({ start: p, end: prefixEnd(p) })];
+    for (const k of keys) h.main.removeSync(k);
+    h.set.removeSync(p);
+    this.knownValid = false;
+  }
+
+  // ---- set writes --------------------------------------------------------
+
+  setCreate(): Buffer {
+    this.writing();
+    const p = this.ctx.codec.newPointer(SET_TYPE, this.ctx.partition);
+    this.ctx.h.set.putSync(p, MARKER);
+    this.remember(p);
+    return p;
+  }
+
+  setRegister(ptr: Uint8Array): void {
+    this.writing();
+    this.register(checkTyped(ptr, SET_TYPE));
+  }
+
+  setAdd(ptr: Uint8Array, element: Bytes): void {
+    if (!this.setPut(ptr, element)) {
+      throw new LmjError('MEMBER_EXISTS', 'element already in the set', { details: { ptr: Buffer.from(ptr).toString('hex') } });
+    }
+  }
+
+  setPut(ptr: Uint8Array, element: Bytes): boolean {
+    this.writing();
+    const p = checkTyped(ptr, SET_TYPE);
+    const e = checkElement(element);
+    this.requireEntity(p);
+    return this.ctx.h.set.putSync(p, e, NO_DUP);
+  }
+
+  setRemove(ptr: Uint8Array, element: Bytes): void {
+    this.writing();
+    const p = checkTyped(ptr, SET_TYPE);
+    const e = checkElement(element);
+    this.requireEntity(p);
+    if (!this.ctx.h.set.removeSync(p, e)) {
+      throw new LmjError('MEMBER_NOT_FOUND', 'element not in the set', { details: { ptr: p.toString('hex') } });
+    }
+    this.keepMarker(p);
+  }
+
+  setDel(ptr: Uint8Array): void {
+    this.writing();
+    const p = checkTyped(ptr, SET_TYPE);
+    this.requireEntity(p);
+    this.ctx.h.set.removeSync(p);
+    this.knownValid = false;
+  }
+
+  private register(p: Buffer): void {
+    const set = this.ctx.h.set;
+    if (set.getBinaryFast(p) === undefined) set.putSync(p, MARKER);
+    this.remember(p);
+  }
+
+  // ---- maintenance, documents, children ----------------------------------
+
+  repair(ghosts?: GhostMember[]): number {
+    this.writing();
+    return repairGhosts(this.ctx, ghosts ?? auditGhosts(this.ctx, undefined));
+  }
+
+  docPut(value: unknown): Buffer {
+    this.writing();
+    return docPut(this, value);
+  }
+
+  child<T>(fn: (txn: WriteTxn) => T): T {
+    this.live();
+    if (!this.writable) throw new LmjError('READONLY_PARENT');
+    const childTxn = new Txn(this.ctx, true);
+    this.suspended = true;
+    try {
+      return this.ctx.h.main.childTransaction(() => {
+        const result = fn(childTxn);
+        assertSync(result);
+        return result;
+      });
+    } finally {
+      childTxn.finished = true;
+      this.suspended = false;
+      // The child may have deleted (or its abort may have undone) what we knew existed.
+      this.knownValid = false;
+    }
+  }
+}
+
