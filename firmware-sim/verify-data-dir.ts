@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { openStore } from '../src/core/index.js';
 import { MAX_READINGS_LIMIT, readings } from '../src/core/telemetry/index.js';
 import { isValidDeviceId } from '../src/gateway/device-id.js';
+import type { ReadingsPage } from '../src/core/telemetry/index.js';
 import type { ReadingSource } from './verify.js';
 
 /** A source reading device instances under `dataDir`. */
@@ -24,7 +25,7 @@ export function dataDirReadingSource(dataDir: string): ReadingSource {
         let cursor: string | null = null;
         do {
           const c: string | null = cursor;
-          const page = store.read((txn) =>
+          const page: ReadingsPage = store.read((txn) =>
             readings(txn, { fields: ['seq', 'boot'], limit: MAX_READINGS_LIMIT, ...(c === null ? {} : { cursor: c }) }),
           );
           for (const r of page.readings) yield { seq: r.values['seq'], boot: r.values['boot'] };
