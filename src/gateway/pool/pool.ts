@@ -1,0 +1,207 @@
+/**
+ * The per-device instance pool: each device's LMJCore instance lives in
+ * `DIR/devices/<deviceId>/`, is opened lazily on first use, and is closed again
+ * (least recently used first) when the open-instance cap — derived from the fd
+ * limit — is reached. An instance in use (refcount > 0) is never closed; an
+ * acquisition that finds every instance busy waits for one to be released.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { getCodec } from '../../codec/index.js';
+import { openStore } from '../../core/index.js';
+import type { LmjStore } from '../../core/types.js';
+import { LmjError, isLmjError } from '../../errors.js';
+import { assertDeviceId } from '../device-id.js';
+import { deriveMaxOpen, softFdLimit, FDS_PER_INSTANCE } from './fd-budget.js';
+import type { AcquireOptions, DevicePool, PoolOptions, PoolStats } from './types.js';
+
+interface Entry {
+  id: string;
+  store: LmjStore;
+  refs: number;
+  /** Set while the instance is being closed; its fds still count until it resolves. */
+  closing?: Promise<void>;
+}
+
+/** Creates a pool over `options.dataDir`/devices. */
+export function createPool(options: PoolOptions): DevicePool {
+  return new Pool(options);
+}
+
+class Pool implements DevicePool {
+  private readonly devicesDir: string;
+  private readonly maxOpen: number;
+  private readonly codec;
+  /** Map order is LRU order: a use moves the entry to the end. */
+  private readonly entries = new Map<string, Entry>();
+  private readonly failures = new Map<string, { until: number; error: LmjError }>();
+  private waiters: (() => void)[] = [];
+  private closed = false;
+  private readonly counters = { opens: 0, evictions: 0, waits: 0, openFailures: 0 };
+
+  constructor(private readonly options: PoolOptions) {
+    this.devicesDir = join(options.dataDir, 'devices');
+    this.codec = options.codec ?? getCodec();
+    const fds = options.fdsPerInstance ?? FDS_PER_INSTANCE;
+    this.maxOpen = options.maxOpen ?? deriveMaxOpen(softFdLimit(), options.fdHeadroom, fds);
+    if (!Number.isSafeInteger(this.maxOpen) || this.maxOpen < 1) {
+      throw new LmjError('BAD_CONFIG', 'pool.maxOpen must be a positive integer', { details: { key: 'pool.maxOpen' } });
+    }
+  }
+
+  pathOf(deviceId: string): string {
+    return join(this.devicesDir, assertDeviceId(deviceId));
+  }
+
+  exists(deviceId: string): boolean {
+    return existsSync(join(this.pathOf(deviceId), 'data.mdb'));
+  }
+
+  async use<T>(deviceId: string, fn: (store: LmjStore) => T | Promise<T>, options: AcquireOptions = {}): Promise<T> {
+    const entry = await this.acquire(assertDeviceId(deviceId), options.create === true);
+    try {
+      return await fn(entry.store);
+    } finally {
+      this.release(entry);
+    }
+  }
+
+  private async acquire(id: string, create: boolean): Promise<Entry> {
+    for (;;) {
+      if (this.closed) throw new LmjError('SHUTTING_DOWN', 'the device pool is closed');
+      const entry = this.entries.get(id);
+      if (entry !== undefined && entry.closing === undefined) {
+        entry.refs++;
+        this.entries.delete(id);
+        this.entries.set(id, entry);
+        return entry;
+      }
+      if (entry?.closing !== undefined) {
+        await entry.closing;
+        continue;
+      }
+      const failure = this.failures.get(id);
+      if (failure !== undefined && failure.until > Date.now()) throw failure.error;
+      if (!create && !this.exists(id)) throw new LmjError('NOT_FOUND', `unknown device ${id}`, { details: { deviceId: id } });
+      if (this.entries.size >= this.maxOpen) {
+        // Closing entries still hold their fds: open only once one has really closed.
+        const closing = this.evictOne() ?? this.anyClosing();
+        if (closing !== undefined) {
+          await closing;
+          continue;
+        }
+        this.counters.waits++;
+        await new Promise<void>((resolve) => this.waiters.push(resolve));
+        continue;
+      }
+      return this.open(id);
+    }
+  }
+
+  private open(id: string): Entry {
+    const path = join(this.devicesDir, id);
+    let store: LmjStore;
+    try {
+      mkdirSync(path, { recursive: true });
+      store = openStore(path, {
+        durability: this.options.durability ?? 'safe',
+        codec: this.codec,
+        partition: this.codec.partitionOf(id),
+        ...(this.options.mapSize === undefined ? {} : { mapSize: this.options.mapSize }),
+      });
+    } catch (cause) {
+      this.counters.openFailures++;
+      const error = new LmjError('DEVICE_UNAVAILABLE', `cannot open device ${id}: ${(cause as Error).message}`, {
+        cause,
+        details: { deviceId: id, reason: isLmjError(cause) ? cause.code : 'OPEN_FAILED' },
+      });
+      // Don't hammer a broken instance with an open per message.
+      this.failures.set(id, { until: Date.now() + (this.options.failureBackoffMs ?? 1000), error });
+      throw error;
+    }
+    this.failures.delete(id);
+    const entry: Entry = { id, store, refs: 1 };
+    this.entries.set(id, entry);
+    this.counters.opens++;
+    this.hook('open', id);
+    return entry;
+  }
+
+  /** Starts closing the least recently used idle instance; undefined when all are busy. */
+  private evictOne(): Promise<void> | undefined {
+    for (const entry of this.entries.values()) {
+      if (entry.refs === 0 && entry.closing === undefined) {
+        this.counters.evictions++;
+        this.hook('evict', entry.id);
+        return this.closeEntry(entry);
+      }
+    }
+    return undefined;
+  }
+
+  /** Some instance's close in progress, if any. */
+  private anyClosing(): Promise<void> | undefined {
+    for (const entry of this.entries.values()) if (entry.closing !== undefined) return entry.closing;
+    return undefined;
+  }
+
+  private closeEntry(entry: Entry): Promise<void> {
+    entry.closing = (async () => {
+      try {
+        await entry.store.close();
+      } catch {
+        // A failed close leaves nothing we could retry; the entry is dropped regardless.
+      } finally {
+        this.entries.delete(entry.id);
+        this.wake();
+      }
+    })();
+    return entry.closing;
+  }
+
+  /** Marks a device's open instance as broken: closed once idle, next use reopens (with backoff). */
+  invalidate(deviceId: string, error: LmjError): void {
+    this.failures.set(deviceId, { until: Date.now() + (this.options.failureBackoffMs ?? 1000), error });
+    const entry = this.entries.get(deviceId);
+    if (entry !== undefined && entry.refs === 0 && entry.closing === undefined) void this.closeEntry(entry);
+  }
+
+  private release(entry: Entry): void {
+    entry.refs--;
+    if (entry.refs === 0) {
+      const failure = this.failures.get(entry.id);
+      if (failure !== undefined && entry.closing === undefined) void this.closeEntry(entry);
+      else this.wake();
+    }
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+
+  private hook(kind: 'open' | 'evict', id: string): void {
+    try {
+      this.options.hooks?.[kind]?.(id);
+    } catch {
+      // Hooks are metrics/logging; their failures must not affect storage.
+    }
+  }
+
+  stats(): PoolStats {
+    return { open: this.entries.size, maxOpen: this.maxOpen, ...this.counters };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.wake();
+    while (this.entries.size > 0) {
+      const busy = [...this.entries.values()].filter((e) => e.refs > 0 && e.closing === undefined);
+      for (const e of this.entries.values()) if (e.refs === 0 && e.closing === undefined) void this.closeEntry(e);
+      const closing = [...this.entries.values()].flatMap((e) => (e.closing === undefined ? [] : [e.closing]));
+      if (closing.length > 0) await Promise.all(closing);
+      else if (busy.length > 0) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+}
