@@ -8,7 +8,26 @@ cd "$(dirname "$0")/.."
 lmdb_dir="node_modules/lmdb"
 if [ ! -d "$lmdb_dir" ]; then echo "build-lmdb-v1: $lmdb_dir missing (run npm ci first)" >&2; exit 1; fi
 check='import("lmdb").then(m => process.exit(m.version.patch < 90 ? 0 : 1), () => process.exit(1))'
-if node --input-type=module -e "$check" 2>/dev/null; then exit 0; fi
+# Without MDB_OVERLAPPINGSYNC (data v1), lmdb-js 3.5.6 never registers an env in its
+# process-wide env table, so close() never reaches mdb_env_close(): every closed env keeps
+# its 3 fds and its mmap (measured). The device pool closes instances to stay within the fd
+# limit, so register v1 envs too; then the last close really closes. Idempotent (marker).
+patched=0
+if ! grep -q 'lmj-edge: track v1 envs' "$lmdb_dir/src/env.cpp"; then
+  python3 - "$lmdb_dir/src/env.cpp" <<'PY'
+import sys
+p = sys.argv[1]
+s = open(p).read()
+anchor = "\tmdb_env_get_flags(env, (unsigned int*) &flags);\n\tif ((jsFlags & DELETE_ON_CLOSE)"
+assert s.count(anchor) == 1, "build-lmdb-v1: env.cpp anchor not found"
+track = ("#ifndef MDB_OVERLAPPINGSYNC\n\t{ // lmj-edge: track v1 envs so close() calls mdb_env_close\n"
+         "\t\tSharedEnv envRef; envRef.env = env; envRef.dev = 0; envRef.inode = 0; envRef.count = 1; envRef.hasWrites = false;\n"
+         "\t\tenvTracking->envs.push_back(envRef);\n\t}\n#endif\n")
+open(p, "w").write(s.replace(anchor, track + anchor))
+PY
+  patched=1
+fi
+if [ "$patched" = 0 ] && node --input-type=module -e "$check" 2>/dev/null; then exit 0; fi
 echo "build-lmdb-v1: building lmdb-js native module with LMDB_DATA_V1=true"
 gyp=("$PWD/node_modules/.bin/node-gyp")
 if [ ! -x "${gyp[0]}" ]; then gyp=(npx --yes node-gyp); fi
