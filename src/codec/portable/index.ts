@@ -8,7 +8,8 @@ import type { Codec, EntityType, FlattenLimits, FlattenOutcome, Flattened, Paylo
 import { flattenPortable } from './flatten.js';
 import { PointerGenerator, formatPointer, memberKey, parsePointer, partitionOf } from './pointer.js';
 
-const generator = new PointerGenerator();
+/** The process's one pointer generator, shared by both codecs (docs/codec.md §1). */
+export const processPointers = new PointerGenerator();
 
 function flatten(payload: Uint8Array, format?: PayloadFormat, limits?: Partial<FlattenLimits>): Flattened {
   checkPayload(payload);
@@ -32,7 +33,7 @@ function flattenBatch(payloads: readonly Uint8Array[], format?: PayloadFormat, l
 /** The portable {@link Codec}. */
 export const portableCodec: Codec = Object.freeze({
   kind: 'portable' as const,
-  newPointer: (type: EntityType, partition: number): Buffer => generator.next(type, partition),
+  newPointer: (type: EntityType, partition: number): Buffer => processPointers.next(type, partition),
   partitionOf,
   formatPointer,
   parsePointer,

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { isLmjError } from '../../../src/errors.js';
 import { PointerGenerator } from '../../../src/codec/portable/pointer.js';
-import { codecs } from './codecs.js';
+import { loadAddon } from '../../../src/codec/addon.js';
+import type { NativeAddon } from '../../../src/codec/native/index.js';
+import { codecs, nativeCodec } from './codecs.js';
 
 function code(fn: () => unknown): string | undefined {
   try {
@@ -100,3 +102,24 @@ describe('pointer generator', () => {
     expect(back.subarray(14).equals(Buffer.of(0, 0, 1))).toBe(true);
   });
 });
+
+// The addon's own generator (bulk newPointers) follows the same layout rules.
+if (nativeCodec !== undefined) {
+  describe('native pointer generator', () => {
+    it('newPointers gives increasing pointers with one nonce and the layout of docs/codec.md', () => {
+      const addon = loadAddon() as NativeAddon;
+      const before = Date.now();
+      const buf = addon.newPointers(2, 0x1234, 1000) as Buffer;
+      expect(buf.length).toBe(17 * 1000);
+      for (let i = 0; i < 1000; i++) {
+        const p = buf.subarray(17 * i, 17 * i + 17);
+        expect(p[0]).toBe(2);
+        expect(p.readUInt16BE(1)).toBe(0x1234);
+        expect(p.readUIntBE(3, 6)).toBeGreaterThanOrEqual(before);
+        if (i > 0) expect(Buffer.compare(buf.subarray(17 * (i - 1), 17 * i), p)).toBe(-1);
+      }
+      expect(addon.newPointers(3, 0, 1)).toBe(-32000);
+      expect(addon.newPointer(1, 70000)).toBe(-32000);
+    });
+  });
+}
