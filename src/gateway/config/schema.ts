@@ -106,7 +106,7 @@ export const SETTINGS: readonly Setting[] = [
   },
   { key: 'log.rejectionsPerMinute', env: 'LMJ_EDGE_LOG_REJECTIONS_PER_MINUTE', kind: 'int', min: 0, max: 1_000_000 },
   { key: 'maxOpenInstances', env: 'LMJ_EDGE_MAX_OPEN_INSTANCES', kind: 'int', min: 0, max: 1_000_000 },
-  { key: 'commitWindowMs', env: 'LMJ_EDGE_COMMIT_WINDOW_MS', kind: 'int', min: 0, max: 1000 },
+  { key: 'commitWindowMs', env: 'LMJ_EDGE_COMMIT_WINDOW_MS', kind: 'int', min: 1, max: 1000 },
 ];
 
 /** Default data directory: system-wide when root, per-user otherwise. */

@@ -12,7 +12,7 @@
  * GET /healthz                      {"status":"ok"} (503 while shutting down)
  * GET /metrics                      Prometheus text
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { LmjError } from '../../errors.js';
 import type { Ingestor } from '../ingest/types.js';
 import type { Logger } from '../logger.js';
@@ -58,10 +58,10 @@ export function buildHttpApi(opts: HttpApiOptions): FastifyInstance {
   const { source, metrics } = opts;
   const app = Fastify({
     loggerInstance: opts.log.child({ component: 'http' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // Only GETs with small query strings: keep parsing limits tight.
     bodyLimit: 1024,
-    maxParamLength: 128,
+    routerOptions: { maxParamLength: 128 },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
   });
   app.setErrorHandler(makeErrorHandler(opts.log));

@@ -1,0 +1,93 @@
+/**
+ * `lmj-edge start`: runs the daemon until SIGTERM/SIGINT, then drains and exits 0.
+ * Prints exactly `mqtt listening on H:P` (or `mqtt subscribed to URL`) and
+ * `http listening on H:P` on stdout; logs go to stderr.
+ */
+import type { Command } from 'commander';
+import { loadConfig } from '../../gateway/config/index.js';
+import { startDaemon } from '../../gateway/daemon.js';
+import { createLogger } from '../../gateway/logger.js';
+import { fail } from '../output.js';
+
+/** Options as commander hands them over (strings; the config loader validates). */
+interface StartFlags {
+  config?: string;
+  data?: string;
+  mqttHost?: string;
+  mqttPort?: string;
+  mqttUsers?: string;
+  httpHost?: string;
+  httpPort?: string;
+  broker?: string;
+  durability?: string;
+  logLevel?: string;
+}
+
+function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Adds the `start` command. */
+export function registerStart(program: Command): void {
+  program
+    .command('start')
+    .description('run the gateway daemon (embedded MQTT broker or external broker subscriber + HTTP API)')
+    .option('--config <file>', 'JSON config file (flags > LMJ_EDGE_* env > file > defaults)')
+    .option('--data <dir>', 'data directory (default /var/lib/lmj-edge as root, else ~/.local/share/lmj-edge)')
+    .option('--mqtt-host <host>', 'embedded broker bind address (default 127.0.0.1; non-loopback requires --mqtt-users)')
+    .option('--mqtt-port <port>', 'embedded broker port, 0 = any free port (default 1883)')
+    .option('--mqtt-users <file>', 'users file of scrypt hashes (see lmj-edge hash-password)')
+    .option('--http-host <host>', 'HTTP API bind address (default 127.0.0.1)')
+    .option('--http-port <port>', 'HTTP API port, 0 = any free port (default 8080)')
+    .option('--broker <url>', 'external broker mode: subscribe to mqtt://host:port instead of running the embedded broker')
+    .option('--durability <mode>', 'safe (fsync before ack, default) or fast')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default info)')
+    .action(async (flags: StartFlags) => {
+      let config;
+      try {
+        config = loadConfig({ file: flags.config, env: process.env, flags: { ...flags } });
+      } catch (err) {
+        fail(err, 2);
+      }
+      const log = createLogger(config.log.level);
+      let daemon;
+      try {
+        daemon = await startDaemon(config, { log });
+      } catch (err) {
+        log.flush();
+        fail(err, 1);
+      }
+      const d = daemon;
+      let signals = 0;
+      const onSignal = (sig: NodeJS.Signals): void => {
+        signals++;
+        if (signals > 1) {
+          // A second signal means "now": acks not yet sent are redelivered by clients.
+          process.stderr.write(`lmj-edge: ${sig} again, exiting without draining\n`);
+          process.exit(130);
+        }
+        log.info({ signal: sig }, 'signal received');
+        d.stop().then(
+          () => {
+            log.flush();
+            process.exit(0);
+          },
+          (err: unknown) => {
+            log.error({ err }, 'shutdown failed');
+            log.flush();
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+      if (d.mqtt !== undefined) {
+        process.stdout.write(`mqtt listening on ${hostPort(d.mqtt.host, d.mqtt.port)}\n`);
+      }
+      process.stdout.write(`http listening on ${hostPort(d.http.host, d.http.port)}\n`);
+      if (d.brokerUrl !== undefined) {
+        const url = d.brokerUrl;
+        void d.subscribed.then(() => process.stdout.write(`mqtt subscribed to ${url}\n`));
+      }
+    });
+}

@@ -1,0 +1,25 @@
+/**
+ * The `lmj-edge` command (bin/lmj-edge.js imports the compiled form of this file).
+ * Subcommands: start, devices, inspect, audit, hash-password, and — from
+ * firmware-sim — sim and verify.
+ */
+import { Command } from 'commander';
+import { registerAudit } from './commands/audit.js';
+import { registerDevices } from './commands/devices.js';
+import { registerHashPassword } from './commands/hash-password.js';
+import { registerInspect } from './commands/inspect.js';
+import { registerStart } from './commands/start.js';
+import { registerSimCommands } from './sim.js';
+
+const program = new Command('lmj-edge')
+  .description('IoT edge daemon: MQTT telemetry into per-device LMJCore stores, local queries')
+  .version('0.1.0')
+  .showHelpAfterError();
+registerStart(program);
+registerDevices(program);
+registerInspect(program);
+registerAudit(program);
+registerHashPassword(program);
+await registerSimCommands(program);
+
+await program.parseAsync(process.argv);

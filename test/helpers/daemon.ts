@@ -1,0 +1,123 @@
+/**
+ * Starts the compiled daemon (`node dist/src/cli/main.js start …`) as a real child
+ * process and parses its "listening" lines. Requires `npm run build` first.
+ * Every process started here is SIGKILLed when the test process exits.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Repository root. */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The compiled CLI entry. */
+export const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+
+/** Options of {@link startDaemon}. */
+export interface DaemonOptions {
+  dataDir: string;
+  /** Embedded broker port (default 0 = free port). */
+  mqttPort?: number;
+  /** HTTP port (default 0). */
+  httpPort?: number;
+  /** External broker URL (external mode). */
+  broker?: string;
+  /** More CLI flags. */
+  args?: string[];
+  env?: Record<string, string>;
+  /** How long to wait for the listening lines (default 20 s). */
+  timeoutMs?: number;
+}
+
+/** A running daemon process. */
+export interface DaemonProcess {
+  proc: ChildProcess;
+  /** `mqtt://127.0.0.1:PORT` of the embedded broker (undefined in external mode). */
+  mqttUrl: string | undefined;
+  mqttPort: number | undefined;
+  httpUrl: string;
+  httpPort: number;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code (or signal name) once the process has exited. */
+  exited: Promise<number | string>;
+  /** Sends `signal` and waits for the exit. */
+  kill(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const p of running) p.kill('SIGKILL');
+});
+
+/** The CLI as a command line (for tests that run other subcommands). */
+export function assertBuilt(): void {
+  if (!existsSync(CLI)) {
+    throw new Error(`${CLI} is missing: run "npm run build" (or "npm run build:ts") before these tests`);
+  }
+}
+
+/** Starts `lmj-edge start` and resolves once it printed its listening lines. */
+export async function startDaemon(opts: DaemonOptions): Promise<DaemonProcess> {
+  assertBuilt();
+  const args = [CLI, 'start', '--data', opts.dataDir, '--http-port', String(opts.httpPort ?? 0)];
+  if (opts.broker !== undefined) args.push('--broker', opts.broker);
+  else args.push('--mqtt-port', String(opts.mqttPort ?? 0));
+  args.push(...(opts.args ?? []));
+  const proc = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, LMJ_EDGE_LOG_LEVEL: 'warn', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(proc);
+  let out = '';
+  let err = '';
+  proc.stderr?.on('data', (b: Buffer) => (err += b.toString()));
+  const exited = new Promise<number | string>((res) =>
+    proc.once('exit', (code, signal) => {
+      running.delete(proc);
+      res(code ?? signal ?? 'unknown');
+    }),
+  );
+  const ready = new Promise<{ mqtt?: number; http: number }>((res, rej) => {
+    let mqtt: number | undefined;
+    let http: number | undefined;
+    let subscribed = false;
+    proc.stdout?.on('data', (b: Buffer) => {
+      out += b.toString();
+      for (const line of out.split('\n')) {
+        const m = /^mqtt listening on (.+):(\d+)$/.exec(line);
+        if (m) mqtt = Number(m[2]);
+        const h = /^http listening on (.+):(\d+)$/.exec(line);
+        if (h) http = Number(h[2]);
+        if (/^mqtt subscribed to /.test(line)) subscribed = true;
+      }
+      if (http !== undefined && (opts.broker !== undefined ? subscribed : mqtt !== undefined)) {
+        res(mqtt === undefined ? { http } : { mqtt, http });
+      }
+    });
+    void exited.then((code) => rej(new Error(`daemon exited (${code}) before listening:\n${err}`)));
+    setTimeout(() => rej(new Error(`daemon not ready after ${opts.timeoutMs ?? 20_000} ms:\n${out}\n${err}`)), opts.timeoutMs ?? 20_000).unref();
+  });
+  let ports: { mqtt?: number; http: number };
+  try {
+    ports = await ready;
+  } catch (e) {
+    proc.kill('SIGKILL');
+    throw e;
+  }
+  return {
+    proc,
+    mqttPort: ports.mqtt,
+    mqttUrl: ports.mqtt === undefined ? undefined : `mqtt://127.0.0.1:${ports.mqtt}`,
+    httpPort: ports.http,
+    httpUrl: `http://127.0.0.1:${ports.http}`,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    async kill(signal: NodeJS.Signals = 'SIGKILL') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+}
