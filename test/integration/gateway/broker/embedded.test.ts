@@ -1,0 +1,138 @@
+/** The embedded aedes broker in-process, with a real ingest pipeline over real LMDB files. */
+import { connect as netConnect } from 'node:net';
+import mqtt from 'mqtt';
+import mqttPacket from 'mqtt-packet';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { getCodec } from '../../../../src/codec/index.js';
+import { startEmbeddedBroker, type EmbeddedBrokerOptions } from '../../../../src/gateway/broker/embedded.js';
+import { hashPasswordLine, UserTable } from '../../../../src/gateway/broker/users.js';
+import { createIngestor } from '../../../../src/gateway/ingest/index.js';
+import { createLogger } from '../../../../src/gateway/logger.js';
+import { GatewayMetrics } from '../../../../src/gateway/metrics.js';
+import { tmpDir } from '../../../helpers/tmp-dir.js';
+
+async function setup(overrides: Partial<EmbeddedBrokerOptions> = {}) {
+  const metrics = new GatewayMetrics(getCodec().kind);
+  const ingestor = await createIngestor({ dataDir: tmpDir(), hooks: metrics.ingestHooks() });
+  const broker = await startEmbeddedBroker({
+    host: '127.0.0.1',
+    port: 0,
+    ingestor,
+    metrics,
+    log: createLogger('silent'),
+    maxConnections: 100,
+    maxPacketBytes: 64 * 1024,
+    maxInFlight: 10_000,
+    ...overrides,
+  });
+  onTestFinished(async () => {
+    await broker.close();
+    await ingestor.close();
+  });
+  return { metrics, ingestor, broker, url: `mqtt://127.0.0.1:${broker.port}` };
+}
+
+async function metricValue(metrics: GatewayMetrics, name: string, labels = ''): Promise<number> {
+  const text = await metrics.registry.getSingleMetricAsString(name);
+  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels} `));
+  return line === undefined ? 0 : Number(line.split(' ')[1]);
+}
+
+describe('embedded broker', () => {
+  it('acks QoS 1 after commit, in publish order, with many messages per group commit', async () => {
+    const { url, ingestor, metrics } = await setup();
+    const c = await mqtt.connectAsync(url, { clientId: 'order' });
+    onTestFinished(() => void c.end(true));
+    const sent: number[] = [];
+    const acked: number[] = [];
+    c.on('packetsend', (p) => {
+      if (p.cmd === 'publish') sent.push(p.messageId!);
+    });
+    c.on('packetreceive', (p) => {
+      if (p.cmd === 'puback') acked.push(p.messageId!);
+    });
+    // 30 devices commit independently; PUBACKs must still follow the publish order.
+    await Promise.all(
+      Array.from({ length: 300 }, (_, i) => c.publishAsync(`devices/o-${i % 30}/telemetry`, JSON.stringify({ i }), { qos: 1 })),
+    );
+    expect(acked).toEqual(sent);
+    expect(ingestor.stats().stored).toBe(300);
+    const page = await ingestor.readings('o-7', { limit: 1000 });
+    expect(page.readings.map((r) => r.values.i)).toEqual(Array.from({ length: 10 }, (_, k) => 7 + 30 * k));
+    // Pipelining: the 300 messages did not need 300 commits.
+    const commits = await metricValue(metrics, 'lmj_commit_batch_messages', '_count');
+    expect(commits).toBeLessThan(300);
+    expect(await metricValue(metrics, 'lmj_messages_acked_total', '{transport="embedded"}')).toBe(300);
+  });
+
+  it('refuses subscriptions and keeps no retained messages', async () => {
+    const { url, ingestor } = await setup();
+    const c = await mqtt.connectAsync(url, { clientId: 'sub' });
+    onTestFinished(() => void c.end(true));
+    // mqtt.js turns a SUBACK with 0x80 into an error.
+    await expect(c.subscribeAsync('devices/+/telemetry', { qos: 1 })).rejects.toThrow(/Subscribe error/);
+    await c.publishAsync('devices/r-1/telemetry', '{"a":1}', { qos: 1, retain: true });
+    expect(ingestor.stats().stored).toBe(1);
+  });
+
+  it('requires credentials when a users table is given', async () => {
+    const users = UserTable.parse(await hashPasswordLine('dev', 'pw'));
+    const { url } = await setup({ users });
+    await expect(mqtt.connectAsync(url, { clientId: 'anon', reconnectPeriod: 0 })).rejects.toThrow();
+    await expect(mqtt.connectAsync(url, { clientId: 'bad', username: 'dev', password: 'nope', reconnectPeriod: 0 })).rejects.toThrow();
+    const ok = await mqtt.connectAsync(url, { clientId: 'good', username: 'dev', password: 'pw', reconnectPeriod: 0 });
+    await ok.publishAsync('devices/auth-1/telemetry', '{"x":1}', { qos: 1 });
+    await ok.endAsync();
+  });
+
+  it('closes a connection announcing a packet over maxPacketBytes, before buffering it', async () => {
+    const { broker, metrics, ingestor } = await setup({ maxPacketBytes: 4096 });
+    const sock = netConnect(broker.port, '127.0.0.1');
+    onTestFinished(() => void sock.destroy());
+    await new Promise<void>((resolve) => sock.once('connect', () => resolve()));
+    const closed = new Promise<void>((resolve) => sock.once('close', () => resolve()));
+    sock.on('error', () => {});
+    sock.write(mqttPacket.generate({ cmd: 'connect', clientId: 'big', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 30 }));
+    const header = mqttPacket.generate({ cmd: 'publish', topic: 'devices/big/telemetry', payload: Buffer.alloc(1 << 20, 0x20), qos: 0, dup: false, retain: false });
+    // Stream 64 KiB of a 1 MiB packet: the broker must give up long before the end.
+    sock.write(header.subarray(0, 64 * 1024));
+    await closed;
+    expect(await metricValue(metrics, 'lmj_messages_shed_total', '{reason="packet_too_large"}')).toBe(1);
+    expect(ingestor.stats().submitted).toBe(0);
+  });
+
+  it('sheds QoS 0 beyond maxInFlight instead of queueing without bound', async () => {
+    const { url, metrics } = await setup({ maxInFlight: 1 });
+    const c = await mqtt.connectAsync(url, { clientId: 'flood' });
+    onTestFinished(() => void c.end(true));
+    for (let i = 0; i < 500; i++) c.publish(`devices/f-${i % 50}/telemetry`, JSON.stringify({ i }), { qos: 0 });
+    // A QoS 1 publish after the flood is acked only once everything before it was handled.
+    await c.publishAsync('devices/f-0/telemetry', '{"last":true}', { qos: 1 });
+    expect(await metricValue(metrics, 'lmj_messages_shed_total', '{reason="overloaded"}')).toBeGreaterThan(0);
+  });
+
+  it('close() drains: every acked message is stored, later ones are refused without an ack', async () => {
+    const { url, broker, ingestor } = await setup();
+    const c = await mqtt.connectAsync(url, { clientId: 'drain', reconnectPeriod: 0 });
+    c.on('error', () => {});
+    const acked: number[] = [];
+    for (let i = 0; i < 400; i++) {
+      c.publish(`devices/dr-${i % 4}/telemetry`, JSON.stringify({ i }), { qos: 1 }, (err) => {
+        if (!err) acked.push(i);
+      });
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    await broker.close();
+    c.end(true);
+    await ingestor.flush();
+    const stored = new Set<number>();
+    for (let d = 0; d < 4; d++) {
+      try {
+        for (const r of (await ingestor.readings(`dr-${d}`, { limit: 1000 })).readings) stored.add(r.values.i as number);
+      } catch {
+        // a device that never got a message does not exist
+      }
+    }
+    for (const i of acked) expect(stored.has(i)).toBe(true);
+  });
+});
