@@ -149,10 +149,16 @@ async function verifyAction(f: VerifyFlags): Promise<void> {
   process.exitCode = result.ok ? 0 : 1;
 }
 
+/** Usage errors exit 2, so scripts can tell them from `verify` finding problems (1). */
+function usageExit(err: { exitCode: number }): never {
+  process.exit(err.exitCode === 0 ? 0 : 2);
+}
+
 /** Adds `sim` and `verify` to a commander program. */
 export function registerSimCommands(program: Command): void {
   program
     .command('sim')
+    .exitOverride(usageExit)
     .description('simulate a fleet of MQTT sensors publishing telemetry (see docs/firmware-sim.md)')
     .requiredOption('--broker <url>', 'MQTT broker, mqtt://host:port')
     .option('--devices <n>', 'number of devices', number(1, 1_000_000, true), 1)
@@ -186,6 +192,7 @@ export function registerSimCommands(program: Command): void {
 
   program
     .command('verify')
+    .exitOverride(usageExit)
     .description('check that every acknowledged reading in a sim ledger is stored exactly once')
     .requiredOption('--ledger <file>', 'ledger written by sim --ledger')
     .option('--data <dir>', 'gateway data directory (read-only; works while the gateway runs)')
