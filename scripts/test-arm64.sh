@@ -55,12 +55,21 @@ tar -C "$ROOT" --exclude=./node_modules --exclude=./build --exclude=./prebuilds 
   --exclude=./bench-results -cf - . | tar -C "$WORK" -xf -
 
 # 4. arm64 node_modules, cached per package-lock.json.
-KEY="$(sha256sum "$ROOT/package-lock.json" | cut -c1-16)"
+KEY="$(cat "$ROOT/package-lock.json" "$ROOT"/scripts/build-lmdb-v1.sh 2>/dev/null | sha256sum | cut -c1-16)"
 NM="$CACHE/node_modules-$KEY"
 if [ ! -d "$NM" ]; then
   echo "test-arm64: npm ci for arm64 (cold)"
   # --ignore-scripts: install scripts would run on the x64 Node and build x64 binaries.
   (cd "$WORK" && npm ci --ignore-scripts --cpu=arm64 --os=linux --libc=glibc --no-audit --no-fund --loglevel=error)
+  if [ -f "$WORK/scripts/build-lmdb-v1.sh" ]; then
+    # The core's lmdb-js rebuild (data format v1), for arm64: `node` on PATH is the
+    # arm64 Node (so the script's checks and node-gyp target arm64), compilers are cross.
+    echo "test-arm64: building lmdb-js (data format v1) for arm64"
+    mkdir -p "$WORK/.arm64-bin" && ln -sf "$NODE_DIR/bin/node" "$WORK/.arm64-bin/node"
+    (cd "$WORK" && PATH="$WORK/.arm64-bin:$PATH" CC=aarch64-linux-gnu-gcc CXX=aarch64-linux-gnu-g++ \
+      LINK=aarch64-linux-gnu-g++ AR=aarch64-linux-gnu-ar bash scripts/build-lmdb-v1.sh)
+    rm -rf "$WORK/.arm64-bin"
+  fi
   rm -rf "$NM.tmp" && cp -a "$WORK/node_modules" "$NM.tmp" && mv "$NM.tmp" "$NM"
   find "$CACHE" -maxdepth 1 -name 'node_modules-*' ! -name "node_modules-$KEY" -exec rm -rf {} +
 else

@@ -180,7 +180,7 @@ describe('flatten properties', () => {
           expect(outcomeKey(r[i]!), `seed ${SEED} ${fmt} case ${i}: ${payloads[i]!.toString('hex')}`).toBe(outcomeKey(first));
         }
       }
-      expect(errors.size).toBeGreaterThan(2);
+      expect(errors.size).toBeGreaterThanOrEqual(2);
     }
   });
 });
@@ -201,7 +201,7 @@ function single(c: Codec, p: Uint8Array, fmt: PayloadFormat): FlattenOutcome {
 describe('pointer properties', () => {
   it(`format/parse round-trips random pointers on ${codecs.map(([n]) => n).join(' and ')}`, () => {
     const rnd = prng(SEED + 11);
-    for (let i = 0; i < 2000; i++) {
+    for (let i = 0; i < N(2000); i++) {
       const p = Buffer.from(Array.from({ length: 17 }, () => Math.floor(rnd() * 256)));
       p[0] = rnd() < 0.5 ? 1 : 2;
       const texts = codecs.map(([, c]) => c.formatPointer(p));
@@ -212,7 +212,7 @@ describe('pointer properties', () => {
 
   it('partitions agree between codecs on random device ids', () => {
     const rnd = prng(SEED + 13);
-    for (let i = 0; i < 2000; i++) {
+    for (let i = 0; i < N(2000); i++) {
       const id = String.fromCharCode(...Array.from({ length: Math.floor(rnd() * 20) }, () => Math.floor(rnd() * 0xffff)));
       const parts = codecs.map(([, c]) => c.partitionOf(id));
       for (const p of parts) expect(p).toBe(parts[0]);
