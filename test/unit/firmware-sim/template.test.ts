@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isLmjError } from '../../../src/errors.js';
@@ -81,6 +81,14 @@ describe('template profiles', () => {
     expectBadConfig(() => compileTemplate({ ...base, x: '{{bool:2}}' }), /within 0..1/);
     expectBadConfig(() => compileTemplate({ ...base, x: 'a {{seq}} }}' }), /unbalanced/);
     expectBadConfig(() => compileTemplate({ ...base, deep: { x: '{{choice:a||b}}' } }), /deep\.x/);
+  });
+
+  it('the example in docs/firmware-sim.md compiles and fills every placeholder', () => {
+    const doc = readFileSync(join(__dirname, '../../../docs/firmware-sim.md'), 'utf8');
+    const example = /```json\n([\s\S]*?)```/.exec(doc)![1]!;
+    const r = compileTemplate(JSON.parse(example)).reading(dev(), stamp);
+    expect(JSON.stringify(r)).not.toContain('{{');
+    expect(r).toMatchObject({ seq: 5, boot: 2, fw: 'tank-2', tank: { valve: expect.stringMatching(/^(open|closed)$/) } });
   });
 
   it('loads a template file by path; unreadable or invalid files are BAD_CONFIG', () => {
