@@ -1,0 +1,70 @@
+/**
+ * The router's device directory (`DATA/router/`): the device list across all nodes
+ * (the gateway's DeviceRegistry, reused) and where each device lives — the gateway
+ * that last sent it and the node that holds it. Derived data: rebuilt from the nodes'
+ * directories when missing (the gateway reported is then unknown until its next batch).
+ */
+import { mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { open, type RootDatabase } from 'lmdb';
+import { rebuildRegistryEntries } from '../gateway/ingest/ingestor.js';
+import { DeviceRegistry } from '../gateway/ingest/registry.js';
+import type { DeviceListEntry } from '../gateway/ingest/registry.js';
+import type { DataNodes } from './data-nodes.js';
+
+/** Where a device is held. */
+export interface DeviceLocation {
+  gateway: string | null;
+  node: string;
+  /** Last batch applied for it, Unix ms. */
+  at: number | null;
+}
+
+/** Device list + locations. */
+export class DeviceDirectory {
+  readonly registry: DeviceRegistry;
+  private readonly locations: RootDatabase<{ gateway: string; at: number }, string>;
+
+  constructor(dataDir: string) {
+    const dir = join(dataDir, 'router');
+    mkdirSync(dir, { recursive: true });
+    this.registry = new DeviceRegistry(join(dir, 'registry'));
+    this.locations = open<{ gateway: string; at: number }, string>({ path: join(dir, 'locations'), noSync: true, overlappingSync: false });
+  }
+
+  /** Adds devices found on the nodes' disks but missing from the list (after a crash). */
+  async reconcile(nodes: DataNodes): Promise<void> {
+    const known = this.registry.ids();
+    for (const node of nodes.all()) {
+      let onDisk: string[];
+      try {
+        onDisk = readdirSync(join(node.dir, 'devices'));
+      } catch {
+        continue;
+      }
+      const missing = onDisk.filter((id) => !known.has(id));
+      if (missing.length > 0) await rebuildRegistryEntries(node.dir, node.pool, this.registry, missing).catch(() => 0);
+    }
+  }
+
+  /** Notes an applied batch part (not awaited by the apply path). */
+  note(entry: DeviceListEntry, gateway: string): void {
+    this.registry.update([entry]);
+    void this.locations.put(entry.id, { gateway, at: Date.now() }).catch(() => undefined);
+  }
+
+  /** Waits for noted entries to be committed (so a confirmed batch is listed). */
+  async settle(): Promise<void> {
+    await this.registry.settle();
+  }
+
+  /** Gateway and time of the last batch for a device, if any. */
+  lastBatch(deviceId: string): { gateway: string; at: number } | undefined {
+    return this.locations.get(deviceId);
+  }
+
+  async close(): Promise<void> {
+    await this.registry.close();
+    await this.locations.close();
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * The cloud router (`lmj-edge router`): the sync endpoint gateways upload to, the data
+ * nodes it routes devices to, and the gateway's query API over every device.
+ *
+ * POST /sync/v1/batch             CBOR batch (src/sync/batch.ts) → {"seq","devices":[{id,cursor,applied,duplicates}|{id,error}]}
+ *                                 401 UNAUTHORIZED, 400 BAD_BATCH / WRONG_PARTITION / MEMBER_TOO_LONG,
+ *                                 413 BATCH_TOO_LARGE, 415 (not application/cbor) — nothing written
+ * GET  /devices, /devices/:id, /devices/:id/latest, /devices/:id/readings, /devices/:id/entities/:ptr
+ *                                 the gateway's routes and handlers (src/gateway/http/server.ts)
+ * GET  /devices/:id/location      {"id","partition","node","gateway","lastBatchAt"}
+ * GET  /routing                   the routing table
+ * GET  /healthz, /metrics
+ */
+import { join } from 'node:path';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { Counter } from 'prom-client';
+import { getCodec } from '../codec/index.js';
+import type { Durability } from '../core/types.js';
+import { LmjError, isLmjError, type ErrorCode } from '../errors.js';
+import { isLoopback } from '../gateway/config/load.js';
+import { isValidDeviceId } from '../gateway/device-id.js';
+import { errorBody } from '../gateway/http/errors.js';
+import { deviceParams } from '../gateway/http/schemas.js';
+import { buildHttpApi } from '../gateway/http/server.js';
+import { createLogger, type Logger } from '../gateway/logger.js';
+import { GatewayMetrics } from '../gateway/metrics.js';
+import { decodeBatch } from '../sync/batch.js';
+import { SYNC_PATH } from '../sync/uplink.js';
+import { applyBatch } from './apply-batch.js';
+import { DataNodes } from './data-nodes.js';
+import { DeviceDirectory } from './directory.js';
+import { routerQuerySource } from './query-source.js';
+import { LocalRoutingTable, type RoutingTable } from './routing-table.js';
+import { GatewayTokens, trustedGateway } from './tokens.js';
+
+/** Options of {@link startRouter}. */
+export interface RouterOptions {
+  dataDir: string;
+  httpHost?: string;
+  /** 0 = any free port. */
+  httpPort: number;
+  /** JSON tokens file; required unless the router listens on loopback only. */
+  tokensFile?: string;
+  /** Number of data nodes when the routing table is created (an existing table wins). */
+  nodes?: number;
+  durability?: Durability;
+  /** Largest accepted batch body, bytes (default 16 MiB). */
+  maxBatchBytes?: number;
+  log?: Logger;
+}
+
+/** A running router. */
+export interface Router {
+  readonly http: { host: string; port: number };
+  readonly table: RoutingTable;
+  readonly nodes: DataNodes;
+  stop(): Promise<void>;
+}
+
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  UNAUTHORIZED: 401,
+  BAD_BATCH: 400,
+  WRONG_PARTITION: 400,
+  MEMBER_TOO_LONG: 400,
+  BAD_REQUEST: 400,
+  BATCH_TOO_LARGE: 413,
+  SHUTTING_DOWN: 503,
+};
+
+/** Starts the router; throws BAD_CONFIG for a bad table, tokens file or an unauthenticated non-loopback bind. */
+export async function startRouter(opts: RouterOptions): Promise<Router> {
+  const host = opts.httpHost ?? '127.0.0.1';
+  const log = opts.log ?? createLogger('info');
+  const maxBatchBytes = opts.maxBatchBytes ?? 16 * 1024 * 1024;
+  if (opts.tokensFile === undefined && !isLoopback(host)) {
+    throw new LmjError('BAD_CONFIG', `the router listens on ${host}, beyond this machine: --tokens FILE is required`, { details: { key: 'tokens' } });
+  }
+  const tokens = opts.tokensFile === undefined ? undefined : GatewayTokens.load(opts.tokensFile);
+  const codec = getCodec();
+  const table = LocalRoutingTable.openOrCreate(join(opts.dataDir, 'router', 'routing.json'), opts.nodes);
+  const nodes = new DataNodes({ dataDir: opts.dataDir, table, codec, durability: opts.durability ?? 'safe' });
+  const directory = new DeviceDirectory(opts.dataDir);
+  const reconciled = directory.reconcile(nodes).catch(() => undefined);
+  const metrics = new GatewayMetrics(codec.kind);
+  const batches = new Counter({ name: 'lmj_router_batches_total', help: 'Sync batches by result', labelNames: ['result'], registers: [metrics.registry] });
+  const records = new Counter({ name: 'lmj_router_records_total', help: 'Records in accepted batches by outcome', labelNames: ['outcome'], registers: [metrics.registry] });
+  let shuttingDown = false;
+  const source = routerQuerySource(nodes, directory);
+  const app = buildHttpApi({ source, metrics, log, isShuttingDown: () => shuttingDown, health: () => ({ role: 'router', nodes: table.nodes().length }) });
+
+  app.addContentTypeParser('application/cbor', { parseAs: 'buffer', bodyLimit: maxBatchBytes }, (_req, body, done) => done(null, body));
+
+  const refuse = (err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): void => {
+    const fe = err as FastifyError;
+    let e: LmjError;
+    let status: number;
+    if (isLmjError(err)) {
+      e = err;
+      status = STATUS[e.code] ?? 500;
+    } else if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      e = new LmjError('BATCH_TOO_LARGE', `batch larger than ${maxBatchBytes} bytes`);
+      status = 413;
+    } else if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      e = new LmjError('BAD_BATCH', 'batches are application/cbor');
+      status = 415;
+    } else if (typeof fe.statusCode === 'number' && fe.statusCode < 500) {
+      e = new LmjError('BAD_BATCH', `bad request: ${fe.message}`);
+      status = fe.statusCode;
+    } else {
+      log.error({ err }, 'sync endpoint failed');
+      e = new LmjError('STORE_IO', 'internal error');
+      status = 500;
+    }
+    batches.inc({ result: e.code });
+    if (status < 500) log.warn({ gateway: req.headers['x-lmj-gateway'], code: e.code, reason: e.message, details: e.details }, 'sync batch refused');
+    void reply.code(status).type('application/json').send({ error: { ...errorBody(e).error, ...(e.details === undefined ? {} : { details: e.details }) } });
+  };
+
+  app.post(SYNC_PATH, {
+    bodyLimit: maxBatchBytes,
+    errorHandler: refuse,
+    // Authenticate and size-check before the body is read.
+    onRequest: async (req) => {
+      if (shuttingDown) throw new LmjError('SHUTTING_DOWN');
+      if (tokens === undefined) trustedGateway(req.headers['x-lmj-gateway']);
+      else tokens.authenticate(req.headers['x-lmj-gateway'], req.headers.authorization);
+      const len = Number(req.headers['content-length'] ?? 0);
+      if (len > maxBatchBytes) throw new LmjError('BATCH_TOO_LARGE', `batch of ${len} bytes, limit ${maxBatchBytes}`);
+    },
+  }, async (req) => {
+    const gateway = String(req.headers['x-lmj-gateway']);
+    if (!Buffer.isBuffer(req.body)) throw new LmjError('BAD_BATCH', 'empty body');
+    const batch = decodeBatch(req.body, { isValidDeviceId, gatewayId: gateway, codec });
+    const { answer, counts } = await applyBatch(nodes, directory, gateway, batch);
+    batches.inc({ result: counts.failedDevices > 0 ? 'partial' : 'ok' });
+    records.inc({ outcome: 'applied' }, counts.applied);
+    records.inc({ outcome: 'duplicate' }, counts.duplicates);
+    return answer;
+  });
+
+  app.get<{ Params: { id: string } }>('/devices/:id/location', { schema: { params: deviceParams } }, async (req) => source.location(req.params.id));
+  app.get('/routing', async () => table.snapshot());
+
+  try {
+    await app.listen({ host, port: opts.httpPort });
+  } catch (err) {
+    await app.close();
+    await reconciled;
+    await directory.close();
+    await nodes.close();
+    throw err;
+  }
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : opts.httpPort;
+  let stopping: Promise<void> | undefined;
+  return {
+    http: { host, port },
+    table,
+    nodes,
+    stop(): Promise<void> {
+      stopping ??= (async () => {
+        shuttingDown = true;
+        await app.close();
+        await reconciled;
+        await directory.close();
+        await nodes.close();
+      })();
+      return stopping;
+    },
+  };
+}

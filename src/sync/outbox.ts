@@ -1,0 +1,399 @@
+/**
+ * The outbox: what was committed locally and not yet confirmed upstream. No second
+ * copy of the data: per device a cursor (last confirmed `readings` element) in the
+ * sync state store, and the backlog is the device's elements after it (append-only,
+ * so commit order). A dirty set tells the uplink where to look without opening every
+ * instance. The budget (estimated wire bytes of the backlog) triggers back-pressure
+ * or oldest-first drop. See docs/sync.md.
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeElement } from '../core/telemetry/model.js';
+import { exportRecords } from '../core/telemetry/records.js';
+import { readRoot } from '../core/telemetry/root.js';
+import type { ReadingRecord } from '../core/telemetry/types.js';
+import type { ReadTxn } from '../core/types.js';
+import { isLmjError } from '../errors.js';
+import { recordBytes } from './batch.js';
+import { SyncStateStore, type Cursor } from './state-store.js';
+import type { BudgetPolicy, DeviceAccess } from './types.js';
+
+/** Minimal logger (pino-compatible). */
+export interface SyncLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+interface Dev {
+  cursor: Cursor;
+  /** Readings after the cursor; undefined until counted from the instance. */
+  pending: number | undefined;
+  /** ts of the first element after the cursor, when known. */
+  oldestTs: number | undefined;
+  /** Bumped by every stored reading: tells whether a device got data during an upload. */
+  gen: number;
+}
+
+/** One device's export for a batch. */
+export interface DeviceExport {
+  deviceId: string;
+  records: ReadingRecord[];
+  bytes: number;
+  /** The device's generation when exported. */
+  gen: number;
+  /** Fewer records than asked: nothing more after them at export time. */
+  complete: boolean;
+}
+
+/** Options of {@link Outbox}. */
+export interface OutboxOptions {
+  dataDir: string;
+  durable: boolean;
+  devices: DeviceAccess;
+  budgetBytes: number;
+  policy: BudgetPolicy;
+  log?: SyncLog;
+}
+
+const INITIAL_AVG_BYTES = 256;
+/** Drop-oldest frees down to this share of the budget, so drops come in chunks. */
+const DROP_TARGET = 0.9;
+
+const noLog: SyncLog = { info: () => undefined, warn: () => undefined };
+
+/** Elements after `cursor` (exclusive) — the range bound as `exportRecords` builds it. */
+function afterBound(cursor: Buffer | undefined): { from?: Buffer } {
+  return cursor === undefined ? {} : { from: Buffer.concat([cursor, Buffer.alloc(1)]) };
+}
+
+/** The durable outbox of one gateway. */
+export class Outbox {
+  private readonly store: SyncStateStore;
+  private readonly devs = new Map<string, Dev>();
+  /** Insertion-ordered: the uplink serves devices round-robin. */
+  private readonly dirty = new Set<string>();
+  private readonly log: SyncLog;
+  private totalPending = 0;
+  private avgBytes: number;
+  private waiters: (() => void)[] = [];
+  private dirtyWaiters: (() => void)[] = [];
+  private dropping: Promise<void> | undefined;
+  private sweeping: Promise<void> | undefined;
+  private closed = false;
+  private gateReleased = false;
+  readonly counters = { dropped: 0, backpressureWaits: 0 };
+
+  constructor(private readonly opts: OutboxOptions) {
+    this.log = opts.log ?? noLog;
+    this.store = new SyncStateStore(join(opts.dataDir, 'gateway', 'sync'), opts.durable);
+    this.avgBytes = this.store.getNumber('avgBytes') ?? INITIAL_AVG_BYTES;
+    for (const [id, cursor] of this.store.loadCursors()) this.devs.set(id, { cursor, pending: undefined, oldestTs: undefined, gen: 0 });
+    for (const id of this.store.loadDirty()) this.dirty.add(id);
+    const clean = this.store.takeCleanFlag();
+    // Count the dirty devices' backlog now (few), and after a crash look at every device:
+    // dirty marks are written in the background and the last ones may be missing.
+    this.sweeping = this.sweep(clean ? [...this.dirty] : undefined).catch(() => undefined);
+  }
+
+  private dev(id: string): Dev {
+    let d = this.devs.get(id);
+    if (d === undefined) {
+      d = { cursor: { element: undefined, passed: 0 }, pending: undefined, oldestTs: undefined, gen: 0 };
+      this.devs.set(id, d);
+    }
+    return d;
+  }
+
+  private setPending(d: Dev, pending: number | undefined): void {
+    this.totalPending += (pending ?? 0) - (d.pending ?? 0);
+    d.pending = pending;
+  }
+
+  private markDirty(id: string): void {
+    if (this.dirty.has(id)) return;
+    this.dirty.add(id);
+    void this.store.markDirty([id]).catch(() => undefined);
+    const w = this.dirtyWaiters;
+    this.dirtyWaiters = [];
+    for (const fn of w) fn();
+  }
+
+  /** Ingest hook: a reading was committed for `deviceId` with element timestamp `ts`. */
+  onStored(deviceId: string, ts: number): void {
+    if (this.closed) return;
+    const d = this.dev(deviceId);
+    d.gen++;
+    if (d.pending !== undefined) this.setPending(d, d.pending + 1);
+    if (d.oldestTs === undefined) d.oldestTs = ts;
+    this.markDirty(deviceId);
+    if (this.opts.policy === 'drop-oldest' && this.overBudget()) this.dropOldest();
+  }
+
+  /** Estimated wire bytes of the backlog. */
+  backlogBytes(): number {
+    return Math.round(this.totalPending * this.avgBytes);
+  }
+
+  /** True at or above the budget. */
+  overBudget(): boolean {
+    return this.backlogBytes() >= this.opts.budgetBytes;
+  }
+
+  /** Backlog figures for status and metrics. */
+  backlog(): { readings: number; bytes: number; devices: number; oldestTs: number | null } {
+    let oldest: number | null = null;
+    let devices = 0;
+    for (const id of this.dirty) {
+      const d = this.devs.get(id);
+      if (d === undefined || d.pending === 0) continue;
+      devices++;
+      if (d.oldestTs !== undefined && (oldest === null || d.oldestTs < oldest)) oldest = d.oldestTs;
+    }
+    return { readings: this.totalPending, bytes: this.backlogBytes(), devices, oldestTs: oldest };
+  }
+
+  /** Dirty devices, starting after `after` (round-robin). */
+  dirtyOrder(after: string | undefined): string[] {
+    const all = [...this.dirty];
+    const i = after === undefined ? -1 : all.indexOf(after);
+    return i < 0 ? all : [...all.slice(i + 1), ...all.slice(0, i + 1)];
+  }
+
+  /** Resolves when a device becomes dirty (or the outbox closes). */
+  waitDirty(): Promise<void> {
+    if (this.dirty.size > 0 || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.dirtyWaiters.push(resolve));
+  }
+
+  /** Lets every `waitDirty` caller return (the uplink is stopping). */
+  releaseDirtyWaiters(): void {
+    const w = this.dirtyWaiters;
+    this.dirtyWaiters = [];
+    for (const fn of w) fn();
+  }
+
+  /** Counts a device's backlog inside `txn` (the instance's reading count minus what is passed). */
+  private refresh(txn: ReadTxn, d: Dev): void {
+    const root = readRoot(txn);
+    if (root === null) {
+      this.setPending(d, 0);
+      d.oldestTs = undefined;
+      return;
+    }
+    this.setPending(d, Math.max(0, root.readingCount - d.cursor.passed));
+    const first = txn.setRange(root.readings, { ...afterBound(d.cursor.element), limit: 1 })[0];
+    d.oldestTs = first === undefined ? undefined : decodeElement(first).ts;
+  }
+
+  /**
+   * Exports up to `limit` records after the device's cursor, at most `maxBytes` of them
+   * (always at least one). A device that has nothing left and got nothing new is cleaned.
+   */
+  async exportFor(deviceId: string, limit: number, maxBytes: number): Promise<DeviceExport | undefined> {
+    const d = this.dev(deviceId);
+    const gen = d.gen;
+    let records: ReadingRecord[];
+    try {
+      records = await this.opts.devices.withDevice(deviceId, (store) =>
+        store.read((txn) => {
+          this.refresh(txn, d);
+          return exportRecords(txn, d.cursor.element, limit);
+        }),
+      );
+    } catch (err) {
+      // A device removed from disk has nothing to send; anything else is retried later.
+      if (isLmjError(err, 'NOT_FOUND') || isLmjError(err, 'BAD_DEVICE_ID')) this.clean(deviceId, gen);
+      throw err;
+    }
+    if (records.length === 0) {
+      this.clean(deviceId, gen);
+      this.wakeWaiters();
+      return undefined;
+    }
+    let bytes = 0;
+    let n = 0;
+    for (const r of records) {
+      const b = recordBytes(r);
+      if (n > 0 && bytes + b > maxBytes) break;
+      bytes += b;
+      n++;
+    }
+    const complete = n === records.length && records.length < limit;
+    this.avgBytes = this.avgBytes * 0.9 + (bytes / n) * 0.1;
+    return { deviceId, records: records.slice(0, n), bytes, gen, complete };
+  }
+
+  private clean(deviceId: string, gen: number): void {
+    const d = this.devs.get(deviceId);
+    if (d !== undefined && d.gen !== gen) return;
+    if (this.dirty.delete(deviceId)) void this.store.clearDirty([deviceId]).catch(() => undefined);
+  }
+
+  /**
+   * The router committed these exports up to `cursorOf(deviceId)`: advance cursors
+   * (never backwards — drop-oldest may have passed them), persist, clean finished devices.
+   */
+  async confirm(done: readonly { exp: DeviceExport; element: Buffer }[]): Promise<{ synced: number }> {
+    const entries: { id: string; cursor: Cursor }[] = [];
+    const cleaned: string[] = [];
+    let synced = 0;
+    for (const { exp, element } of done) {
+      const d = this.dev(exp.deviceId);
+      const cur = d.cursor.element;
+      if (cur !== undefined && Buffer.compare(element, cur) <= 0) continue;
+      const passedNow = exp.records.filter(
+        (r) => Buffer.compare(r.element, element) <= 0 && (cur === undefined || Buffer.compare(r.element, cur) > 0),
+      ).length;
+      synced += passedNow;
+      d.cursor = { element, passed: d.cursor.passed + passedNow };
+      if (d.pending !== undefined) this.setPending(d, Math.max(0, d.pending - passedNow));
+      const next = exp.records.find((r) => Buffer.compare(r.element, element) > 0);
+      // Unknown until the next export counts it again, unless the batch showed it.
+      d.oldestTs = next?.ts;
+      if (next === undefined && exp.complete && d.gen === exp.gen) {
+        this.setPending(d, 0);
+        if (this.dirty.delete(exp.deviceId)) cleaned.push(exp.deviceId);
+      }
+      entries.push({ id: exp.deviceId, cursor: d.cursor });
+    }
+    if (entries.length > 0 || cleaned.length > 0) await this.store.saveCursors(entries, cleaned);
+    this.wakeWaiters();
+    return { synced };
+  }
+
+  /** Back-pressure gate: resolves at once under budget (or policy drop-oldest), else when space frees or on close. */
+  admit(): Promise<void> {
+    if (this.opts.policy !== 'backpressure' || this.closed || this.gateReleased || !this.overBudget()) return Promise.resolve();
+    this.counters.backpressureWaits++;
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Opens the gate for good (shutdown: let the front ends drain what they hold). */
+  releaseGate(): void {
+    this.gateReleased = true;
+    const w = this.waiters;
+    this.waiters = [];
+    for (const fn of w) fn();
+  }
+
+  /** Messages waiting at the gate now. */
+  waiting(): number {
+    return this.waiters.length;
+  }
+
+  private wakeWaiters(): void {
+    if (this.waiters.length === 0 || (!this.closed && this.overBudget())) return;
+    const w = this.waiters;
+    this.waiters = [];
+    for (const fn of w) fn();
+  }
+
+  /** Starts an oldest-first drop round unless one is running. */
+  private dropOldest(): void {
+    this.dropping ??= this.dropRound()
+      .catch((err: unknown) => this.log.warn({ err }, 'outbox drop failed'))
+      .finally(() => {
+        this.dropping = undefined;
+      });
+  }
+
+  private async dropRound(): Promise<void> {
+    const target = this.opts.budgetBytes * DROP_TARGET;
+    while (!this.closed && this.backlogBytes() > target) {
+      for (const id of [...this.dirty]) {
+        const d = this.devs.get(id);
+        if (d !== undefined && d.oldestTs === undefined && d.pending !== 0) await this.refreshDevice(id);
+      }
+      let pick: string | undefined;
+      let pickTs = Infinity;
+      for (const id of this.dirty) {
+        const d = this.devs.get(id);
+        if (d === undefined || d.pending === 0) continue;
+        const ts = d.oldestTs ?? Number.MAX_SAFE_INTEGER;
+        if (ts < pickTs) {
+          pick = id;
+          pickTs = ts;
+        }
+      }
+      if (pick === undefined) return;
+      await this.dropFrom(pick, target);
+    }
+  }
+
+  /** Advances one device's cursor past its oldest unsynced readings (kept locally, never sent). */
+  private async dropFrom(deviceId: string, target: number): Promise<void> {
+    const d = this.dev(deviceId);
+    const wanted = Math.max(1, Math.ceil((this.backlogBytes() - target) / this.avgBytes));
+    const picked = await this.opts.devices.withDevice(deviceId, (store) =>
+      store.read((txn) => {
+        this.refresh(txn, d);
+        const root = readRoot(txn);
+        if (root === null) return [];
+        return txn.setRange(root.readings, { ...afterBound(d.cursor.element), limit: Math.min(wanted, d.pending ?? wanted) + 1 });
+      }),
+    );
+    const n = Math.min(picked.length, Math.min(wanted, d.pending ?? wanted));
+    const last = picked[n - 1];
+    if (last === undefined) {
+      this.clean(deviceId, d.gen);
+      return;
+    }
+    const cur = d.cursor.element;
+    if (cur !== undefined && Buffer.compare(last, cur) <= 0) return;
+    d.cursor = { element: Buffer.from(last), passed: d.cursor.passed + n };
+    if (d.pending !== undefined) this.setPending(d, Math.max(0, d.pending - n));
+    const next = picked[n];
+    d.oldestTs = next === undefined ? undefined : decodeElement(next).ts;
+    this.counters.dropped += n;
+    this.log.warn({ deviceId, dropped: n, budgetBytes: this.opts.budgetBytes }, 'outbox budget reached: oldest unsynced readings dropped from the upload (kept locally)');
+    await this.store.saveCursors([{ id: deviceId, cursor: d.cursor }]);
+  }
+
+  /** Re-counts one device's backlog from its instance; false when it cannot be read. */
+  private async refreshDevice(id: string): Promise<boolean> {
+    const d = this.dev(id);
+    try {
+      await this.opts.devices.withDevice(id, (store) => store.read((txn) => this.refresh(txn, d)));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Counts backlogs: of `ids`, or of every device on disk (after an unclean stop). */
+  private async sweep(ids: string[] | undefined): Promise<void> {
+    let list = ids;
+    if (list === undefined) {
+      try {
+        list = readdirSync(join(this.opts.dataDir, 'devices'));
+      } catch {
+        list = [];
+      }
+      this.log.info({ devices: list.length }, 'sync: unclean stop detected, checking every device for unsynced readings');
+    }
+    for (const id of list) {
+      if (this.closed) return;
+      const d = this.dev(id);
+      if (!(await this.refreshDevice(id))) continue;
+      if ((d.pending ?? 0) > 0) this.markDirty(id);
+      else this.clean(id, d.gen);
+    }
+  }
+
+  /** Resolves once the startup count/sweep is done. */
+  async ready(): Promise<void> {
+    await this.sweeping;
+  }
+
+  /** Releases gate waiters; persists the clean flag. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.wakeWaiters();
+    for (const fn of this.dirtyWaiters) fn();
+    this.dirtyWaiters = [];
+    await this.sweeping;
+    await this.dropping;
+    await this.store.close({ avgBytes: this.avgBytes });
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * The uplink worker: takes readings after each dirty device's cursor (round-robin),
+ * sends them as one CBOR batch over a keep-alive HTTP connection (undici) to the
+ * router's sync endpoint, and advances cursors only for devices the router answers
+ * are committed on their data node. Failures are retried with exponential backoff
+ * and jitter; one batch is in flight at a time, so a device's readings never overtake
+ * each other.
+ */
+import { Pool } from 'undici';
+import { LmjError, isLmjError } from '../errors.js';
+import { encodeBatch, parseAnswer, type BatchAnswer } from './batch.js';
+import type { DeviceExport, Outbox, SyncLog } from './outbox.js';
+import type { SyncCounters, SyncErrorInfo, SyncOptions } from './types.js';
+
+/** Path of the router's sync endpoint under the upstream URL. */
+export const SYNC_PATH = '/sync/v1/batch';
+const MIN_BATCH_BYTES = 16 * 1024;
+
+/** Settings with defaults applied. */
+export type UplinkSettings = Required<Omit<SyncOptions, 'token'>> & { token: string | undefined };
+
+/** The uplink worker of one gateway. */
+export class Uplink {
+  private readonly pool: Pool;
+  private readonly path: string;
+  private seq = Date.now();
+  private lastServed: string | undefined;
+  private maxBytes: number;
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private abort: AbortController | undefined;
+  lastSuccessAt: number | null = null;
+  lastError: SyncErrorInfo | null = null;
+  readonly counters: Omit<SyncCounters, 'readingsDropped' | 'backpressureWaits'> = {
+    batchesSent: 0,
+    batchFailures: 0,
+    readingsSynced: 0,
+    readingsDuplicate: 0,
+  };
+
+  constructor(
+    private readonly outbox: Outbox,
+    private readonly settings: UplinkSettings,
+    private readonly log: SyncLog,
+  ) {
+    const url = new URL(settings.upstream);
+    this.path = `${url.pathname.replace(/\/+$/, '')}${SYNC_PATH}`;
+    this.pool = new Pool(url.origin, { connections: 1, pipelining: 1, keepAliveTimeout: 60_000 });
+    this.maxBytes = settings.batchMaxBytes;
+  }
+
+  /** Starts the worker loop. */
+  start(): void {
+    this.loop ??= this.run().catch((err: unknown) => this.log.warn({ err }, 'uplink loop ended with an error'));
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  private noteError(err: unknown): void {
+    const code = isLmjError(err) ? err.code : 'UPSTREAM_FAILED';
+    const message = err instanceof Error ? err.message : String(err);
+    if (this.lastError?.message !== message) this.log.warn({ code, message }, 'uplink: batch not confirmed, will retry');
+    this.lastError = { at: Date.now(), code, message };
+  }
+
+  private async run(): Promise<void> {
+    await this.outbox.ready();
+    let attempt = 0;
+    while (!this.stopped) {
+      await this.outbox.waitDirty();
+      if (this.stopped) break;
+      if (this.outbox.dirtyOrder(undefined).length === 0) continue;
+      // Time bound: a partial batch waits a little for more readings.
+      if (this.outbox.backlog().readings < this.settings.batchMaxRecords) await this.sleep(this.settings.batchDelayMs);
+      if (this.stopped) break;
+      const exports = await this.collect();
+      if (exports.length === 0) {
+        // Dirty devices that could not be read (e.g. an instance being repaired): try later.
+        if (this.outbox.dirtyOrder(undefined).length > 0) await this.sleep(this.backoff(attempt++));
+        continue;
+      }
+      const ok = await this.send(exports);
+      attempt = ok ? 0 : attempt + 1;
+      if (!ok) await this.sleep(this.backoff(attempt));
+    }
+  }
+
+  /** Exponential backoff with equal jitter. */
+  private backoff(attempt: number): number {
+    const d = Math.min(this.settings.maxBackoffMs, this.settings.backoffMs * 2 ** Math.min(attempt, 20));
+    return d / 2 + Math.random() * (d / 2);
+  }
+
+  private async collect(): Promise<DeviceExport[]> {
+    const out: DeviceExport[] = [];
+    let records = 0;
+    let bytes = 0;
+    for (const id of this.outbox.dirtyOrder(this.lastServed)) {
+      if (this.stopped || records >= this.settings.batchMaxRecords || bytes >= this.maxBytes) break;
+      this.lastServed = id;
+      try {
+        const exp = await this.outbox.exportFor(id, this.settings.batchMaxRecords - records, this.maxBytes - bytes);
+        if (exp === undefined) continue;
+        out.push(exp);
+        records += exp.records.length;
+        bytes += exp.bytes;
+      } catch (err) {
+        if (!isLmjError(err, 'NOT_FOUND')) this.noteError(err);
+      }
+    }
+    return out;
+  }
+
+  /** Sends one batch; true when every device in it was confirmed. */
+  private async send(exports: DeviceExport[]): Promise<boolean> {
+    const seq = this.seq++;
+    const body = encodeBatch({ gatewayId: this.settings.gatewayId, seq, devices: exports.map((e) => ({ deviceId: e.deviceId, records: e.records })) });
+    let answer: BatchAnswer;
+    try {
+      answer = await this.post(body);
+    } catch (err) {
+      this.counters.batchFailures++;
+      this.noteError(err);
+      if (isLmjError(err, 'BATCH_TOO_LARGE')) this.maxBytes = Math.max(MIN_BATCH_BYTES, Math.floor(this.maxBytes / 2));
+      return false;
+    }
+    const done: { exp: DeviceExport; element: Buffer }[] = [];
+    let failed: { code: string; message: string } | undefined;
+    for (const exp of exports) {
+      const a = answer.devices.find((x) => x.id === exp.deviceId);
+      if (a === undefined || !('cursor' in a)) {
+        failed = a === undefined ? { code: 'UPSTREAM_FAILED', message: `no answer for ${exp.deviceId}` } : a.error;
+        continue;
+      }
+      const element = Buffer.from(a.cursor, 'hex');
+      // Only a cursor we sent can be committed: anything else is a confused router.
+      if (!exp.records.some((r) => r.element.equals(element))) {
+        failed = { code: 'UPSTREAM_FAILED', message: `router confirmed an element we did not send for ${exp.deviceId}` };
+        continue;
+      }
+      this.counters.readingsDuplicate += a.duplicates;
+      done.push({ exp, element });
+    }
+    const { synced } = await this.outbox.confirm(done);
+    this.counters.batchesSent++;
+    this.counters.readingsSynced += synced;
+    if (done.length > 0) this.lastSuccessAt = Date.now();
+    if (failed !== undefined) {
+      this.counters.batchFailures++;
+      this.noteError(new LmjError('UPSTREAM_FAILED', `router could not commit every device: ${failed.code}: ${failed.message}`));
+      return false;
+    }
+    return true;
+  }
+
+  private async post(body: Buffer): Promise<BatchAnswer> {
+    const headers: Record<string, string> = {
+      'content-type': 'application/cbor',
+      'x-lmj-gateway': this.settings.gatewayId,
+    };
+    if (this.settings.token !== undefined) headers.authorization = `Bearer ${this.settings.token}`;
+    this.abort = new AbortController();
+    let status: number;
+    let text: string;
+    try {
+      const res = await this.pool.request({
+        path: this.path,
+        method: 'POST',
+        headers,
+        body,
+        signal: this.abort.signal,
+        headersTimeout: this.settings.requestTimeoutMs,
+        bodyTimeout: this.settings.requestTimeoutMs,
+      });
+      status = res.statusCode;
+      text = await res.body.text();
+    } catch (cause) {
+      throw new LmjError('UPSTREAM_FAILED', `cannot reach ${this.settings.upstream}: ${(cause as Error).message}`, { cause });
+    } finally {
+      this.abort = undefined;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = null;
+    }
+    if (status !== 200) {
+      const e = (json as { error?: { code?: string; message?: string } } | null)?.error;
+      const code = status === 413 ? 'BATCH_TOO_LARGE' : status === 401 ? 'UNAUTHORIZED' : 'UPSTREAM_FAILED';
+      throw new LmjError(code, `router answered ${status}: ${e?.code ?? ''} ${e?.message ?? text.slice(0, 200)}`.trim(), {
+        details: { status, code: e?.code },
+      });
+    }
+    return parseAnswer(json);
+  }
+
+  /** Stops the loop (an in-flight request is aborted: its batch is resent next run). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    this.outbox.releaseDirtyWaiters();
+    this.abort?.abort();
+    await this.loop;
+    await this.pool.close().catch(() => undefined);
+  }
+}
