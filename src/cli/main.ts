@@ -20,6 +20,10 @@ registerDevices(program);
 registerInspect(program);
 registerAudit(program);
 registerHashPassword(program);
-await registerSimCommands(program);
+// The simulator pulls in its own dependencies: load it only when it may be used.
+const first = process.argv[2];
+if (first === undefined || ['sim', 'verify', 'help', '--help', '-h'].includes(first)) {
+  await registerSimCommands(program);
+}
 
 await program.parseAsync(process.argv);

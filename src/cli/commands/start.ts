@@ -5,8 +5,6 @@
  */
 import type { Command } from 'commander';
 import { loadConfig } from '../../gateway/config/index.js';
-import { startDaemon } from '../../gateway/daemon.js';
-import { createLogger } from '../../gateway/logger.js';
 import { fail } from '../output.js';
 
 /** Options as commander hands them over (strings; the config loader validates). */
@@ -49,6 +47,9 @@ export function registerStart(program: Command): void {
       } catch (err) {
         fail(err, 2);
       }
+      // Loaded here, not at the top: `lmj-edge --help` and the data commands stay fast.
+      const { startDaemon } = await import('../../gateway/daemon.js');
+      const { createLogger } = await import('../../gateway/logger.js');
       const log = createLogger(config.log.level);
       let daemon;
       try {
