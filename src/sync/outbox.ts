@@ -81,6 +81,7 @@ export class Outbox {
   private sweeping: Promise<void> | undefined;
   private closed = false;
   private gateReleased = false;
+  private readonly counting = new Set<string>();
   readonly counters = { dropped: 0, backpressureWaits: 0 };
 
   constructor(private readonly opts: OutboxOptions) {
@@ -124,6 +125,11 @@ export class Outbox {
     const d = this.dev(deviceId);
     d.gen++;
     if (d.pending !== undefined) this.setPending(d, d.pending + 1);
+    else if (!this.counting.has(deviceId)) {
+      // First reading of a device this run: count its backlog once (it may predate the run).
+      this.counting.add(deviceId);
+      void this.refreshDevice(deviceId).finally(() => this.counting.delete(deviceId));
+    }
     if (d.oldestTs === undefined) d.oldestTs = ts;
     this.markDirty(deviceId);
     if (this.opts.policy === 'drop-oldest' && this.overBudget()) this.dropOldest();
