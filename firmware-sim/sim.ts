@@ -8,72 +8,16 @@ import { EventEmitter } from 'node:events';
 import { BAD_KINDS, makeBadPublication, type BadKind } from './bad-payloads.js';
 import { encodeDocument } from './encode.js';
 import { payloadIdentity } from './identity.js';
-import { LatencyHistogram, type LatencySummary } from './latency.js';
+import { LatencyHistogram } from './latency.js';
 import { LedgerWriter } from './ledger.js';
 import { Link, type Outgoing } from './link.js';
 import { resolveSimOptions, type ResolvedSimOptions, type SimOptions } from './options.js';
 import { resolveProfile, type DeviceContext, type Profile } from './profiles/index.js';
 import { createRng, type Rng } from './rng.js';
 import { createSchedule } from './schedule.js';
+import type { SimEvents, SimProgress, SimSummary } from './sim-types.js';
 
-/** Live counters, emitted as `progress` every `progressMs`. */
-export interface SimProgress {
-  elapsedS: number;
-  /** Good readings generated so far. */
-  published: number;
-  /** Good readings acknowledged (QoS 1 PUBACK; QoS 0: written). */
-  acked: number;
-  /** Acknowledgements per second since the previous progress event. */
-  ackRate: number;
-  inflight: number;
-  queued: number;
-  dropped: number;
-  errors: number;
-  reconnects: number;
-  connected: number;
-  bad: number;
-}
-
-/** The final report of a run (printed as JSON by the CLI). */
-export interface SimSummary {
-  devices: number;
-  connections: number;
-  connectionMode: 'per-device' | 'pool';
-  qos: 0 | 1;
-  format: 'json' | 'cbor';
-  profile: string;
-  seed: number;
-  bootBase: number;
-  elapsedS: number;
-  /** Seconds spent generating (the rest of `elapsedS` was draining). */
-  generateS: number;
-  rate: { target: number | 'unlimited'; published: number; acked: number };
-  /** Good readings generated (each counted once, however often it was re-sent). */
-  published: number;
-  acked: number;
-  /** Re-sends of readings whose connection dropped before their ack. */
-  resent: number;
-  /** Dropped from a full offline buffer (oldest first). */
-  dropped: number;
-  /** Generated but never acknowledged nor dropped (in flight or queued at the end). */
-  unacked: number;
-  reboots: number;
-  reconnects: number;
-  errors: number;
-  bad: { published: number; acked: number; lost: number; byKind: Record<BadKind, number> };
-  ledger: { file: string; lines: number } | null;
-  /** Publish→PUBACK latency of QoS 1 readings (ms); empty for QoS 0. */
-  latencyMs: LatencySummary;
-}
-
-/** Events of a {@link Simulation}. */
-export interface SimEvents {
-  progress: [SimProgress];
-  connect: [{ clientId: string; reconnect: boolean }];
-  disconnect: [{ clientId: string; retryInMs: number }];
-  reboot: [{ device: string; boot: number }];
-  error: [Error];
-}
+export type { SimEvents, SimProgress, SimSummary } from './sim-types.js';
 
 interface SimDevice extends DeviceContext {
   seq: number;
@@ -91,6 +35,8 @@ export class Simulation extends EventEmitter<SimEvents> {
   private readonly links: Link[] = [];
   private readonly mode: 'per-device' | 'pool';
   private readonly latency = new LatencyHistogram();
+  private firstAck = 0;
+  private lastAck = 0;
   private ledger: LedgerWriter | undefined;
   private generating = false;
   private generated = 0;
@@ -165,6 +111,7 @@ export class Simulation extends EventEmitter<SimEvents> {
     const o = this.options;
     this.ledger = o.ledger === undefined ? undefined : new LedgerWriter(o.ledger, o.ledgerFlushMs);
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     let lastAcked = 0;
     let lastT = t0;
     const progress = setInterval(() => {
@@ -184,7 +131,8 @@ export class Simulation extends EventEmitter<SimEvents> {
       await Promise.all(this.links.map((l) => l.close()));
       this.ledger?.close();
     }
-    return this.summary(t0, genEnd);
+    const cpu = process.cpuUsage(cpu0);
+    return this.summary(t0, genEnd, (cpu.user + cpu.system) / 1e6);
   }
 
   private linkHooks(name: string): ConstructorParameters<typeof Link>[0]['hooks'] {
@@ -215,6 +163,8 @@ export class Simulation extends EventEmitter<SimEvents> {
       return;
     }
     this.c.acked++;
+    this.lastAck = performance.now();
+    if (this.firstAck === 0) this.firstAck = this.lastAck;
     if (msg.qos === 1) {
       this.latency.record(latencyMs);
       this.ledger?.append({
@@ -360,7 +310,7 @@ export class Simulation extends EventEmitter<SimEvents> {
     };
   }
 
-  private summary(t0: number, genEnd: number): SimSummary {
+  private summary(t0: number, genEnd: number, cpuS: number): SimSummary {
     const o = this.options;
     const end = performance.now();
     const elapsedS = (end - t0) / 1000;
@@ -393,6 +343,8 @@ export class Simulation extends EventEmitter<SimEvents> {
       bad: { published: this.c.badPublished, acked: this.c.badAcked, lost: this.c.badLost, byKind: { ...this.badByKind } },
       ledger: this.ledger === undefined ? null : { file: this.ledger.file, lines: this.ledger.written },
       latencyMs: this.latency.summary(),
+      ackSpanS: Math.round(((this.lastAck - this.firstAck) / 1000) * 1000) / 1000,
+      cpuS: Math.round(cpuS * 1000) / 1000,
     };
   }
 }
