@@ -41,19 +41,22 @@ beforeAll(() => assertBuilt());
 
 describe('lmj-edge CLI', () => {
   it('has --help for every command', async () => {
-    for (const cmd of ['start', 'devices', 'inspect', 'audit', 'hash-password']) {
-      const r = await cli([cmd, '--help']);
-      expect(r.code, cmd).toBe(0);
-      expect(r.stdout, cmd).toContain(`Usage: lmj-edge ${cmd}`);
+    const cmds = ['start', 'devices', 'inspect', 'audit', 'hash-password'];
+    const results = await Promise.all(cmds.map((cmd) => cli([cmd, '--help'])));
+    for (const [i, cmd] of cmds.entries()) {
+      expect(results[i]!.code, cmd).toBe(0);
+      expect(results[i]!.stdout, cmd).toContain(`Usage: lmj-edge ${cmd}`);
     }
   });
 
   it('refuses bad configuration with BAD_CONFIG, the key and exit code 2', async () => {
-    const r1 = await cli(['start', '--data', tmpDir(), '--mqtt-port', '99999']);
+    const [r1, r2] = await Promise.all([
+      cli(['start', '--data', tmpDir(), '--mqtt-port', '99999']),
+      cli(['start', '--data', tmpDir(), '--mqtt-host', '0.0.0.0']),
+    ]);
     expect(r1.code).toBe(2);
     expect(r1.stderr).toContain('BAD_CONFIG');
     expect(r1.stderr).toContain('mqtt.port');
-    const r2 = await cli(['start', '--data', tmpDir(), '--mqtt-host', '0.0.0.0']);
     expect(r2.code).toBe(2);
     expect(r2.stderr).toContain('credentials are required');
   });
@@ -73,18 +76,20 @@ describe('lmj-edge CLI', () => {
       { id: 'cli-1', lastSeen: expect.any(Number), readings: 3 },
       { id: 'cli-2', lastSeen: expect.any(Number), readings: 1 },
     ]);
-    const table = await cli(['devices', '--data', dir]);
+    const [table, summary, missing, bad] = await Promise.all([
+      cli(['devices', '--data', dir]),
+      cli(['inspect', 'cli-1', '--data', dir]),
+      cli(['inspect', 'nobody', '--data', dir]),
+      cli(['inspect', '../etc', '--data', dir]),
+    ]);
     expect(table.stdout.split('\n')[0]).toMatch(/^DEVICE\s+LAST SEEN\s+READINGS$/);
-    const summary = await cli(['inspect', 'cli-1', '--data', dir]);
     expect(summary.code).toBe(0);
     const s = JSON.parse(summary.stdout);
     expect(s).toMatchObject({ id: 'cli-1', readings: 3 });
     const ent = await cli(['inspect', 'cli-1', s.pointers.latest, '--data', dir]);
     expect(JSON.parse(ent.stdout)).toMatchObject({ type: 'object', exists: true });
-    const missing = await cli(['inspect', 'nobody', '--data', dir]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('NOT_FOUND');
-    const bad = await cli(['inspect', '../etc', '--data', dir]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('BAD_DEVICE_ID');
   });
