@@ -76,13 +76,28 @@ export function checkValue(value: Bytes): Buffer {
  */
 export class KeyBuilder {
   private readonly scratch = Buffer.allocUnsafe(PTR_LEN + MAX_MEMBER_NAME_LEN + 1);
+  /** One view per key length, created on first use: no allocation per key on the hot path. */
+  private readonly views: (Buffer | undefined)[] = [];
 
   /** `ptr ‖ name` as a view valid until the next call. */
   member(ptr: Buffer, name: Buffer): Buffer {
-    ptr.copy(this.scratch, 0, 0, PTR_LEN);
-    name.copy(this.scratch, PTR_LEN);
-    return this.scratch.subarray(0, PTR_LEN + name.length);
+    const scratch = this.scratch;
+    scratch.set(ptr, 0);
+    scratch.set(name, PTR_LEN);
+    const len = PTR_LEN + name.length;
+    let view = this.views[len];
+    if (view === undefined) {
+      view = scratch.subarray(0, len);
+      this.views[len] = view;
+    }
+    return view;
   }
+}
+
+/** Byte equality of two pointers, checked from the end where pointers differ most. */
+export function samePointer(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = PTR_LEN - 1; i >= 0; i--) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The smallest key greater than every `ptr ‖ name` key: the exclusive end of a prefix range. */

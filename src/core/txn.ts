@@ -10,7 +10,7 @@
 import { OBJECT_TYPE, SET_TYPE } from '../codec/types.js';
 import { LmjError } from '../errors.js';
 import { auditGhosts, repairGhosts } from './audit.js';
-import { MARKER, checkElement, checkName, checkPointer, checkTyped, checkValue, prefixEnd } from './bytes.js';
+import { MARKER, checkElement, checkName, checkPointer, checkTyped, checkValue, prefixEnd, samePointer } from './bytes.js';
 import { docGet, docPut } from './document.js';
 import type { EngineContext } from './engine-context.js';
 import { readMembers, readRange } from './txn-read.js';
@@ -64,7 +64,7 @@ export class Txn implements WriteTxn {
   }
 
   private requireEntity(p: Buffer): void {
-    if (this.knownValid && p.equals(this.known)) return;
+    if (this.knownValid && samePointer(p, this.known)) return;
     if (this.ctx.h.set.getBinaryFast(p) === undefined) {
       throw new LmjError('ENTITY_NOT_FOUND', undefined, { details: { ptr: p.toString('hex') } });
     }

@@ -1,0 +1,211 @@
+/**
+ * LMJCore engine benchmark: the engine against raw lmdb-js doing the same puts/gets
+ * on the same two databases, in the same run. Median of RUNS runs, fresh temp dirs.
+ *
+ *   npm run build:ts && node dist/bench/core.js        (or: npx tsx bench/core.ts)
+ *
+ * Write: OBJECTS objects × 8 members (8–16-byte values), PER_TXN objects per
+ * transaction, `safe` durability, timed until everything is durable.
+ *   floor = faster of raw sync transactions and raw lmdb-js async batched puts.
+ * Read: random objGet / memberGet / memberValue vs raw gets of the same keys.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { getCodec } from '../src/codec/index.js';
+import { MARKER } from '../src/core/bytes.js';
+import { openStore, type LmjStore, type WriteTxn } from '../src/core/index.js';
+import { closeHandles, openHandles, type LmdbHandles } from '../src/core/lmdb-env.js';
+import { median, printRateTable, repeat, type RateRow } from './lib/report.js';
+
+const RUNS = Number(process.env['BENCH_RUNS'] ?? 5);
+const OBJECTS = Number(process.env['BENCH_OBJECTS'] ?? 100_000);
+const PER_TXN = 1000;
+const READS = 200_000;
+const NAMES = ['temp', 'hum', 'pres', 'volt', 'rssi', 'seq', 'ts', 'fw'].map((n) => Buffer.from(n));
+const MAP_SIZE = 256 * 1024 * 1024;
+const NO_DUP = { noDupData: true };
+
+/** Values of 8..16 bytes, varied per object and member, built before timing. */
+function makeValues(): Buffer[][] {
+  const out: Buffer[][] = [];
+  for (let i = 0; i < OBJECTS; i++) {
+    out.push(NAMES.map((_, m) => Buffer.from(`${m}:${(i * 7919 + m * 104729).toString(36)}`.padEnd(8 + ((i + m) % 9), '.'))));
+  }
+  return out;
+}
+
+function freshDir(): string {
+  return mkdtempSync(join(tmpdir(), 'lmj-bench-core-'));
+}
+
+async function timed(run: (dir: string) => Promise<void> | void): Promise<number> {
+  const dir = freshDir();
+  try {
+    const start = process.hrtime.bigint();
+    await run(dir);
+    const secs = Number(process.hrtime.bigint() - start) / 1e9;
+    return OBJECTS / secs;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function engineBatch(t: WriteTxn, values: Buffer[][], from: number): void {
+  for (let i = from; i < from + PER_TXN; i++) {
+    const p = t.objCreate();
+    const vs = values[i]!;
+    for (let m = 0; m < NAMES.length; m++) t.memberPut(p, NAMES[m]!, vs[m]!);
+  }
+}
+
+/** The same puts the engine makes (marker, names, values), without its checks. */
+function rawBatch(h: LmdbHandles, values: Buffer[][], from: number, sync: boolean): void {
+  const codec = getCodec();
+  for (let i = from; i < from + PER_TXN; i++) {
+    const p = codec.newPointer(0x01, 0);
+    const vs = values[i]!;
+    if (sync) h.set.putSync(p, MARKER);
+    else void (h.set as unknown as { put(k: Buffer, v: Buffer): Promise<boolean> }).put(p, MARKER);
+    for (let m = 0; m < NAMES.length; m++) {
+      const name = NAMES[m]!;
+      const key = Buffer.concat([p, name]);
+      if (sync) {
+        h.set.putSync(p, name, NO_DUP);
+        h.main.putSync(key, vs[m]!);
+      } else {
+        const set = h.set as unknown as { put(k: Buffer, v: Buffer, o: object): Promise<boolean> };
+        const main = h.main as unknown as { put(k: Buffer, v: Buffer): Promise<boolean> };
+        void set.put(p, name, NO_DUP);
+        void main.put(key, vs[m]!);
+      }
+    }
+  }
+}
+
+async function writeRows(values: Buffer[][]): Promise<RateRow[]> {
+  const engineSync = await repeat(RUNS, () =>
+    timed(async (dir) => {
+      const s = openStore(dir, { mapSize: MAP_SIZE });
+      for (let i = 0; i < OBJECTS; i += PER_TXN) s.write((t) => engineBatch(t, values, i));
+      await s.close();
+    }),
+  );
+  const engineAsync = await repeat(RUNS, () =>
+    timed(async (dir) => {
+      const s = openStore(dir, { mapSize: MAP_SIZE });
+      const all: Promise<void>[] = [];
+      for (let i = 0; i < OBJECTS; i += PER_TXN) all.push(s.writeAsync((t) => engineBatch(t, values, i)));
+      await Promise.all(all);
+      await s.close();
+    }),
+  );
+  const rawSync = await repeat(RUNS, () =>
+    timed(async (dir) => {
+      const h = openHandles(dir, 'safe', MAP_SIZE, false);
+      for (let i = 0; i < OBJECTS; i += PER_TXN) h.main.transactionSync(() => rawBatch(h, values, i, true));
+      await closeHandles(h);
+    }),
+  );
+  const rawAsync = await repeat(RUNS, () =>
+    timed(async (dir) => {
+      const h = openHandles(dir, 'safe', MAP_SIZE, false);
+      for (let i = 0; i < OBJECTS; i += PER_TXN) rawBatch(h, values, i, false);
+      // lmdb-js batches the queued puts into its own commits; resolved once durable.
+      await (h.root as unknown as { committed: Promise<unknown> }).committed;
+      await closeHandles(h);
+    }),
+  );
+  const floorName = median(rawSync) >= median(rawAsync) ? 'raw sync txns' : 'raw async batched puts';
+  return [
+    { name: 'raw sync txns', rates: rawSync, unit: 'obj/s' },
+    { name: 'raw async batched puts', rates: rawAsync, unit: 'obj/s' },
+    { name: 'engine write (sync)', rates: engineSync, baseline: floorName, targetRatio: 0.85, targetRate: 35_000, unit: 'obj/s' },
+    { name: 'engine writeAsync', rates: engineAsync, baseline: floorName, targetRatio: 0.85, targetRate: 35_000, unit: 'obj/s' },
+  ];
+}
+
+/** Ops/s of `ops` operations done by `fn` inside one call. */
+function opsRate(ops: number, fn: () => void): number {
+  const start = process.hrtime.bigint();
+  fn();
+  return ops / (Number(process.hrtime.bigint() - start) / 1e9);
+}
+
+async function readRows(values: Buffer[][]): Promise<RateRow[]> {
+  const dir = freshDir();
+  try {
+    const s: LmjStore = openStore(dir, { mapSize: MAP_SIZE });
+    const ptrs: Buffer[] = [];
+    for (let i = 0; i < OBJECTS; i += PER_TXN) {
+      s.write((t) => {
+        for (let j = i; j < i + PER_TXN; j++) {
+          const p = t.objCreate();
+          ptrs.push(p);
+          for (let m = 0; m < NAMES.length; m++) t.memberPut(p, NAMES[m]!, values[j]![m]!);
+        }
+      });
+    }
+    // A deterministic pseudo-random order (LCG), the same for every case.
+    const order = new Uint32Array(READS);
+    let x = 12345;
+    for (let i = 0; i < READS; i++) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      order[i] = x % OBJECTS;
+    }
+    const memberKeys = Array.from(order, (o, i) => Buffer.concat([ptrs[o]!, NAMES[i % NAMES.length]!]));
+    let sink = 0;
+    // One environment per path per process (LMDB rule): raw reads run while the store is closed.
+    await s.close();
+    const h = openHandles(dir, 'safe', MAP_SIZE, true);
+    const rawObj = await repeat(RUNS, () =>
+      opsRate(READS, () => {
+        for (let i = 0; i < READS; i++) {
+          const p = ptrs[order[i]!]!;
+          for (const name of h.set.getValues(p)) if (h.main.getBinary(Buffer.concat([p, name])) !== undefined) sink++;
+        }
+      }),
+    );
+    const rawGet = await repeat(RUNS, () =>
+      opsRate(READS, () => { for (let i = 0; i < READS; i++) sink += h.main.getBinary(memberKeys[i]!)!.length; }),
+    );
+    await closeHandles(h);
+    const r: LmjStore = openStore(dir, { readOnly: true });
+    const objGet = await repeat(RUNS, () =>
+      opsRate(READS, () => r.read((t) => { for (let i = 0; i < READS; i++) sink += t.objGet(ptrs[order[i]!]!).members.length; })),
+    );
+    const memberGet = await repeat(RUNS, () =>
+      opsRate(READS, () => r.read((t) => { for (let i = 0; i < READS; i++) sink += t.memberGet(ptrs[order[i]!]!, NAMES[i % 8]!).length; })),
+    );
+    const memberValue = await repeat(RUNS, () =>
+      opsRate(READS, () => r.read((t) => { for (let i = 0; i < READS; i++) sink += t.memberValue(ptrs[order[i]!]!, NAMES[i % 8]!)!.length; })),
+    );
+    if (sink < 0) console.log(sink);
+    await r.close();
+    return [
+      { name: 'raw objGet (getValues + 8 gets)', rates: rawObj, unit: 'get/s' },
+      { name: 'engine objGet', rates: objGet, baseline: 'raw objGet (getValues + 8 gets)', targetRate: 150_000, unit: 'get/s' },
+      { name: 'raw member get (prebuilt key)', rates: rawGet, unit: 'get/s' },
+      { name: 'engine memberGet', rates: memberGet, baseline: 'raw member get (prebuilt key)', targetRate: 450_000, unit: 'get/s' },
+      { name: 'engine memberValue', rates: memberValue, baseline: 'raw member get (prebuilt key)', targetRate: 450_000, unit: 'get/s' },
+    ];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs the core benchmark and prints its two tables. */
+export async function runCoreBench(): Promise<void> {
+  const values = makeValues();
+  console.log(`core bench: ${OBJECTS} objects x 8 members, ${PER_TXN}/txn, safe durability, ${RUNS} runs, codec ${getCodec().kind}`);
+  printRateTable(`LMJCore write (${OBJECTS} objects, until durable)`, await writeRows(values));
+  printRateTable(`LMJCore read (${READS} random ops per run)`, await readRows(values));
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  runCoreBench().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
