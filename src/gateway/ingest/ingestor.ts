@@ -223,7 +223,8 @@ export async function createIngestor(options: IngestOptions): Promise<Ingestor> 
     let done = false;
     queue.push({
       msg,
-      receivedAt: msg.receivedAt ?? Date.now(),
+      // A caller-supplied time must be usable as an element timestamp; otherwise use now.
+      receivedAt: Number.isSafeInteger(msg.receivedAt) && (msg.receivedAt as number) >= 0 ? (msg.receivedAt as number) : Date.now(),
       submittedAt: performance.now(),
       resolve: (r) => {
         if (done) return;
