@@ -9,6 +9,8 @@
  * bigger map at any point between transactions (liblmdb 0.9 cannot grow a map that
  * is in use, and lmdb-js exposes no resize).
  */
+import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
+import { join } from 'node:path';
 import { getCodec } from '../codec/index.js';
 import { LmjError } from '../errors.js';
 import type { EngineContext as Ctx } from './engine-context.js';
@@ -63,11 +65,8 @@ interface Queued {
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
-/** Extra open options of this implementation. */
-export interface EngineOpenOptions extends OpenOptions {
-  /** `fast` mode: flush interval in ms (default 1000). */
-  flushIntervalMs?: number;
-}
+/** Open options (kept as a name for callers that imported it). */
+export type EngineOpenOptions = OpenOptions;
 
 class Store implements LmjStore {
   readonly path: string;
@@ -78,8 +77,14 @@ class Store implements LmjStore {
   private scheduled = false;
   private closing: Promise<void> | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
+  /** `fast` mode: our own descriptor of data.mdb, flushed with fdatasync (see flushToDisk). */
+  private dataFd: number | undefined;
+  private flushing: Promise<void> | undefined;
+  /** True while a write transaction runs: growth (close/reopen) must wait for the outermost. */
+  private writing = false;
 
   constructor(path: string, options: EngineOpenOptions) {
+    if (typeof path !== 'string' || path.length === 0) throw new LmjError('INVALID_PARAM', 'store path must be a non-empty string');
     this.path = path;
     this.durability = options.durability ?? 'safe';
     if (this.durability !== 'safe' && this.durability !== 'fast') {
@@ -94,19 +99,36 @@ class Store implements LmjStore {
       throw new LmjError('INVALID_PARAM', 'mapSize must be an integer of at least 64 KiB', { details: { mapSize } });
     }
     this.readOnly = options.readOnly === true;
-    const handles = openHandles(path, this.durability, mapSize, this.readOnly);
-    this.ctx = new EngineContext(options.codec ?? getCodec(), partition, handles);
+    const every = options.flushIntervalMs ?? DEFAULT_FAST_FLUSH_MS;
+    if (!Number.isFinite(every) || every <= 0) {
+      throw new LmjError('INVALID_PARAM', 'flushIntervalMs must be a positive number', { details: { flushIntervalMs: every } });
+    }
+    // Everything that can throw runs before the environment is opened, so nothing leaks.
+    const codec = options.codec ?? getCodec();
+    this.ctx = new EngineContext(codec, partition, openHandles(path, this.durability, mapSize, this.readOnly));
     if (this.durability === 'fast' && !this.readOnly) {
-      const every = options.flushIntervalMs ?? DEFAULT_FAST_FLUSH_MS;
-      this.flushTimer = setInterval(() => this.flushToDisk(), every);
+      this.dataFd = openSync(join(path, 'data.mdb'), 'r+');
+      this.flushTimer = setInterval(() => void this.flushToDisk(), every);
       this.flushTimer.unref();
     }
   }
 
+  /**
+   * `fast` mode flush: fdatasync of data.mdb through our own descriptor. LMDB (no
+   * WRITEMAP) has already written every committed page to the file with pwrite, so this
+   * is what mdb_env_sync would do — but it does not touch the lmdb environment, which
+   * map growth may close and reopen at any time.
+   */
   private flushToDisk(): Promise<void> {
-    if (!this.ctx.isOpen) return Promise.resolve();
-    const root = this.ctx.h.root;
-    return new Promise((resolve) => root.sync(() => resolve()));
+    const fd = this.dataFd;
+    if (fd === undefined) return Promise.resolve();
+    this.flushing ??= new Promise<void>((resolve) =>
+      fdatasync(fd, () => {
+        this.flushing = undefined;
+        resolve();
+      }),
+    );
+    return this.flushing;
   }
 
   read<T>(fn: (txn: ReadTxn) => T): T {
@@ -126,6 +148,9 @@ class Store implements LmjStore {
   write<T>(fn: (txn: WriteTxn) => T): T {
     if (this.readOnly) throw new LmjError('READONLY_TXN', 'store opened read-only');
     if (this.closing !== undefined) throw new LmjError('STORE_CLOSED');
+    if (this.writing) {
+      throw new LmjError('INVALID_PARAM', 'store.write called inside a write transaction; use txn.child() to nest');
+    }
     return this.withGrowth(() => {
       const txn = new Txn(this.ctx, true);
       try {
@@ -214,11 +239,14 @@ class Store implements LmjStore {
   /** Runs a write; on a full map reopens the environment twice as big and runs it again. */
   private withGrowth<T>(run: () => T): T {
     for (let attempt = 0; ; attempt++) {
+      this.writing = true;
       try {
         const result = run();
+        this.writing = false;
         this.growAheadIfNeeded();
         return result;
       } catch (error) {
+        this.writing = false;
         if (!isMapFull(error) || attempt >= MAX_GROWTHS) throw wrapError(error);
         this.grow(this.ctx.h.mapSize * 2);
       }
@@ -265,11 +293,18 @@ class Store implements LmjStore {
       // Let queued writes commit first: they were accepted before close.
       while (this.scheduled || this.queue.length > 0) await new Promise((r) => setImmediate(r));
       if (this.flushTimer !== undefined) clearInterval(this.flushTimer);
-      if (!this.ctx.isOpen) return;
-      if (this.durability === 'fast' && !this.readOnly) await this.flushToDisk();
-      const h = this.ctx.h;
-      this.ctx.replace(undefined);
-      await closeHandles(h);
+      if (this.ctx.isOpen) {
+        const h = this.ctx.h;
+        this.ctx.replace(undefined);
+        await closeHandles(h);
+      }
+      const fd = this.dataFd;
+      if (fd !== undefined) {
+        await this.flushing;
+        this.dataFd = undefined;
+        fdatasyncSync(fd);
+        closeSync(fd);
+      }
     })();
     return this.closing;
   }

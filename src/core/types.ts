@@ -28,6 +28,8 @@ export interface OpenOptions {
   partition?: number;
   /** Open read-only (no writes, no file creation). */
   readOnly?: boolean;
+  /** `fast` mode only: how often committed data is flushed to disk, in ms (default 1000). */
+  flushIntervalMs?: number;
 }
 
 /** One object member as read. */
@@ -67,7 +69,10 @@ export interface GhostMember {
 export interface RangeOptions {
   from?: Bytes;
   to?: Bytes;
-  /** Skip elements ≤ this one (cursor paging); applied together with `from`. */
+  /**
+   * Cursor paging: forward, skip elements ≤ this one; reverse, skip elements ≥ this one.
+   * Applied together with `from`/`to`.
+   */
   after?: Bytes;
   limit?: number;
   reverse?: boolean;

@@ -224,6 +224,19 @@ describe('transactions', () => {
     await r.close();
   });
 
+  it('refuses a nested store.write (txn.child is the way to nest) and bad options', async () => {
+    const s = store();
+    expect(errCode(() => s.write(() => s.write((t) => t.objCreate())))).toBe('INVALID_PARAM');
+    const viaAsync = await rejectCode(s.writeAsync(() => s.write((t) => t.objCreate())));
+    expect(viaAsync).toBe('INVALID_PARAM');
+    expect(errCode(() => openStore(tmpDir(), { durability: 'eventually' as never }))).toBe('BAD_CONFIG');
+    expect(errCode(() => openStore(tmpDir(), { partition: 70000 }))).toBe('INVALID_PARAM');
+    expect(errCode(() => openStore(tmpDir(), { mapSize: 10 }))).toBe('INVALID_PARAM');
+    expect(errCode(() => openStore(tmpDir(), { durability: 'fast', flushIntervalMs: 0 }))).toBe('INVALID_PARAM');
+    expect(errCode(() => openStore(''))).toBe('INVALID_PARAM');
+    await s.close();
+  });
+
   it('close waits for queued writeAsync callbacks', async () => {
     const s = store();
     const pending = s.writeAsync((t) => t.objCreate());
