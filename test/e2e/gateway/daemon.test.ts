@@ -2,15 +2,19 @@
  * The compiled daemon as a real process: MQTT publish → HTTP read (JSON and CBOR,
  * QoS 0 and 1), bad input end to end, SIGTERM drain, external mode with mosquitto.
  */
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { encode as cborEncode } from 'cbor-x';
 import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
-import { startDaemon } from '../../helpers/daemon.js';
+import { CLI, startDaemon } from '../../helpers/daemon.js';
 import { startMosquitto } from '../../helpers/mosquitto.js';
 import { tmpDir } from '../../helpers/tmp-dir.js';
 import { allReadings, getJson, getRaw, getText, waitFor } from './http-client.js';
+
+const run = promisify(execFile);
 
 describe('lmj-edge start (embedded broker)', () => {
   it('stores JSON and CBOR at QoS 0 and 1 and serves them over HTTP', async () => {
@@ -30,6 +34,9 @@ describe('lmj-edge start (embedded broker)', () => {
       await waitFor(async () => (await getJson(d.httpUrl, '/devices/s-3/latest')).status === 200, 10_000, 'QoS 0 reading');
       const list = (await getJson(d.httpUrl, '/devices')).body;
       expect(list.devices.map((x: { id: string }) => x.id)).toEqual(['s-1', 's-2', 's-3']);
+      // The CLI against the running daemon (--http) sees the same devices.
+      const cli = await run(process.execPath, [CLI, 'devices', '--http', d.httpUrl, '--json']);
+      expect(JSON.parse(cli.stdout).devices.map((x: { id: string }) => x.id)).toEqual(['s-1', 's-2', 's-3']);
       const metrics = await getText(d.httpUrl, '/metrics');
       expect(metrics).toMatch(/lmj_messages_in_total\{transport="embedded",qos="1"\} 2/);
       expect(metrics).toMatch(/lmj_messages_acked_total\{transport="embedded"\} 2/);
