@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { openStore, type LmjStore, type ReadTxn, type WriteTxn } from '../../../src/core/index.js';
 import { tmpDir } from '../../helpers/tmp-dir.js';
@@ -153,7 +154,8 @@ describe('transactions', () => {
     await s.close();
   });
 
-  it('grows the map on demand far beyond the initial mapSize', async () => {
+  it('grows the map on demand far beyond the initial mapSize, without leaking descriptors', async () => {
+    const fdsBefore = readdirSync('/proc/self/fd').length;
     const s = store({ mapSize: 256 * 1024 });
     const value = Buffer.alloc(1000, 0xab);
     const ptrs: Buffer[] = [];
@@ -184,6 +186,8 @@ describe('transactions', () => {
       for (const p of more) expect(t.objGet(p).members.length).toBe(500);
     });
     await s.close();
+    // Each growth closes the old environment for real (data.mdb, lock.mdb fds and the map).
+    expect(readdirSync('/proc/self/fd').length).toBeLessThanOrEqual(fdsBefore + 1);
     const again = openStore(st.path);
     again.read((t) => expect(t.memberGet(ptrs[0]!, 'm999')).toEqual(value));
     await again.close();
