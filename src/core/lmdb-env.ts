@@ -95,19 +95,24 @@ export function openHandles(path: string, durability: Durability, mapSize: numbe
       cache: false,
       useVersions: false,
     } as never) as unknown as LmdbDb;
-    const dbOpts = { keyEncoding: 'binary', encoding: 'binary', compression: false, cache: false, useVersions: false };
-    const rootAny = root as unknown as { openDB(name: string, o: object): LmdbDb | undefined };
-    const main = rootAny.openDB('main', { ...dbOpts, create: !readOnly });
-    const set = rootAny.openDB('set', { ...dbOpts, dupSort: true, create: !readOnly });
-    if (main === undefined || set === undefined) {
+    try {
+      const dbOpts = { keyEncoding: 'binary', encoding: 'binary', compression: false, cache: false, useVersions: false };
+      const rootAny = root as unknown as { openDB(name: string, o: object): LmdbDb | undefined };
+      const main = rootAny.openDB('main', { ...dbOpts, create: !readOnly });
+      const set = rootAny.openDB('set', { ...dbOpts, dupSort: true, create: !readOnly });
+      if (main === undefined || set === undefined) {
+        throw new LmjError('STORE_OPEN_FAILED', `not an LMJCore instance (missing main/set databases): ${path}`, {
+          details: { path },
+        });
+      }
+      set.encoder = RAW_ENCODER;
+      const stats = root.getStats();
+      return { root, main, set, mapSize: stats.mapSize > 0 ? stats.mapSize : mapSize, pageSize: stats.pageSize };
+    } catch (error) {
+      // Never leave a half-opened environment behind (descriptors, map, locks).
       void root.close();
-      throw new LmjError('STORE_OPEN_FAILED', `not an LMJCore instance (missing main/set databases): ${path}`, {
-        details: { path },
-      });
+      throw error;
     }
-    set.encoder = RAW_ENCODER;
-    const stats = root.getStats();
-    return { root, main, set, mapSize: stats.mapSize > 0 ? stats.mapSize : mapSize, pageSize: stats.pageSize };
   } catch (error) {
     if (error instanceof LmjError) throw error;
     throw new LmjError('STORE_OPEN_FAILED', `cannot open LMJCore instance at ${path}: ${(error as Error).message}`, {

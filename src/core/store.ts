@@ -24,7 +24,9 @@ export const DEFAULT_FAST_FLUSH_MS = 1000;
 /** The most callbacks one grouped commit takes; the rest go to the next commit. */
 export const MAX_GROUP = 1000;
 /** Map growth attempts for one transaction before MAP_FULL is reported. */
-const MAX_GROWTHS = 24;
+const MAX_GROWTHS = 16;
+/** The map never grows beyond this (1 TiB of address space). */
+export const MAX_MAP_SIZE = 2 ** 40;
 /** Grow ahead of need once a commit leaves the map this full. */
 const GROW_AHEAD_RATIO = 0.75;
 
@@ -247,8 +249,9 @@ class Store implements LmjStore {
         return result;
       } catch (error) {
         this.writing = false;
-        if (!isMapFull(error) || attempt >= MAX_GROWTHS) throw wrapError(error);
-        this.grow(this.ctx.h.mapSize * 2);
+        const next = this.ctx.h.mapSize * 2;
+        if (!isMapFull(error) || attempt >= MAX_GROWTHS || next > MAX_MAP_SIZE) throw wrapError(error);
+        this.grow(next);
       }
     }
   }
@@ -263,7 +266,9 @@ class Store implements LmjStore {
     const h = this.ctx.h;
     const info = this.envInfo(h);
     const used = (info.lastPageNumber + 1) * info.pageSize;
-    if (used > info.mapSize * GROW_AHEAD_RATIO) this.grow(Math.max(info.mapSize * 2, used * 2));
+    if (used > info.mapSize * GROW_AHEAD_RATIO && info.mapSize * 2 <= MAX_MAP_SIZE) {
+      this.grow(Math.max(info.mapSize * 2, used * 2));
+    }
   }
 
   private grow(newSize: number): void {
@@ -271,7 +276,13 @@ class Store implements LmjStore {
     // Closing is synchronous here: this engine never leaves lmdb-js async writes pending.
     void closeHandles(old);
     this.ctx.replace(undefined);
-    this.ctx.replace(openHandles(this.path, this.durability, newSize, this.readOnly));
+    try {
+      this.ctx.replace(openHandles(this.path, this.durability, newSize, this.readOnly));
+    } catch (error) {
+      // Keep the store usable at its old size; the write that needed more space fails.
+      this.ctx.replace(openHandles(this.path, this.durability, old.mapSize, this.readOnly));
+      throw new LmjError('STORE_IO', `cannot grow the map to ${newSize} bytes`, { cause: error, details: { mapSize: newSize } });
+    }
   }
 
   stat(): StoreStat {
