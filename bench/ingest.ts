@@ -1,0 +1,404 @@
+/**
+ * `npm run bench:ingest`: end-to-end ingest throughput and latency of lmj-edge against
+ * bare MQTT relays measured in the same run. Everything (brokers, daemons, the simulator
+ * fleet) is started and stopped here, as separate processes so each one's CPU is its own.
+ *
+ * Load: 100 simulated devices (firmware-sim, one connection each, 32 in flight each)
+ * publishing ~150-byte env readings as fast as acks allow, for `--duration` seconds.
+ * Cases (median of `--runs` runs):
+ *   aedes relay q1          bare aedes, QoS 1 publishers → one counting subscriber (baseline)
+ *   lmj-edge embedded q1    durable (safe); rate = publisher acks (sent after the commit)
+ *   mosquitto relay q1/q0   bare mosquitto → one counting subscriber (baselines)
+ *   lmj-edge external q1/q0 mosquitto → lmj-edge, durable; rate = readings stored
+ *                           (QoS 0 at a fixed offered load, `--q0-rate`: without flow control
+ *                           an unthrottled fleet only measures who drops first)
+ *   latency @5000/s         fixed rate: publish→PUBACK p50/p99, aedes vs lmj-edge embedded
+ * Rates are steady-state: (count − first) / (last − first) over the consumer's timeline.
+ *
+ * Usage: node dist/bench/ingest.js [--runs 3] [--duration 4] [--devices 100] [--q0-rate 10000]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import mqtt from 'mqtt';
+import type { SimSummary } from '../firmware-sim/sim-types.js';
+import { verifyLedger } from '../firmware-sim/verify.js';
+import { dataDirReadingSource } from '../firmware-sim/verify-data-dir.js';
+import { median } from './lib/report.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const DIST = resolve(HERE, '..');
+const SIM = join(DIST, 'firmware-sim', 'main.js');
+const CLI = join(DIST, 'src', 'cli', 'main.js');
+const CLK_TCK = 100;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i < 0 ? def : Number(process.argv[i + 1]);
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number`);
+  return v;
+}
+
+/** CPU seconds (user + system) of a live process, from /proc. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+  } catch {
+    return 0;
+  }
+}
+
+/** Peak resident set size (VmHWM) of a live process in MB. */
+function peakRssMb(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : 0;
+}
+
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
+/** Spawns a process and resolves once a stdout line matches every pattern (returns the matches). */
+async function spawnReady(cmd: string, args: string[], patterns: RegExp[]): Promise<{ proc: ChildProcess; matches: RegExpExecArray[] }> {
+  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LMJ_EDGE_LOG_LEVEL: 'warn' } });
+  children.add(proc);
+  proc.once('exit', () => children.delete(proc));
+  let out = '';
+  let err = '';
+  proc.stderr?.on('data', (b: Buffer) => (err += b.toString()));
+  const matches = await new Promise<RegExpExecArray[]>((res, rej) => {
+    const t = setTimeout(() => rej(new Error(`${cmd} not ready:\n${out}\n${err}`)), 20_000);
+    proc.once('exit', (code) => rej(new Error(`${cmd} exited (${code}):\n${out}\n${err}`)));
+    proc.stdout?.on('data', (b: Buffer) => {
+      out += b.toString();
+      const found = patterns.map((p) => p.exec(out));
+      if (found.every((m) => m !== null)) {
+        clearTimeout(t);
+        res(found as RegExpExecArray[]);
+      }
+    });
+  });
+  return { proc, matches };
+}
+
+async function stop(proc: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  proc.kill(signal);
+  const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(t);
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** This file run with `--relay-aedes`: a bare aedes broker on a free port (the baseline relay). */
+async function relayMain(): Promise<void> {
+  const { Aedes } = await import('aedes');
+  const broker = await Aedes.createBroker();
+  const server = createServer(broker.handle);
+  server.listen(0, '127.0.0.1', () => console.log(`relay listening on ${(server.address() as AddressInfo).port}`));
+}
+
+interface Broker {
+  url: string;
+  proc: ChildProcess;
+}
+
+async function startAedesRelay(): Promise<Broker> {
+  const { proc, matches } = await spawnReady(process.execPath, [fileURLToPath(import.meta.url), '--relay-aedes'], [/relay listening on (\d+)/]);
+  return { proc, url: `mqtt://127.0.0.1:${matches[0]![1]}` };
+}
+
+async function startMosquitto(dir: string): Promise<Broker> {
+  const port = await freePort();
+  const conf = join(dir, 'mosquitto.conf');
+  // As docs/mosquitto.conf.example asks for lmj-edge: persistence, no queue or in-flight caps.
+  writeFileSync(
+    conf,
+    [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence true', `persistence_location ${dir}/`, 'autosave_interval 5', 'max_inflight_messages 0', 'max_queued_messages 0', ''].join('\n'),
+  );
+  const proc = spawn('/usr/sbin/mosquitto', ['-c', conf], { stdio: 'ignore' });
+  children.add(proc);
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((r) => {
+      const c = mqtt.connect(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, connectTimeout: 500 });
+      c.once('connect', () => c.end(true, {}, () => r(true)));
+      c.once('error', () => c.end(true, {}, () => r(false)));
+    });
+    if (ok) return { proc, url: `mqtt://127.0.0.1:${port}` };
+    await sleep(50);
+  }
+  throw new Error('mosquitto did not start');
+}
+
+interface Daemon {
+  proc: ChildProcess;
+  mqttUrl: string;
+  httpUrl: string;
+}
+
+async function startDaemon(dataDir: string, broker?: string): Promise<Daemon> {
+  const args = [CLI, 'start', '--data', dataDir, '--http-port', '0', ...(broker === undefined ? ['--mqtt-port', '0'] : ['--broker', broker])];
+  const pats = [/http listening on .*:(\d+)/, broker === undefined ? /mqtt listening on .*:(\d+)/ : /mqtt subscribed to /];
+  const { proc, matches } = await spawnReady(process.execPath, args, pats);
+  return { proc, httpUrl: `http://127.0.0.1:${matches[0]![1]}`, mqttUrl: broker ?? `mqtt://127.0.0.1:${matches[1]![1]}` };
+}
+
+/** Runs the simulator fleet as a child process and returns its JSON summary. */
+async function sim(broker: string, o: { qos: 0 | 1; devices: number; durationS: number; rate?: number; ledger?: string }): Promise<SimSummary> {
+  const args = [SIM, 'sim', '--broker', broker, '--devices', String(o.devices), '--rate', String(o.rate ?? 0), '--duration', String(o.durationS)];
+  args.push('--qos', String(o.qos), '--json', '--seed', '1', '--drain-timeout', '30000', ...(o.ledger === undefined ? [] : ['--ledger', o.ledger]));
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.add(proc);
+  let out = '';
+  proc.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  await new Promise<void>((r) => proc.once('exit', () => r()));
+  children.delete(proc);
+  return JSON.parse(out) as SimSummary;
+}
+
+/** A consumer-side counter: an MQTT subscriber, or the daemon's stored-readings metric. */
+interface Counter {
+  count(): number;
+  /** (count − first seen) / (time of last increase − time first seen), msgs/s. */
+  rate(): number;
+  close(): Promise<void>;
+}
+
+function timeline(): { see(n: number): void; rate(): number; count(): number } {
+  let first = -1;
+  let firstN = 0;
+  let last = 0;
+  let n = 0;
+  return {
+    see(v: number) {
+      const now = performance.now();
+      if (v > n) {
+        if (first < 0) [first, firstN] = [now, n];
+        last = now;
+        n = v;
+      }
+    },
+    rate: () => (last > first ? ((n - firstN) * 1000) / (last - first) : 0),
+    count: () => n,
+  };
+}
+
+async function subscriber(url: string): Promise<Counter> {
+  const tl = timeline();
+  let n = 0;
+  const c = mqtt.connect(url, { clientId: `bench-sub-${process.pid}`, reconnectPeriod: 0 });
+  await new Promise<void>((r) => c.once('connect', () => r()));
+  await c.subscribeAsync('devices/+/telemetry', { qos: 1 });
+  c.on('message', () => tl.see(++n));
+  return { count: tl.count, rate: tl.rate, close: () => c.endAsync() };
+}
+
+async function storedNow(httpUrl: string): Promise<number> {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  const m = /lmj_messages_results_total\{status="stored"\} (\d+)/.exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+/** Counts readings stored from now on, once at least `already` (earlier ones, e.g. warm-up) are stored. */
+async function storedMetric(httpUrl: string, already: number): Promise<Counter> {
+  const tl = timeline();
+  let base = await storedNow(httpUrl);
+  for (let i = 0; i < 100 && base < already; i++) {
+    await sleep(100);
+    base = await storedNow(httpUrl);
+  }
+  let closed = false;
+  const poll = async (): Promise<void> => {
+    while (!closed) {
+      tl.see((await storedNow(httpUrl)) - base);
+      await sleep(100);
+    }
+  };
+  const running = poll();
+  return {
+    count: tl.count,
+    rate: tl.rate,
+    close: async () => {
+      closed = true;
+      await running;
+    },
+  };
+}
+
+/** Waits until the counter reaches `target` or stops growing for 2 s. */
+async function settle(c: Counter, target: number): Promise<void> {
+  let last = -1;
+  let since = performance.now();
+  while (c.count() < target && performance.now() - since < 2000) {
+    if (c.count() !== last) [last, since] = [c.count(), performance.now()];
+    await sleep(100);
+  }
+}
+
+interface Sample {
+  rate: number;
+  loss: number;
+  /** CPU as % of one core over the measured window, per process. */
+  cpu: Record<string, number>;
+  rssMb?: number;
+  p50?: number;
+  p99?: number;
+}
+
+type CaseFn = (opts: { devices: number; durationS: number; dir: string }) => Promise<Sample>;
+
+function pct(cpuS: number, wallMs: number): number {
+  return Math.round((cpuS / (wallMs / 1000)) * 100);
+}
+
+const relayCase =
+  (kind: 'aedes' | 'mosquitto', qos: 0 | 1, fixedRate?: number): CaseFn =>
+  async ({ devices, durationS, dir }) => {
+    const b = kind === 'aedes' ? await startAedesRelay() : await startMosquitto(dir);
+    const sub = await subscriber(b.url);
+    const cpu0 = { broker: cpuSeconds(b.proc.pid), sub: process.cpuUsage() };
+    const t0 = performance.now();
+    const s = await sim(b.url, { qos, devices, durationS, ...(fixedRate === undefined ? {} : { rate: fixedRate }) });
+    await settle(sub, s.acked);
+    const wall = performance.now() - t0;
+    const subCpu = process.cpuUsage(cpu0.sub);
+    const out: Sample = {
+      // aedes acks on receipt: its publisher rate is the relay rate; mosquitto is measured at the subscriber.
+      rate: kind === 'aedes' && qos === 1 ? (s.acked - 1) / s.ackSpanS : sub.rate(),
+      loss: s.acked - sub.count(),
+      cpu: { sim: pct(s.cpuS, wall), broker: pct(cpuSeconds(b.proc.pid) - cpu0.broker, wall), sub: pct((subCpu.user + subCpu.system) / 1e6, wall) },
+      ...(fixedRate === undefined || qos === 0 ? {} : { p50: s.latencyMs.p50, p99: s.latencyMs.p99 }),
+    };
+    await sub.close();
+    await stop(b.proc);
+    return out;
+  };
+
+const edgeCase =
+  (mode: 'embedded' | 'external', qos: 0 | 1, fixedRate?: number): CaseFn =>
+  async ({ devices, durationS, dir }) => {
+    const mq = mode === 'external' ? await startMosquitto(dir) : undefined;
+    const d = await startDaemon(join(dir, 'data'), mq?.url);
+    // Warm-up: the daemon's first connection pays one-off initialisation.
+    const warm = await sim(d.mqttUrl, { qos: 1, devices: 1, durationS: 0.2, rate: 10 });
+    const stored = await storedMetric(d.httpUrl, warm.acked);
+    const ledger = join(dir, 'ledger.jsonl');
+    const cpu0 = { daemon: cpuSeconds(d.proc.pid), broker: cpuSeconds(mq?.proc.pid) };
+    const t0 = performance.now();
+    const s = await sim(d.mqttUrl, { qos, devices, durationS, ledger, ...(fixedRate === undefined ? {} : { rate: fixedRate }) });
+    await settle(stored, s.acked);
+    const wall = performance.now() - t0;
+    const cpu: Record<string, number> = { sim: pct(s.cpuS, wall), daemon: pct(cpuSeconds(d.proc.pid) - cpu0.daemon, wall) };
+    if (mq !== undefined) cpu['broker'] = pct(cpuSeconds(mq.proc.pid) - cpu0.broker, wall);
+    const rssMb = peakRssMb(d.proc.pid);
+    await stored.close();
+    await stop(d.proc);
+    await stop(mq?.proc);
+    // QoS 1: an acked reading not stored exactly once is a loss (checked on disk); QoS 0: published − stored.
+    let loss: number;
+    if (qos === 1) {
+      const v = await verifyLedger(ledger, dataDirReadingSource(join(dir, 'data')));
+      loss = v.missing + v.duplicate;
+    } else {
+      loss = s.published - stored.count();
+    }
+    return {
+      rate: mode === 'embedded' ? (s.acked - 1) / s.ackSpanS : stored.rate(),
+      loss,
+      cpu,
+      rssMb,
+      ...(fixedRate === undefined || qos === 0 ? {} : { p50: s.latencyMs.p50, p99: s.latencyMs.p99 }),
+    };
+  };
+
+interface CaseDef {
+  name: string;
+  fn: CaseFn;
+  baseline?: string;
+  target?: string;
+  check?: (m: number, base: number | undefined, samples: Sample[]) => boolean;
+}
+
+const medianOf = (xs: Sample[], f: (s: Sample) => number | undefined): number => median(xs.map((s) => f(s) ?? 0));
+
+/** Runs every case `runs` times (after warm-up inside each case) and prints one table. */
+export async function runIngestBench(runs = 3, durationS = 4, devices = 100, q0Rate = 10_000): Promise<void> {
+  const cases: CaseDef[] = [
+    { name: 'aedes relay q1', fn: relayCase('aedes', 1) },
+    { name: 'lmj-edge embedded q1', fn: edgeCase('embedded', 1), baseline: 'aedes relay q1', target: '>=1.0x, 0 loss', check: (m, b, s) => m >= (b ?? 0) && s.every((x) => x.loss === 0) },
+    { name: 'mosquitto relay q1', fn: relayCase('mosquitto', 1) },
+    { name: 'lmj-edge external q1', fn: edgeCase('external', 1), baseline: 'mosquitto relay q1', target: '>=0.8x, 0 loss', check: (m, b, s) => m >= 0.8 * (b ?? 0) && s.every((x) => x.loss === 0) },
+    // QoS 0 has no flow control: an unthrottled fleet floods whatever is slowest, so both q0
+    // cases get the same fixed offered load and report what arrives and what is lost.
+    { name: `mosquitto relay q0 @${q0Rate}/s`, fn: relayCase('mosquitto', 0, q0Rate) },
+    { name: `lmj-edge external q0 @${q0Rate}/s`, fn: edgeCase('external', 0, q0Rate), baseline: `mosquitto relay q0 @${q0Rate}/s` },
+    { name: 'aedes relay @5000/s', fn: relayCase('aedes', 1, 5000) },
+    { name: 'lmj-edge embedded @5000/s', fn: edgeCase('embedded', 1, 5000), baseline: 'aedes relay @5000/s', target: 'p99<=10ms', check: (_m, _b, s) => medianOf(s, (x) => x.p99) <= 10 },
+  ];
+  console.log(`\n## ingest: ${devices} devices, ~150 B JSON, ${durationS} s per run, median of ${runs} runs\n`);
+  const results = new Map<string, Sample[]>();
+  for (const c of cases) {
+    const samples: Sample[] = [];
+    for (let r = 0; r < runs; r++) {
+      const dir = mkdtempSync(join(tmpdir(), 'lmj-bench-ingest-'));
+      try {
+        samples.push(await c.fn({ devices, durationS, dir }));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+    results.set(c.name, samples);
+    process.stderr.write(`  done: ${c.name}\n`);
+  }
+  const rows: string[][] = [['case', 'msgs/s', 'min..max', 'ratio', 'loss', 'p50/p99 ms', 'CPU % (median)', 'daemon RSS', 'target']];
+  const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+  for (const c of cases) {
+    const s = results.get(c.name)!;
+    const m = medianOf(s, (x) => x.rate);
+    const base = c.baseline === undefined ? undefined : medianOf(results.get(c.baseline)!, (x) => x.rate);
+    const procs = Object.keys(s[0]!.cpu);
+    const rss = s.some((x) => x.rssMb !== undefined) ? `${fmt(Math.max(...s.map((x) => x.rssMb ?? 0)))} MB` : '';
+    const rssOk = rss === '' || Math.max(...s.map((x) => x.rssMb ?? 0)) <= 200;
+    rows.push([
+      c.name,
+      fmt(m),
+      `${fmt(Math.min(...s.map((x) => x.rate)))}..${fmt(Math.max(...s.map((x) => x.rate)))}`,
+      base === undefined ? '(baseline)' : `${(m / base).toFixed(2)}x`,
+      s.map((x) => x.loss).join('/'),
+      s[0]!.p99 === undefined ? '' : `${medianOf(s, (x) => x.p50).toFixed(1)}/${medianOf(s, (x) => x.p99).toFixed(1)}`,
+      procs.map((p) => `${p} ${Math.round(medianOf(s, (x) => x.cpu[p]))}`).join(', '),
+      rss === '' ? '' : `${rss} (${rssOk ? 'met' : 'MISSED'} <=200)`,
+      c.check === undefined ? '' : `${c.check(m, base, s) ? 'met' : 'MISSED'} ${c.target}`,
+    ]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const [i, r] of rows.entries()) {
+    console.log(`| ${r.map((cell, j) => cell.padEnd(widths[j]!)).join(' | ')} |`);
+    if (i === 0) console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
+  }
+  console.log('\nloss: per run; QoS 1 = acked readings not stored exactly once (verify on disk), QoS 0 / relays = published − received.');
+}
+
+if (process.argv.includes('--relay-aedes')) {
+  await relayMain();
+} else if (resolve(process.argv[1] ?? '') === fileURLToPath(import.meta.url)) {
+  await runIngestBench(arg('runs', 3), arg('duration', 4), arg('devices', 100), arg('q0-rate', 10_000));
+  process.exit(0);
+}
