@@ -113,6 +113,32 @@ describe('sim against a real aedes broker', () => {
     expect(b.received).toHaveLength(2000);
   });
 
+  it('10,000 devices multiplexed over a small pool, each publishing under its own topic', async () => {
+    const b = await broker();
+    const s = await runSim({ broker: b.url, devices: 10_000, maxConnections: 20, rate: 10_000, count: 10_000, inflight: 64, seed: 8 });
+    expect(s).toMatchObject({ connectionMode: 'pool', connections: 20, published: 10_000, acked: 10_000 });
+    expect(b.clientIds.size).toBe(20);
+    expect(new Set(b.received.map((r) => r.topic)).size).toBe(10_000);
+    expect(b.received.map((r) => r.topic)).toContain('devices/sim-9999/telemetry');
+  });
+
+  it('device clocks are skewed by a fixed per-device offset within ±skew', async () => {
+    const b = await broker();
+    const before = Date.now();
+    await runSim({ broker: b.url, devices: 20, rate: 1000, count: 200, skewMs: 60_000, seed: 12 });
+    const after = Date.now();
+    const offsets = new Map<string, number[]>();
+    for (const r of b.received) {
+      const doc = JSON.parse(r.payload.toString()) as { dev: string; ts: number };
+      expect(doc.ts).toBeGreaterThanOrEqual(before - 60_000);
+      expect(doc.ts).toBeLessThanOrEqual(after + 60_000);
+      offsets.set(doc.dev, [...(offsets.get(doc.dev) ?? []), doc.ts]);
+    }
+    // Devices disagree by far more than the run lasted: the skew is per device.
+    const firsts = [...offsets.values()].map((ts) => ts[0]!);
+    expect(Math.max(...firsts) - Math.min(...firsts)).toBeGreaterThan(10_000);
+  });
+
   it('refuses bad options before connecting', () => {
     expect(() => new Simulation({ broker: 'mqtt://127.0.0.1:1', devices: -1 })).toThrow(expect.objectContaining({ code: 'BAD_CONFIG' }));
   });
