@@ -9,7 +9,8 @@
  * bigger map at any point between transactions (liblmdb 0.9 cannot grow a map that
  * is in use, and lmdb-js exposes no resize).
  */
-import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
+import { closeSync, fdatasyncSync, openSync } from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { getCodec } from '../codec/index.js';
 import { LmjError } from '../errors.js';
@@ -79,8 +80,8 @@ class Store implements LmjStore {
   private scheduled = false;
   private closing: Promise<void> | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
-  /** `fast` mode: our own descriptor of data.mdb, flushed with fdatasync (see flushToDisk). */
-  private dataFd: number | undefined;
+  /** `fast` mode: data.mdb, flushed with fdatasync through a short-lived descriptor (see flushToDisk). */
+  private dataFile: string | undefined;
   private flushing: Promise<void> | undefined;
   /** True while a write transaction runs: growth (close/reopen) must wait for the outermost. */
   private writing = false;
@@ -109,7 +110,7 @@ class Store implements LmjStore {
     const codec = options.codec ?? getCodec();
     this.ctx = new EngineContext(codec, partition, openHandles(path, this.durability, mapSize, this.readOnly));
     if (this.durability === 'fast' && !this.readOnly) {
-      this.dataFd = openSync(join(path, 'data.mdb'), 'r+');
+      this.dataFile = join(path, 'data.mdb');
       this.flushTimer = setInterval(() => void this.flushToDisk(), every);
       this.flushTimer.unref();
     }
@@ -122,14 +123,23 @@ class Store implements LmjStore {
    * map growth may close and reopen at any time.
    */
   private flushToDisk(): Promise<void> {
-    const fd = this.dataFd;
-    if (fd === undefined) return Promise.resolve();
-    this.flushing ??= new Promise<void>((resolve) =>
-      fdatasync(fd, () => {
+    const file = this.dataFile;
+    if (file === undefined) return Promise.resolve();
+    // The descriptor lives only for the flush: an open store keeps lmdb's 3 descriptors.
+    this.flushing ??= (async () => {
+      const fh = await openFile(file, 'r+');
+      try {
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+    })()
+      .catch((error: unknown) => {
+        process.emitWarning(`lmj-edge: fast-mode flush of ${file} failed: ${(error as Error).message}`, { code: 'LMJ_FLUSH_FAILED' });
+      })
+      .finally(() => {
         this.flushing = undefined;
-        resolve();
-      }),
-    );
+      });
     return this.flushing;
   }
 
@@ -309,12 +319,16 @@ class Store implements LmjStore {
         this.ctx.replace(undefined);
         await closeHandles(h);
       }
-      const fd = this.dataFd;
-      if (fd !== undefined) {
+      const file = this.dataFile;
+      if (file !== undefined) {
         await this.flushing;
-        this.dataFd = undefined;
-        fdatasyncSync(fd);
-        closeSync(fd);
+        this.dataFile = undefined;
+        const fd = openSync(file, 'r+');
+        try {
+          fdatasyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
       }
     })();
     return this.closing;
