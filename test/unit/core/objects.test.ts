@@ -173,6 +173,23 @@ describe('objects', () => {
     await s.close();
   });
 
+  it('reads its own uncommitted writes inside a write transaction', async () => {
+    const s = store();
+    s.write((t) => {
+      const p = t.objCreate();
+      t.memberPut(p, 'b', '2');
+      t.memberRegister(p, 'a');
+      const r = t.objGet(p);
+      expect(r.members.map((m) => [m.name.toString(), m.value.toString()])).toEqual([['b', '2']]);
+      expect(r.errors).toEqual([{ code: 'MEMBER_MISSING', ptr: p, name: Buffer.from('a') }]);
+      const set = t.setCreate();
+      t.setAdd(set, 'x');
+      expect(t.setRange(set).map(String)).toEqual(['x']);
+      expect(t.docGet(t.docPut({ k: [1, { z: null }] }))).toEqual({ k: [1, { z: null }] });
+    });
+    await s.close();
+  });
+
   it('rejects bad pointers and type mismatches', async () => {
     const s = store();
     const set = s.write((t) => t.setCreate());
