@@ -9,6 +9,8 @@ import { registerDevices } from './commands/devices.js';
 import { registerHashPassword } from './commands/hash-password.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerStart } from './commands/start.js';
+import { registerRouter } from './router-command.js';
+import { registerStatus } from './status-command.js';
 import { registerSimCommands } from './sim.js';
 
 const program = new Command('lmj-edge')
@@ -20,6 +22,8 @@ registerDevices(program);
 registerInspect(program);
 registerAudit(program);
 registerHashPassword(program);
+registerRouter(program);
+registerStatus(program);
 // The simulator pulls in its own dependencies: load it only when it may be used.
 const first = process.argv[2];
 if (first === undefined || ['sim', 'verify', 'help', '--help', '-h'].includes(first)) {

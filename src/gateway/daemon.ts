@@ -18,6 +18,7 @@ import { createIngestor } from './ingest/index.js';
 import type { Ingestor } from './ingest/types.js';
 import { createLogger, RejectionLogger, type Logger } from './logger.js';
 import { GatewayMetrics } from './metrics.js';
+import { registerSyncMetrics, registerSyncRoutes, startSync, type SyncOptions, type SyncService } from '../sync/index.js';
 
 /** A running daemon. */
 export interface Daemon {
@@ -29,6 +30,8 @@ export interface Daemon {
   readonly http: { host: string; port: number };
   readonly ingestor: Ingestor;
   readonly metrics: GatewayMetrics;
+  /** Upstream sync (outbox + uplink) when started with `sync` options. */
+  readonly sync: SyncService | undefined;
   /** Resolves when the external subscriber has its subscriptions (immediately in embedded mode). */
   readonly subscribed: Promise<void>;
   /** Drains and stops everything; idempotent. */
@@ -39,6 +42,8 @@ export interface Daemon {
 export interface StartOptions {
   /** Logger to use (default: pino on stderr at the configured level). */
   log?: Logger;
+  /** Upstream sync to a router (`--upstream …`); off when absent. */
+  sync?: SyncOptions;
 }
 
 /** Starts the daemon per `config`. Throws LmjError (BAD_CONFIG, STORE_OPEN_FAILED, …) on failure. */
@@ -51,6 +56,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
   const users = config.mqtt.usersFile === undefined ? undefined : UserTable.load(config.mqtt.usersFile);
   const startedAt = Date.now();
   let shuttingDown = false;
+  let sync: SyncService | undefined;
 
   const ingestor = await createIngestor({
     dataDir: config.dataDir,
@@ -60,6 +66,9 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
     batch: { maxDelayMs: config.commitWindowMs },
     ...(config.maxOpenInstances > 0 ? { pool: { maxOpen: config.maxOpenInstances } } : {}),
     hooks: metrics.ingestHooks({
+      result: (r) => {
+        if (r.status === 'stored') sync?.onStored(r.deviceId, r.ts);
+      },
       error: (err, ctx) =>
         rejections.reject({
           deviceId: ctx.deviceId,
@@ -71,6 +80,26 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
     }),
   });
   metrics.setStatsSource(() => ingestor.stats());
+  if (options.sync !== undefined) {
+    try {
+      sync = startSync({ dataDir: config.dataDir, durable: config.durability === 'safe', devices: ingestor, log: log.child({ component: 'sync' }) }, options.sync);
+    } catch (err) {
+      await ingestor.close();
+      throw err;
+    }
+    const s = sync;
+    registerSyncMetrics(metrics.registry, () => s.status());
+  }
+  // The MQTT front ends submit through the outbox's back-pressure gate.
+  const front: Pick<Ingestor, 'submit'> =
+    sync === undefined
+      ? ingestor
+      : {
+          submit: async (msg) => {
+            await sync?.admit();
+            return ingestor.submit(msg);
+          },
+        };
 
   let embedded: EmbeddedBroker | undefined;
   let external: ExternalSubscriber | undefined;
@@ -86,6 +115,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
       inFlight: embedded?.inFlight() ?? external?.inFlight() ?? 0,
     }),
   });
+  if (sync !== undefined) registerSyncRoutes(http, sync);
 
   try {
     if (config.broker.url !== undefined) {
@@ -97,7 +127,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
         username: config.broker.username,
         password: config.broker.password,
         filters: ingestor.topics.filters,
-        ingestor,
+        ingestor: front,
         metrics,
         log,
         maxInFlight: Math.ceil(config.mqtt.maxInFlight / config.broker.connections),
@@ -107,7 +137,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
       embedded = await startEmbeddedBroker({
         host: config.mqtt.host,
         port: config.mqtt.port,
-        ingestor,
+        ingestor: front,
         metrics,
         log,
         users,
@@ -121,6 +151,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
     await external?.close();
     await embedded?.close();
     await http.close();
+    await sync?.close();
     await ingestor.close();
     throw err;
   }
@@ -132,8 +163,10 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
     stopping ??= (async () => {
       shuttingDown = true;
       log.info('shutting down: draining in-flight messages');
+      sync?.releaseGate();
       await embedded?.close();
       await external?.close();
+      await sync?.close();
       await ingestor.close();
       await http.close();
       log.info('stopped');
@@ -148,6 +181,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
     http: { host: config.http.host, port: httpPort },
     ingestor,
     metrics,
+    sync,
     subscribed: external?.ready ?? Promise.resolve(),
     stop,
   };

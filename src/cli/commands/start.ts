@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../gateway/config/index.js';
 import { fail } from '../output.js';
+import { addSyncFlags, syncOptionsFrom } from '../sync-flags.js';
 
 /** Options as commander hands them over (strings; the config loader validates). */
 interface StartFlags {
@@ -27,8 +28,7 @@ function hostPort(host: string, port: number): string {
 
 /** Adds the `start` command. */
 export function registerStart(program: Command): void {
-  program
-    .command('start')
+  addSyncFlags(program.command('start'))
     .description('run the gateway daemon (embedded MQTT broker or external broker subscriber + HTTP API)')
     .option('--config <file>', 'JSON config file (flags > LMJ_EDGE_* env > file > defaults)')
     .option('--data <dir>', 'data directory (default /var/lib/lmj-edge as root, else ~/.local/share/lmj-edge)')
@@ -42,8 +42,10 @@ export function registerStart(program: Command): void {
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default info)')
     .action(async (flags: StartFlags) => {
       let config;
+      let sync;
       try {
         config = loadConfig({ file: flags.config, env: process.env, flags: { ...flags } });
+        sync = syncOptionsFrom({ ...flags }, process.env);
       } catch (err) {
         fail(err, 2);
       }
@@ -53,7 +55,7 @@ export function registerStart(program: Command): void {
       const log = createLogger(config.log.level);
       let daemon;
       try {
-        daemon = await startDaemon(config, { log });
+        daemon = await startDaemon(config, { log, ...(sync === undefined ? {} : { sync }) });
       } catch (err) {
         log.flush();
         fail(err, 1);

@@ -1,0 +1,82 @@
+/**
+ * `lmj-edge router`: runs the cloud router until SIGTERM/SIGINT. Prints exactly
+ * `router listening on H:P` on stdout; logs go to stderr.
+ */
+import type { Command } from 'commander';
+import { LmjError } from '../errors.js';
+import { fail } from './output.js';
+
+interface RouterFlags {
+  data: string;
+  httpHost: string;
+  httpPort: string;
+  tokens?: string;
+  nodes?: string;
+  durability: string;
+  logLevel: string;
+}
+
+function int(key: string, raw: string, min: number, max: number): number {
+  const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new LmjError('BAD_CONFIG', `invalid configuration: ${key}: expected ${min}..${max}, got ${raw}`, { details: { key } });
+  return n;
+}
+
+/** Adds the `router` command. */
+export function registerRouter(program: Command): void {
+  program
+    .command('router')
+    .description('run the cloud router: sync endpoint for gateways, data nodes, query API over all devices')
+    .requiredOption('--data <dir>', 'data directory (routing table, directory, nodes/<node>/devices/<id>)')
+    .option('--http-host <host>', 'bind address (non-loopback requires --tokens)', '127.0.0.1')
+    .option('--http-port <port>', 'HTTP port, 0 = any free port', '8081')
+    .option('--tokens <file>', 'JSON {"gateways": {"<gateway id>": "<token>"}}')
+    .option('--nodes <n>', 'data nodes when the routing table is created (default 1; an existing table wins)')
+    .option('--durability <mode>', 'safe (fsync before answering, default) or fast', 'safe')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', 'info')
+    .action(async (flags: RouterFlags) => {
+      let port: number;
+      let nodes: number | undefined;
+      try {
+        port = int('http-port', flags.httpPort, 0, 65535);
+        nodes = flags.nodes === undefined ? undefined : int('nodes', flags.nodes, 1, 256);
+        if (flags.durability !== 'safe' && flags.durability !== 'fast') throw new LmjError('BAD_CONFIG', 'invalid configuration: durability: safe or fast');
+      } catch (err) {
+        fail(err, 2);
+      }
+      const { startRouter } = await import('../router/index.js');
+      const { createLogger } = await import('../gateway/logger.js');
+      const { resolve } = await import('node:path');
+      const log = createLogger(flags.logLevel, 'lmj-edge-router');
+      let router;
+      try {
+        router = await startRouter({
+          dataDir: resolve(flags.data),
+          httpHost: flags.httpHost,
+          httpPort: port,
+          ...(flags.tokens === undefined ? {} : { tokensFile: resolve(flags.tokens) }),
+          ...(nodes === undefined ? {} : { nodes }),
+          durability: flags.durability as 'safe' | 'fast',
+          log,
+        });
+      } catch (err) {
+        log.flush();
+        fail(err, isBadConfig(err) ? 2 : 1);
+      }
+      const r = router;
+      const onSignal = (): void => {
+        r.stop().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      };
+      process.once('SIGTERM', onSignal);
+      process.once('SIGINT', onSignal);
+      const host = r.http.host.includes(':') ? `[${r.http.host}]` : r.http.host;
+      process.stdout.write(`router listening on ${host}:${r.http.port}\n`);
+    });
+}
+
+function isBadConfig(err: unknown): boolean {
+  return err instanceof LmjError && err.code === 'BAD_CONFIG';
+}
