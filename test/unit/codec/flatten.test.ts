@@ -66,6 +66,17 @@ describe.each(codecs)('flatten (%s)', (_name, codec) => {
     ]);
   });
 
+  it('applies last-duplicate-wins in large maps too (hash-indexed keys) and keeps __proto__ as a plain key', () => {
+    const members = Array.from({ length: 100 }, (_, i) => `"k${i}":{"x":${i}}`);
+    const json = `{${members.join(',')},"k3":7,"k99":{"y":1},"__proto__":{"a":1}}`;
+    const f = pairs(codec.flatten(Buffer.from(json), 'json'));
+    expect(f.length).toBe(101);
+    expect(f).toContainEqual(['k3', '07']);
+    expect(f).toContainEqual(['k99.y', '01']);
+    expect(f).toContainEqual(['__proto__.a', '01']);
+    expect(f.some(([p]) => p === 'k3.x' || p === 'k99.x')).toBe(false);
+  });
+
   it('decodes string escapes and replaces lone surrogates with U+FFFD', () => {
     const f = codec.flatten(Buffer.from('{"s":"\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00\\ud800x\\udc00","\\ud83d\\ude00":1}'), 'json');
     const value = Buffer.from('"\\/\b\f\n\r\té😀\ufffdx\ufffd', 'utf8');
