@@ -101,13 +101,19 @@ class NativeAddon : public Napi::Addon<NativeAddon> {
 
   Napi::Value Parse(const Napi::CallbackInfo& info) {
     if (info.Length() < 1 || !info[0].IsString()) return Status(info.Env(), kInvalidPointer);
-    char buf[36];
-    size_t len = 0;
-    // Reads at most 35 bytes: anything longer than 34 is rejected anyway.
-    napi_status s = napi_get_value_string_latin1(info.Env(), info[0], buf, sizeof buf, &len);
-    if (s != napi_ok) return Status(info.Env(), kInvalidPointer);
+    // UTF-16 code units, not latin1: latin1 conversion keeps only the low byte,
+    // which would turn e.g. U+0161 into 'a'.
+    char16_t wide[36];
     size_t full = 0;
-    napi_get_value_string_utf16(info.Env(), info[0], nullptr, 0, &full);
+    if (napi_get_value_string_utf16(info.Env(), info[0], wide, 36, &full) != napi_ok) {
+      return Status(info.Env(), kInvalidPointer);
+    }
+    char buf[34];
+    size_t len = full == 34 ? 34 : 0;
+    for (size_t i = 0; i < len; ++i) {
+      if (wide[i] >= 0x80) return Status(info.Env(), kInvalidPointer);
+      buf[i] = static_cast<char>(wide[i]);
+    }
     uint8_t out[kPtrLen];
     if (full != 34 || !ParseHex(buf, len, out) || !ValidPointer(out, kPtrLen)) return Status(info.Env(), kInvalidPointer);
     return Napi::Buffer<uint8_t>::Copy(info.Env(), out, kPtrLen);
