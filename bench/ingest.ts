@@ -20,7 +20,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
@@ -181,7 +181,13 @@ interface Counter {
   close(): Promise<void>;
 }
 
+/**
+ * Steady-state rate of a growing count: (n − first) / (last − first) over the increases
+ * seen. When everything arrived within one observation (e.g. a backlog delivered at once),
+ * falls back to n / (last − creation time).
+ */
 function timeline(): { see(n: number): void; rate(): number; count(): number } {
+  const born = performance.now();
   let first = -1;
   let firstN = 0;
   let last = 0;
@@ -195,7 +201,11 @@ function timeline(): { see(n: number): void; rate(): number; count(): number } {
         n = v;
       }
     },
-    rate: () => (last > first ? ((n - firstN) * 1000) / (last - first) : 0),
+    rate: () => {
+      if (n === 0) return 0;
+      if (last - first >= 500) return ((n - firstN) * 1000) / (last - first);
+      return (n * 1000) / Math.max(1, last - born);
+    },
     count: () => n,
   };
 }
@@ -352,7 +362,9 @@ export async function runIngestBench(runs = 3, durationS = 4, devices = 100, q0R
     { name: 'aedes relay @5000/s', fn: relayCase('aedes', 1, 5000) },
     { name: 'lmj-edge embedded @5000/s', fn: edgeCase('embedded', 1, 5000), baseline: 'aedes relay @5000/s', target: 'p99<=10ms', check: (_m, _b, s) => medianOf(s, (x) => x.p99) <= 10 },
   ];
+  const load = (): string => loadavg().map((l) => l.toFixed(1)).join(' ');
   console.log(`\n## ingest: ${devices} devices, ~150 B JSON, ${durationS} s per run, median of ${runs} runs\n`);
+  console.log(`machine: ${cpus().length} cores, load average at start ${load()}`);
   const results = new Map<string, Sample[]>();
   for (const c of cases) {
     const samples: Sample[] = [];
@@ -393,7 +405,8 @@ export async function runIngestBench(runs = 3, durationS = 4, devices = 100, q0R
     console.log(`| ${r.map((cell, j) => cell.padEnd(widths[j]!)).join(' | ')} |`);
     if (i === 0) console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
   }
-  console.log('\nloss: per run; QoS 1 = acked readings not stored exactly once (verify on disk), QoS 0 / relays = published − received.');
+  console.log(`\nload average at end ${load()} (other work on the machine shares the cores: compare ratios, not absolutes)`);
+  console.log('loss: per run; QoS 1 = acked readings not stored exactly once (verify on disk), QoS 0 / relays = published − received.');
 }
 
 if (process.argv.includes('--relay-aedes')) {
