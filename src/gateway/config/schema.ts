@@ -133,7 +133,9 @@ export function defaultConfig(): GatewayConfig {
     broker: {
       url: undefined,
       clientId: 'lmj-edge',
-      connections: 4,
+      // One connection keeps each device's messages in broker order and already
+      // pipelines thousands of messages; more only help if parsing is the bottleneck.
+      connections: 1,
       shareGroup: 'lmj-edge',
       username: undefined,
       password: undefined,
