@@ -97,39 +97,66 @@ function rawBatch(h: LmdbHandles, values: Buffer[][], from: number, sync: boolea
   }
 }
 
+/**
+ * Runs every case once per round, rotating the order each round, so a change in the
+ * machine's load (other engineers share these 2 cores) hits all cases alike.
+ * One unmeasured warmup round first.
+ */
+async function interleaved(cases: { name: string; run: (dir: string) => Promise<void> }[]): Promise<Map<string, number[]>> {
+  const rates = new Map<string, number[]>(cases.map((c) => [c.name, []]));
+  for (const c of cases) await timed(c.name, c.run);
+  for (let round = 0; round < RUNS; round++) {
+    for (let k = 0; k < cases.length; k++) {
+      const c = cases[(round + k) % cases.length]!;
+      rates.get(c.name)!.push(await timed(c.name, c.run));
+    }
+  }
+  return rates;
+}
+
 async function writeRows(values: Buffer[][]): Promise<RateRow[]> {
-  const engineSync = await repeat(RUNS, () =>
-    timed('engine write (sync)', async (dir) => {
-      const s = openStore(dir, { mapSize: MAP_SIZE });
-      for (let i = 0; i < OBJECTS; i += PER_TXN) s.write((t) => engineBatch(t, values, i));
-      await s.close();
-    }),
-  );
-  const engineAsync = await repeat(RUNS, () =>
-    timed('engine writeAsync', async (dir) => {
-      const s = openStore(dir, { mapSize: MAP_SIZE });
-      const all: Promise<void>[] = [];
-      for (let i = 0; i < OBJECTS; i += PER_TXN) all.push(s.writeAsync((t) => engineBatch(t, values, i)));
-      await Promise.all(all);
-      await s.close();
-    }),
-  );
-  const rawSync = await repeat(RUNS, () =>
-    timed('raw sync txns', async (dir) => {
-      const h = openHandles(dir, 'safe', MAP_SIZE, false);
-      for (let i = 0; i < OBJECTS; i += PER_TXN) h.main.transactionSync(() => rawBatch(h, values, i, true));
-      await closeHandles(h);
-    }),
-  );
-  const rawAsync = await repeat(RUNS, () =>
-    timed('raw async batched puts', async (dir) => {
-      const h = openHandles(dir, 'safe', MAP_SIZE, false);
-      for (let i = 0; i < OBJECTS; i += PER_TXN) rawBatch(h, values, i, false);
-      // lmdb-js batches the queued puts into its own commits; resolved once durable.
-      await (h.root as unknown as { committed: Promise<unknown> }).committed;
-      await closeHandles(h);
-    }),
-  );
+  const rates = await interleaved([
+    {
+      name: 'engine write (sync)',
+      run: async (dir) => {
+        const s = openStore(dir, { mapSize: MAP_SIZE });
+        for (let i = 0; i < OBJECTS; i += PER_TXN) s.write((t) => engineBatch(t, values, i));
+        await s.close();
+      },
+    },
+    {
+      name: 'engine writeAsync',
+      run: async (dir) => {
+        const s = openStore(dir, { mapSize: MAP_SIZE });
+        const all: Promise<void>[] = [];
+        for (let i = 0; i < OBJECTS; i += PER_TXN) all.push(s.writeAsync((t) => engineBatch(t, values, i)));
+        await Promise.all(all);
+        await s.close();
+      },
+    },
+    {
+      name: 'raw sync txns',
+      run: async (dir) => {
+        const h = openHandles(dir, 'safe', MAP_SIZE, false);
+        for (let i = 0; i < OBJECTS; i += PER_TXN) h.main.transactionSync(() => rawBatch(h, values, i, true));
+        await closeHandles(h);
+      },
+    },
+    {
+      name: 'raw async batched puts',
+      run: async (dir) => {
+        const h = openHandles(dir, 'safe', MAP_SIZE, false);
+        for (let i = 0; i < OBJECTS; i += PER_TXN) rawBatch(h, values, i, false);
+        // lmdb-js batches the queued puts into its own commits; resolved once durable.
+        await (h.root as unknown as { committed: Promise<unknown> }).committed;
+        await closeHandles(h);
+      },
+    },
+  ]);
+  const engineSync = rates.get('engine write (sync)')!;
+  const engineAsync = rates.get('engine writeAsync')!;
+  const rawSync = rates.get('raw sync txns')!;
+  const rawAsync = rates.get('raw async batched puts')!;
   const floorName = median(rawSync) >= median(rawAsync) ? 'raw sync txns' : 'raw async batched puts';
   // Warmup runs are recorded too; keep the measured ones (the last RUNS).
   const cpu = (n: string): number[] => (cpuRates.get(n) ?? []).slice(-RUNS);

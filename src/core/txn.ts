@@ -59,7 +59,7 @@ export class Txn implements WriteTxn {
   }
 
   private remember(p: Buffer): void {
-    p.copy(this.known);
+    this.known.set(p);
     this.knownValid = true;
   }
 
