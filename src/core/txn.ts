@@ -303,7 +303,9 @@ export class Txn implements WriteTxn {
 
   docPut(value: unknown): Buffer {
     this.writing();
-    return docPut(this, value);
+    // In a child transaction: a value refused halfway (too long a key deep inside) leaves
+    // nothing behind even when the caller catches the error and commits.
+    return this.child((c) => docPut(c, value));
   }
 
   child<T>(fn: (txn: WriteTxn) => T): T {

@@ -84,6 +84,13 @@ describe('document API', () => {
     for (let i = 0; i < 100; i++) deep = { d: deep };
     expect(errCode(() => s.write((t) => t.docPut(deep)))).toBe('TOO_DEEP');
     expect(s.stat().mainEntries).toBe(0);
+    // Refused deep inside, caught by the caller, transaction committed: still nothing written.
+    const kept = s.write((t) => {
+      expect(errCode(() => t.docPut({ a: 1, b: { c: 2, d: { ['e'.repeat(600)]: 3 } } }))).toBe('MEMBER_TOO_LONG');
+      return t.docPut({ ok: true });
+    });
+    expect(s.read((t) => t.docGet(kept))).toEqual({ ok: true });
+    expect(s.stat().mainEntries).toBe(1);
     await s.close();
   });
 });
