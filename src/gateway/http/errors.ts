@@ -1,7 +1,7 @@
 /**
  * Maps errors to HTTP responses: `{"error":{"code","errno","message"}}` with the
- * stable codes of src/errors.ts. Unknown errors are 500 INVALID_PARAM-free: they
- * carry STORE_IO and no internal detail.
+ * stable codes of src/errors.ts. An unexpected error becomes 500 STORE_IO without
+ * internal detail (it is logged instead).
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { LmjError, isLmjError, type ErrorCode } from '../../errors.js';
