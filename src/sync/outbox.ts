@@ -232,6 +232,8 @@ export class Outbox {
   private clean(deviceId: string, gen: number): void {
     const d = this.devs.get(deviceId);
     if (d !== undefined && d.gen !== gen) return;
+    // Nothing after the cursor: whatever was counted is gone.
+    if (d !== undefined) this.setPending(d, 0);
     if (this.dirty.delete(deviceId)) void this.store.clearDirty([deviceId]).catch(() => undefined);
   }
 
@@ -322,7 +324,10 @@ export class Outbox {
         }
       }
       if (pick === undefined) return;
+      const before = this.backlogBytes();
       await this.dropFrom(pick, target);
+      // No progress (nothing left to drop, counts catching up): wait for the next reading.
+      if (this.backlogBytes() >= before) return;
     }
   }
 

@@ -59,6 +59,7 @@ export function syncSettings(o: SyncOptions): UplinkSettings {
     batchMaxRecords: positiveInt('batchMaxRecords', o.batchMaxRecords, 5000),
     batchMaxBytes: positiveInt('batchMaxBytes', o.batchMaxBytes, 1024 * 1024),
     batchDelayMs: positiveInt('batchDelayMs', o.batchDelayMs, 50),
+    concurrency: positiveInt('concurrency', o.concurrency, 2),
     backoffMs: positiveInt('backoffMs', o.backoffMs, 200),
     maxBackoffMs: positiveInt('maxBackoffMs', o.maxBackoffMs, 30_000),
     requestTimeoutMs: positiveInt('requestTimeoutMs', o.requestTimeoutMs, 30_000),

@@ -28,6 +28,8 @@ export interface SyncOptions {
   batchMaxRecords?: number;
   /** Most encoded bytes per batch (default 1 MiB). */
   batchMaxBytes?: number;
+  /** Batches in flight at once, over disjoint devices (default 2). */
+  concurrency?: number;
   /** How long a partial batch waits for more readings, ms (default 50). */
   batchDelayMs?: number;
   /** First retry delay, ms (default 200); doubles per failure up to `maxBackoffMs`. */

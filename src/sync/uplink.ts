@@ -3,8 +3,8 @@
  * sends them as one CBOR batch over a keep-alive HTTP connection (undici) to the
  * router's sync endpoint, and advances cursors only for devices the router answers
  * are committed on their data node. Failures are retried with exponential backoff
- * and jitter; one batch is in flight at a time, so a device's readings never overtake
- * each other.
+ * and jitter. Up to `concurrency` batches are in flight, over disjoint devices, so a
+ * device's readings never overtake each other.
  */
 import { Pool } from 'undici';
 import { LmjError, isLmjError } from '../errors.js';
@@ -29,7 +29,9 @@ export class Uplink {
   private stopped = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
-  private abort: AbortController | undefined;
+  private readonly aborts = new Set<AbortController>();
+  /** Devices in a batch in flight: never in two at once, so their readings stay in order. */
+  private readonly busy = new Set<string>();
   lastSuccessAt: number | null = null;
   lastError: SyncErrorInfo | null = null;
   readonly counters: Omit<SyncCounters, 'readingsDropped' | 'backpressureWaits'> = {
@@ -46,7 +48,7 @@ export class Uplink {
   ) {
     const url = new URL(settings.upstream);
     this.path = `${url.pathname.replace(/\/+$/, '')}${SYNC_PATH}`;
-    this.pool = new Pool(url.origin, { connections: 1, pipelining: 1, keepAliveTimeout: 60_000 });
+    this.pool = new Pool(url.origin, { connections: settings.concurrency, pipelining: 1, keepAliveTimeout: 60_000 });
     this.maxBytes = settings.batchMaxBytes;
   }
 
@@ -77,23 +79,38 @@ export class Uplink {
   private async run(): Promise<void> {
     await this.outbox.ready();
     let attempt = 0;
+    const inflight = new Set<Promise<void>>();
     while (!this.stopped) {
-      await this.outbox.waitDirty();
+      if (inflight.size >= this.settings.concurrency) {
+        await Promise.race(inflight);
+        continue;
+      }
+      if (attempt > 0) await this.sleep(this.backoff(attempt));
+      if (inflight.size === 0) await this.outbox.waitDirty();
       if (this.stopped) break;
       if (this.outbox.dirtyOrder(undefined).length === 0) continue;
       // Time bound: a partial batch waits a little for more readings.
-      if (this.outbox.backlog().readings < this.settings.batchMaxRecords) await this.sleep(this.settings.batchDelayMs);
+      if (inflight.size === 0 && this.outbox.backlog().readings < this.settings.batchMaxRecords) await this.sleep(this.settings.batchDelayMs);
       if (this.stopped) break;
       const exports = await this.collect();
       if (exports.length === 0) {
+        if (inflight.size > 0) await Promise.race(inflight);
         // Dirty devices that could not be read (e.g. an instance being repaired): try later.
-        if (this.outbox.dirtyOrder(undefined).length > 0) await this.sleep(this.backoff(attempt++));
+        else if (this.outbox.dirtyOrder(undefined).length > 0) await this.sleep(this.backoff(++attempt));
         continue;
       }
-      const ok = await this.send(exports);
-      attempt = ok ? 0 : attempt + 1;
-      if (!ok) await this.sleep(this.backoff(attempt));
+      for (const e of exports) this.busy.add(e.deviceId);
+      const p: Promise<void> = this.send(exports)
+        .then((ok) => {
+          attempt = ok ? 0 : attempt + 1;
+        })
+        .finally(() => {
+          for (const e of exports) this.busy.delete(e.deviceId);
+          inflight.delete(p);
+        });
+      inflight.add(p);
     }
+    await Promise.all(inflight);
   }
 
   /** Exponential backoff with equal jitter. */
@@ -108,6 +125,7 @@ export class Uplink {
     let bytes = 0;
     for (const id of this.outbox.dirtyOrder(this.lastServed)) {
       if (this.stopped || records >= this.settings.batchMaxRecords || bytes >= this.maxBytes) break;
+      if (this.busy.has(id)) continue;
       this.lastServed = id;
       try {
         const exp = await this.outbox.exportFor(id, this.settings.batchMaxRecords - records, this.maxBytes - bytes);
@@ -170,7 +188,8 @@ export class Uplink {
       'x-lmj-gateway': this.settings.gatewayId,
     };
     if (this.settings.token !== undefined) headers.authorization = `Bearer ${this.settings.token}`;
-    this.abort = new AbortController();
+    const abort = new AbortController();
+    this.aborts.add(abort);
     let status: number;
     let text: string;
     try {
@@ -179,7 +198,7 @@ export class Uplink {
         method: 'POST',
         headers,
         body,
-        signal: this.abort.signal,
+        signal: abort.signal,
         headersTimeout: this.settings.requestTimeoutMs,
         bodyTimeout: this.settings.requestTimeoutMs,
       });
@@ -188,7 +207,7 @@ export class Uplink {
     } catch (cause) {
       throw new LmjError('UPSTREAM_FAILED', `cannot reach ${this.settings.upstream}: ${(cause as Error).message}`, { cause });
     } finally {
-      this.abort = undefined;
+      this.aborts.delete(abort);
     }
     let json: unknown;
     try {
@@ -211,7 +230,7 @@ export class Uplink {
     this.stopped = true;
     this.wake?.();
     this.outbox.releaseDirtyWaiters();
-    this.abort?.abort();
+    for (const a of this.aborts) a.abort();
     await this.loop;
     await this.pool.close().catch(() => undefined);
   }
