@@ -115,26 +115,26 @@ describe('gateway → router, real processes', () => {
     let router = await startRouterProc(join(dir, 'router'), routerPort, tokens);
     let gw = await startGateway(join(dir, 'gw'), routerPort);
 
-    await publish(gw.mqttUrl!, 0, 60);
+    await publish(gw.mqttUrl!, 0, 40);
     // Router SIGKILLed while the gateway is uploading (some synced, maybe a batch mid-apply).
     await waitFor('upload under way', async () => (await syncStatus(gw)).counters.readingsSynced > 0);
     await router.kill('SIGKILL');
     // Router down for a while: ingest goes on, the backlog grows.
-    await publish(gw.mqttUrl!, 60, 60);
+    await publish(gw.mqttUrl!, 40, 40);
     await waitFor('backlog while the router is down', async () => (await syncStatus(gw)).backlog.readings > 0);
     // Gateway SIGKILLed with a backlog; restarted, it must resume from its cursors.
     await gw.kill('SIGKILL');
     gw = await startGateway(join(dir, 'gw'), routerPort);
-    await publish(gw.mqttUrl!, 120, 40);
+    await publish(gw.mqttUrl!, 80, 30);
     router = await startRouterProc(join(dir, 'router'), routerPort, tokens);
     // Gateway SIGKILLed again while it drains to the router.
     await waitFor('draining', async () => (await syncStatus(gw)).counters.readingsSynced > 0);
     await gw.kill('SIGKILL');
     gw = await startGateway(join(dir, 'gw'), routerPort);
-    await publish(gw.mqttUrl!, 160, 20);
-    await waitFor('everything synced', async () => (await syncStatus(gw)).backlog.readings === 0 && (await routerSeqs(router.url, DEVICES[0]!)).length >= 180);
+    await publish(gw.mqttUrl!, 110, 20);
+    await waitFor('everything synced', async () => (await syncStatus(gw)).backlog.readings === 0 && (await routerSeqs(router.url, DEVICES[0]!)).length >= 130);
 
-    const expected = Array.from({ length: 180 }, (_, i) => i);
+    const expected = Array.from({ length: 130 }, (_, i) => i);
     for (const id of DEVICES) expect(await routerSeqs(router.url, id), id).toEqual(expected);
     const loc = (await getJson(router.url, `/devices/${DEVICES[0]}/location`)).json;
     expect(loc.gateway).toBe('gw-1');
@@ -149,8 +149,9 @@ describe('gateway → router, real processes', () => {
       const node = ranges.find((r) => r.from <= p && p <= r.to)!.node;
       const upstream = await recordsAt(join(dir, 'router', 'nodes', node, 'devices', id));
       const local = await recordsAt(join(dir, 'gw', 'devices', id));
-      expect(local).toHaveLength(180);
+      expect(local).toHaveLength(130);
       expect(sameRecords(upstream, local), id).toBeUndefined();
     }
-  });
+    // Five process starts on a loaded 2-core CI machine: more than the default 30 s budget.
+  }, 120_000);
 });
