@@ -23,10 +23,15 @@ const RUNS = Number(process.env['BENCH_RUNS'] ?? 5);
 const OBJECTS = Number(process.env['BENCH_OBJECTS'] ?? 100_000);
 const PER_TXN = 1000;
 const READS = 200_000;
+/** objGet reads 8 members per op: a quarter as many ops keeps runs comparable in time. */
+const OBJ_READS = READS / 4;
 const NAMES = ['temp', 'hum', 'pres', 'volt', 'rssi', 'seq', 'ts', 'fw'].map((n) => Buffer.from(n));
 const MAP_SIZE = 256 * 1024 * 1024;
 const NO_DUP = { noDupData: true };
 let cpuRows: RateRow[] = [];
+let readCpuRows: RateRow[] = [];
+const RAW_OBJ = 'raw objGet (getValues + 8 gets)';
+const RAW_GET = 'raw member get (prebuilt key)';
 
 /** Values of 8..16 bytes, varied per object and member, built before timing. */
 function makeValues(): Buffer[][] {
@@ -175,13 +180,6 @@ async function writeRows(values: Buffer[][]): Promise<RateRow[]> {
   ];
 }
 
-/** Ops/s of `ops` operations done by `fn` inside one call. */
-function opsRate(ops: number, fn: () => void): number {
-  const start = process.hrtime.bigint();
-  fn();
-  return ops / (Number(process.hrtime.bigint() - start) / 1e9);
-}
-
 async function readRows(values: Buffer[][]): Promise<RateRow[]> {
   const dir = freshDir();
   try {
@@ -205,40 +203,62 @@ async function readRows(values: Buffer[][]): Promise<RateRow[]> {
     }
     const memberKeys = Array.from(order, (o, i) => Buffer.concat([ptrs[o]!, NAMES[i % NAMES.length]!]));
     let sink = 0;
-    // One environment per path per process (LMDB rule): raw reads run while the store is closed.
     await s.close();
-    const h = openHandles(dir, 'safe', MAP_SIZE, true);
-    const rawObj = await repeat(RUNS, () =>
-      opsRate(READS, () => {
-        for (let i = 0; i < READS; i++) {
+    const wall = new Map<string, number[]>();
+    const cpu = new Map<string, number[]>();
+    /** Wall and CPU rates of one case; round 0 is an unmeasured warmup. */
+    const measure = (name: string, ops: number, round: number, fn: () => void): void => {
+      const c0 = process.cpuUsage();
+      const t0 = process.hrtime.bigint();
+      fn();
+      const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+      const c = process.cpuUsage(c0);
+      if (round === 0) return;
+      (wall.get(name) ?? wall.set(name, []).get(name)!).push(ops / secs);
+      (cpu.get(name) ?? cpu.set(name, []).get(name)!).push(ops / ((c.user + c.system) / 1e6));
+    };
+    // One environment per path per process (LMDB rule): raw and engine phases alternate
+    // each round (reopening between them, untimed) so load changes hit both alike.
+    for (let round = 0; round <= RUNS; round++) {
+      const h = openHandles(dir, 'safe', MAP_SIZE, true);
+      measure(RAW_OBJ, OBJ_READS, round, () => {
+        for (let i = 0; i < OBJ_READS; i++) {
           const p = ptrs[order[i]!]!;
           for (const name of h.set.getValues(p)) if (h.main.getBinary(Buffer.concat([p, name])) !== undefined) sink++;
         }
-      }),
-    );
-    const rawGet = await repeat(RUNS, () =>
-      opsRate(READS, () => { for (let i = 0; i < READS; i++) sink += h.main.getBinary(memberKeys[i]!)!.length; }),
-    );
-    await closeHandles(h);
-    const r: LmjStore = openStore(dir, { readOnly: true });
-    const objGet = await repeat(RUNS, () =>
-      opsRate(READS, () => r.read((t) => { for (let i = 0; i < READS; i++) sink += t.objGet(ptrs[order[i]!]!).members.length; })),
-    );
-    const memberGet = await repeat(RUNS, () =>
-      opsRate(READS, () => r.read((t) => { for (let i = 0; i < READS; i++) sink += t.memberGet(ptrs[order[i]!]!, NAMES[i % 8]!).length; })),
-    );
-    const memberValue = await repeat(RUNS, () =>
-      opsRate(READS, () => r.read((t) => { for (let i = 0; i < READS; i++) sink += t.memberValue(ptrs[order[i]!]!, NAMES[i % 8]!)!.length; })),
-    );
+      });
+      measure(RAW_GET, READS, round, () => {
+        for (let i = 0; i < READS; i++) sink += h.main.getBinary(memberKeys[i]!)!.length;
+      });
+      await closeHandles(h);
+      const r: LmjStore = openStore(dir, { readOnly: true });
+      measure('engine objGet', OBJ_READS, round, () =>
+        r.read((t) => {
+          for (let i = 0; i < OBJ_READS; i++) sink += t.objGet(ptrs[order[i]!]!).members.length;
+        }),
+      );
+      measure('engine memberGet', READS, round, () =>
+        r.read((t) => {
+          for (let i = 0; i < READS; i++) sink += t.memberGet(ptrs[order[i]!]!, NAMES[i % 8]!).length;
+        }),
+      );
+      measure('engine memberValue', READS, round, () =>
+        r.read((t) => {
+          for (let i = 0; i < READS; i++) sink += t.memberValue(ptrs[order[i]!]!, NAMES[i % 8]!)!.length;
+        }),
+      );
+      await r.close();
+    }
     if (sink < 0) console.log(sink);
-    await r.close();
-    return [
-      { name: 'raw objGet (getValues + 8 gets)', rates: rawObj, unit: 'get/s' },
-      { name: 'engine objGet', rates: objGet, baseline: 'raw objGet (getValues + 8 gets)', targetRate: 150_000, unit: 'get/s' },
-      { name: 'raw member get (prebuilt key)', rates: rawGet, unit: 'get/s' },
-      { name: 'engine memberGet', rates: memberGet, baseline: 'raw member get (prebuilt key)', targetRate: 450_000, unit: 'get/s' },
-      { name: 'engine memberValue', rates: memberValue, baseline: 'raw member get (prebuilt key)', targetRate: 450_000, unit: 'get/s' },
+    const rows = (m: Map<string, number[]>, unit: string, suffix: string, withTargets: boolean): RateRow[] => [
+      { name: RAW_OBJ + suffix, rates: m.get(RAW_OBJ)!, unit },
+      { name: 'engine objGet' + suffix, rates: m.get('engine objGet')!, baseline: RAW_OBJ + suffix, unit, ...(withTargets ? { targetRate: 150_000 } : {}) },
+      { name: RAW_GET + suffix, rates: m.get(RAW_GET)!, unit },
+      { name: 'engine memberGet' + suffix, rates: m.get('engine memberGet')!, baseline: RAW_GET + suffix, unit, ...(withTargets ? { targetRate: 450_000 } : {}) },
+      { name: 'engine memberValue' + suffix, rates: m.get('engine memberValue')!, baseline: RAW_GET + suffix, unit, ...(withTargets ? { targetRate: 450_000 } : {}) },
     ];
+    readCpuRows = rows(cpu, 'get/cpu-s', ' (cpu)', false);
+    return rows(wall, 'get/s', '', true);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -250,7 +270,8 @@ export async function runCoreBench(): Promise<void> {
   console.log(`core bench: ${OBJECTS} objects x 8 members, ${PER_TXN}/txn, safe durability, ${RUNS} runs, codec ${getCodec().kind}`);
   printRateTable(`LMJCore write (${OBJECTS} objects, until durable)`, await writeRows(values));
   printRateTable('LMJCore write, per CPU-second of this process (all threads; excludes fsync waits)', cpuRows);
-  printRateTable(`LMJCore read (${READS} random ops per run)`, await readRows(values));
+  printRateTable(`LMJCore read (${OBJECTS} objects; ${READS} random member gets / ${OBJ_READS} objGets per run)`, await readRows(values));
+  printRateTable('LMJCore read, per CPU-second of this process', readCpuRows);
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
