@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { onTestFinished } from 'vitest';
 
 /** Repository root. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -50,7 +51,18 @@ process.once('exit', () => {
   for (const p of running) p.kill('SIGKILL');
 });
 
-/** The CLI as a command line (for tests that run other subcommands). */
+/** Inside a test, SIGKILL the process when the test ends (also on timeout); outside, the exit hook does. */
+export function killWhenTestEnds(proc: ChildProcess): void {
+  try {
+    onTestFinished(() => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    });
+  } catch {
+    // Called from a hook (beforeAll…): the caller or the exit hook cleans up.
+  }
+}
+
+/** Throws a clear error when the compiled CLI is missing. */
 export function assertBuilt(): void {
   if (!existsSync(CLI)) {
     throw new Error(`${CLI} is missing: run "npm run build" (or "npm run build:ts") before these tests`);
@@ -70,6 +82,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonProcess> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(proc);
+  killWhenTestEnds(proc);
   let out = '';
   let err = '';
   proc.stderr?.on('data', (b: Buffer) => (err += b.toString()));

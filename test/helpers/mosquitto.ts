@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
+import { killWhenTestEnds } from './daemon.js';
 import { freePort } from './free-port.js';
 
 /** A running mosquitto. */
@@ -75,6 +76,7 @@ export async function startMosquitto(dir: string, extra: string[] = []): Promise
   );
   const proc = spawn(binary(), ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(proc);
+  killWhenTestEnds(proc);
   let out = '';
   proc.stdout?.on('data', (b: Buffer) => (out += b.toString()));
   proc.stderr?.on('data', (b: Buffer) => (out += b.toString()));

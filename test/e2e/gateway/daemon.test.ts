@@ -15,6 +15,8 @@ import { tmpDir } from '../../helpers/tmp-dir.js';
 import { allReadings, getJson, getRaw, getText, waitFor } from './http-client.js';
 
 const run = promisify(execFile);
+/** Each test starts real daemon processes (1–2 s each, more on a loaded CI box). */
+const TIMEOUT = 90_000;
 
 describe('lmj-edge start (embedded broker)', () => {
   it('stores JSON and CBOR at QoS 0 and 1 and serves them over HTTP', async () => {
@@ -44,7 +46,7 @@ describe('lmj-edge start (embedded broker)', () => {
     } finally {
       await d.kill('SIGKILL');
     }
-  });
+  }, TIMEOUT);
 
   it('rejects bad input with a reason, keeps the session, stores the next good message', async () => {
     const data = tmpDir();
@@ -86,7 +88,7 @@ describe('lmj-edge start (embedded broker)', () => {
     } finally {
       await d.kill('SIGKILL');
     }
-  });
+  }, TIMEOUT);
 
   it('drains on SIGTERM: every PUBACKed message is stored, exit code 0', async () => {
     const data = tmpDir();
@@ -122,7 +124,7 @@ describe('lmj-edge start (embedded broker)', () => {
     } finally {
       await again.kill('SIGKILL');
     }
-  });
+  }, TIMEOUT);
 });
 
 describe('lmj-edge start --broker (external mosquitto)', () => {
@@ -150,5 +152,5 @@ describe('lmj-edge start --broker (external mosquitto)', () => {
       await d.kill('SIGKILL');
       await mq.stop();
     }
-  });
+  }, TIMEOUT);
 });

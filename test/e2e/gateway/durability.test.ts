@@ -12,6 +12,8 @@ import { startFleet } from './fleet.js';
 import { allReadings, getJson, waitFor } from './http-client.js';
 
 const CLIENTS = 4;
+/** Two daemon starts, a fleet run and a full read-back: generous on a loaded 2-core CI box. */
+const TIMEOUT = 120_000;
 const DEVICES_PER_CLIENT = 5;
 
 /** Stored (device:seq) → count, over every device of the fleet. */
@@ -57,7 +59,7 @@ describe('durability under SIGKILL', () => {
     } finally {
       await again.kill('SIGKILL');
     }
-  });
+  }, TIMEOUT);
 
   it('external (mosquitto): every message mosquitto PUBACKed is stored exactly once after restart', async () => {
     const dir = tmpDir();
@@ -93,5 +95,5 @@ describe('durability under SIGKILL', () => {
       await d.kill('SIGKILL');
       await mq.stop();
     }
-  });
+  }, TIMEOUT);
 });
