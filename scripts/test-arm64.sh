@@ -77,16 +77,27 @@ else
   cp -a "$NM" "$WORK/node_modules"
 fi
 
-# 5. Cross-compile the addon into prebuilds/linux-arm64/.
-echo "test-arm64: cross-compiling lmj_edge_native for arm64"
-(cd "$WORK" && CC=aarch64-linux-gnu-gcc CXX=aarch64-linux-gnu-g++ LINK=aarch64-linux-gnu-g++ AR=aarch64-linux-gnu-ar \
-  PREBUILD_STRIP_BIN=aarch64-linux-gnu-strip npm_config_nodedir="$NODE_DIR" \
-  npx prebuildify --napi --strip --arch arm64 --target "$V" >"$WORK/prebuildify.log" 2>&1) || {
-  cat "$WORK/prebuildify.log" >&2
-  exit 1
-}
+# 5. Cross-compile the addon into prebuilds/linux-arm64/ (cached per source hash).
+ADDON_KEY="$( (echo "$V"; cat "$ROOT/binding.gyp"; find "$ROOT/native" -type f | sort | xargs cat) | sha256sum | cut -c1-16)"
+ADDON_CACHE="$CACHE/addon-$ADDON_KEY"
+if [ -d "$ADDON_CACHE" ]; then
+  echo "test-arm64: reusing the cached arm64 addon ($ADDON_KEY)"
+  mkdir -p "$WORK/prebuilds" && cp -a "$ADDON_CACHE" "$WORK/prebuilds/linux-arm64"
+else
+  echo "test-arm64: cross-compiling lmj_edge_native for arm64"
+  (cd "$WORK" && CC=aarch64-linux-gnu-gcc CXX=aarch64-linux-gnu-g++ LINK=aarch64-linux-gnu-g++ AR=aarch64-linux-gnu-ar \
+    PREBUILD_STRIP_BIN=aarch64-linux-gnu-strip npm_config_nodedir="$NODE_DIR" \
+    npx prebuildify --napi --strip --arch arm64 --target "$V" >"$WORK/prebuildify.log" 2>&1) || {
+    cat "$WORK/prebuildify.log" >&2
+    exit 1
+  }
+  find "$CACHE" -maxdepth 1 -name 'addon-*' -exec rm -rf {} +
+  cp -a "$WORK/prebuilds/linux-arm64" "$ADDON_CACHE"
+fi
 rm -rf "$WORK/build"  # node-gyp-build prefers build/ over prebuilds/
 file "$WORK"/prebuilds/linux-arm64/*.node | sed 's#.*/prebuilds/#prebuilds/#'
+
+echo "test-arm64: setup done in $(( $(date +%s) - start )) s"
 
 # 6. The tests, on the arm64 Node under qemu, with the native codec required. One
 # worker: under emulation on a busy 2-core box, two workers starved vitest's RPC
