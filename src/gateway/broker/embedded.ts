@@ -28,6 +28,7 @@ import { LmjError } from '../../errors.js';
 import type { Ingestor, IngestResult } from '../ingest/types.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics.js';
+import { shouldAck } from './ack-policy.js';
 import type { UserTable } from './users.js';
 
 /** Options of {@link startEmbeddedBroker}. */
@@ -107,9 +108,9 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     const prev = tails.get(client) ?? Promise.resolve();
     const tail = Promise.all([result, prev]).then(
       ([res]) => {
-        if (res.status === 'rejected' && res.code === 'SHUTTING_DOWN') {
-          // Not stored: no ack, the connection closes and the client redelivers to the next run.
-          cb(new LmjError('SHUTTING_DOWN'));
+        if (!shouldAck(res)) {
+          // Not stored for a reason of ours: no ack, the connection closes, the client redelivers.
+          cb(new LmjError(res.status === 'rejected' ? res.code : 'STORE_IO'));
           return;
         }
         metrics.ackSent('embedded');

@@ -23,6 +23,7 @@ import mqttPacket, { type Packet } from 'mqtt-packet';
 import type { Ingestor, IngestResult } from '../ingest/types.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics.js';
+import { shouldAck } from './ack-policy.js';
 
 /** Options of {@link startExternalSubscriber}. */
 export interface ExternalSubscriberOptions {
@@ -227,7 +228,12 @@ export function startExternalSubscriber(opts: ExternalSubscriberOptions): Extern
           // A PUBACK belongs to the connection that received the PUBLISH; after a
           // reconnect the broker redelivers it and the ingest dedupe stores it once.
           if (gen !== this.generation) return;
-          if (res.status === 'rejected' && res.code === 'SHUTTING_DOWN') return;
+          if (!shouldAck(res)) {
+            // Our failure, not the message's: reconnect so the broker redelivers it
+            // (unless we are closing, when the next session gets it).
+            if (!closing) this.socket?.destroy();
+            return;
+          }
           this.send({ cmd: 'puback', messageId, reasonCode: 0 });
           opts.metrics.ackSent('external');
         },
