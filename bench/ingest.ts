@@ -16,6 +16,7 @@
  * Rates are steady-state: (count − first) / (last − first) over the consumer's timeline.
  *
  * Usage: node dist/bench/ingest.js [--runs 3] [--duration 4] [--devices 100] [--q0-rate 10000]
+ *        [--cases embedded,5000]  (only cases whose name contains one of these words, plus their baselines)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,6 +42,15 @@ function arg(name: string, def: number): number {
   const v = i < 0 ? def : Number(process.argv[i + 1]);
   if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number`);
   return v;
+}
+
+/** `--cases a,b`: words selecting cases by name (undefined: all cases). */
+function casesFilter(): string[] | undefined {
+  const i = process.argv.indexOf('--cases');
+  if (i < 0) return undefined;
+  const words = (process.argv[i + 1] ?? '').split(',').filter((w) => w.length > 0);
+  if (words.length === 0) throw new Error('--cases needs a comma-separated list of words');
+  return words;
 }
 
 /** CPU seconds (user + system) of a live process, from /proc. */
@@ -362,6 +372,11 @@ export async function runIngestBench(runs = 3, durationS = 4, devices = 100, q0R
     { name: 'aedes relay @5000/s', fn: relayCase('aedes', 1, 5000) },
     { name: 'lmj-edge embedded @5000/s', fn: edgeCase('embedded', 1, 5000), baseline: 'aedes relay @5000/s', target: 'p99<=10ms', check: (_m, _b, s) => medianOf(s, (x) => x.p99) <= 10 },
   ];
+  const only = casesFilter();
+  if (only !== undefined) {
+    const keep = new Set(cases.filter((c) => only.some((w) => c.name.includes(w))).flatMap((c) => [c.name, c.baseline ?? c.name]));
+    cases.splice(0, cases.length, ...cases.filter((c) => keep.has(c.name)));
+  }
   const load = (): string => loadavg().map((l) => l.toFixed(1)).join(' ');
   console.log(`\n## ingest: ${devices} devices, ~150 B JSON, ${durationS} s per run, median of ${runs} runs\n`);
   console.log(`machine: ${cpus().length} cores, load average at start ${load()}`);

@@ -3,6 +3,8 @@
  * Subcommands: start, devices, inspect, audit, hash-password, and — from
  * firmware-sim — sim and verify.
  */
+// Must stay the first import: it sizes the libuv threadpool before anything starts it.
+import './threadpool.js';
 import { Command } from 'commander';
 import { registerAudit } from './commands/audit.js';
 import { registerDevices } from './commands/devices.js';

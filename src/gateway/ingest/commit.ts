@@ -1,9 +1,9 @@
 /**
- * One commit group: validate every message, flatten all payloads in ONE codec call,
- * group by device, commit each device's part with `writeAsync` (devices in parallel),
- * resolve each message once its device's commit is durable; dead-letter rejections
- * durably before resolving them. One bad message or one broken device never affects
- * the others.
+ * The two halves of a commit: `prepareBatch` validates messages and flattens all
+ * payloads in ONE codec call, split by device; `commitDeviceWork` commits one device's
+ * part with `writeAsync` and resolves each message once that commit is durable.
+ * Rejections are dead-lettered durably before they are resolved. One bad message or
+ * one broken device never affects the others.
  */
 import type { Codec, Flattened, FlattenLimits } from '../../codec/types.js';
 import type { WriteTxn } from '../../core/types.js';
@@ -41,14 +41,16 @@ export interface CommitContext {
   onDeadLettersDropped(count: number): void;
 }
 
-interface Work {
+/** One valid message, flattened, waiting for its device's commit. */
+export interface Work {
   pending: Pending;
   kind: 'telemetry' | 'meta';
   flat: Flattened;
   identity: Buffer;
 }
 
-interface Reject {
+/** A message rejected with the error to dead-letter. */
+export interface Reject {
   pending: Pending;
   error: LmjError;
   deviceId?: string;
@@ -134,8 +136,8 @@ async function commitDevice(ctx: CommitContext, deviceId: string, work: readonly
   }
 }
 
-/** Writes dead letters durably, then resolves the rejected messages. */
-async function rejectAll(ctx: CommitContext, rejects: readonly Reject[]): Promise<void> {
+/** Writes dead letters durably, then resolves the rejected messages; never throws. */
+export async function rejectAll(ctx: CommitContext, rejects: readonly Reject[]): Promise<void> {
   if (rejects.length === 0) return;
   const at = Date.now();
   const letters: NewDeadLetter[] = rejects.map(({ pending: { msg }, error, deviceId }) => ({
@@ -167,8 +169,14 @@ async function rejectAll(ctx: CommitContext, rejects: readonly Reject[]): Promis
   }
 }
 
-/** Processes one commit group; resolves when every message in it is resolved. Returns the device count. */
-export async function commitGroup(ctx: CommitContext, batch: readonly Pending[]): Promise<number> {
+/** A prepared batch: messages rejected before storage, and each device's work in order. */
+export interface Prepared {
+  early: Reject[];
+  byDevice: Map<string, Work[]>;
+}
+
+/** Validates a batch and flattens all its payloads in ONE codec call; stores nothing. */
+export function prepareBatch(ctx: CommitContext, batch: readonly Pending[]): Prepared {
   const early: Reject[] = [];
   const valid: { pending: Pending; kind: 'telemetry' | 'meta'; deviceId: string }[] = [];
   for (const pending of batch) {
@@ -189,23 +197,32 @@ export async function commitGroup(ctx: CommitContext, batch: readonly Pending[])
       early.push(deviceId === undefined ? { pending, error } : { pending, error, deviceId });
     }
   }
-  const outcomes = ctx.codec.flattenBatch(valid.map((v) => v.pending.msg.payload), 'auto', ctx.flattenLimits);
-  const groups = new Map<string, Work[]>();
-  valid.forEach((v, i) => {
+  const payloads = new Array<Buffer>(valid.length);
+  for (let i = 0; i < valid.length; i++) payloads[i] = valid[i]!.pending.msg.payload;
+  const outcomes = ctx.codec.flattenBatch(payloads, 'auto', ctx.flattenLimits);
+  const byDevice = new Map<string, Work[]>();
+  for (let i = 0; i < valid.length; i++) {
+    const v = valid[i]!;
     const outcome = outcomes[i];
     if (outcome === undefined || !outcome.ok) {
       const error = outcome?.error ?? new LmjError('INVALID_PARAM', 'codec returned no outcome');
       early.push({ pending: v.pending, error, deviceId: v.deviceId });
-      return;
+      continue;
     }
-    let group = groups.get(v.deviceId);
-    if (group === undefined) groups.set(v.deviceId, (group = []));
-    group.push({ pending: v.pending, kind: v.kind, flat: outcome.flat, identity: messageIdentity(v.pending.msg.payload) });
-  });
-  const earlyDone = rejectAll(ctx, early);
+    let work = byDevice.get(v.deviceId);
+    if (work === undefined) byDevice.set(v.deviceId, (work = []));
+    work.push({ pending: v.pending, kind: v.kind, flat: outcome.flat, identity: messageIdentity(v.pending.msg.payload) });
+  }
+  return { early, byDevice };
+}
+
+/**
+ * Commits one device's work (one write transaction), resolves its messages, updates
+ * the registry and dead-letters the failures. Never throws.
+ */
+export async function commitDeviceWork(ctx: CommitContext, deviceId: string, work: readonly Work[]): Promise<void> {
   const entries: DeviceListEntry[] = [];
-  const late = (await Promise.all([...groups].map(([id, work]) => commitDevice(ctx, id, work, entries)))).flat();
+  const late = await commitDevice(ctx, deviceId, work, entries);
   ctx.registry.update(entries);
-  await Promise.all([earlyDone, rejectAll(ctx, late)]);
-  return groups.size;
+  await rejectAll(ctx, late);
 }

@@ -1,8 +1,10 @@
 /**
- * The Ingestor: a bounded queue in front of group commits. `submit` waits for capacity
- * when the queue is full (back-pressure, counted), messages are cut into groups of up
- * to `batch.maxMessages` or after `batch.maxDelayMs`, and up to `batch.maxInflight`
- * groups commit at once (per device, lmdb-js keeps writes in submission order).
+ * The Ingestor: a bounded queue in front of per-device group commits. `submit` waits
+ * for capacity when the queue is full (back-pressure, counted). Submitted messages are
+ * prepared (validated, flattened in one codec call) at most `batch.maxDelayMs` after
+ * they arrive, into a forming group per device. Each device has at most one commit in
+ * flight; what arrives meanwhile forms its next group, so groups grow with commit
+ * latency (up to `batch.maxMessages` per device commit) and stay small when idle.
  */
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +19,7 @@ import { isValidDeviceId } from '../device-id.js';
 import { createPool } from '../pool/pool.js';
 import type { DevicePool } from '../pool/types.js';
 import { createTopicParser } from '../topics.js';
-import { commitGroup, type CommitContext, type Pending } from './commit.js';
+import { commitDeviceWork, prepareBatch, rejectAll, type CommitContext, type Pending, type Prepared, type Work } from './commit.js';
 import { DeviceRegistry } from './registry.js';
 import type { IngestHooks, IngestOptions, IngestResult, IngestStats, Ingestor, InboundMessage } from './types.js';
 
@@ -75,9 +77,9 @@ export async function rebuildRegistryEntries(dataDir: string, pool: DevicePool, 
 /** Opens the gateway state under `options.dataDir` and starts the pipeline. */
 export async function createIngestor(options: IngestOptions): Promise<Ingestor> {
   const hooks = options.hooks ?? {};
-  const maxMessages = Math.floor(positive('batch.maxMessages', options.batch?.maxMessages, 1000));
+  const maxMessages = Math.floor(positive('batch.maxMessages', options.batch?.maxMessages, 4096));
   const maxDelayMs = positive('batch.maxDelayMs', options.batch?.maxDelayMs, 2);
-  const maxInflight = Math.floor(positive('batch.maxInflight', options.batch?.maxInflight, 4));
+  const maxInflight = Math.floor(positive('batch.maxInflight', options.batch?.maxInflight, 1024));
   const maxQueue = Math.floor(positive('queue.maxMessages', options.queue?.maxMessages, 20_000));
   const maxQueueBytes = positive('queue.maxBytes', options.queue?.maxBytes, 64 * 1024 * 1024);
   const maxPayloadBytes = positive('maxPayloadBytes', options.maxPayloadBytes, 64 * 1024);
@@ -103,9 +105,14 @@ export async function createIngestor(options: IngestOptions): Promise<Ingestor> 
   };
   let pendingCount = 0;
   let pendingBytes = 0;
+  /** Submitted, not yet prepared (validated + flattened). */
   let queue: Pending[] = [];
-  let inflight = 0;
+  /** Prepared work per device, waiting for that device's commit slot (insertion = arrival order). */
+  const forming = new Map<string, Work[]>();
+  /** Devices with a commit in flight: at most one each, so a device's next group forms meanwhile. */
+  const busy = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
+  let restartQueued = false;
   let closing = false;
   let closed: Promise<void> | undefined;
   const unresolved = new Set<Promise<IngestResult>>();
@@ -148,46 +155,90 @@ export async function createIngestor(options: IngestOptions): Promise<Ingestor> 
     }
   }
 
-  function runGroups(force: boolean): void {
-    if (timer !== undefined && (force || queue.length >= maxMessages)) {
+  function failAll(items: readonly { resolve(r: IngestResult): void }[], err: unknown): void {
+    // Unexpected (e.g. the codec threw for the whole batch): reject what is left.
+    const error = isLmjError(err) ? err : new LmjError('DEVICE_UNAVAILABLE', `commit failed: ${String(err)}`, { cause: err });
+    for (const p of items) p.resolve({ status: 'rejected', code: error.code, message: error.message });
+  }
+
+  /** Prepares everything queued (one codec call per `maxMessages`) into the devices' forming groups. */
+  function cut(): void {
+    if (timer !== undefined) {
       clearTimeout(timer);
       timer = undefined;
     }
-    while (queue.length > 0 && inflight < maxInflight && (force || queue.length >= maxMessages)) {
-      const group = queue.slice(0, maxMessages);
-      queue = queue.slice(group.length);
-      inflight++;
-      const started = Math.min(...group.map((p) => p.submittedAt));
-      void commitGroup(ctx, group)
-        .then((devices) => {
-          stats.commits++;
-          safeHook(hooks, 'commit', { devices, messages: group.length, latencyMs: performance.now() - started });
-        })
-        .catch((err: unknown) => {
-          // Unexpected (e.g. the codec threw for the whole batch): reject what is left.
-          const error = isLmjError(err) ? err : new LmjError('DEVICE_UNAVAILABLE', `commit group failed: ${String(err)}`, { cause: err });
-          for (const p of group) p.resolve({ status: 'rejected', code: error.code, message: error.message });
-        })
-        .finally(() => {
-          inflight--;
-          schedule();
-        });
+    while (queue.length > 0) {
+      const batch = queue.length <= maxMessages ? queue : queue.slice(0, maxMessages);
+      queue = batch === queue ? [] : queue.slice(maxMessages);
+      let prepared: Prepared;
+      try {
+        prepared = prepareBatch(ctx, batch);
+      } catch (err) {
+        failAll(batch, err);
+        continue;
+      }
+      if (prepared.early.length > 0) void rejectAll(ctx, prepared.early);
+      for (const [id, work] of prepared.byDevice) {
+        const f = forming.get(id);
+        if (f === undefined) forming.set(id, work);
+        else for (const w of work) f.push(w);
+      }
     }
-    schedule();
+    startReady();
+  }
+
+  /**
+   * Starts a commit for every device that has forming work and no commit in flight.
+   * Devices started together form one reported group (their stores' commits run in the
+   * same event-loop turn). A slow device never holds back the others: each restarts on
+   * its own completion with whatever arrived meanwhile (adaptive group size).
+   */
+  function startReady(): void {
+    const started: Promise<void>[] = [];
+    let messages = 0;
+    let first = Infinity;
+    for (const [id, work] of forming) {
+      if (busy.has(id)) continue;
+      if (busy.size >= maxInflight) break;
+      const take = work.length <= maxMessages ? work : work.splice(0, maxMessages);
+      if (take === work) forming.delete(id);
+      busy.add(id);
+      messages += take.length;
+      for (const w of take) if (w.pending.submittedAt < first) first = w.pending.submittedAt;
+      started.push(
+        commitDeviceWork(ctx, id, take)
+          .catch((err: unknown) => failAll(take.map((w) => w.pending), err))
+          .finally(() => {
+            busy.delete(id);
+            restartSoon();
+          }),
+      );
+    }
+    if (started.length === 0) return;
+    const devices = started.length;
+    void Promise.all(started).then(() => {
+      stats.commits++;
+      safeHook(hooks, 'commit', { devices, messages, latencyMs: performance.now() - first });
+    });
+  }
+
+  /** After a device commit: start waiting devices once per turn, so they commit together. */
+  function restartSoon(): void {
+    if (restartQueued || forming.size === 0) return;
+    restartQueued = true;
+    setImmediate(() => {
+      restartQueued = false;
+      startReady();
+    });
   }
 
   function schedule(): void {
     if (queue.length === 0) return;
     if (queue.length >= maxMessages || closing) {
-      if (inflight < maxInflight) runGroups(closing);
+      cut();
       return;
     }
-    if (timer === undefined) {
-      timer = setTimeout(() => {
-        timer = undefined;
-        runGroups(true);
-      }, maxDelayMs);
-    }
+    timer ??= setTimeout(cut, maxDelayMs);
   }
 
   function wakeCapacity(): void {
@@ -245,7 +296,7 @@ export async function createIngestor(options: IngestOptions): Promise<Ingestor> 
 
   async function flush(): Promise<void> {
     const snapshot = [...unresolved];
-    runGroups(true);
+    cut();
     await Promise.all(snapshot);
   }
 
@@ -266,7 +317,7 @@ export async function createIngestor(options: IngestOptions): Promise<Ingestor> 
       closed ??= (async () => {
         closing = true;
         while (unresolved.size > 0 || queue.length > 0) {
-          runGroups(true);
+          cut();
           await Promise.all([...unresolved]);
         }
         await reconcile;

@@ -36,7 +36,7 @@ export type IngestResult =
   /** Already dead-lettered durably (except SHUTTING_DOWN after close, which is not stored). */
   | { status: 'rejected'; code: ErrorCode; message: string; deviceId?: string };
 
-/** One committed group (all devices of one flush cycle). */
+/** One committed group (the device commits started together). */
 export interface CommitBatchInfo {
   devices: number;
   messages: number;
@@ -75,11 +75,11 @@ export interface IngestOptions {
   maxPayloadBytes?: number;
   flattenLimits?: Partial<FlattenLimits>;
   batch?: {
-    /** Messages per group commit (default 1,000). */
+    /** Most messages in one device commit, and per codec call (default 4,096). */
     maxMessages?: number;
-    /** Longest wait before a partial group is committed, ms (default 2). */
+    /** Longest wait before submitted messages are prepared and committed, ms (default 2). */
     maxDelayMs?: number;
-    /** Groups being committed at once (default 4). */
+    /** Devices committing at once (default 1,024; each device has at most one commit in flight). */
     maxInflight?: number;
   };
   /** Bound on accepted-but-unresolved messages; `submit` waits beyond it (back-pressure). */
