@@ -6,8 +6,19 @@
  */
 import { readFileSync } from 'node:fs';
 
-/** File descriptors one open lmdb-js instance costs (data.mdb, lock.mdb, one spare for lmdb-js). */
+/** File descriptors one open lmdb-js instance costs (data.mdb twice, lock.mdb). */
 export const FDS_PER_INSTANCE = 3;
+/**
+ * Extra descriptors a `fast`-durability instance may hold at any moment: its periodic
+ * flush (and its close) fdatasyncs data.mdb through a short-lived descriptor of its
+ * own. Under load those flushes overlap, so every open instance can hold one at once.
+ */
+export const FAST_FLUSH_FDS = 1;
+
+/** Descriptors one open instance may hold at its peak, by durability. */
+export function fdsPerInstance(durability: 'safe' | 'fast'): number {
+  return FDS_PER_INSTANCE + (durability === 'fast' ? FAST_FLUSH_FDS : 0);
+}
 /** Upper bound on the derived cap: each open instance also costs a memory map. */
 export const MAX_DERIVED_OPEN = 4096;
 

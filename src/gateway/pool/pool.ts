@@ -4,6 +4,11 @@
  * (least recently used first) when the open-instance cap — derived from the fd
  * limit — is reached. An instance in use (refcount > 0) is never closed; an
  * acquisition that finds every instance busy waits for one to be released.
+ *
+ * The cap counts each instance's peak descriptors (a `fast` instance's flush briefly
+ * holds one more). If the process still runs out of descriptors (EMFILE/ENFILE —
+ * sockets, other files), an open closes an idle instance and retries a few times
+ * before it fails with DEVICE_UNAVAILABLE; retries are counted in `fdRetries`.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,8 +17,22 @@ import { openStore } from '../../core/index.js';
 import type { LmjStore } from '../../core/types.js';
 import { LmjError, isLmjError } from '../../errors.js';
 import { assertDeviceId } from '../device-id.js';
-import { deriveMaxOpen, softFdLimit, FDS_PER_INSTANCE } from './fd-budget.js';
+import { deriveMaxOpen, fdsPerInstance, softFdLimit } from './fd-budget.js';
 import type { AcquireOptions, DevicePool, PoolOptions, PoolStats } from './types.js';
+
+/** Opens of one acquisition that may hit the fd limit before the failure is reported. */
+const MAX_FD_RETRIES = 8;
+const FD_EXHAUSTED = /\b(EMFILE|ENFILE)\b|too many open files/i;
+
+/** True when `error` (or a cause) says the process or system ran out of file descriptors. */
+function isFdExhaustion(error: unknown): boolean {
+  for (let e = error, depth = 0; e !== undefined && e !== null && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code, errno, message } = e as { code?: unknown; errno?: unknown; message?: unknown };
+    if (code === 'EMFILE' || code === 'ENFILE' || code === 24 || code === 23 || errno === -24 || errno === -23) return true;
+    if (typeof message === 'string' && FD_EXHAUSTED.test(message)) return true;
+  }
+  return false;
+}
 
 interface Entry {
   id: string;
@@ -37,12 +56,12 @@ class Pool implements DevicePool {
   private readonly failures = new Map<string, { until: number; error: LmjError }>();
   private waiters: (() => void)[] = [];
   private closed = false;
-  private readonly counters = { opens: 0, evictions: 0, waits: 0, openFailures: 0 };
+  private readonly counters = { opens: 0, evictions: 0, waits: 0, openFailures: 0, fdRetries: 0 };
 
   constructor(private readonly options: PoolOptions) {
     this.devicesDir = join(options.dataDir, 'devices');
     this.codec = options.codec ?? getCodec();
-    const fds = options.fdsPerInstance ?? FDS_PER_INSTANCE;
+    const fds = options.fdsPerInstance ?? fdsPerInstance(options.durability ?? 'safe');
     this.maxOpen = options.maxOpen ?? deriveMaxOpen(softFdLimit(), options.fdHeadroom, fds);
     if (!Number.isSafeInteger(this.maxOpen) || this.maxOpen < 1) {
       throw new LmjError('BAD_CONFIG', 'pool.maxOpen must be a positive integer', { details: { key: 'pool.maxOpen' } });
@@ -67,6 +86,18 @@ class Pool implements DevicePool {
   }
 
   private async acquire(id: string, create: boolean): Promise<Entry> {
+    try {
+      return await this.acquireLoop(id, create);
+    } finally {
+      // Waiters are woken one per freed slot: if this acquisition was woken but did not
+      // take the slot (its device was open already, or it failed), pass the wake on.
+      if (this.waiters.length > 0 && this.hasRoom()) this.wake();
+    }
+  }
+
+  private async acquireLoop(id: string, create: boolean): Promise<Entry> {
+    let waited = false;
+    let fdRetries = 0;
     for (;;) {
       if (this.closed) throw new LmjError('SHUTTING_DOWN', 'the device pool is closed');
       const entry = this.entries.get(id);
@@ -90,35 +121,57 @@ class Pool implements DevicePool {
           await closing;
           continue;
         }
-        this.counters.waits++;
+        if (!waited) this.counters.waits++;
+        waited = true;
         await new Promise<void>((resolve) => this.waiters.push(resolve));
         continue;
       }
-      return this.open(id);
+      try {
+        return this.open(id);
+      } catch (cause) {
+        if (!isFdExhaustion(cause) || fdRetries >= MAX_FD_RETRIES || this.entries.size === 0) throw this.openFailed(id, cause);
+        // Out of descriptors below the cap (something outside the pool holds them): give
+        // one instance's descriptors back and try again.
+        fdRetries++;
+        this.counters.fdRetries++;
+        const closing = this.evictOne() ?? this.anyClosing();
+        if (closing !== undefined) await closing;
+        else await new Promise<void>((resolve) => this.waiters.push(resolve));
+      }
     }
   }
 
+  /** True when a waiter could make progress now: a free slot, an idle instance, or a close under way. */
+  private hasRoom(): boolean {
+    if (this.closed || this.entries.size < this.maxOpen) return true;
+    for (const e of this.entries.values()) if (e.refs === 0 || e.closing !== undefined) return true;
+    return false;
+  }
+
+  /** Records a failed open: DEVICE_UNAVAILABLE, and a backoff so a broken instance is not hammered. */
+  private openFailed(id: string, cause: unknown): LmjError {
+    this.counters.openFailures++;
+    const fdExhausted = isFdExhaustion(cause);
+    const reason = fdExhausted ? 'FD_EXHAUSTED' : isLmjError(cause) ? cause.code : 'OPEN_FAILED';
+    const error = new LmjError('DEVICE_UNAVAILABLE', `cannot open device ${id}: ${(cause as Error).message}`, {
+      cause,
+      details: { deviceId: id, reason },
+    });
+    // Running out of descriptors is the process's state, not the device's: no backoff.
+    if (!fdExhausted) this.failures.set(id, { until: Date.now() + (this.options.failureBackoffMs ?? 1000), error });
+    return error;
+  }
+
+  /** Opens the instance (throws the raw cause; the caller decides between retry and failure). */
   private open(id: string): Entry {
     const path = join(this.devicesDir, id);
-    let store: LmjStore;
-    try {
-      mkdirSync(path, { recursive: true });
-      store = openStore(path, {
-        durability: this.options.durability ?? 'safe',
-        codec: this.codec,
-        partition: this.codec.partitionOf(id),
-        ...(this.options.mapSize === undefined ? {} : { mapSize: this.options.mapSize }),
-      });
-    } catch (cause) {
-      this.counters.openFailures++;
-      const error = new LmjError('DEVICE_UNAVAILABLE', `cannot open device ${id}: ${(cause as Error).message}`, {
-        cause,
-        details: { deviceId: id, reason: isLmjError(cause) ? cause.code : 'OPEN_FAILED' },
-      });
-      // Don't hammer a broken instance with an open per message.
-      this.failures.set(id, { until: Date.now() + (this.options.failureBackoffMs ?? 1000), error });
-      throw error;
-    }
+    mkdirSync(path, { recursive: true });
+    const store: LmjStore = openStore(path, {
+      durability: this.options.durability ?? 'safe',
+      codec: this.codec,
+      partition: this.codec.partitionOf(id),
+      ...(this.options.mapSize === undefined ? {} : { mapSize: this.options.mapSize }),
+    });
     this.failures.delete(id);
     const entry: Entry = { id, store, refs: 1 };
     this.entries.set(id, entry);
@@ -175,7 +228,12 @@ class Pool implements DevicePool {
     }
   }
 
+  /** Wakes one waiter per freed slot (all of them once the pool is closing). */
   private wake(): void {
+    if (!this.closed) {
+      this.waiters.shift()?.();
+      return;
+    }
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w();

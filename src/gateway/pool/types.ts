@@ -12,7 +12,11 @@ export interface PoolOptions {
   maxOpen?: number;
   /** File descriptors kept free for sockets and everything else. */
   fdHeadroom?: number;
-  /** File descriptors one open instance costs (measured: 3 — data.mdb, lock.mdb, and one more). */
+  /**
+   * File descriptors one open instance may hold at its peak (default: 3 for `safe` —
+   * data.mdb twice and lock.mdb — and 4 for `fast`, whose flushes briefly open data.mdb
+   * once more).
+   */
   fdsPerInstance?: number;
   /** Initial map size per instance (grows on demand). */
   mapSize?: number;
@@ -39,6 +43,11 @@ export interface PoolStats {
   waits: number;
   /** Opens that failed (DEVICE_UNAVAILABLE). */
   openFailures: number;
+  /**
+   * Opens that hit the process's fd limit (EMFILE/ENFILE) and were retried after an
+   * idle instance was closed; non-zero means the budget is too tight for this process.
+   */
+  fdRetries: number;
 }
 
 /** Lazily opened, LRU-bounded per-device instances. */
