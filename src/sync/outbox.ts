@@ -32,6 +32,10 @@ interface Dev {
   oldestTs: number | undefined;
   /** Bumped by every stored reading: tells whether a device got data during an upload. */
   gen: number;
+  /** Records of this device in an export not yet settled (0: none). The drop round leaves them alone. */
+  inflight: number;
+  /** Set while a drop moves this device's cursor: exports wait for it. */
+  dropLock: Promise<void> | undefined;
 }
 
 /** One device's export for a batch. */
@@ -74,6 +78,8 @@ export class Outbox {
   private readonly dirty = new Set<string>();
   private readonly log: SyncLog;
   private totalPending = 0;
+  /** Σ Dev.inflight: readings on their way upstream, not droppable. */
+  private totalInflight = 0;
   private avgBytes: number;
   private waiters: (() => void)[] = [];
   private dirtyWaiters: (() => void)[] = [];
@@ -88,7 +94,7 @@ export class Outbox {
     this.log = opts.log ?? noLog;
     this.store = new SyncStateStore(join(opts.dataDir, 'gateway', 'sync'), opts.durable);
     this.avgBytes = this.store.getNumber('avgBytes') ?? INITIAL_AVG_BYTES;
-    for (const [id, cursor] of this.store.loadCursors()) this.devs.set(id, { cursor, pending: undefined, oldestTs: undefined, gen: 0 });
+    for (const [id, cursor] of this.store.loadCursors()) this.devs.set(id, { cursor, pending: undefined, oldestTs: undefined, gen: 0, inflight: 0, dropLock: undefined });
     for (const id of this.store.loadDirty()) this.dirty.add(id);
     const clean = this.store.takeCleanFlag();
     // Count the dirty devices' backlog now (few), and after a crash look at every device:
@@ -99,7 +105,7 @@ export class Outbox {
   private dev(id: string): Dev {
     let d = this.devs.get(id);
     if (d === undefined) {
-      d = { cursor: { element: undefined, passed: 0 }, pending: undefined, oldestTs: undefined, gen: 0 };
+      d = { cursor: { element: undefined, passed: 0 }, pending: undefined, oldestTs: undefined, gen: 0, inflight: 0, dropLock: undefined };
       this.devs.set(id, d);
     }
     return d;
@@ -194,10 +200,19 @@ export class Outbox {
   /**
    * Exports up to `limit` records after the device's cursor, at most `maxBytes` of them
    * (always at least one). A device that has nothing left and got nothing new is cleaned.
+   * A returned export is **in flight** until {@link settle}: drop-oldest never drops its
+   * records, so a reading is either uploaded or counted dropped, never both. One export
+   * per device at a time (the uplink keeps batches disjoint).
    */
   async exportFor(deviceId: string, limit: number, maxBytes: number): Promise<DeviceExport | undefined> {
     const d = this.dev(deviceId);
+    // A running drop round goes first (it frees the budget oldest-first), and a drop that
+    // is moving this cursor must finish before we read after it.
+    if (this.dropping !== undefined) await this.dropping;
+    while (d.dropLock !== undefined) await d.dropLock;
     const gen = d.gen;
+    // Claimed before the read: a drop round starting during it must skip this device.
+    this.setInflight(d, 1);
     let records: ReadingRecord[];
     try {
       records = await this.opts.devices.withDevice(deviceId, (store) =>
@@ -208,10 +223,12 @@ export class Outbox {
       );
     } catch (err) {
       // A device removed from disk has nothing to send; anything else is retried later.
+      this.setInflight(d, 0);
       if (isLmjError(err, 'NOT_FOUND') || isLmjError(err, 'BAD_DEVICE_ID')) this.clean(deviceId, gen);
       throw err;
     }
     if (records.length === 0) {
+      this.setInflight(d, 0);
       this.clean(deviceId, gen);
       this.wakeWaiters();
       return undefined;
@@ -226,7 +243,33 @@ export class Outbox {
     }
     const complete = n === records.length && records.length < limit;
     this.avgBytes = this.avgBytes * 0.9 + (bytes / n) * 0.1;
+    this.setInflight(d, n);
     return { deviceId, records: records.slice(0, n), bytes, gen, complete };
+  }
+
+  private setInflight(d: Dev, n: number): void {
+    this.totalInflight += n - d.inflight;
+    d.inflight = n;
+  }
+
+  /**
+   * The batch carrying these exports is over (confirmed, failed or aborted): their
+   * devices may be dropped from again. Call exactly once per export, after {@link confirm}.
+   */
+  settle(exports: readonly DeviceExport[]): void {
+    for (const e of exports) this.setInflight(this.dev(e.deviceId), 0);
+    // Readings a failed batch held are droppable again; a round may have skipped them.
+    if (this.opts.policy === 'drop-oldest' && !this.closed && this.overBudget()) this.dropOldest();
+  }
+
+  /** True while a drop-oldest round runs. */
+  isDropping(): boolean {
+    return this.dropping !== undefined;
+  }
+
+  /** Resolves once no drop round runs (rounds started meanwhile included). */
+  async dropIdle(): Promise<void> {
+    while (this.dropping !== undefined) await this.dropping;
   }
 
   private clean(deviceId: string, gen: number): void {
@@ -305,18 +348,30 @@ export class Outbox {
       });
   }
 
+  /** Estimated bytes the drop round may free: the backlog minus what is in flight (about to leave it). */
+  private droppableBytes(): number {
+    return Math.max(0, this.totalPending - this.totalInflight) * this.avgBytes;
+  }
+
+  /**
+   * Drops oldest-first until the backlog is under budget × DROP_TARGET. Devices with an
+   * export in flight are skipped: their oldest readings may be committed upstream right
+   * now, and counting them dropped would break "dropped readings are never uploaded".
+   * {@link settle} starts a new round for what a failed batch gives back.
+   */
   private async dropRound(): Promise<void> {
     const target = this.opts.budgetBytes * DROP_TARGET;
-    while (!this.closed && this.backlogBytes() > target) {
+    while (!this.closed && this.droppableBytes() > target) {
       for (const id of [...this.dirty]) {
         const d = this.devs.get(id);
-        if (d !== undefined && d.oldestTs === undefined && d.pending !== 0) await this.refreshDevice(id);
+        if (this.closed) return;
+        if (d !== undefined && d.inflight === 0 && d.oldestTs === undefined && d.pending !== 0) await this.refreshDevice(id);
       }
       let pick: string | undefined;
       let pickTs = Infinity;
       for (const id of this.dirty) {
         const d = this.devs.get(id);
-        if (d === undefined || d.pending === 0) continue;
+        if (d === undefined || d.pending === 0 || d.inflight > 0) continue;
         const ts = d.oldestTs ?? Number.MAX_SAFE_INTEGER;
         if (ts < pickTs) {
           pick = id;
@@ -324,17 +379,30 @@ export class Outbox {
         }
       }
       if (pick === undefined) return;
-      const before = this.backlogBytes();
+      const before = this.droppableBytes();
       await this.dropFrom(pick, target);
       // No progress (nothing left to drop, counts catching up): wait for the next reading.
-      if (this.backlogBytes() >= before) return;
+      if (this.droppableBytes() >= before) return;
     }
   }
 
-  /** Advances one device's cursor past its oldest unsynced readings (kept locally, never sent). */
-  private async dropFrom(deviceId: string, target: number): Promise<void> {
+  /**
+   * Advances one device's cursor past its oldest unsynced readings (kept locally, never sent).
+   * Holds the device's drop lock from the pick (same tick) to the persisted cursor, so no
+   * export reads from the old cursor meanwhile.
+   */
+  private dropFrom(deviceId: string, target: number): Promise<void> {
     const d = this.dev(deviceId);
-    const wanted = Math.max(1, Math.ceil((this.backlogBytes() - target) / this.avgBytes));
+    const p = this.dropFromLocked(d, deviceId, target).finally(() => {
+      d.dropLock = undefined;
+    });
+    d.dropLock = p.catch(() => undefined);
+    return p;
+  }
+
+  private async dropFromLocked(d: Dev, deviceId: string, target: number): Promise<void> {
+    const wanted = Math.max(1, Math.ceil((this.droppableBytes() - target) / this.avgBytes));
+    const before = d.cursor;
     const picked = await this.opts.devices.withDevice(deviceId, (store) =>
       store.read((txn) => {
         this.refresh(txn, d);
@@ -343,6 +411,9 @@ export class Outbox {
         return txn.setRange(root.readings, { ...afterBound(d.cursor.element), limit: Math.min(wanted, d.pending ?? wanted) + 1 });
       }),
     );
+    // Only confirm() moves a cursor besides us, and it cannot while no export is in flight:
+    // if it moved anyway, our count is relative to a stale cursor — leave it to the next round.
+    if (d.cursor !== before || d.inflight > 0) return;
     const n = Math.min(picked.length, Math.min(wanted, d.pending ?? wanted));
     const last = picked[n - 1];
     if (last === undefined) {

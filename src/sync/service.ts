@@ -15,6 +15,8 @@ export interface SyncService {
   /** Resolves when a new message may be ingested (waits while the budget is exceeded under `backpressure`). */
   admit(): Promise<void>;
   status(): SyncStatus;
+  /** Resolves once no drop-oldest round is running (`status().dropping` false). */
+  dropIdle(): Promise<void>;
   /** Messages waiting at the back-pressure gate now. */
   waiting(): number;
   /** Shutdown step 1: lets every waiting and future message through (call before draining the front ends). */
@@ -101,6 +103,7 @@ export function startSync(ctx: SyncContext, options: SyncOptions): SyncService {
       }
     },
     admit: () => outbox.admit(),
+    dropIdle: () => outbox.dropIdle(),
     releaseGate: () => outbox.releaseGate(),
     waiting: () => outbox.waiting(),
     status(): SyncStatus {
@@ -117,6 +120,7 @@ export function startSync(ctx: SyncContext, options: SyncOptions): SyncService {
         lastSuccessAt: uplink.lastSuccessAt,
         lastError: uplink.lastError,
         backpressure: settings.policy === 'backpressure' && outbox.overBudget(),
+        dropping: outbox.isDropping(),
         counters: {
           ...uplink.counters,
           readingsDropped: outbox.counters.dropped,

@@ -68,6 +68,8 @@ export interface SyncStatus {
   lastError: SyncErrorInfo | null;
   /** True while the budget is exceeded and ingest waits (policy backpressure). */
   backpressure: boolean;
+  /** True while a drop-oldest round is advancing cursors (policy drop-oldest). */
+  dropping: boolean;
   counters: SyncCounters;
 }
 

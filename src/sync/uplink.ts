@@ -29,6 +29,9 @@ export class Uplink {
   private stopped = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  /** Resolves on stop(): every wait of the loop races it, so stop never waits on a wake-up that already happened. */
+  private readonly stopping: Promise<void>;
+  private signalStop!: () => void;
   private readonly aborts = new Set<AbortController>();
   /** Devices in a batch in flight: never in two at once, so their readings stay in order. */
   private readonly busy = new Set<string>();
@@ -50,6 +53,14 @@ export class Uplink {
     this.path = `${url.pathname.replace(/\/+$/, '')}${SYNC_PATH}`;
     this.pool = new Pool(url.origin, { connections: settings.concurrency, pipelining: 1, keepAliveTimeout: 60_000 });
     this.maxBytes = settings.batchMaxBytes;
+    this.stopping = new Promise((resolve) => {
+      this.signalStop = resolve;
+    });
+  }
+
+  /** `p`, or stop() — whichever comes first. */
+  private untilStop(p: Promise<unknown>): Promise<unknown> {
+    return Promise.race([p, this.stopping]);
   }
 
   /** Starts the worker loop. */
@@ -82,11 +93,13 @@ export class Uplink {
     const inflight = new Set<Promise<void>>();
     while (!this.stopped) {
       if (inflight.size >= this.settings.concurrency) {
-        await Promise.race(inflight);
+        await this.untilStop(Promise.race(inflight));
         continue;
       }
       if (attempt > 0) await this.sleep(this.backoff(attempt));
-      if (inflight.size === 0) await this.outbox.waitDirty();
+      // stop() may have run during the sleep, after it released the dirty waiters: a new
+      // waitDirty would then never resolve (this hung close() for good).
+      if (inflight.size === 0 && !this.stopped) await this.untilStop(this.outbox.waitDirty());
       if (this.stopped) break;
       if (this.outbox.dirtyOrder(undefined).length === 0) continue;
       // Time bound: a partial batch waits a little for more readings.
@@ -94,17 +107,26 @@ export class Uplink {
       if (this.stopped) break;
       const exports = await this.collect();
       if (exports.length === 0) {
-        if (inflight.size > 0) await Promise.race(inflight);
+        if (inflight.size > 0) await this.untilStop(Promise.race(inflight));
         // Dirty devices that could not be read (e.g. an instance being repaired): try later.
         else if (this.outbox.dirtyOrder(undefined).length > 0) await this.sleep(this.backoff(++attempt));
         continue;
       }
       for (const e of exports) this.busy.add(e.deviceId);
       const p: Promise<void> = this.send(exports)
-        .then((ok) => {
-          attempt = ok ? 0 : attempt + 1;
-        })
+        .then(
+          (ok) => {
+            attempt = ok ? 0 : attempt + 1;
+          },
+          (err: unknown) => {
+            // E.g. the cursor store failed: retry the batch later rather than end the loop.
+            this.noteError(err);
+            attempt++;
+          },
+        )
         .finally(() => {
+          // After confirm (inside send): only now may drop-oldest touch these devices again.
+          this.outbox.settle(exports);
           for (const e of exports) this.busy.delete(e.deviceId);
           inflight.delete(p);
         });
@@ -228,6 +250,7 @@ export class Uplink {
   /** Stops the loop (an in-flight request is aborted: its batch is resent next run). */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.signalStop();
     this.wake?.();
     this.outbox.releaseDirtyWaiters();
     for (const a of this.aborts) a.abort();
