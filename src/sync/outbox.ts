@@ -244,6 +244,9 @@ export class Outbox {
     const complete = n === records.length && records.length < limit;
     this.avgBytes = this.avgBytes * 0.9 + (bytes / n) * 0.1;
     this.setInflight(d, n);
+    // The exact recount and the new byte average may put the estimate under the budget: a
+    // gate closed on the old estimate must open now, not at the next confirm (the router may be down).
+    this.wakeWaiters();
     return { deviceId, records: records.slice(0, n), bytes, gen, complete };
   }
 
