@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { getCodec } from '../src/codec/index.js';
 import { MARKER } from '../src/core/bytes.js';
 import { openStore, type LmjStore, type WriteTxn } from '../src/core/index.js';
+import type { CommitMode } from '../src/core/store.js';
 import { closeHandles, openHandles, type LmdbHandles } from '../src/core/lmdb-env.js';
 import { median, printRateTable, repeat, type RateRow } from './lib/report.js';
 
@@ -264,8 +265,51 @@ async function readRows(values: Buffer[][]): Promise<RateRow[]> {
   }
 }
 
-/** Runs the core benchmark and prints its two tables. */
+const MANY_STORES = Number(process.env['BENCH_STORES'] ?? 100);
+const MANY_ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 50);
+
+/**
+ * MANY_STORES stores (one LMDB env each, as the gateway keeps one per device), MANY_ROUNDS
+ * rounds of one small writeAsync to every store at once, `safe` durability, per commit
+ * mode: `sync` commits (and fsyncs) on the main thread one store after another, `async`
+ * commits on the libuv threadpool in parallel. Rate = durable commits per second.
+ */
+async function manyStoresRows(): Promise<RateRow[]> {
+  const modes: CommitMode[] = ['sync', 'async'];
+  const rates = new Map<CommitMode, number[]>(modes.map((m) => [m, []]));
+  const value = Buffer.from('21.5C');
+  for (let round = -1; round < RUNS; round++) {
+    for (let k = 0; k < modes.length; k++) {
+      const mode = modes[(Math.max(round, 0) + k) % modes.length]!;
+      const dir = freshDir();
+      const stores = Array.from({ length: MANY_STORES }, (_, i) => openStore(join(dir, `d${i}`), { commitMode: mode }));
+      try {
+        const start = process.hrtime.bigint();
+        for (let r = 0; r < MANY_ROUNDS; r++) {
+          await Promise.all(stores.map((s) => s.writeAsync((t) => t.memberPut(t.objCreate(), NAMES[0]!, value))));
+        }
+        const secs = Number(process.hrtime.bigint() - start) / 1e9;
+        if (round >= 0) rates.get(mode)!.push((MANY_STORES * MANY_ROUNDS) / secs);
+      } finally {
+        await Promise.all(stores.map((s) => s.close()));
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  }
+  return [
+    { name: 'writeAsync, commitMode sync', rates: rates.get('sync')!, unit: 'commits/s' },
+    { name: 'writeAsync, commitMode async', rates: rates.get('async')!, baseline: 'writeAsync, commitMode sync', unit: 'commits/s' },
+  ];
+}
+
+/** Runs the core benchmark and prints its tables (BENCH_ONLY=many: only the many-stores one). */
 export async function runCoreBench(): Promise<void> {
+  const threads = process.env['UV_THREADPOOL_SIZE'] ?? '4 (default)';
+  printRateTable(
+    `${MANY_STORES} stores x ${MANY_ROUNDS} rounds of one writeAsync each, concurrently, safe (UV_THREADPOOL_SIZE ${threads})`,
+    await manyStoresRows(),
+  );
+  if (process.env['BENCH_ONLY'] === 'many') return;
   const values = makeValues();
   console.log(`core bench: ${OBJECTS} objects x 8 members, ${PER_TXN}/txn, safe durability, ${RUNS} runs, codec ${getCodec().kind}`);
   printRateTable(`LMJCore write (${OBJECTS} objects, until durable)`, await writeRows(values));

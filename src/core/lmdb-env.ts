@@ -29,6 +29,10 @@ export interface LmdbDb {
   getStats(): { entryCount: number; mapSize: number; lastPageNumber: number; pageSize: number };
   transactionSync<T>(fn: () => T): T;
   childTransaction<T>(fn: () => T): T;
+  /** lmdb-js async transaction: `fn` runs on this thread, the commit on lmdb-js's writer (threadpool). */
+  transaction<T>(fn: () => T): Promise<T>;
+  /** Moves lmdb-js's shared read snapshot to the latest commit. */
+  resetReadTxn(): void;
   sync(callback: (error?: unknown) => void): void;
   close(): Promise<void>;
   encoder?: unknown;
@@ -122,7 +126,10 @@ export function openHandles(path: string, durability: Durability, mapSize: numbe
   }
 }
 
-/** Closes the environment; synchronous because this engine never queues lmdb-js async writes. */
+/**
+ * Closes the environment. Immediate when no lmdb-js async write ever ran on it; after
+ * async writes lmdb-js closes a few promise turns later, so await it before reopening.
+ */
 export function closeHandles(h: LmdbHandles): Promise<void> {
   return h.root.close();
 }

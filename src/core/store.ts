@@ -2,12 +2,16 @@
  * {@link LmjStore} over lmdb-js: read/write/writeAsync transactions, map growth,
  * durability modes, stat and close.
  *
- * Every write — `write` and the grouped `writeAsync` — runs as a synchronous lmdb-js
- * transaction on this thread. That gives us what lmdb-js's own async batching does
- * not: a callback that throws is rolled back alone (each grouped callback runs in an
- * LMDB child transaction), and the environment can be closed and reopened with a
- * bigger map at any point between transactions (liblmdb 0.9 cannot grow a map that
- * is in use, and lmdb-js exposes no resize).
+ * `write` runs as a synchronous lmdb-js transaction on this thread. The grouped
+ * `writeAsync` (commitMode `async`, the default) runs as an lmdb-js async transaction:
+ * the callbacks still run on this thread, inside the write transaction lmdb-js's writer
+ * holds, but the commit and its fsyncs run in napi async work on the libuv threadpool,
+ * so many stores commit in parallel. Each group runs inside one child transaction (so a
+ * full map aborts the whole group, which then runs again bigger) and, when there are
+ * several callbacks, each in its own grandchild (so a throwing callback is rolled back
+ * alone). One group is in flight per store, so the environment can be closed and
+ * reopened with a bigger map between groups (liblmdb 0.9 cannot grow a map in use, and
+ * lmdb-js exposes no resize). commitMode `sync` keeps the old all-synchronous path.
  */
 import { closeSync, fdatasyncSync, openSync } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
@@ -68,8 +72,19 @@ interface Queued {
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
-/** Open options (kept as a name for callers that imported it). */
-export type EngineOpenOptions = OpenOptions;
+/**
+ * How `writeAsync` commits: `async` (default) commits and fsyncs on the libuv threadpool
+ * through lmdb-js's writer; `sync` commits on the calling thread (the pre-2026-11 path).
+ */
+export type CommitMode = 'sync' | 'async';
+
+/** Open options: the engine contract's plus the commit mode. */
+export interface EngineOpenOptions extends OpenOptions {
+  commitMode?: CommitMode;
+}
+
+/** Thrown inside a group when the map is full: aborts the group's child transaction. */
+const GROUP_MAP_FULL = Symbol('map full');
 
 class Store implements LmjStore {
   readonly path: string;
@@ -85,6 +100,17 @@ class Store implements LmjStore {
   private flushing: Promise<void> | undefined;
   /** True while a write transaction runs: growth (close/reopen) must wait for the outermost. */
   private writing = false;
+  readonly commitMode: CommitMode;
+  /** The group commit in flight (async mode): growth and close wait for it. */
+  private inFlight: Promise<void> | undefined;
+  /**
+   * Set once an lmdb-js async write ran: lmdb-js then closes the env only after a few
+   * promise turns, and reopening the path before that breaks the next async write
+   * (EINVAL, measured), so growth must await the close — only the async drain can.
+   */
+  private asyncUsed = false;
+  /** A sync write found the map (nearly) full after async writes: the drain grows first. */
+  private growTo = 0;
 
   constructor(path: string, options: EngineOpenOptions) {
     if (typeof path !== 'string' || path.length === 0) throw new LmjError('INVALID_PARAM', 'store path must be a non-empty string');
@@ -102,6 +128,11 @@ class Store implements LmjStore {
       throw new LmjError('INVALID_PARAM', 'mapSize must be an integer of at least 64 KiB', { details: { mapSize } });
     }
     this.readOnly = options.readOnly === true;
+    // LMJ_COMMIT_MODE lets an operator (or a before/after bench) pick the path without code changes.
+    this.commitMode = options.commitMode ?? ((process.env['LMJ_COMMIT_MODE'] as CommitMode | undefined) || 'async');
+    if (this.commitMode !== 'sync' && this.commitMode !== 'async') {
+      throw new LmjError('BAD_CONFIG', `commitMode must be sync or async, got ${String(this.commitMode)}`);
+    }
     const every = options.flushIntervalMs ?? DEFAULT_FAST_FLUSH_MS;
     if (!Number.isFinite(every) || every <= 0) {
       throw new LmjError('INVALID_PARAM', 'flushIntervalMs must be a positive number', { details: { flushIntervalMs: every } });
@@ -185,7 +216,8 @@ class Store implements LmjStore {
       if (!this.scheduled) {
         this.scheduled = true;
         // setImmediate lets every writeAsync of this event-loop turn join one commit.
-        setImmediate(() => this.drain());
+        if (this.commitMode === 'sync') setImmediate(() => this.drain());
+        else setImmediate(() => void this.drainAsync());
       }
     });
   }
@@ -209,6 +241,130 @@ class Store implements LmjStore {
       }
     }
     this.scheduled = false;
+  }
+
+  /**
+   * Async mode: commits queued callbacks group after group, one group in flight, until
+   * the queue is empty. Growth happens between groups, never under an lmdb-js write.
+   */
+  private async drainAsync(): Promise<void> {
+    let done!: () => void;
+    this.inFlight = new Promise<void>((r) => (done = r));
+    try {
+      while (this.queue.length > 0 || this.growTo > 0) {
+        if (this.growTo > 0) {
+          const size = this.growTo;
+          this.growTo = 0;
+          if (size > this.ctx.h.mapSize) {
+            try {
+              await this.growAsync(size);
+            } catch {
+              // Keep going at the old size; a write that needs the space reports MAP_FULL.
+            }
+          }
+          continue;
+        }
+        const group = this.queue.splice(0, MAX_GROUP);
+        let outcomes: Outcome[];
+        try {
+          outcomes = await this.commitGroupAsync(group);
+        } catch (error) {
+          const wrapped = wrapError(error);
+          for (const q of group) q.reject(wrapped);
+          continue;
+        }
+        for (let i = 0; i < group.length; i++) {
+          const o = outcomes[i]!;
+          if (o.ok) group[i]!.resolve(o.value);
+          else group[i]!.reject(o.error);
+        }
+      }
+    } finally {
+      this.scheduled = false;
+      this.inFlight = undefined;
+      done();
+    }
+  }
+
+  /** One lmdb-js async transaction for a group; on a full map grows and runs it again. */
+  private async commitGroupAsync(group: Queued[]): Promise<Outcome[]> {
+    for (let attempt = 0; ; attempt++) {
+      const h = this.ctx.h;
+      this.asyncUsed = true;
+      try {
+        // Resolves after mdb_txn_commit returned on the writer thread; without
+        // MDB_OVERLAPPINGSYNC (our data-v1 build) that commit includes both fsyncs.
+        const outcomes = (await h.main.transaction(() => this.runGroupInChild(group))) as Outcome[];
+        // lmdb-js renews its shared read snapshot only on a later turn after an async
+        // commit; callers read right after the promise resolves and must see their write.
+        if (this.ctx.isOpen && this.ctx.h === h) h.root.resetReadTxn();
+        await this.growAheadAsync();
+        return outcomes;
+      } catch (error) {
+        const next = this.ctx.h.mapSize * 2;
+        if (!isMapFull(error) || attempt >= MAX_GROWTHS || next > MAX_MAP_SIZE) throw wrapError(error);
+        await this.growAsync(next);
+      }
+    }
+  }
+
+  /** Runs inside lmdb-js's async write transaction: the group in one child transaction. */
+  private runGroupInChild(group: Queued[]): Outcome[] {
+    const main = this.ctx.h.main;
+    this.writing = true;
+    try {
+      return main.childTransaction(() => {
+        const outcomes = this.runGroup(group);
+        // A full map poisons what the group wrote: abort it all, grow, run it again.
+        if (outcomes === GROUP_MAP_FULL) throw new LmjError('STORE_IO', 'MDB_MAP_FULL', { details: { lmdb: MDB_MAP_FULL } });
+        return outcomes;
+      }) as Outcome[];
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  /** The callbacks of a group in the current write transaction (async mode). */
+  private runGroup(group: Queued[]): Outcome[] | typeof GROUP_MAP_FULL {
+    const main = this.ctx.h.main;
+    const outcomes: Outcome[] = [];
+    for (const q of group) {
+      const txn = new Txn(this.ctx, true);
+      try {
+        const value =
+          group.length === 1
+            ? q.fn(txn)
+            : main.childTransaction(() => {
+                const r = q.fn(txn);
+                assertSync(r);
+                return r;
+              });
+        assertSync(value);
+        outcomes.push({ ok: true, value });
+      } catch (error) {
+        if (isMapFull(error)) return GROUP_MAP_FULL;
+        // A lone callback that threw: the group's child (all it wrote) must not commit.
+        if (group.length === 1) throw error;
+        outcomes.push({ ok: false, error: wrapError(error) });
+      } finally {
+        txn.finished = true;
+      }
+    }
+    return outcomes;
+  }
+
+  private async growAheadAsync(): Promise<void> {
+    const target = this.growAheadTarget();
+    if (target > 0) await this.growAsync(target);
+  }
+
+  /** Growth after async writes: awaits lmdb-js's deferred close before reopening. */
+  private async growAsync(newSize: number): Promise<void> {
+    const old = this.ctx.h;
+    const closed = closeHandles(old);
+    this.ctx.replace(undefined);
+    await closed;
+    this.reopen(old.mapSize, newSize);
   }
 
   /** One write transaction for a group; each callback in its own child when there are several. */
@@ -261,6 +417,14 @@ class Store implements LmjStore {
         this.writing = false;
         const next = this.ctx.h.mapSize * 2;
         if (!isMapFull(error) || attempt >= MAX_GROWTHS || next > MAX_MAP_SIZE) throw wrapError(error);
+        if (this.asyncUsed) {
+          // Only the async drain can reopen safely now: let it grow, report this write.
+          this.requestAsyncGrowth(next);
+          throw new LmjError('STORE_IO', 'MDB_MAP_FULL: the map is growing, retry the write', {
+            cause: error,
+            details: { lmdb: MDB_MAP_FULL, mapSize: next },
+          });
+        }
         this.grow(next);
       }
     }
@@ -272,25 +436,46 @@ class Store implements LmjStore {
     return { mapSize: info.mapSize, lastPageNumber: info.lastPageNumber, pageSize: h.pageSize };
   }
 
-  private growAheadIfNeeded(): void {
-    const h = this.ctx.h;
-    const info = this.envInfo(h);
+  /** The size to grow to when the map is fuller than GROW_AHEAD_RATIO, else 0. */
+  private growAheadTarget(): number {
+    const info = this.envInfo(this.ctx.h);
     const used = (info.lastPageNumber + 1) * info.pageSize;
     if (used > info.mapSize * GROW_AHEAD_RATIO && info.mapSize * 2 <= MAX_MAP_SIZE) {
-      this.grow(Math.max(info.mapSize * 2, used * 2));
+      return Math.max(info.mapSize * 2, used * 2);
+    }
+    return 0;
+  }
+
+  private growAheadIfNeeded(): void {
+    const target = this.growAheadTarget();
+    if (target === 0) return;
+    if (this.asyncUsed) this.requestAsyncGrowth(target);
+    else this.grow(target);
+  }
+
+  /** Asks the async drain to grow the map before its next group. */
+  private requestAsyncGrowth(size: number): void {
+    this.growTo = Math.max(this.growTo, size);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => void this.drainAsync());
     }
   }
 
   private grow(newSize: number): void {
     const old = this.ctx.h;
-    // Closing is synchronous here: this engine never leaves lmdb-js async writes pending.
+    // Closing is synchronous here: no lmdb-js async write ever ran on this env (asyncUsed).
     void closeHandles(old);
     this.ctx.replace(undefined);
+    this.reopen(old.mapSize, newSize);
+  }
+
+  private reopen(oldSize: number, newSize: number): void {
     try {
       this.ctx.replace(openHandles(this.path, this.durability, newSize, this.readOnly));
     } catch (error) {
       // Keep the store usable at its old size; the write that needed more space fails.
-      this.ctx.replace(openHandles(this.path, this.durability, old.mapSize, this.readOnly));
+      this.ctx.replace(openHandles(this.path, this.durability, oldSize, this.readOnly));
       throw new LmjError('STORE_IO', `cannot grow the map to ${newSize} bytes`, { cause: error, details: { mapSize: newSize } });
     }
   }
@@ -312,7 +497,10 @@ class Store implements LmjStore {
     if (this.closing !== undefined) return this.closing;
     this.closing = (async () => {
       // Let queued writes commit first: they were accepted before close.
-      while (this.scheduled || this.queue.length > 0) await new Promise((r) => setImmediate(r));
+      while (this.scheduled || this.queue.length > 0 || this.inFlight !== undefined) {
+        if (this.inFlight !== undefined) await this.inFlight;
+        else await new Promise((r) => setImmediate(r));
+      }
       if (this.flushTimer !== undefined) clearInterval(this.flushTimer);
       if (this.ctx.isOpen) {
         const h = this.ctx.h;

@@ -105,6 +105,9 @@ function resultOf(deviceId: string, outcome: ApplyOutcome | null): IngestResult 
 
 async function commitOnce(ctx: CommitContext, deviceId: string, work: readonly Work[]): Promise<DeviceListEntry> {
   const done = await ctx.pool.use(deviceId, (store) => store.writeAsync((txn) => applyWork(txn, deviceId, work)), { create: true });
+  // Queue the registry update before resolving: listDevices (which settles queued
+  // updates) right after a resolved submit must see it, whatever the microtask order.
+  ctx.registry.update([done.entry]);
   work.forEach((w, i) => w.pending.resolve(resultOf(deviceId, done.outcomes[i] ?? null)));
   return done.entry;
 }
@@ -223,6 +226,5 @@ export function prepareBatch(ctx: CommitContext, batch: readonly Pending[]): Pre
 export async function commitDeviceWork(ctx: CommitContext, deviceId: string, work: readonly Work[]): Promise<void> {
   const entries: DeviceListEntry[] = [];
   const late = await commitDevice(ctx, deviceId, work, entries);
-  ctx.registry.update(entries);
   await rejectAll(ctx, late);
 }
