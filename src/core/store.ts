@@ -13,13 +13,13 @@
  * reopened with a bigger map between groups (liblmdb 0.9 cannot grow a map in use, and
  * lmdb-js exposes no resize). commitMode `sync` keeps the old all-synchronous path.
  */
-import { closeSync, fdatasyncSync, openSync } from 'node:fs';
-import { open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { getCodec } from '../codec/index.js';
 import { LmjError } from '../errors.js';
 import type { EngineContext as Ctx } from './engine-context.js';
 import { EngineContext } from './engine-context.js';
+import { FastFlusher } from './fast-flush.js';
+import { MDB_MAP_FULL, isMapFull, wrapError } from './lmdb-errors.js';
 import { DEFAULT_MAP_SIZE, type LmdbHandles, closeHandles, openHandles } from './lmdb-env.js';
 import { Txn, assertSync } from './txn.js';
 import type { Durability, LmjStore, OpenOptions, ReadTxn, StoreStat, WriteTxn } from './types.js';
@@ -35,34 +35,6 @@ export const MAX_MAP_SIZE = 2 ** 40;
 /** Grow ahead of need once a commit leaves the map this full. */
 const GROW_AHEAD_RATIO = 0.75;
 
-// LMDB return codes lmdb-js puts in `error.code`.
-const MDB_MAP_FULL = -30792;
-const MDB_BAD_TXN = -30782;
-const CORRUPT_CODES = new Set([-30796, -30797, -30793, -30794]);
-
-function lmdbCode(error: unknown): number | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'number') return code;
-  const m = /MDB_[A-Z_]+/.exec((error as Error | null)?.message ?? '');
-  if (m?.[0] === 'MDB_MAP_FULL') return MDB_MAP_FULL;
-  return undefined;
-}
-
-/** True for the errors lmdb-js raises when a write transaction ran out of map. */
-function isMapFull(error: unknown): boolean {
-  const code = lmdbCode(error);
-  // lmdb-js reports MAP_FULL on the failing put, then BAD_TXN on every later call.
-  return code === MDB_MAP_FULL || code === MDB_BAD_TXN;
-}
-
-/** An lmdb failure as an LmjError (cause kept); our own and the caller's errors unchanged. */
-export function wrapError(error: unknown): unknown {
-  if (error instanceof LmjError) return error;
-  const code = lmdbCode(error);
-  if (code === undefined || !(error instanceof Error)) return error;
-  if (CORRUPT_CODES.has(code)) return new LmjError('STORE_CORRUPT', error.message, { cause: error, details: { lmdb: code } });
-  return new LmjError('STORE_IO', error.message, { cause: error, details: { lmdb: code } });
-}
 
 interface Queued {
   fn: (txn: WriteTxn) => unknown;
@@ -94,10 +66,8 @@ class Store implements LmjStore {
   private queue: Queued[] = [];
   private scheduled = false;
   private closing: Promise<void> | undefined;
-  private flushTimer: NodeJS.Timeout | undefined;
-  /** `fast` mode: data.mdb, flushed with fdatasync through a short-lived descriptor (see flushToDisk). */
-  private dataFile: string | undefined;
-  private flushing: Promise<void> | undefined;
+  /** `fast` mode only: periodic fdatasync of data.mdb after commits. */
+  private readonly flusher: FastFlusher | undefined;
   /** True while a write transaction runs: growth (close/reopen) must wait for the outermost. */
   private writing = false;
   readonly commitMode: CommitMode;
@@ -140,38 +110,7 @@ class Store implements LmjStore {
     // Everything that can throw runs before the environment is opened, so nothing leaks.
     const codec = options.codec ?? getCodec();
     this.ctx = new EngineContext(codec, partition, openHandles(path, this.durability, mapSize, this.readOnly));
-    if (this.durability === 'fast' && !this.readOnly) {
-      this.dataFile = join(path, 'data.mdb');
-      this.flushTimer = setInterval(() => void this.flushToDisk(), every);
-      this.flushTimer.unref();
-    }
-  }
-
-  /**
-   * `fast` mode flush: fdatasync of data.mdb through our own descriptor. LMDB (no
-   * WRITEMAP) has already written every committed page to the file with pwrite, so this
-   * is what mdb_env_sync would do — but it does not touch the lmdb environment, which
-   * map growth may close and reopen at any time.
-   */
-  private flushToDisk(): Promise<void> {
-    const file = this.dataFile;
-    if (file === undefined) return Promise.resolve();
-    // The descriptor lives only for the flush: an open store keeps lmdb's 3 descriptors.
-    this.flushing ??= (async () => {
-      const fh = await openFile(file, 'r+');
-      try {
-        await fh.datasync();
-      } finally {
-        await fh.close();
-      }
-    })()
-      .catch((error: unknown) => {
-        process.emitWarning(`lmj-edge: fast-mode flush of ${file} failed: ${(error as Error).message}`, { code: 'LMJ_FLUSH_FAILED' });
-      })
-      .finally(() => {
-        this.flushing = undefined;
-      });
-    return this.flushing;
+    this.flusher = this.durability === 'fast' && !this.readOnly ? new FastFlusher(join(path, 'data.mdb'), every) : undefined;
   }
 
   read<T>(fn: (txn: ReadTxn) => T): T {
@@ -197,11 +136,13 @@ class Store implements LmjStore {
     return this.withGrowth(() => {
       const txn = new Txn(this.ctx, true);
       try {
-        return this.ctx.h.main.transactionSync(() => {
+        const committed = this.ctx.h.main.transactionSync(() => {
           const result = fn(txn);
           assertSync(result);
           return result;
         });
+        this.flusher?.markDirty();
+        return committed;
       } finally {
         txn.finished = true;
       }
@@ -229,6 +170,7 @@ class Store implements LmjStore {
       let outcomes: Outcome[];
       try {
         outcomes = this.withGrowth(() => this.commitGroup(group));
+        this.flusher?.markDirty();
       } catch (error) {
         const wrapped = wrapError(error);
         for (const q of group) q.reject(wrapped);
@@ -268,6 +210,7 @@ class Store implements LmjStore {
         let outcomes: Outcome[];
         try {
           outcomes = await this.commitGroupAsync(group);
+          this.flusher?.markDirty();
         } catch (error) {
           const wrapped = wrapError(error);
           for (const q of group) q.reject(wrapped);
@@ -501,23 +444,12 @@ class Store implements LmjStore {
         if (this.inFlight !== undefined) await this.inFlight;
         else await new Promise((r) => setImmediate(r));
       }
-      if (this.flushTimer !== undefined) clearInterval(this.flushTimer);
       if (this.ctx.isOpen) {
         const h = this.ctx.h;
         this.ctx.replace(undefined);
         await closeHandles(h);
       }
-      const file = this.dataFile;
-      if (file !== undefined) {
-        await this.flushing;
-        this.dataFile = undefined;
-        const fd = openSync(file, 'r+');
-        try {
-          fdatasyncSync(fd);
-        } finally {
-          closeSync(fd);
-        }
-      }
+      await this.flusher?.close();
     })();
     return this.closing;
   }
