@@ -58,6 +58,15 @@ export interface EngineOpenOptions extends OpenOptions {
 /** Thrown inside a group when the map is full: aborts the group's child transaction. */
 const GROUP_MAP_FULL = Symbol('map full');
 
+/** Resolves or rejects each queued callback with its own outcome. */
+function settle(group: readonly Queued[], outcomes: readonly Outcome[]): void {
+  for (let i = 0; i < group.length; i++) {
+    const o = outcomes[i]!;
+    if (o.ok) group[i]!.resolve(o.value);
+    else group[i]!.reject(o.error);
+  }
+}
+
 class Store implements LmjStore {
   readonly path: string;
   readonly durability: Durability;
@@ -176,11 +185,7 @@ class Store implements LmjStore {
         for (const q of group) q.reject(wrapped);
         continue;
       }
-      for (let i = 0; i < group.length; i++) {
-        const o = outcomes[i]!;
-        if (o.ok) group[i]!.resolve(o.value);
-        else group[i]!.reject(o.error);
-      }
+      settle(group, outcomes);
     }
     this.scheduled = false;
   }
@@ -216,11 +221,7 @@ class Store implements LmjStore {
           for (const q of group) q.reject(wrapped);
           continue;
         }
-        for (let i = 0; i < group.length; i++) {
-          const o = outcomes[i]!;
-          if (o.ok) group[i]!.resolve(o.value);
-          else group[i]!.reject(o.error);
-        }
+        settle(group, outcomes);
       }
     } finally {
       this.scheduled = false;
