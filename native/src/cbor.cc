@@ -151,16 +151,20 @@ int32_t CborValidate(const uint8_t* p, size_t n, CborScan* scan) {
   std::vector<Frame> stack;
   bool top_done = false;
   bool first = true;
+  // A finished container counts as one item of its parent (or ends the top level).
+  auto pop_frame = [&stack, &top_done]() {
+    stack.pop_back();
+    if (stack.empty()) {
+      top_done = true;
+    } else {
+      stack.back().consumed++;
+    }
+  };
   for (;;) {
     if (!stack.empty()) {
       Frame& fr = stack.back();
       if (!fr.indefinite && fr.consumed == fr.total) {
-        stack.pop_back();
-        if (stack.empty()) {
-          top_done = true;
-        } else {
-          stack.back().consumed++;
-        }
+        pop_frame();
         continue;
       }
     } else if (top_done) {
@@ -177,12 +181,7 @@ int32_t CborValidate(const uint8_t* p, size_t n, CborScan* scan) {
     if (ib == 0xFF) {
       if (stack.empty() || !stack.back().indefinite) return kBadCbor;
       if (stack.back().is_map && (stack.back().consumed & 1) != 0) return kBadCbor;
-      stack.pop_back();
-      if (stack.empty()) {
-        top_done = true;
-      } else {
-        stack.back().consumed++;
-      }
+      pop_frame();
       continue;
     }
     const bool is_key = !stack.empty() && stack.back().is_map && (stack.back().consumed & 1) == 0;
