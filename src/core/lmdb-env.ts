@@ -88,6 +88,12 @@ export function openHandles(path: string, durability: Durability, mapSize: numbe
   try {
     if (!readOnly) mkdirSync(path, { recursive: true });
     const root = lmdbOpen(path, {
+      // lmdb-js derives these from the path's extension and the environment
+      // (`sensor.2` would be opened as a data *file*, LMDB_RESTORE=safe changes
+      // recovery); an instance is always a directory and always opened the same way.
+      noSubdir: false,
+      safeRestore: false,
+      remapChunks: false,
       maxDbs: 4,
       mapSize,
       overlappingSync: false,

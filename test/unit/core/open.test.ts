@@ -1,4 +1,5 @@
-import { readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lmdbWritesFormatV1, openStore } from '../../../src/core/index.js';
@@ -33,5 +34,41 @@ describe('opening an instance', () => {
     expect(errCode(() => openStore(garbage))).toBe('STORE_OPEN_FAILED');
     expect(errCode(() => openStore(join(base, 'missing'), { readOnly: true }))).toBe('STORE_OPEN_FAILED');
     expect(readdirSync('/proc/self/fd').length).toBeLessThanOrEqual(fds + 1);
+  });
+
+  it.each(['a.b', 'v1.2.3', 'x.mdb', 'sensor.2'])(
+    'opens %s as a directory instance, never as a data file, leaving nothing beside it',
+    async (name) => {
+      const base = tmpDir();
+      const dir = join(base, name);
+      const s = openStore(dir);
+      const p = s.write((t) => t.objCreate());
+      await s.close();
+      expect(readdirSync(base)).toEqual([name]);
+      expect(readdirSync(dir).sort()).toEqual(['data.mdb', 'lock.mdb']);
+      const again = openStore(dir, { readOnly: true });
+      expect(again.read((t) => t.exists(p))).toBe(true);
+      await again.close();
+      expect(readdirSync(base)).toEqual([name]);
+    },
+  );
+
+  it('opens an instance that liblmdb created at a dotted path', async () => {
+    const base = tmpDir();
+    const dir = join(base, 'v1.2.3');
+    const ptr = Buffer.concat([Buffer.from([0x01]), Buffer.alloc(16, 7)]);
+    const dump = (db: string, rows: Buffer[], dup: boolean): string =>
+      ['VERSION=3', 'format=bytevalue', `database=${db}`, 'type=btree', ...(dup ? ['duplicates=1', 'dupsort=1'] : []),
+        'HEADER=END', ...rows.map((b) => ' ' + b.toString('hex')), 'DATA=END', ''].join('\n');
+    mkdirSync(dir);
+    execFileSync('mdb_load', ['-s', 'main', dir], {
+      input: dump('main', [Buffer.concat([ptr, Buffer.from('t')]), Buffer.from('1')], false),
+    });
+    execFileSync('mdb_load', ['-s', 'set', dir], { input: dump('set', [ptr, Buffer.from('t')], true) });
+    const s = openStore(dir);
+    expect(s.read((t) => t.memberGet(ptr, 't')).toString()).toBe('1');
+    await s.close();
+    expect(existsSync(`${dir}-lock`)).toBe(false);
+    expect(readdirSync(base)).toEqual(['v1.2.3']);
   });
 });
