@@ -4,7 +4,7 @@
  * See docs/storage.md for the on-disk format and durability guarantees.
  */
 export * from './types.js';
-export { openStore, DEFAULT_FAST_FLUSH_MS, MAX_GROUP, type EngineOpenOptions } from './store.js';
+export { openStore, DEFAULT_FAST_FLUSH_MS, MAX_GROUP } from './store.js';
 export { wrapError } from './lmdb-errors.js';
 export { DEFAULT_MAP_SIZE, lmdbWritesFormatV1 } from './lmdb-env.js';
 export { KIND_BOX, KIND_REF, KIND_SCALAR, MAX_DOC_DEPTH } from './document.js';

@@ -1,14 +1,13 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { openStore, type LmjStore } from '../../../src/core/index.js';
-import type { CommitMode, EngineOpenOptions } from '../../../src/core/store.js';
+import { openStore, type LmjStore, type OpenOptions } from '../../../src/core/index.js';
 import { isLmjError } from '../../../src/errors.js';
 import { tmpDir } from '../../helpers/tmp-dir.js';
-import { errCode, rejectCode } from './helpers.js';
+import { rejectCode } from './helpers.js';
 
 const VALUE = Buffer.alloc(1000, 0xcd);
 
-function open(options: EngineOpenOptions = {}): LmjStore {
+function open(options: OpenOptions = {}): LmjStore {
   return openStore(tmpDir(), options);
 }
 
@@ -21,9 +20,9 @@ function bigObject(s: LmjStore, members: number): Promise<Buffer> {
   });
 }
 
-describe.each<CommitMode>(['async', 'sync'])('writeAsync, commitMode %s', (commitMode) => {
+describe('writeAsync (grouped commits off the main thread)', () => {
   it('a read right after the promise resolves sees the write; a throwing callback is rolled back alone', async () => {
-    const s = open({ commitMode });
+    const s = open();
     const p = await s.writeAsync((t) => {
       const p = t.objCreate();
       t.memberPut(p, 'n', '1');
@@ -51,7 +50,7 @@ describe.each<CommitMode>(['async', 'sync'])('writeAsync, commitMode %s', (commi
   });
 
   it('sync writes interleave with in-flight async commits; close drains them', async () => {
-    const s = open({ commitMode });
+    const s = open();
     const pending = Array.from({ length: 20 }, (_, i) => s.writeAsync((t) => t.memberPut(t.objCreate(), 'i', String(i))));
     const syncPtrs: Buffer[] = [];
     for (let i = 0; i < 5; i++) {
@@ -71,11 +70,10 @@ describe.each<CommitMode>(['async', 'sync'])('writeAsync, commitMode %s', (commi
 
   it('grows the map from writeAsync alone, then from a sync write, without leaking descriptors', async () => {
     const fdsBefore = readdirSync('/proc/self/fd').length;
-    const s = open({ commitMode, mapSize: 128 * 1024 });
+    const s = open({ mapSize: 128 * 1024 });
     const ptrs = await Promise.all(Array.from({ length: 6 }, () => bigObject(s, 400)));
     ptrs.push(...(await Promise.all(Array.from({ length: 3 }, () => bigObject(s, 400)))));
-    // A sync write after async commits: it may report the map as growing once (async
-    // mode), then succeeds at the bigger size.
+    // A sync write after async commits: it may report the map as growing once, then succeeds at the bigger size.
     let syncPtr: Buffer | undefined;
     for (let attempt = 0; syncPtr === undefined && attempt < 20; attempt++) {
       try {
@@ -98,14 +96,5 @@ describe.each<CommitMode>(['async', 'sync'])('writeAsync, commitMode %s', (commi
     });
     await s.close();
     expect(readdirSync('/proc/self/fd').length).toBeLessThanOrEqual(fdsBefore + 1);
-  });
-});
-
-describe('commitMode option', () => {
-  it('rejects an unknown mode and defaults to async', async () => {
-    expect(errCode(() => open({ commitMode: 'later' as never }))).toBe('BAD_CONFIG');
-    const s = open() as LmjStore & { commitMode: CommitMode };
-    expect(s.commitMode).toBe(process.env['LMJ_COMMIT_MODE'] || 'async');
-    await s.close();
   });
 });
