@@ -7,9 +7,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { encode } from 'cbor-x';
-import { loadAddon } from '../src/codec/addon.js';
 import { loadCodec, portableCodec, type Codec, type PayloadFormat } from '../src/codec/index.js';
-import type { NativeAddon } from '../src/codec/native/index.js';
 import { printRateTable, repeat, type RateRow } from './lib/report.js';
 
 const RUNS = 7;
@@ -67,7 +65,6 @@ async function flattenRows(label: string, payloads: Buffer[], format: PayloadFor
 /** Runs the codec benchmark and prints its tables. */
 export async function runCodecBench(): Promise<void> {
   const native = loadCodec('native');
-  const addon = loadAddon() as NativeAddon;
   const env = Array.from({ length: BATCH }, (_, i) => envReading(i));
   const meter = Array.from({ length: BATCH }, (_, i) => meterReading(i));
   const json = (xs: object[]) => xs.map((x) => Buffer.from(JSON.stringify(x)));
@@ -80,12 +77,10 @@ export async function runCodecBench(): Promise<void> {
     ...(await flattenRows('meter cbor', cbor(meter), 'cbor', native)),
   ];
   printRateTable(`codec flatten (${sizes}; batch = ${BATCH} payloads per call)`, rows);
-  // The codecs' newPointer is the JS generator in both (docs/codec.md §0); the addon's
-  // own generator is measured directly to show why.
+  // The codecs' newPointer is the JS generator in both (docs/codec.md §0): an addon
+  // generator measured 0.2x of it (one Node-API call per 17 bytes) and was removed.
   printRateTable('pointer generation', [
     { name: 'portable newPointer', rates: await repeat(RUNS, rate(() => portableCodec.newPointer(1, 7), 1)), unit: 'ptr/s' },
-    { name: 'addon newPointer (1 per call)', rates: await repeat(RUNS, rate(() => addon.newPointer(1, 7), 1)), baseline: 'portable newPointer', unit: 'ptr/s' },
-    { name: `addon newPointers (${BATCH} per call)`, rates: await repeat(RUNS, rate(() => addon.newPointers(1, 7, BATCH), BATCH)), baseline: 'portable newPointer', unit: 'ptr/s' },
     { name: 'portable formatPointer', rates: await repeat(RUNS, rate(() => portableCodec.formatPointer(ptr), 1)), unit: 'op/s' },
     { name: 'native formatPointer', rates: await repeat(RUNS, rate(() => native.formatPointer(ptr), 1)), baseline: 'portable formatPointer', unit: 'op/s' },
   ]);

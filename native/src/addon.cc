@@ -3,7 +3,6 @@
 // as a status number from src/errors.ts, never as a C++ exception.
 #include <napi.h>
 
-#include <chrono>
 #include <cstring>
 #include <vector>
 
@@ -17,71 +16,15 @@ class NativeAddon : public Napi::Addon<NativeAddon> {
  public:
   NativeAddon(Napi::Env env, Napi::Object exports) {
     DefineAddon(exports, {
-                             InstanceMethod("seed", &NativeAddon::Seed),
-                             InstanceMethod("newPointer", &NativeAddon::NewPointer),
-                             InstanceMethod("newPointers", &NativeAddon::NewPointers),
                              InstanceMethod("partitionOf", &NativeAddon::Partition),
                              InstanceMethod("formatPointer", &NativeAddon::Format),
                              InstanceMethod("parsePointer", &NativeAddon::Parse),
-                             InstanceMethod("memberKey", &NativeAddon::MemberKey),
                              InstanceMethod("flattenBatch", &NativeAddon::FlattenBatch),
                          });
   }
 
  private:
-  static uint64_t NowMs() {
-    using namespace std::chrono;
-    return static_cast<uint64_t>(duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
-  }
-
   static Napi::Value Status(Napi::Env env, int32_t st) { return Napi::Number::New(env, st); }
-
-  // Reads type and partition arguments; kOk or kInvalidParam.
-  static int32_t TypePartition(const Napi::CallbackInfo& info, uint8_t* type, uint16_t* partition) {
-    if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) return kInvalidParam;
-    const double t = info[0].As<Napi::Number>().DoubleValue();
-    const double p = info[1].As<Napi::Number>().DoubleValue();
-    if (!(t == 1 || t == 2) || !(p >= 0 && p <= 65535 && p == static_cast<double>(static_cast<uint32_t>(p)))) {
-      return kInvalidParam;
-    }
-    *type = static_cast<uint8_t>(t);
-    *partition = static_cast<uint16_t>(p);
-    return kOk;
-  }
-
-  Napi::Value Seed(const Napi::CallbackInfo& info) {
-    if (info.Length() < 1 || !info[0].IsTypedArray()) return Status(info.Env(), kInvalidParam);
-    auto a = info[0].As<Napi::Uint8Array>();
-    if (a.ByteLength() != 5) return Status(info.Env(), kInvalidParam);
-    gen_.Seed(a.Data());
-    return Status(info.Env(), kOk);
-  }
-
-  Napi::Value NewPointer(const Napi::CallbackInfo& info) {
-    uint8_t type;
-    uint16_t partition;
-    if (int32_t st = TypePartition(info, &type, &partition)) return Status(info.Env(), st);
-    auto out = Napi::Buffer<uint8_t>::New(info.Env(), kPtrLen);
-    gen_.Next(type, partition, NowMs(), out.Data());
-    return out;
-  }
-
-  // count pointers in one Buffer (17 × count), all from one clock reading.
-  Napi::Value NewPointers(const Napi::CallbackInfo& info) {
-    uint8_t type;
-    uint16_t partition;
-    if (int32_t st = TypePartition(info, &type, &partition)) return Status(info.Env(), st);
-    if (info.Length() < 3 || !info[2].IsNumber()) return Status(info.Env(), kInvalidParam);
-    const double c = info[2].As<Napi::Number>().DoubleValue();
-    if (!(c >= 0 && c <= 1048576 && c == static_cast<double>(static_cast<uint32_t>(c)))) {
-      return Status(info.Env(), kInvalidParam);
-    }
-    const size_t count = static_cast<size_t>(c);
-    auto out = Napi::Buffer<uint8_t>::New(info.Env(), kPtrLen * count);
-    const uint64_t now = NowMs();
-    for (size_t i = 0; i < count; ++i) gen_.Next(type, partition, now, out.Data() + i * kPtrLen);
-    return out;
-  }
 
   // Takes the device id's UTF-8 bytes (the wrapper encodes; lone surrogates → U+FFFD).
   Napi::Value Partition(const Napi::CallbackInfo& info) {
@@ -117,20 +60,6 @@ class NativeAddon : public Napi::Addon<NativeAddon> {
     uint8_t out[kPtrLen];
     if (full != 34 || !ParseHex(buf, len, out) || !ValidPointer(out, kPtrLen)) return Status(info.Env(), kInvalidPointer);
     return Napi::Buffer<uint8_t>::Copy(info.Env(), out, kPtrLen);
-  }
-
-  Napi::Value MemberKey(const Napi::CallbackInfo& info) {
-    if (info.Length() < 2 || !info[0].IsTypedArray()) return Status(info.Env(), kInvalidPointer);
-    auto ptr = info[0].As<Napi::Uint8Array>();
-    if (!ValidPointer(ptr.Data(), ptr.ByteLength())) return Status(info.Env(), kInvalidPointer);
-    if (!info[1].IsTypedArray()) return Status(info.Env(), kInvalidParam);
-    auto name = info[1].As<Napi::Uint8Array>();
-    if (name.ByteLength() == 0) return Status(info.Env(), kInvalidParam);
-    if (name.ByteLength() > kMaxMemberNameLen) return Status(info.Env(), kMemberTooLong);
-    auto out = Napi::Buffer<uint8_t>::New(info.Env(), kPtrLen + name.ByteLength());
-    std::memcpy(out.Data(), ptr.Data(), kPtrLen);
-    std::memcpy(out.Data() + kPtrLen, name.Data(), name.ByteLength());
-    return out;
   }
 
   // flattenBatch(payloads: Uint8Array[], format, maxDepth, maxFields) → Buffer:
@@ -199,7 +128,6 @@ class NativeAddon : public Napi::Addon<NativeAddon> {
     return static_cast<uint32_t>(order_.size());
   }
 
-  PointerGen gen_;
   Flattener flat_;
   std::vector<uint32_t> order_;
   std::vector<int32_t> table_;

@@ -1,13 +1,8 @@
 #include "pointer.h"
 
-#include <cstring>
-
 namespace lmj {
 
 namespace {
-constexpr uint32_t kCounterMax = 0xFFFFFF;
-constexpr uint64_t kMsMax = (uint64_t{1} << 48) - 1;
-
 int Hex(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -15,28 +10,6 @@ int Hex(char c) {
   return -1;
 }
 }  // namespace
-
-void PointerGen::Seed(const uint8_t nonce[5]) { std::memcpy(nonce_, nonce, 5); }
-
-void PointerGen::Next(uint8_t type, uint16_t partition, uint64_t now_ms, uint8_t* out) {
-  if (now_ms > last_ms_) {
-    last_ms_ = now_ms < kMsMax ? now_ms : kMsMax;
-    counter_ = 0;
-  } else if (counter_ >= kCounterMax) {
-    last_ms_ += 1;
-    counter_ = 0;
-  } else {
-    counter_ += 1;
-  }
-  out[0] = type;
-  out[1] = static_cast<uint8_t>(partition >> 8);
-  out[2] = static_cast<uint8_t>(partition);
-  for (int i = 0; i < 6; ++i) out[3 + i] = static_cast<uint8_t>(last_ms_ >> (40 - 8 * i));
-  std::memcpy(out + 9, nonce_, 5);
-  out[14] = static_cast<uint8_t>(counter_ >> 16);
-  out[15] = static_cast<uint8_t>(counter_ >> 8);
-  out[16] = static_cast<uint8_t>(counter_);
-}
 
 uint16_t PartitionOf(const uint8_t* p, size_t n) {
   uint32_t h = 0x811C9DC5u;

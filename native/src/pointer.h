@@ -1,24 +1,11 @@
-// Pointers (docs/codec.md §1–§3): generation, partition function, hex text.
+// Pointers (docs/codec.md §1–§3): partition function, hex text. Pointers are generated
+// in TypeScript (one generator per process for both codecs: a Node-API call per pointer
+// costs more than generating it, measured in docs/codec.md).
 #pragma once
 #include <cstddef>
 #include <cstdint>
 
 namespace lmj {
-
-// Per-process (per addon instance) generator: a 5-byte random nonce seeded from
-// JavaScript, the last millisecond used and a 24-bit counter within it.
-class PointerGen {
- public:
-  void Seed(const uint8_t nonce[5]);
-  // Writes one 17-byte pointer. `now_ms` is the wall clock; the stored time
-  // never goes backwards, and the counter borrows the next millisecond when full.
-  void Next(uint8_t type, uint16_t partition, uint64_t now_ms, uint8_t* out);
-
- private:
-  uint8_t nonce_[5] = {0, 0, 0, 0, 0};
-  uint64_t last_ms_ = 0;
-  uint32_t counter_ = 0;
-};
 
 // FNV-1a 32 over the bytes, folded to 16 bits by XOR of the halves.
 uint16_t PartitionOf(const uint8_t* p, size_t n);

@@ -78,8 +78,6 @@ export interface Codec {
   formatPointer(ptr: Uint8Array): string;
   /** Parses hex text (either case). Throws INVALID_POINTER for anything else. */
   parsePointer(text: string): Buffer;
-  /** `ptr ‖ name` as the `main` key. Throws INVALID_POINTER / MEMBER_TOO_LONG / INVALID_PARAM. */
-  memberKey(ptr: Uint8Array, name: Uint8Array): Buffer;
   /** Flattens one payload. Throws the LmjError of the first rule it breaks. */
   flatten(payload: Uint8Array, format?: PayloadFormat, limits?: Partial<FlattenLimits>): Flattened;
   /** Flattens many payloads in one call; one bad payload does not affect the others. */

@@ -4,7 +4,6 @@
  * here; flatten results arrive packed in one Buffer per call and are sliced
  * into `Flattened` views without copying.
  */
-import { randomBytes } from 'node:crypto';
 import { LmjError, fromStatus } from '../../errors.js';
 import { loadAddon } from '../addon.js';
 import { checkPayload, formatCode, resolveLimits } from '../limits.js';
@@ -13,17 +12,13 @@ import type { Codec, EntityType, FlattenLimits, FlattenOutcome, Flattened, Paylo
 
 /** The addon's exports (native/src/addon.cc). A number result is a status. */
 export interface NativeAddon {
-  seed(nonce: Uint8Array): number;
-  newPointer(type: number, partition: number): Buffer | number;
-  newPointers(type: number, partition: number, count: number): Buffer | number;
   partitionOf(utf8: Uint8Array): number;
   formatPointer(ptr: Uint8Array): string | number;
   parsePointer(text: string): Buffer | number;
-  memberKey(ptr: Uint8Array, name: Uint8Array): Buffer | number;
   flattenBatch(payloads: readonly Uint8Array[], format: number, maxDepth: number, maxFields: number): Buffer | number;
 }
 
-const EXPECTED = ['seed', 'newPointer', 'newPointers', 'partitionOf', 'formatPointer', 'parsePointer', 'memberKey', 'flattenBatch'];
+const EXPECTED = ['partitionOf', 'formatPointer', 'parsePointer', 'flattenBatch'];
 
 function check<T>(r: T | number, what: string): T {
   if (typeof r === 'number') throw fromStatus(r, `${what}: ${codeMessage(r)}`);
@@ -70,9 +65,6 @@ export function wrapAddon(addon: NativeAddon): Codec {
       throw new Error(`lmj_edge_native is missing ${name}(): stale build? run npm run build:native`);
     }
   }
-  const seeded = addon.seed(randomBytes(5));
-  if (seeded !== 0) throw fromStatus(seeded, 'seeding the native pointer generator failed');
-
   const flattenBatch = (payloads: readonly Uint8Array[], format?: PayloadFormat, limits?: Partial<FlattenLimits>): FlattenOutcome[] => {
     const code = formatCode(format);
     const { maxDepth, maxFields } = resolveLimits(limits);
@@ -94,9 +86,6 @@ export function wrapAddon(addon: NativeAddon): Codec {
     },
     parsePointer(text: string): Buffer {
       return check(addon.parsePointer(text), 'parsePointer');
-    },
-    memberKey(ptr: Uint8Array, name: Uint8Array): Buffer {
-      return check(addon.memberKey(ptr, name), 'memberKey');
     },
     flatten(payload: Uint8Array, format?: PayloadFormat, limits?: Partial<FlattenLimits>): Flattened {
       checkPayload(payload);

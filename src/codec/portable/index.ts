@@ -6,7 +6,7 @@ import { LmjError } from '../../errors.js';
 import { checkPayload, formatCode, resolveLimits } from '../limits.js';
 import type { Codec, EntityType, FlattenLimits, FlattenOutcome, Flattened, PayloadFormat } from '../types.js';
 import { flattenPortable } from './flatten.js';
-import { PointerGenerator, formatPointer, memberKey, parsePointer, partitionOf } from './pointer.js';
+import { PointerGenerator, formatPointer, parsePointer, partitionOf } from './pointer.js';
 
 /** The process's one pointer generator, shared by both codecs (docs/codec.md §1). */
 export const processPointers = new PointerGenerator();
@@ -37,7 +37,6 @@ export const portableCodec: Codec = Object.freeze({
   partitionOf,
   formatPointer,
   parsePointer,
-  memberKey,
   flatten,
   flattenBatch,
 });

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { LmjError } from '../../errors.js';
-import { MAX_MEMBER_NAME_LEN, PTR_LEN, type EntityType } from '../types.js';
+import { PTR_LEN, type EntityType } from '../types.js';
 
 /** Largest value of the 24-bit per-millisecond counter in bytes 14–16. */
 const COUNTER_MAX = 0xffffff;
@@ -121,22 +121,5 @@ export function parsePointer(text: string): Buffer {
   }
   const out = Buffer.from(text, 'hex');
   checkPointer(out);
-  return out;
-}
-
-/** `ptr ‖ name`, the `main` key of a member. */
-export function memberKey(ptr: Uint8Array, name: Uint8Array): Buffer {
-  checkPointer(ptr);
-  if (!(name instanceof Uint8Array) || name.length === 0) {
-    throw new LmjError('INVALID_PARAM', 'member name must be 1..493 bytes', { details: { length: name?.length } });
-  }
-  if (name.length > MAX_MEMBER_NAME_LEN) {
-    throw new LmjError('MEMBER_TOO_LONG', `member name is ${name.length} bytes, limit ${MAX_MEMBER_NAME_LEN}`, {
-      details: { length: name.length, limit: MAX_MEMBER_NAME_LEN },
-    });
-  }
-  const out = Buffer.allocUnsafe(PTR_LEN + name.length);
-  out.set(ptr, 0);
-  out.set(name, PTR_LEN);
   return out;
 }

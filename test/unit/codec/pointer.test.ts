@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isLmjError } from '../../../src/errors.js';
 import { PointerGenerator } from '../../../src/codec/portable/pointer.js';
-import { loadAddon } from '../../../src/codec/addon.js';
-import type { NativeAddon } from '../../../src/codec/native/index.js';
-import { codecs, nativeCodec } from './codecs.js';
+import { codecs } from './codecs.js';
 
 function code(fn: () => unknown): string | undefined {
   try {
@@ -66,16 +64,6 @@ describe.each(codecs)('pointers (%s)', (_name, codec) => {
     expect(code(() => codec.formatPointer(Buffer.alloc(17, 0)))).toBe('INVALID_POINTER');
   });
 
-  it('builds member keys within LMDB limits', () => {
-    const p = codec.newPointer(0x01, 1);
-    const key = codec.memberKey(p, Buffer.from('env.temp'));
-    expect(key.equals(Buffer.concat([p, Buffer.from('env.temp')]))).toBe(true);
-    expect(codec.memberKey(p, Buffer.alloc(493, 0x61)).length).toBe(510);
-    expect(code(() => codec.memberKey(p, Buffer.alloc(494, 0x61)))).toBe('MEMBER_TOO_LONG');
-    expect(code(() => codec.memberKey(p, Buffer.alloc(0)))).toBe('INVALID_PARAM');
-    expect(code(() => codec.memberKey(Buffer.alloc(17), Buffer.from('a')))).toBe('INVALID_POINTER');
-  });
-
   it('partitions device ids with FNV-1a-32 folded to 16 bits', () => {
     // FNV-1a-32 reference vectors: "" 811c9dc5, "a" e40c292c, "foobar" bf9cf968.
     expect(codec.partitionOf('')).toBe(0x811c ^ 0x9dc5);
@@ -102,24 +90,3 @@ describe('pointer generator', () => {
     expect(back.subarray(14).equals(Buffer.of(0, 0, 1))).toBe(true);
   });
 });
-
-// The addon's own generator (bulk newPointers) follows the same layout rules.
-if (nativeCodec !== undefined) {
-  describe('native pointer generator', () => {
-    it('newPointers gives increasing pointers with one nonce and the layout of docs/codec.md', () => {
-      const addon = loadAddon() as NativeAddon;
-      const before = Date.now();
-      const buf = addon.newPointers(2, 0x1234, 1000) as Buffer;
-      expect(buf.length).toBe(17 * 1000);
-      for (let i = 0; i < 1000; i++) {
-        const p = buf.subarray(17 * i, 17 * i + 17);
-        expect(p[0]).toBe(2);
-        expect(p.readUInt16BE(1)).toBe(0x1234);
-        expect(p.readUIntBE(3, 6)).toBeGreaterThanOrEqual(before);
-        if (i > 0) expect(Buffer.compare(buf.subarray(17 * (i - 1), 17 * i), p)).toBe(-1);
-      }
-      expect(addon.newPointers(3, 0, 1)).toBe(-32000);
-      expect(addon.newPointer(1, 70000)).toBe(-32000);
-    });
-  });
-}
