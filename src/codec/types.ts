@@ -2,7 +2,7 @@
  * The codec contract: what the native addon and the portable TypeScript codec both
  * implement, byte for byte. The full rules live in docs/codec.md; the essentials:
  *
- * Pointers (DESIGN §4): 17 bytes, byte 0 entity type (0x01 object, 0x02 set),
+ * Pointers (docs/codec.md §1): 17 bytes, byte 0 entity type (0x01 object, 0x02 set),
  * bytes 1–2 partition (big-endian), 3–8 creation time in Unix ms (big-endian,
  * never going backwards within a process), 9–16 a per-process random nonce plus a
  * counter, so pointers are unique across processes and increase within one.

@@ -1,5 +1,5 @@
 /**
- * Ghost members (DESIGN §3): `main` keys under a pointer whose name is not
+ * Ghost members (docs/storage.md, On-disk format): `main` keys under a pointer whose name is not
  * registered in `set`. `audit` finds them with one ordered walk of `main`;
  * `repair` deletes them inside the caller's write transaction (so all or none).
  */

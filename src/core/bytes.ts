@@ -1,6 +1,6 @@
 /**
  * Argument validation and key building for the engine: pointers, member names and
- * set elements as DESIGN §3 limits them. Everything returns Buffers the engine can
+ * set elements as docs/storage.md (On-disk format) limits them. Everything returns Buffers the engine can
  * hand to lmdb-js without another copy.
  */
 import { MAX_ELEMENT_LEN, MAX_MEMBER_NAME_LEN, OBJECT_TYPE, PTR_LEN, SET_TYPE } from '../codec/types.js';

@@ -1,6 +1,6 @@
 /**
  * The lmdb-js layer: opens one LMJCore instance (an LMDB environment directory with
- * the named databases `main` and `set`) exactly as DESIGN §3 requires, and reopens
+ * the named databases `main` and `set`) exactly as docs/storage.md (On-disk format) requires, and reopens
  * it with a larger map when it fills up.
  *
  * Why the care: lmdb-js defaults change bytes or formats on disk (msgpack values,

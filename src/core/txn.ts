@@ -1,6 +1,6 @@
 /**
  * One LMJCore transaction over lmdb-js (read or write), implementing the
- * {@link WriteTxn} contract of DESIGN §3 on the `main` and `set` databases.
+ * {@link WriteTxn} contract of docs/storage.md on the `main` and `set` databases.
  *
  * lmdb-js routes every get/put to the environment's current write transaction when
  * one is open (and to its shared read snapshot otherwise), so this class holds no
@@ -221,7 +221,7 @@ export class Txn implements WriteTxn {
     const n = checkName(name);
     this.requireEntity(p);
     const h = this.ctx.h;
-    // Value first, then the name (DESIGN §3): a crash in between leaves a legal "missing value".
+    // Value first, then the name (docs/storage.md, On-disk format): a crash in between leaves a legal "missing value".
     const hadValue = h.main.removeSync(this.ctx.keys.member(p, n));
     const hadName = h.set.removeSync(p, n);
     if (!hadValue && !hadName) throw new LmjError('MEMBER_NOT_FOUND', undefined, { details: { ptr: p.toString('hex') } });

@@ -1,5 +1,5 @@
 /**
- * The LMJCore engine's public contract (DESIGN §3). Implemented over the `lmdb`
+ * The LMJCore engine's public contract (docs/storage.md, On-disk format). Implemented over the `lmdb`
  * package in this folder; used by the gateway, sync and router layers.
  *
  * Binary everywhere: pointers, member names, values and set elements are bytes.

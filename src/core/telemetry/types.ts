@@ -1,5 +1,5 @@
 /**
- * Types of the telemetry model (DESIGN §5, docs/telemetry-model.md): what is stored
+ * Types of the telemetry model (docs/telemetry-model.md): what is stored
  * per device instance, and the shapes the query functions return. The byte layout is
  * a contract shared by the gateway, the simulator's checker, sync and the router.
  */
