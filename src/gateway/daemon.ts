@@ -13,10 +13,10 @@ import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
 import { startExternalSubscriber, type ExternalSubscriber } from './broker/external.js';
 import { UserTable } from './broker/users.js';
 import type { GatewayConfig } from './config/index.js';
-import { buildHttpApi } from './http/server.js';
+import { buildGatewayHttpApi } from './http/api.js';
 import { createIngestor } from './ingest/index.js';
 import type { Ingestor } from './ingest/types.js';
-import { createLogger, RejectionLogger, type Logger } from './logger.js';
+import { createLogger, RejectionLogger, type Logger } from '../http/logger.js';
 import { GatewayMetrics } from './metrics.js';
 import { registerSyncMetrics, registerSyncRoutes, startSync, type SyncOptions, type SyncService } from '../sync/index.js';
 
@@ -103,7 +103,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
 
   let embedded: EmbeddedBroker | undefined;
   let external: ExternalSubscriber | undefined;
-  const http = buildHttpApi({
+  const http = buildGatewayHttpApi({
     source: ingestor,
     metrics,
     log,

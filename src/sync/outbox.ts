@@ -6,13 +6,13 @@
  * instance. The budget (estimated wire bytes of the backlog) triggers back-pressure
  * or oldest-first drop. See docs/sync.md.
  */
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeElement } from '../core/telemetry/model.js';
 import { exportRecords } from '../core/telemetry/records.js';
 import { readRoot } from '../core/telemetry/root.js';
 import type { ReadingRecord } from '../core/telemetry/types.js';
 import type { ReadTxn } from '../core/types.js';
+import { deviceIdsOnDisk } from '../devices/layout.js';
 import { isLmjError } from '../errors.js';
 import { recordBytes } from './batch.js';
 import { SyncStateStore, type Cursor } from './state-store.js';
@@ -449,11 +449,7 @@ export class Outbox {
   private async sweep(ids: string[] | undefined): Promise<void> {
     let list = ids;
     if (list === undefined) {
-      try {
-        list = readdirSync(join(this.opts.dataDir, 'devices'));
-      } catch {
-        list = [];
-      }
+      list = deviceIdsOnDisk(this.opts.dataDir);
       this.log.info({ devices: list.length }, 'sync: unclean stop detected, checking every device for unsynced readings');
     }
     for (const id of list) {

@@ -51,7 +51,7 @@ export function registerStart(program: Command): void {
       }
       // Loaded here, not at the top: `lmj-edge --help` and the data commands stay fast.
       const { startDaemon } = await import('../../gateway/daemon.js');
-      const { createLogger } = await import('../../gateway/logger.js');
+      const { createLogger } = await import('../../http/logger.js');
       const log = createLogger(config.log.level);
       let daemon;
       try {

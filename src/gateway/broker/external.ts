@@ -21,7 +21,7 @@
 import { connect, type Socket } from 'node:net';
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import type { Ingestor, IngestResult } from '../ingest/types.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../http/logger.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { shouldAck } from './ack-policy.js';
 

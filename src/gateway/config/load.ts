@@ -4,9 +4,9 @@
  * problem becomes one BAD_CONFIG error naming the key, the source and why.
  */
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { LmjError } from '../../errors.js';
+import { isLoopback } from '../../http/loopback.js';
 import { defaultConfig, SETTINGS, type GatewayConfig, type Setting } from './schema.js';
 
 /** Where the configuration comes from. */
@@ -119,13 +119,6 @@ function readFile(file: string): Record<string, unknown> {
   }
   checkUnknownKeys(parsed as Record<string, unknown>, '');
   return parsed as Record<string, unknown>;
-}
-
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
-
-/** True when `host` only accepts connections from this machine. */
-export function isLoopback(host: string): boolean {
-  return LOOPBACK.has(host) || (isIP(host) === 4 && host.startsWith('127.'));
 }
 
 /** Cross-setting rules that single values cannot express. */

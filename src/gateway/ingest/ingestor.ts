@@ -6,21 +6,18 @@
  * flight; what arrives meanwhile forms its next group, so groups grow with commit
  * latency (up to `batch.maxMessages` per device commit) and stay small when idle.
  */
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { getCodec } from '../../codec/index.js';
-import { deviceSummary, findByIdentity, latest, readings } from '../../core/telemetry/query.js';
-import { entityView } from '../../core/telemetry/entity-view.js';
-import type { LmjStore } from '../../core/types.js';
 import { LmjError, isLmjError, type ErrorCode } from '../../errors.js';
+import { devicesDir } from '../../devices/layout.js';
+import { createPool } from '../../devices/pool/pool.js';
+import { createDeviceReader, type UseDevice } from '../../devices/read-facade.js';
+import { openRegistry, reconcileRegistry } from '../../devices/rebuild.js';
 import { DeadLetterStore } from '../dead-letters.js';
-import { isValidDeviceId } from '../device-id.js';
-import { createPool } from '../pool/pool.js';
-import type { DevicePool } from '../pool/types.js';
 import { createTopicParser } from '../topics.js';
 import { commitDeviceWork, prepareBatch, rejectAll, type CommitContext, type Pending, type Prepared, type Work } from './commit.js';
-import { DeviceRegistry } from './registry.js';
 import type { IngestHooks, IngestOptions, IngestResult, IngestStats, Ingestor, InboundMessage } from './types.js';
 
 function safeHook<K extends keyof IngestHooks>(hooks: IngestHooks, name: K, ...args: Parameters<NonNullable<IngestHooks[K]>>): void {
@@ -39,41 +36,6 @@ function positive(name: string, v: number | undefined, dflt: number): number {
   return n;
 }
 
-/** Opens the registry, recreating it when it is unreadable (it is derived data). */
-function openRegistry(dir: string): DeviceRegistry {
-  try {
-    return new DeviceRegistry(dir);
-  } catch {
-    rmSync(dir, { recursive: true, force: true });
-    return new DeviceRegistry(dir);
-  }
-}
-
-/** Rebuilds registry entries by opening the given devices (all on disk when omitted). */
-export async function rebuildRegistryEntries(dataDir: string, pool: DevicePool, registry: DeviceRegistry, ids?: Iterable<string>): Promise<number> {
-  let list: string[];
-  if (ids === undefined) {
-    try {
-      list = readdirSync(join(dataDir, 'devices')).filter((id) => isValidDeviceId(id));
-    } catch {
-      list = [];
-    }
-  } else list = [...ids];
-  let rebuilt = 0;
-  for (const id of list) {
-    try {
-      const s = await pool.use(id, (store) => store.read((txn) => deviceSummary(txn)));
-      if (s === null) continue;
-      registry.update([{ id, firstSeen: s.firstSeen, lastSeen: s.lastSeen, readings: s.readings }]);
-      rebuilt++;
-    } catch {
-      // An unreadable device stays out of the list; its messages report DEVICE_UNAVAILABLE.
-    }
-  }
-  await registry.settle();
-  return rebuilt;
-}
-
 /** Opens the gateway state under `options.dataDir` and starts the pipeline. */
 export async function createIngestor(options: IngestOptions): Promise<Ingestor> {
   const hooks = options.hooks ?? {};
@@ -86,7 +48,7 @@ export async function createIngestor(options: IngestOptions): Promise<Ingestor> 
   const codec = options.codec ?? getCodec();
   const topics = createTopicParser(options.topics);
 
-  mkdirSync(join(options.dataDir, 'devices'), { recursive: true });
+  mkdirSync(devicesDir(options.dataDir), { recursive: true });
   const deadLetters = new DeadLetterStore(join(options.dataDir, 'gateway', 'deadletters'), options.deadLetters);
   const registry = openRegistry(join(options.dataDir, 'gateway', 'registry'));
   const pool = createPool({
@@ -133,17 +95,7 @@ export async function createIngestor(options: IngestOptions): Promise<Ingestor> 
   };
 
   // Devices on disk that the registry lacks (e.g. after a crash): rebuild them in the background.
-  const reconcile = (async () => {
-    const known = registry.ids();
-    let onDisk: string[] = [];
-    try {
-      onDisk = readdirSync(join(options.dataDir, 'devices'));
-    } catch {
-      onDisk = [];
-    }
-    const missing = onDisk.filter((id) => isValidDeviceId(id) && !known.has(id));
-    if (missing.length > 0) await rebuildRegistryEntries(options.dataDir, pool, registry, missing);
-  })().catch(() => undefined);
+  const reconcile = reconcileRegistry(options.dataDir, pool, registry).catch(() => undefined);
 
   function count(result: IngestResult): void {
     if (result.status === 'stored') stats.stored++;
@@ -300,16 +252,11 @@ export async function createIngestor(options: IngestOptions): Promise<Ingestor> 
     await Promise.all(snapshot);
   }
 
-  async function use<T>(deviceId: string, fn: (store: LmjStore) => T | Promise<T>): Promise<T> {
-    return pool.use(deviceId, fn);
-  }
-
-  function orNotFound<T>(deviceId: string, v: T | null): T {
-    if (v === null) throw new LmjError('NOT_FOUND', `unknown device ${deviceId}`, { details: { deviceId } });
-    return v;
-  }
+  const use: UseDevice = (deviceId, fn) => pool.use(deviceId, fn);
+  const reader = createDeviceReader({ registry, use, codec });
 
   const ingestor: Ingestor = {
+    ...reader,
     submit,
     flush,
     topics,
@@ -326,26 +273,6 @@ export async function createIngestor(options: IngestOptions): Promise<Ingestor> 
         await deadLetters.close();
       })();
       return closed;
-    },
-    async listDevices(query) {
-      // Registry updates are queued per commit group; include everything already resolved.
-      await registry.settle();
-      return registry.list(query);
-    },
-    deviceSummary: async (id) => orNotFound(id, await use(id, (s) => s.read((txn) => deviceSummary(txn)))),
-    latest: async (id) => orNotFound(id, await use(id, (s) => s.read((txn) => latest(txn)))),
-    readings: async (id, query) => use(id, (s) => s.read((txn) => readings(txn, query))),
-    async entity(id, ptrHex) {
-      const ptr = codec.parsePointer(ptrHex);
-      return use(id, (s) => s.read((txn) => entityView(txn, ptr)));
-    },
-    async findByIdentity(id, identity) {
-      let bytes: Buffer;
-      if (typeof identity === 'string') {
-        if (!/^[0-9a-fA-F]{32}$/.test(identity)) throw new LmjError('BAD_REQUEST', 'identity must be 32 hex characters');
-        bytes = Buffer.from(identity, 'hex');
-      } else bytes = Buffer.from(identity);
-      return use(id, (s) => s.read((txn) => findByIdentity(txn, bytes)));
     },
     withDevice: use,
     deadLetters: async (query) => deadLetters.list(query),

@@ -14,9 +14,9 @@ import type {
   ReadingView,
 } from '../../core/telemetry/types.js';
 import type { TopicParser, TopicTemplates } from '../topics.js';
-import type { PoolStats } from '../pool/types.js';
+import type { PoolStats } from '../../devices/pool/types.js';
 import type { DeadLetterPage, DeadLetterQuery } from '../dead-letters.js';
-import type { DeviceListPage, DeviceListQuery } from './registry.js';
+import type { DeviceReader } from '../../devices/read-facade.js';
 
 /** One MQTT publication handed to the gateway. */
 export interface InboundMessage {
@@ -115,7 +115,7 @@ export interface IngestStats {
 }
 
 /** The ingest pipeline plus the read side the HTTP API and CLI use. */
-export interface Ingestor {
+export interface Ingestor extends DeviceReader {
   /**
    * Resolves only after the message's group commit is durable (or it was rejected and
    * dead-lettered durably). Never rejects for bad input; after `close()` it resolves
@@ -130,18 +130,6 @@ export interface Ingestor {
   /** The compiled topic templates (filters to subscribe to, parse, topicFor). */
   readonly topics: TopicParser;
 
-  /** Devices from the registry (no instance opened), sorted by id, paged. */
-  listDevices(query?: DeviceListQuery): Promise<DeviceListPage>;
-  /** Throws BAD_DEVICE_ID, NOT_FOUND (unknown device), DEVICE_UNAVAILABLE. */
-  deviceSummary(deviceId: string): Promise<DeviceSummary>;
-  /** Throws like {@link deviceSummary}. */
-  latest(deviceId: string): Promise<LatestView>;
-  /** Throws like {@link deviceSummary}, plus BAD_REQUEST for bad range/limit/cursor. */
-  readings(deviceId: string, query?: ReadingsQuery): Promise<ReadingsPage>;
-  /** Entity by pointer hex; INVALID_POINTER for bad hex. */
-  entity(deviceId: string, ptrHex: string): Promise<EntityView>;
-  /** The reading stored for a message identity (hex or bytes), or null. */
-  findByIdentity(deviceId: string, identity: string | Uint8Array): Promise<ReadingView | null>;
   /**
    * Runs `fn` with the device's open instance, pinned (never evicted while `fn` runs):
    * the escape hatch for audit/repair and anything not covered above. NOT_FOUND for an

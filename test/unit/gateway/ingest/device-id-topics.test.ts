@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assertDeviceId, deviceIdProblem, isValidDeviceId } from '../../../../src/gateway/device-id.js';
+import { assertDeviceId, deviceIdProblem, isValidDeviceId } from '../../../../src/devices/device-id.js';
 import { createTopicParser } from '../../../../src/gateway/topics.js';
 import { isLmjError } from '../../../../src/errors.js';
 

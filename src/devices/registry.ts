@@ -5,8 +5,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { open, type RootDatabase } from 'lmdb';
-import { LmjError } from '../../errors.js';
-import { isValidDeviceId } from '../device-id.js';
+import { LmjError } from '../errors.js';
+import { isValidDeviceId } from './device-id.js';
 
 /** One registry entry. */
 export interface DeviceListEntry {
