@@ -58,6 +58,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
   let shuttingDown = false;
   let sync: SyncService | undefined;
 
+  const syncOptions = options.sync;
   const ingestor = await createIngestor({
     dataDir: config.dataDir,
     durability: config.durability,
@@ -66,9 +67,6 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
     batch: { maxDelayMs: config.commitWindowMs },
     ...(config.maxOpenInstances > 0 ? { pool: { maxOpen: config.maxOpenInstances } } : {}),
     hooks: metrics.ingestHooks({
-      result: (r) => {
-        if (r.status === 'stored') sync?.onStored(r.deviceId, r.ts);
-      },
       error: (err, ctx) =>
         rejections.reject({
           deviceId: ctx.deviceId,
@@ -78,29 +76,19 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
           message: err.message,
         }),
     }),
+    // The outbox gates admission (back-pressure policy) and hears every stored reading.
+    ...(syncOptions === undefined
+      ? {}
+      : {
+          sync: (devices) =>
+            (sync = startSync({ dataDir: config.dataDir, durable: config.durability === 'safe', devices, log: log.child({ component: 'sync' }) }, syncOptions)),
+        }),
   });
   metrics.setStatsSource(() => ingestor.stats());
-  if (options.sync !== undefined) {
-    try {
-      sync = startSync({ dataDir: config.dataDir, durable: config.durability === 'safe', devices: ingestor, log: log.child({ component: 'sync' }) }, options.sync);
-    } catch (err) {
-      await ingestor.close();
-      throw err;
-    }
+  if (sync !== undefined) {
     const s = sync;
     registerSyncMetrics(metrics.registry, () => s.status());
   }
-  // The MQTT front ends submit through the outbox's back-pressure gate.
-  const front: Pick<Ingestor, 'submit'> =
-    sync === undefined
-      ? ingestor
-      : {
-          submit: async (msg) => {
-            await sync?.admit();
-            return ingestor.submit(msg);
-          },
-        };
-
   let embedded: EmbeddedBroker | undefined;
   let external: ExternalSubscriber | undefined;
   const http = buildGatewayHttpApi({
@@ -127,7 +115,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
         username: config.broker.username,
         password: config.broker.password,
         filters: ingestor.topics.filters,
-        ingestor: front,
+        ingestor,
         metrics,
         log,
         maxInFlight: Math.ceil(config.mqtt.maxInFlight / config.broker.connections),
@@ -137,7 +125,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
       embedded = await startEmbeddedBroker({
         host: config.mqtt.host,
         port: config.mqtt.port,
-        ingestor: front,
+        ingestor,
         metrics,
         log,
         users,

@@ -62,6 +62,19 @@ export interface IngestHooks {
   deadLettersDropped?(count: number): void;
 }
 
+/** Access to the pipeline's open device instances (what the sync layer reads through). */
+export interface IngestDeviceAccess {
+  withDevice<T>(deviceId: string, fn: (store: LmjStore) => T | Promise<T>): Promise<T>;
+}
+
+/** The downstream the pipeline feeds: told of every stored reading, and gating admission. */
+export interface IngestSync {
+  /** A reading was durably stored. */
+  onStored(deviceId: string, ts: number): void;
+  /** Resolves when a new message may be admitted (waits while the downstream budget is exceeded). */
+  admit(): Promise<void>;
+}
+
 /** Options of {@link Ingestor} creation. Only `dataDir` is required. */
 export interface IngestOptions {
   /** Data directory: devices in `DIR/devices/<id>/`, gateway state in `DIR/gateway/`. */
@@ -94,6 +107,11 @@ export interface IngestOptions {
   };
   deadLetters?: { maxCount?: number; maxBytes?: number };
   hooks?: IngestHooks;
+  /**
+   * Starts the downstream (upstream sync) over the pipeline's devices once they are
+   * open; its `admit` gates every submit, its `onStored` hears every stored reading.
+   */
+  sync?(devices: IngestDeviceAccess): IngestSync;
 }
 
 /** Counters of the pipeline, monotonic since creation (gauges marked). */
