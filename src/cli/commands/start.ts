@@ -5,8 +5,9 @@
  */
 import type { Command } from 'commander';
 import { loadConfig } from '../../gateway/config/index.js';
+import { syncOptionsOf } from '../../gateway/config/sync.js';
 import { fail } from '../output.js';
-import { addSyncFlags, syncOptionsFrom } from '../sync-flags.js';
+import { addSyncFlags } from '../sync-flags.js';
 
 /** Options as commander hands them over (strings; the config loader validates). */
 interface StartFlags {
@@ -45,7 +46,7 @@ export function registerStart(program: Command): void {
       let sync;
       try {
         config = loadConfig({ file: flags.config, env: process.env, flags: { ...flags } });
-        sync = syncOptionsFrom({ ...flags }, process.env);
+        sync = syncOptionsOf(config);
       } catch (err) {
         fail(err, 2);
       }

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { LmjError } from '../../errors.js';
 import { isLoopback } from '../../http/loopback.js';
 import { defaultConfig, SETTINGS, type GatewayConfig, type Setting } from './schema.js';
+import { syncProblem } from './sync.js';
 
 /** Where the configuration comes from. */
 export interface ConfigSources {
@@ -122,7 +123,7 @@ function readFile(file: string): Record<string, unknown> {
 }
 
 /** Cross-setting rules that single values cannot express. */
-function validate(cfg: GatewayConfig): void {
+function validate(cfg: GatewayConfig, sourceOf: (key: string) => Source): void {
   for (const key of ['topics.telemetry', 'topics.meta'] as const) {
     const tpl = getPath(cfg as unknown as Record<string, unknown>, key) as string;
     const levels = tpl.split('/');
@@ -155,6 +156,8 @@ function validate(cfg: GatewayConfig): void {
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(cfg.broker.shareGroup)) {
     throw bad('broker.shareGroup', 'combined', 'use 1..64 letters, digits, - or _');
   }
+  const problem = syncProblem(cfg);
+  if (problem !== undefined) throw bad(problem.key, sourceOf(problem.key), problem.reason);
 }
 
 /**
@@ -166,17 +169,27 @@ export function loadConfig(sources: ConfigSources = {}): GatewayConfig {
   const file = sources.file === undefined ? undefined : readFile(sources.file);
   const env = sources.env ?? {};
   const flags = sources.flags ?? {};
+  const origin = new Map<string, Source>();
   for (const setting of SETTINGS) {
     if (file !== undefined) {
       const raw = getPath(file, setting.key);
-      if (raw !== undefined) setPath(cfg, setting.key, parseValue(setting, raw, 'file'));
+      if (raw !== undefined) {
+        setPath(cfg, setting.key, parseValue(setting, raw, 'file'));
+        origin.set(setting.key, 'file');
+      }
     }
     const fromEnv = env[setting.env];
-    if (fromEnv !== undefined) setPath(cfg, setting.key, parseValue(setting, fromEnv, 'env'));
+    if (fromEnv !== undefined) {
+      setPath(cfg, setting.key, parseValue(setting, fromEnv, 'env'));
+      origin.set(setting.key, 'env');
+    }
     const fromFlag = setting.flag === undefined ? undefined : flags[setting.flag];
-    if (fromFlag !== undefined) setPath(cfg, setting.key, parseValue(setting, fromFlag, 'flag'));
+    if (fromFlag !== undefined) {
+      setPath(cfg, setting.key, parseValue(setting, fromFlag, 'flag'));
+      origin.set(setting.key, 'flag');
+    }
   }
   const out = cfg as unknown as GatewayConfig;
-  validate(out);
+  validate(out, (key) => origin.get(key) ?? 'default');
   return out;
 }
