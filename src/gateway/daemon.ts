@@ -46,6 +46,43 @@ export interface StartOptions {
   sync?: SyncOptions;
 }
 
+/** The MQTT front end the configuration asks for: an external subscriber or the embedded broker. */
+async function startFrontEnd(
+  config: GatewayConfig,
+  deps: { ingestor: Ingestor; metrics: GatewayMetrics; log: Logger; users: UserTable | undefined },
+): Promise<{ embedded?: EmbeddedBroker; external?: ExternalSubscriber }> {
+  const { ingestor, metrics, log } = deps;
+  if (config.broker.url !== undefined) {
+    const external = startExternalSubscriber({
+      url: config.broker.url,
+      clientId: config.broker.clientId,
+      connections: config.broker.connections,
+      shareGroup: config.broker.shareGroup,
+      username: config.broker.username,
+      password: config.broker.password,
+      filters: ingestor.topics.filters,
+      ingestor,
+      metrics,
+      log,
+      maxInFlight: Math.ceil(config.mqtt.maxInFlight / config.broker.connections),
+      maxPacketBytes: config.mqtt.maxPacketBytes,
+    });
+    return { external };
+  }
+  const embedded = await startEmbeddedBroker({
+    host: config.mqtt.host,
+    port: config.mqtt.port,
+    ingestor,
+    metrics,
+    log,
+    users: deps.users,
+    maxConnections: config.mqtt.maxConnections,
+    maxPacketBytes: config.mqtt.maxPacketBytes,
+    maxInFlight: config.mqtt.maxInFlight,
+  });
+  return { embedded };
+}
+
 /** Starts the daemon per `config`. Throws LmjError (BAD_CONFIG, STORE_OPEN_FAILED, …) on failure. */
 export async function startDaemon(config: GatewayConfig, options: StartOptions = {}): Promise<Daemon> {
   const log = options.log ?? createLogger(config.log.level);
@@ -106,34 +143,9 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
   if (sync !== undefined) registerSyncRoutes(http, sync);
 
   try {
-    if (config.broker.url !== undefined) {
-      external = startExternalSubscriber({
-        url: config.broker.url,
-        clientId: config.broker.clientId,
-        connections: config.broker.connections,
-        shareGroup: config.broker.shareGroup,
-        username: config.broker.username,
-        password: config.broker.password,
-        filters: ingestor.topics.filters,
-        ingestor,
-        metrics,
-        log,
-        maxInFlight: Math.ceil(config.mqtt.maxInFlight / config.broker.connections),
-        maxPacketBytes: config.mqtt.maxPacketBytes,
-      });
-    } else {
-      embedded = await startEmbeddedBroker({
-        host: config.mqtt.host,
-        port: config.mqtt.port,
-        ingestor,
-        metrics,
-        log,
-        users,
-        maxConnections: config.mqtt.maxConnections,
-        maxPacketBytes: config.mqtt.maxPacketBytes,
-        maxInFlight: config.mqtt.maxInFlight,
-      });
-    }
+    const front = await startFrontEnd(config, { ingestor, metrics, log, users });
+    embedded = front.embedded;
+    external = front.external;
     await http.listen({ host: config.http.host, port: config.http.port });
   } catch (err) {
     await external?.close();

@@ -13,12 +13,10 @@
  * GET  /healthz, /metrics
  */
 import { join } from 'node:path';
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { getCodec } from '../codec/index.js';
 import type { Durability } from '../core/types.js';
 import { isValidDeviceId } from '../devices/device-id.js';
-import { LmjError, isLmjError } from '../errors.js';
-import { errorBody } from '../http/errors.js';
+import { LmjError } from '../errors.js';
 import { createLogger, type Logger } from '../http/logger.js';
 import { isLoopback } from '../http/loopback.js';
 import { deviceParams, listQuery } from '../http/schemas.js';
@@ -31,6 +29,7 @@ import { DeviceDirectory } from './directory.js';
 import { RouterMetrics } from './metrics.js';
 import { routerQuerySource } from './query-source.js';
 import { LocalRoutingTable, type RoutingTable } from './routing-table.js';
+import { syncErrorHandler } from './sync-errors.js';
 import { GatewayTokens, trustedGateway } from './tokens.js';
 
 /** Options of {@link startRouter}. */
@@ -79,31 +78,7 @@ export async function startRouter(opts: RouterOptions): Promise<Router> {
 
   app.addContentTypeParser('application/cbor', { parseAs: 'buffer', bodyLimit: maxBatchBytes }, (_req, body, done) => done(null, body));
 
-  const refuse = (err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): void => {
-    const fe = err as FastifyError;
-    let e: LmjError;
-    let status: number;
-    if (isLmjError(err)) {
-      e = err;
-      status = e.httpStatus;
-    } else if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      e = new LmjError('BATCH_TOO_LARGE', `batch larger than ${maxBatchBytes} bytes`);
-      status = 413;
-    } else if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      e = new LmjError('BAD_BATCH', 'batches are application/cbor');
-      status = 415;
-    } else if (typeof fe.statusCode === 'number' && fe.statusCode < 500) {
-      e = new LmjError('BAD_BATCH', `bad request: ${fe.message}`);
-      status = fe.statusCode;
-    } else {
-      log.error({ err }, 'sync endpoint failed');
-      e = new LmjError('STORE_IO', 'internal error');
-      status = 500;
-    }
-    batches.inc({ result: e.code });
-    if (status < 500) log.warn({ gateway: req.headers['x-lmj-gateway'], code: e.code, reason: e.message, details: e.details }, 'sync batch refused');
-    void reply.code(status).type('application/json').send({ error: { ...errorBody(e).error, ...(e.details === undefined ? {} : { details: e.details }) } });
-  };
+  const refuse = syncErrorHandler(log, batches, maxBatchBytes);
 
   app.post(SYNC_PATH, {
     bodyLimit: maxBatchBytes,

@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { getCodec } from '../../codec/index.js';
+import type { Codec } from '../../codec/types.js';
 import { devicesDir } from '../../devices/layout.js';
 import { createPool } from '../../devices/pool/pool.js';
 import { createDeviceReader, type UseDevice } from '../../devices/read-facade.js';
@@ -16,9 +17,9 @@ import { DeadLetterStore } from '../dead-letters.js';
 import { createTopicParser } from '../topics.js';
 import { Admission } from './admission.js';
 import type { CommitContext } from './commit.js';
-import { countResult, newCounters } from './counters.js';
+import { countResult, newCounters, type IngestCounters } from './counters.js';
 import { GroupCommitter } from './group-commit.js';
-import { resolveIngestLimits } from './settings.js';
+import { resolveIngestLimits, type IngestLimits } from './settings.js';
 import type { IngestHooks, IngestOptions, IngestResult, IngestStats, IngestSync, Ingestor, InboundMessage } from './types.js';
 
 function safeHook<K extends keyof IngestHooks>(hooks: IngestHooks, name: K, ...args: Parameters<NonNullable<IngestHooks[K]>>): void {
@@ -31,13 +32,8 @@ function safeHook<K extends keyof IngestHooks>(hooks: IngestHooks, name: K, ...a
   }
 }
 
-/** Opens the gateway state under `options.dataDir` and starts the pipeline. */
-export async function createIngestor(options: IngestOptions): Promise<Ingestor> {
-  const hooks = options.hooks ?? {};
-  const limits = resolveIngestLimits(options);
-  const codec = options.codec ?? getCodec();
-  const topics = createTopicParser(options.topics);
-
+/** The gateway state the pipeline writes: dead letters, the device registry, the instance pool. */
+function openIngestState(options: IngestOptions, codec: Codec, hooks: IngestHooks) {
   mkdirSync(devicesDir(options.dataDir), { recursive: true });
   const deadLetters = new DeadLetterStore(join(options.dataDir, 'gateway', 'deadletters'), options.deadLetters);
   const registry = openRegistry(join(options.dataDir, 'gateway', 'registry'));
@@ -50,12 +46,58 @@ export async function createIngestor(options: IngestOptions): Promise<Ingestor> 
     ...(options.pool?.mapSize === undefined ? {} : { mapSize: options.pool.mapSize }),
     hooks: { open: (id) => safeHook(hooks, 'poolOpen', id), evict: (id) => safeHook(hooks, 'poolEvict', id) },
   });
-  const use: UseDevice = (deviceId, fn) => pool.use(deviceId, fn);
-  const shutdownState = async (): Promise<void> => {
-    await registry.close();
-    await pool.close();
-    await deadLetters.close();
+  return {
+    deadLetters,
+    registry,
+    pool,
+    async close(): Promise<void> {
+      await registry.close();
+      await pool.close();
+      await deadLetters.close();
+    },
   };
+}
+
+/** The group-commit scheduler over the pipeline's state, reporting to hooks and counters. */
+function startGroupCommits(
+  state: Pick<CommitContext, 'codec' | 'topics' | 'pool' | 'deadLetters' | 'registry'>,
+  limits: IngestLimits,
+  options: IngestOptions,
+  hooks: IngestHooks,
+  counters: IngestCounters,
+): GroupCommitter {
+  const ctx: CommitContext = {
+    ...state,
+    maxPayloadBytes: limits.maxPayloadBytes,
+    flattenLimits: options.flattenLimits ?? {},
+    onError: (err, msg, deviceId) => safeHook(hooks, 'error', err, {
+      topic: String(msg.topic).slice(0, 200),
+      ...(deviceId === undefined ? {} : { deviceId }),
+      ...(msg.clientId === undefined ? {} : { clientId: msg.clientId }),
+    }),
+    onDeadLettersDropped: (n) => {
+      counters.deadLettersDropped += n;
+      safeHook(hooks, 'deadLettersDropped', n);
+    },
+  };
+  return new GroupCommitter(ctx, {
+    ...limits,
+    onGroup: (info) => {
+      counters.commits++;
+      safeHook(hooks, 'commit', info);
+    },
+  });
+}
+
+/** Opens the gateway state under `options.dataDir` and starts the pipeline. */
+export async function createIngestor(options: IngestOptions): Promise<Ingestor> {
+  const hooks = options.hooks ?? {};
+  const limits = resolveIngestLimits(options);
+  const codec = options.codec ?? getCodec();
+  const topics = createTopicParser(options.topics);
+
+  const { deadLetters, registry, pool, close: shutdownState } = openIngestState(options, codec, hooks);
+  const use: UseDevice = (deviceId, fn) => pool.use(deviceId, fn);
   let sync: IngestSync | undefined;
   try {
     sync = options.sync?.({ withDevice: use });
@@ -74,26 +116,7 @@ export async function createIngestor(options: IngestOptions): Promise<Ingestor> 
       safeHook(hooks, 'backpressure');
     },
   });
-  const ctx: CommitContext = {
-    codec, topics, pool, deadLetters, registry, maxPayloadBytes: limits.maxPayloadBytes,
-    flattenLimits: options.flattenLimits ?? {},
-    onError: (err, msg, deviceId) => safeHook(hooks, 'error', err, {
-      topic: String(msg.topic).slice(0, 200),
-      ...(deviceId === undefined ? {} : { deviceId }),
-      ...(msg.clientId === undefined ? {} : { clientId: msg.clientId }),
-    }),
-    onDeadLettersDropped: (n) => {
-      counters.deadLettersDropped += n;
-      safeHook(hooks, 'deadLettersDropped', n);
-    },
-  };
-  const groups = new GroupCommitter(ctx, {
-    ...limits,
-    onGroup: (info) => {
-      counters.commits++;
-      safeHook(hooks, 'commit', info);
-    },
-  });
+  const groups = startGroupCommits({ codec, topics, pool, deadLetters, registry }, limits, options, hooks, counters);
   // Devices on disk that the registry lacks (e.g. after a crash): rebuild them in the background.
   const reconcile = reconcileRegistry(options.dataDir, pool, registry).catch(() => undefined);
   const unresolved = new Set<Promise<IngestResult>>();

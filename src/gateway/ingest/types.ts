@@ -5,18 +5,10 @@
 import type { Codec, FlattenLimits } from '../../codec/types.js';
 import type { Durability, LmjStore } from '../../core/types.js';
 import type { ErrorCode, LmjError } from '../../errors.js';
-import type {
-  DeviceSummary,
-  EntityView,
-  LatestView,
-  ReadingsPage,
-  ReadingsQuery,
-  ReadingView,
-} from '../../core/telemetry/types.js';
-import type { TopicParser, TopicTemplates } from '../topics.js';
 import type { PoolStats } from '../../devices/pool/types.js';
-import type { DeadLetterPage, DeadLetterQuery } from '../dead-letters.js';
 import type { DeviceReader } from '../../devices/read-facade.js';
+import type { DeadLetterPage, DeadLetterQuery } from '../dead-letters.js';
+import type { TopicParser, TopicTemplates } from '../topics.js';
 
 /** One MQTT publication handed to the gateway. */
 export interface InboundMessage {
