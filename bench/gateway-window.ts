@@ -13,7 +13,7 @@ import mqtt from 'mqtt';
 import { getCodec } from '../src/codec/index.js';
 import { startEmbeddedBroker } from '../src/gateway/broker/embedded.js';
 import { createIngestor } from '../src/gateway/ingest/index.js';
-import { createLogger } from '../src/gateway/logger.js';
+import { createLogger } from '../src/http/logger.js';
 import { GatewayMetrics } from '../src/gateway/metrics.js';
 import { printRateTable, repeat, type RateRow } from './lib/report.js';
 

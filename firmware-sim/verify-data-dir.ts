@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore } from '../src/core/index.js';
 import { MAX_READINGS_LIMIT, readings } from '../src/core/telemetry/index.js';
-import { isValidDeviceId } from '../src/gateway/device-id.js';
+import { isValidDeviceId } from '../src/devices/device-id.js';
 import type { ReadingsPage } from '../src/core/telemetry/index.js';
 import type { ReadingSource } from './verify.js';
 

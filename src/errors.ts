@@ -32,65 +32,66 @@ export const LMJCORE_ERRNO = {
 } as const;
 
 /**
- * The registry: stable string code → numeric code and a default message.
- * Add new codes at the end of their group; never renumber or rename one.
+ * The registry: stable string code → numeric code, the HTTP status it answers with
+ * (gateway and router alike; 500 for conditions a client cannot cause) and a default
+ * message. Add new codes at the end of their group; never renumber or rename one.
  */
 export const ERROR_CODES = {
   // LMJCore's codes (numbers fixed by the C library).
-  INVALID_PARAM: { errno: LMJCORE_ERRNO.INVALID_PARAM, message: 'invalid parameter' },
-  NULL_POINTER: { errno: LMJCORE_ERRNO.NULL_POINTER, message: 'missing pointer' },
-  MEMBER_TOO_LONG: { errno: LMJCORE_ERRNO.MEMBER_TOO_LONG, message: 'member name or element too long' },
-  INVALID_POINTER: { errno: LMJCORE_ERRNO.INVALID_POINTER, message: 'invalid pointer' },
-  BUFFER_TOO_SMALL: { errno: LMJCORE_ERRNO.BUFFER_TOO_SMALL, message: 'buffer too small' },
-  READONLY_TXN: { errno: LMJCORE_ERRNO.READONLY_TXN, message: 'write in a read-only transaction' },
-  READONLY_PARENT: { errno: LMJCORE_ERRNO.READONLY_PARENT, message: 'child transaction of a read-only transaction' },
-  ENTITY_NOT_FOUND: { errno: LMJCORE_ERRNO.ENTITY_NOT_FOUND, message: 'entity not found' },
-  ENTITY_EXISTS: { errno: LMJCORE_ERRNO.ENTITY_EXISTS, message: 'entity already exists' },
-  ENTITY_TYPE_MISMATCH: { errno: LMJCORE_ERRNO.ENTITY_TYPE_MISMATCH, message: 'entity type mismatch' },
-  MEMBER_NOT_FOUND: { errno: LMJCORE_ERRNO.MEMBER_NOT_FOUND, message: 'member not found' },
-  MEMBER_EXISTS: { errno: LMJCORE_ERRNO.MEMBER_EXISTS, message: 'member or element already exists' },
-  MEMBER_MISSING: { errno: LMJCORE_ERRNO.MEMBER_MISSING, message: 'member value missing' },
-  MEMORY_ALLOCATION_FAILED: { errno: LMJCORE_ERRNO.MEMORY_ALLOCATION_FAILED, message: 'memory allocation failed' },
-  GHOST_MEMBER: { errno: LMJCORE_ERRNO.GHOST_MEMBER, message: 'ghost member' },
+  INVALID_PARAM: { errno: LMJCORE_ERRNO.INVALID_PARAM, httpStatus: 400, message: 'invalid parameter' },
+  NULL_POINTER: { errno: LMJCORE_ERRNO.NULL_POINTER, httpStatus: 500, message: 'missing pointer' },
+  MEMBER_TOO_LONG: { errno: LMJCORE_ERRNO.MEMBER_TOO_LONG, httpStatus: 400, message: 'member name or element too long' },
+  INVALID_POINTER: { errno: LMJCORE_ERRNO.INVALID_POINTER, httpStatus: 400, message: 'invalid pointer' },
+  BUFFER_TOO_SMALL: { errno: LMJCORE_ERRNO.BUFFER_TOO_SMALL, httpStatus: 500, message: 'buffer too small' },
+  READONLY_TXN: { errno: LMJCORE_ERRNO.READONLY_TXN, httpStatus: 500, message: 'write in a read-only transaction' },
+  READONLY_PARENT: { errno: LMJCORE_ERRNO.READONLY_PARENT, httpStatus: 500, message: 'child transaction of a read-only transaction' },
+  ENTITY_NOT_FOUND: { errno: LMJCORE_ERRNO.ENTITY_NOT_FOUND, httpStatus: 404, message: 'entity not found' },
+  ENTITY_EXISTS: { errno: LMJCORE_ERRNO.ENTITY_EXISTS, httpStatus: 500, message: 'entity already exists' },
+  ENTITY_TYPE_MISMATCH: { errno: LMJCORE_ERRNO.ENTITY_TYPE_MISMATCH, httpStatus: 500, message: 'entity type mismatch' },
+  MEMBER_NOT_FOUND: { errno: LMJCORE_ERRNO.MEMBER_NOT_FOUND, httpStatus: 500, message: 'member not found' },
+  MEMBER_EXISTS: { errno: LMJCORE_ERRNO.MEMBER_EXISTS, httpStatus: 500, message: 'member or element already exists' },
+  MEMBER_MISSING: { errno: LMJCORE_ERRNO.MEMBER_MISSING, httpStatus: 500, message: 'member value missing' },
+  MEMORY_ALLOCATION_FAILED: { errno: LMJCORE_ERRNO.MEMORY_ALLOCATION_FAILED, httpStatus: 500, message: 'memory allocation failed' },
+  GHOST_MEMBER: { errno: LMJCORE_ERRNO.GHOST_MEMBER, httpStatus: 500, message: 'ghost member' },
 
   // Storage environment (-33000…): lmdb-level failures surfaced with their cause.
-  STORE_OPEN_FAILED: { errno: -33000, message: 'cannot open the LMJCore instance' },
-  STORE_CLOSED: { errno: -33001, message: 'the LMJCore instance is closed' },
-  STORE_IO: { errno: -33002, message: 'storage I/O error' },
-  STORE_CORRUPT: { errno: -33003, message: 'the LMJCore instance is corrupt' },
-  TXN_FINISHED: { errno: -33004, message: 'transaction already committed or aborted' },
+  STORE_OPEN_FAILED: { errno: -33000, httpStatus: 500, message: 'cannot open the LMJCore instance' },
+  STORE_CLOSED: { errno: -33001, httpStatus: 500, message: 'the LMJCore instance is closed' },
+  STORE_IO: { errno: -33002, httpStatus: 500, message: 'storage I/O error' },
+  STORE_CORRUPT: { errno: -33003, httpStatus: 500, message: 'the LMJCore instance is corrupt' },
+  TXN_FINISHED: { errno: -33004, httpStatus: 500, message: 'transaction already committed or aborted' },
 
   // Payloads and codec (-33100…).
-  BAD_JSON: { errno: -33100, message: 'payload is not valid JSON' },
-  BAD_CBOR: { errno: -33101, message: 'payload is not valid CBOR' },
-  NOT_AN_OBJECT: { errno: -33102, message: 'payload is not an object or map' },
-  TOO_DEEP: { errno: -33103, message: 'payload nesting too deep' },
-  TOO_MANY_FIELDS: { errno: -33104, message: 'payload has too many fields' },
-  PATH_TOO_LONG: { errno: -33105, message: 'flattened key path longer than 493 bytes' },
-  NON_FINITE: { errno: -33106, message: 'non-finite number in payload' },
-  EMPTY_KEY: { errno: -33107, message: 'empty key in payload' },
-  PAYLOAD_TOO_LARGE: { errno: -33108, message: 'payload too large' },
-  UNSUPPORTED_VALUE: { errno: -33109, message: 'unsupported value type in payload' },
-  CODEC_UNAVAILABLE: { errno: -33110, message: 'requested codec is not available' },
+  BAD_JSON: { errno: -33100, httpStatus: 500, message: 'payload is not valid JSON' },
+  BAD_CBOR: { errno: -33101, httpStatus: 500, message: 'payload is not valid CBOR' },
+  NOT_AN_OBJECT: { errno: -33102, httpStatus: 500, message: 'payload is not an object or map' },
+  TOO_DEEP: { errno: -33103, httpStatus: 500, message: 'payload nesting too deep' },
+  TOO_MANY_FIELDS: { errno: -33104, httpStatus: 500, message: 'payload has too many fields' },
+  PATH_TOO_LONG: { errno: -33105, httpStatus: 500, message: 'flattened key path longer than 493 bytes' },
+  NON_FINITE: { errno: -33106, httpStatus: 500, message: 'non-finite number in payload' },
+  EMPTY_KEY: { errno: -33107, httpStatus: 500, message: 'empty key in payload' },
+  PAYLOAD_TOO_LARGE: { errno: -33108, httpStatus: 500, message: 'payload too large' },
+  UNSUPPORTED_VALUE: { errno: -33109, httpStatus: 500, message: 'unsupported value type in payload' },
+  CODEC_UNAVAILABLE: { errno: -33110, httpStatus: 500, message: 'requested codec is not available' },
 
   // Gateway input (-33200…).
-  BAD_DEVICE_ID: { errno: -33200, message: 'invalid device id' },
-  BAD_TOPIC: { errno: -33201, message: 'topic does not match the telemetry template' },
-  DEVICE_UNAVAILABLE: { errno: -33202, message: 'device instance unavailable' },
-  OVERLOADED: { errno: -33203, message: 'gateway overloaded' },
-  BAD_REQUEST: { errno: -33204, message: 'bad request' },
-  NOT_FOUND: { errno: -33205, message: 'not found' },
-  BAD_CONFIG: { errno: -33206, message: 'invalid configuration' },
-  SHUTTING_DOWN: { errno: -33207, message: 'shutting down' },
+  BAD_DEVICE_ID: { errno: -33200, httpStatus: 400, message: 'invalid device id' },
+  BAD_TOPIC: { errno: -33201, httpStatus: 500, message: 'topic does not match the telemetry template' },
+  DEVICE_UNAVAILABLE: { errno: -33202, httpStatus: 503, message: 'device instance unavailable' },
+  OVERLOADED: { errno: -33203, httpStatus: 503, message: 'gateway overloaded' },
+  BAD_REQUEST: { errno: -33204, httpStatus: 400, message: 'bad request' },
+  NOT_FOUND: { errno: -33205, httpStatus: 404, message: 'not found' },
+  BAD_CONFIG: { errno: -33206, httpStatus: 500, message: 'invalid configuration' },
+  SHUTTING_DOWN: { errno: -33207, httpStatus: 503, message: 'shutting down' },
 
   // Sync and router (-33300…).
-  UNAUTHORIZED: { errno: -33300, message: 'missing or wrong token' },
-  BAD_BATCH: { errno: -33301, message: 'invalid uplink batch' },
-  BATCH_TOO_LARGE: { errno: -33302, message: 'uplink batch too large' },
-  WRONG_PARTITION: { errno: -33303, message: 'pointer does not belong to this device' },
-  NO_ROUTE: { errno: -33304, message: 'no node for this partition' },
-  UPSTREAM_FAILED: { errno: -33305, message: 'upstream request failed' },
-  OUTBOX_FULL: { errno: -33306, message: 'outbox disk budget reached' },
+  UNAUTHORIZED: { errno: -33300, httpStatus: 401, message: 'missing or wrong token' },
+  BAD_BATCH: { errno: -33301, httpStatus: 400, message: 'invalid uplink batch' },
+  BATCH_TOO_LARGE: { errno: -33302, httpStatus: 413, message: 'uplink batch too large' },
+  WRONG_PARTITION: { errno: -33303, httpStatus: 400, message: 'pointer does not belong to this device' },
+  NO_ROUTE: { errno: -33304, httpStatus: 500, message: 'no node for this partition' },
+  UPSTREAM_FAILED: { errno: -33305, httpStatus: 500, message: 'upstream request failed' },
+  OUTBOX_FULL: { errno: -33306, httpStatus: 500, message: 'outbox disk budget reached' },
 } as const;
 
 /** A stable string error code. */
@@ -111,6 +112,8 @@ export interface LmjErrorOptions {
 export class LmjError extends Error {
   readonly code: ErrorCode;
   readonly errno: number;
+  /** The HTTP status of {@link code} (from the registry). */
+  readonly httpStatus: number;
   readonly details: Record<string, unknown> | undefined;
 
   constructor(code: ErrorCode, message?: string, options: LmjErrorOptions = {}) {
@@ -119,6 +122,7 @@ export class LmjError extends Error {
     this.name = 'LmjError';
     this.code = code;
     this.errno = entry.errno;
+    this.httpStatus = entry.httpStatus;
     this.details = options.details;
   }
 
@@ -128,6 +132,11 @@ export class LmjError extends Error {
       ? { code: this.code, errno: this.errno, message: this.message }
       : { code: this.code, errno: this.errno, message: this.message, details: this.details };
   }
+}
+
+/** The HTTP status registered for a code. */
+export function httpStatusOf(code: ErrorCode): number {
+  return ERROR_CODES[code].httpStatus;
 }
 
 /** The string code registered for a numeric status, or undefined for an unknown number. */

@@ -40,7 +40,7 @@ export type {
 // Gateway: ingest, device ids and topics, the daemon and its parts.
 export { createIngestor } from './gateway/ingest/index.js';
 export type { IngestHooks, IngestOptions, IngestResult, Ingestor, InboundMessage } from './gateway/ingest/index.js';
-export { assertDeviceId, isValidDeviceId } from './gateway/device-id.js';
+export { assertDeviceId, isValidDeviceId } from './devices/device-id.js';
 export { createTopicParser, type TopicParser, type TopicTemplates } from './gateway/topics.js';
 export { defaultConfig, loadConfig, type GatewayConfig } from './gateway/config/index.js';
 export { startDaemon, type Daemon } from './gateway/daemon.js';
@@ -51,5 +51,6 @@ export {
   type ExternalSubscriberOptions,
 } from './gateway/broker/external.js';
 export { hashPasswordLine, UserTable } from './gateway/broker/users.js';
-export { buildHttpApi, type HttpApiOptions } from './gateway/http/server.js';
+export { buildHttpApi, type HttpApiOptions } from './http/server.js';
+export { buildGatewayHttpApi, type GatewayHttpApiOptions } from './gateway/http/api.js';
 export { GatewayMetrics } from './gateway/metrics.js';

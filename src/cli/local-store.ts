@@ -8,11 +8,12 @@ import { join } from 'node:path';
 import { openStore } from '../core/index.js';
 import type { LmjStore } from '../core/types.js';
 import { LmjError } from '../errors.js';
-import { assertDeviceId, isValidDeviceId } from '../gateway/device-id.js';
+import { isValidDeviceId } from '../devices/device-id.js';
+import { devicesDir, instanceDir } from '../devices/layout.js';
 
 /** The instance directory of a device (validated id; never a path outside DIR/devices). */
 export function devicePath(dataDir: string, deviceId: string): string {
-  return join(dataDir, 'devices', assertDeviceId(deviceId));
+  return instanceDir(dataDir, deviceId);
 }
 
 /** Opens a device instance, throwing NOT_FOUND when it does not exist (nothing is created). */
@@ -36,7 +37,7 @@ export async function withDevice<T>(
 
 /** Device ids present in DIR/devices, sorted (invalid directory names are skipped). */
 export function listDeviceIds(dataDir: string): string[] {
-  const dir = join(dataDir, 'devices');
+  const dir = devicesDir(dataDir);
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { withFileTypes: true })
     .filter((e) => e.isDirectory() && isValidDeviceId(e.name))

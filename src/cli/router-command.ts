@@ -45,7 +45,7 @@ export function registerRouter(program: Command): void {
         fail(err, 2);
       }
       const { startRouter } = await import('../router/index.js');
-      const { createLogger } = await import('../gateway/logger.js');
+      const { createLogger } = await import('../http/logger.js');
       const { resolve } = await import('node:path');
       const log = createLogger(flags.logLevel, 'lmj-edge-router');
       let router;

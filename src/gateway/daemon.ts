@@ -13,10 +13,10 @@ import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
 import { startExternalSubscriber, type ExternalSubscriber } from './broker/external.js';
 import { UserTable } from './broker/users.js';
 import type { GatewayConfig } from './config/index.js';
-import { buildHttpApi } from './http/server.js';
+import { buildGatewayHttpApi } from './http/api.js';
 import { createIngestor } from './ingest/index.js';
 import type { Ingestor } from './ingest/types.js';
-import { createLogger, RejectionLogger, type Logger } from './logger.js';
+import { createLogger, RejectionLogger, type Logger } from '../http/logger.js';
 import { GatewayMetrics } from './metrics.js';
 import { registerSyncMetrics, registerSyncRoutes, startSync, type SyncOptions, type SyncService } from '../sync/index.js';
 
@@ -46,6 +46,43 @@ export interface StartOptions {
   sync?: SyncOptions;
 }
 
+/** The MQTT front end the configuration asks for: an external subscriber or the embedded broker. */
+async function startFrontEnd(
+  config: GatewayConfig,
+  deps: { ingestor: Ingestor; metrics: GatewayMetrics; log: Logger; users: UserTable | undefined },
+): Promise<{ embedded?: EmbeddedBroker; external?: ExternalSubscriber }> {
+  const { ingestor, metrics, log } = deps;
+  if (config.broker.url !== undefined) {
+    const external = startExternalSubscriber({
+      url: config.broker.url,
+      clientId: config.broker.clientId,
+      connections: config.broker.connections,
+      shareGroup: config.broker.shareGroup,
+      username: config.broker.username,
+      password: config.broker.password,
+      filters: ingestor.topics.filters,
+      ingestor,
+      metrics,
+      log,
+      maxInFlight: Math.ceil(config.mqtt.maxInFlight / config.broker.connections),
+      maxPacketBytes: config.mqtt.maxPacketBytes,
+    });
+    return { external };
+  }
+  const embedded = await startEmbeddedBroker({
+    host: config.mqtt.host,
+    port: config.mqtt.port,
+    ingestor,
+    metrics,
+    log,
+    users: deps.users,
+    maxConnections: config.mqtt.maxConnections,
+    maxPacketBytes: config.mqtt.maxPacketBytes,
+    maxInFlight: config.mqtt.maxInFlight,
+  });
+  return { embedded };
+}
+
 /** Starts the daemon per `config`. Throws LmjError (BAD_CONFIG, STORE_OPEN_FAILED, …) on failure. */
 export async function startDaemon(config: GatewayConfig, options: StartOptions = {}): Promise<Daemon> {
   const log = options.log ?? createLogger(config.log.level);
@@ -58,6 +95,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
   let shuttingDown = false;
   let sync: SyncService | undefined;
 
+  const syncOptions = options.sync;
   const ingestor = await createIngestor({
     dataDir: config.dataDir,
     durability: config.durability,
@@ -66,9 +104,6 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
     batch: { maxDelayMs: config.commitWindowMs },
     ...(config.maxOpenInstances > 0 ? { pool: { maxOpen: config.maxOpenInstances } } : {}),
     hooks: metrics.ingestHooks({
-      result: (r) => {
-        if (r.status === 'stored') sync?.onStored(r.deviceId, r.ts);
-      },
       error: (err, ctx) =>
         rejections.reject({
           deviceId: ctx.deviceId,
@@ -78,32 +113,22 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
           message: err.message,
         }),
     }),
+    // The outbox gates admission (back-pressure policy) and hears every stored reading.
+    ...(syncOptions === undefined
+      ? {}
+      : {
+          sync: (devices) =>
+            (sync = startSync({ dataDir: config.dataDir, durable: config.durability === 'safe', devices, log: log.child({ component: 'sync' }) }, syncOptions)),
+        }),
   });
   metrics.setStatsSource(() => ingestor.stats());
-  if (options.sync !== undefined) {
-    try {
-      sync = startSync({ dataDir: config.dataDir, durable: config.durability === 'safe', devices: ingestor, log: log.child({ component: 'sync' }) }, options.sync);
-    } catch (err) {
-      await ingestor.close();
-      throw err;
-    }
+  if (sync !== undefined) {
     const s = sync;
     registerSyncMetrics(metrics.registry, () => s.status());
   }
-  // The MQTT front ends submit through the outbox's back-pressure gate.
-  const front: Pick<Ingestor, 'submit'> =
-    sync === undefined
-      ? ingestor
-      : {
-          submit: async (msg) => {
-            await sync?.admit();
-            return ingestor.submit(msg);
-          },
-        };
-
   let embedded: EmbeddedBroker | undefined;
   let external: ExternalSubscriber | undefined;
-  const http = buildHttpApi({
+  const http = buildGatewayHttpApi({
     source: ingestor,
     metrics,
     log,
@@ -118,34 +143,9 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
   if (sync !== undefined) registerSyncRoutes(http, sync);
 
   try {
-    if (config.broker.url !== undefined) {
-      external = startExternalSubscriber({
-        url: config.broker.url,
-        clientId: config.broker.clientId,
-        connections: config.broker.connections,
-        shareGroup: config.broker.shareGroup,
-        username: config.broker.username,
-        password: config.broker.password,
-        filters: ingestor.topics.filters,
-        ingestor: front,
-        metrics,
-        log,
-        maxInFlight: Math.ceil(config.mqtt.maxInFlight / config.broker.connections),
-        maxPacketBytes: config.mqtt.maxPacketBytes,
-      });
-    } else {
-      embedded = await startEmbeddedBroker({
-        host: config.mqtt.host,
-        port: config.mqtt.port,
-        ingestor: front,
-        metrics,
-        log,
-        users,
-        maxConnections: config.mqtt.maxConnections,
-        maxPacketBytes: config.mqtt.maxPacketBytes,
-        maxInFlight: config.mqtt.maxInFlight,
-      });
-    }
+    const front = await startFrontEnd(config, { ingestor, metrics, log, users });
+    embedded = front.embedded;
+    external = front.external;
     await http.listen({ host: config.http.host, port: config.http.port });
   } catch (err) {
     await external?.close();

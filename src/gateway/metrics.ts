@@ -1,9 +1,10 @@
 /**
- * Prometheus metrics of the daemon (prom-client, one private registry per daemon so
- * tests can run several in one process). {@link GatewayMetrics.ingestHooks} plugs
+ * The gateway's own Prometheus series (MQTT, ingest, pool, dead letters) on top of the
+ * shared base registry (src/http/metrics.ts). {@link GatewayMetrics.ingestHooks} plugs
  * straight into the ingest pipeline's hooks.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { ProcessMetrics } from '../http/metrics.js';
 import type { CommitBatchInfo, IngestHooks, IngestResult, IngestStats, InboundMessage } from './ingest/types.js';
 
 /** Where a message came in. */
@@ -12,9 +13,8 @@ export type Transport = 'embedded' | 'external';
 /** Why a message was dropped before reaching ingest (load shedding, limits). */
 export type ShedReason = 'overloaded' | 'max_connections' | 'packet_too_large' | 'subscribe_refused' | 'auth_failed';
 
-/** All metrics of one daemon. */
-export class GatewayMetrics {
-  readonly registry = new Registry();
+/** All metrics of one gateway daemon. */
+export class GatewayMetrics extends ProcessMetrics {
   private readonly messagesIn: Counter<'transport' | 'qos'>;
   private readonly acked: Counter<'transport'>;
   private readonly results: Counter<'status'>;
@@ -31,8 +31,8 @@ export class GatewayMetrics {
   private statsSource: (() => IngestStats) | undefined;
 
   constructor(codecKind: string) {
+    super(codecKind);
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'lmj_' });
     this.messagesIn = new Counter({
       name: 'lmj_messages_in_total',
       help: 'MQTT publications received on telemetry/meta topics',
@@ -122,13 +122,6 @@ export class GatewayMetrics {
         if (s !== undefined) this.set(s.pending);
       },
     });
-    const info = new Gauge({
-      name: 'lmj_codec_info',
-      help: 'Codec implementation in use (label kind = native or portable)',
-      labelNames: ['kind'],
-      registers,
-    });
-    info.set({ kind: codecKind }, 1);
   }
 
   /** Lets gauges read the pipeline's live counters at scrape time. */
@@ -185,19 +178,8 @@ export class GatewayMetrics {
     this.shed.inc({ reason });
   }
 
-  /** A rejection decided at the front end (bad topic before ingest saw it, etc.). */
-  rejectedAtEdge(reason: string): void {
-    this.results.inc({ status: 'rejected' });
-    this.rejected.inc({ reason });
-  }
-
   /** Connection count changed. */
   connectionDelta(transport: Transport, delta: number): void {
     this.connections.inc({ transport }, delta);
-  }
-
-  /** Prometheus text exposition. */
-  async render(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 }

@@ -4,7 +4,7 @@
  * topic level; the rest are literal levels.
  */
 import { LmjError } from '../errors.js';
-import { assertDeviceId } from './device-id.js';
+import { assertDeviceId } from '../devices/device-id.js';
 
 /** Default telemetry topic template. */
 export const DEFAULT_TELEMETRY_TOPIC = 'devices/{deviceId}/telemetry';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { getCodec } from '../codec/index.js';
 import type { Codec } from '../codec/types.js';
 import type { Durability } from '../core/types.js';
-import { createPool, deriveMaxOpen, softFdLimit, type DevicePool } from '../gateway/pool/index.js';
+import { createPool, deriveMaxOpen, softFdLimit, type DevicePool } from '../devices/pool/index.js';
 import type { RoutingTable } from './routing-table.js';
 
 /** One data node. */

@@ -1,15 +1,14 @@
 /**
  * The router's device directory (`DATA/router/`): the device list across all nodes
- * (the gateway's DeviceRegistry, reused) and where each device lives — the gateway
+ * (the shared DeviceRegistry of src/devices/) and where each device lives — the gateway
  * that last sent it and the node that holds it. Derived data: rebuilt from the nodes'
  * directories when missing (the gateway reported is then unknown until its next batch).
  */
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
-import { rebuildRegistryEntries } from '../gateway/ingest/ingestor.js';
-import { DeviceRegistry } from '../gateway/ingest/registry.js';
-import type { DeviceListEntry } from '../gateway/ingest/registry.js';
+import { reconcileRegistry } from '../devices/rebuild.js';
+import { DeviceRegistry, type DeviceListEntry } from '../devices/registry.js';
 import type { DataNodes } from './data-nodes.js';
 
 /** Where a device is held. */
@@ -34,17 +33,7 @@ export class DeviceDirectory {
 
   /** Adds devices found on the nodes' disks but missing from the list (after a crash). */
   async reconcile(nodes: DataNodes): Promise<void> {
-    const known = this.registry.ids();
-    for (const node of nodes.all()) {
-      let onDisk: string[];
-      try {
-        onDisk = readdirSync(join(node.dir, 'devices'));
-      } catch {
-        continue;
-      }
-      const missing = onDisk.filter((id) => !known.has(id));
-      if (missing.length > 0) await rebuildRegistryEntries(node.dir, node.pool, this.registry, missing).catch(() => 0);
-    }
+    for (const node of nodes.all()) await reconcileRegistry(node.dir, node.pool, this.registry).catch(() => 0);
   }
 
   /** Notes an applied batch part (not awaited by the apply path). */

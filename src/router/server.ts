@@ -6,31 +6,30 @@
  *                                 401 UNAUTHORIZED, 400 BAD_BATCH / WRONG_PARTITION / MEMBER_TOO_LONG,
  *                                 413 BATCH_TOO_LARGE, 415 (not application/cbor) — nothing written
  * GET  /devices, /devices/:id, /devices/:id/latest, /devices/:id/readings, /devices/:id/entities/:ptr
- *                                 the gateway's routes and handlers (src/gateway/http/server.ts)
+ *                                 the shared read routes and handlers (src/http/server.ts)
+ * GET  /deadletters               always empty: bad batches are refused whole, never dead-lettered
  * GET  /devices/:id/location      {"id","partition","node","gateway","lastBatchAt"}
  * GET  /routing                   the routing table
  * GET  /healthz, /metrics
  */
 import { join } from 'node:path';
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { Counter } from 'prom-client';
 import { getCodec } from '../codec/index.js';
 import type { Durability } from '../core/types.js';
-import { LmjError, isLmjError, type ErrorCode } from '../errors.js';
-import { isLoopback } from '../gateway/config/load.js';
-import { isValidDeviceId } from '../gateway/device-id.js';
-import { errorBody } from '../gateway/http/errors.js';
-import { deviceParams } from '../gateway/http/schemas.js';
-import { buildHttpApi } from '../gateway/http/server.js';
-import { createLogger, type Logger } from '../gateway/logger.js';
-import { GatewayMetrics } from '../gateway/metrics.js';
+import { isValidDeviceId } from '../devices/device-id.js';
+import { LmjError } from '../errors.js';
+import { createLogger, type Logger } from '../http/logger.js';
+import { isLoopback } from '../http/loopback.js';
+import { deviceParams, listQuery } from '../http/schemas.js';
+import { buildHttpApi } from '../http/server.js';
 import { decodeBatch } from '../sync/batch.js';
 import { SYNC_PATH } from '../sync/uplink.js';
 import { applyBatch } from './apply-batch.js';
 import { DataNodes } from './data-nodes.js';
 import { DeviceDirectory } from './directory.js';
+import { RouterMetrics } from './metrics.js';
 import { routerQuerySource } from './query-source.js';
 import { LocalRoutingTable, type RoutingTable } from './routing-table.js';
+import { syncErrorHandler } from './sync-errors.js';
 import { GatewayTokens, trustedGateway } from './tokens.js';
 
 /** Options of {@link startRouter}. */
@@ -57,16 +56,6 @@ export interface Router {
   stop(): Promise<void>;
 }
 
-const STATUS: Partial<Record<ErrorCode, number>> = {
-  UNAUTHORIZED: 401,
-  BAD_BATCH: 400,
-  WRONG_PARTITION: 400,
-  MEMBER_TOO_LONG: 400,
-  BAD_REQUEST: 400,
-  BATCH_TOO_LARGE: 413,
-  SHUTTING_DOWN: 503,
-};
-
 /** Starts the router; throws BAD_CONFIG for a bad table, tokens file or an unauthenticated non-loopback bind. */
 export async function startRouter(opts: RouterOptions): Promise<Router> {
   const host = opts.httpHost ?? '127.0.0.1';
@@ -81,40 +70,15 @@ export async function startRouter(opts: RouterOptions): Promise<Router> {
   const nodes = new DataNodes({ dataDir: opts.dataDir, table, codec, durability: opts.durability ?? 'safe' });
   const directory = new DeviceDirectory(opts.dataDir);
   const reconciled = directory.reconcile(nodes).catch(() => undefined);
-  const metrics = new GatewayMetrics(codec.kind);
-  const batches = new Counter({ name: 'lmj_router_batches_total', help: 'Sync batches by result', labelNames: ['result'], registers: [metrics.registry] });
-  const records = new Counter({ name: 'lmj_router_records_total', help: 'Records in accepted batches by outcome', labelNames: ['outcome'], registers: [metrics.registry] });
+  const metrics = new RouterMetrics(codec.kind);
+  const { batches, records } = metrics;
   let shuttingDown = false;
   const source = routerQuerySource(nodes, directory);
   const app = buildHttpApi({ source, metrics, log, isShuttingDown: () => shuttingDown, health: () => ({ role: 'router', nodes: table.nodes().length }) });
 
   app.addContentTypeParser('application/cbor', { parseAs: 'buffer', bodyLimit: maxBatchBytes }, (_req, body, done) => done(null, body));
 
-  const refuse = (err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): void => {
-    const fe = err as FastifyError;
-    let e: LmjError;
-    let status: number;
-    if (isLmjError(err)) {
-      e = err;
-      status = STATUS[e.code] ?? 500;
-    } else if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      e = new LmjError('BATCH_TOO_LARGE', `batch larger than ${maxBatchBytes} bytes`);
-      status = 413;
-    } else if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      e = new LmjError('BAD_BATCH', 'batches are application/cbor');
-      status = 415;
-    } else if (typeof fe.statusCode === 'number' && fe.statusCode < 500) {
-      e = new LmjError('BAD_BATCH', `bad request: ${fe.message}`);
-      status = fe.statusCode;
-    } else {
-      log.error({ err }, 'sync endpoint failed');
-      e = new LmjError('STORE_IO', 'internal error');
-      status = 500;
-    }
-    batches.inc({ result: e.code });
-    if (status < 500) log.warn({ gateway: req.headers['x-lmj-gateway'], code: e.code, reason: e.message, details: e.details }, 'sync batch refused');
-    void reply.code(status).type('application/json').send({ error: { ...errorBody(e).error, ...(e.details === undefined ? {} : { details: e.details }) } });
-  };
+  const refuse = syncErrorHandler(log, batches, maxBatchBytes);
 
   app.post(SYNC_PATH, {
     bodyLimit: maxBatchBytes,
@@ -140,6 +104,8 @@ export async function startRouter(opts: RouterOptions): Promise<Router> {
 
   app.get<{ Params: { id: string } }>('/devices/:id/location', { schema: { params: deviceParams } }, async (req) => source.location(req.params.id));
   app.get('/routing', async () => table.snapshot());
+  // The router stores no raw messages: bad batches are refused whole, never dead-lettered.
+  app.get('/deadletters', { schema: { querystring: listQuery } }, async () => ({ deadLetters: [], next: null, total: 0, dropped: 0 }));
 
   try {
     await app.listen({ host, port: opts.httpPort });

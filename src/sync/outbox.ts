@@ -6,37 +6,16 @@
  * instance. The budget (estimated wire bytes of the backlog) triggers back-pressure
  * or oldest-first drop. See docs/sync.md.
  */
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeElement } from '../core/telemetry/model.js';
 import { exportRecords } from '../core/telemetry/records.js';
-import { readRoot } from '../core/telemetry/root.js';
 import type { ReadingRecord } from '../core/telemetry/types.js';
-import type { ReadTxn } from '../core/types.js';
+import { deviceIdsOnDisk } from '../devices/layout.js';
 import { isLmjError } from '../errors.js';
+import { Backlogs, newBacklog } from './backlog.js';
 import { recordBytes } from './batch.js';
+import { DropOldest } from './drop-oldest.js';
 import { SyncStateStore, type Cursor } from './state-store.js';
-import type { BudgetPolicy, DeviceAccess } from './types.js';
-
-/** Minimal logger (pino-compatible). */
-export interface SyncLog {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-}
-
-interface Dev {
-  cursor: Cursor;
-  /** Readings after the cursor; undefined until counted from the instance. */
-  pending: number | undefined;
-  /** ts of the first element after the cursor, when known. */
-  oldestTs: number | undefined;
-  /** Bumped by every stored reading: tells whether a device got data during an upload. */
-  gen: number;
-  /** Records of this device in an export not yet settled (0: none). The drop round leaves them alone. */
-  inflight: number;
-  /** Set while a drop moves this device's cursor: exports wait for it. */
-  dropLock: Promise<void> | undefined;
-}
+import type { BudgetPolicy, DeviceAccess, SyncLog } from './types.js';
 
 /** One device's export for a batch. */
 export interface DeviceExport {
@@ -60,30 +39,18 @@ export interface OutboxOptions {
 }
 
 const INITIAL_AVG_BYTES = 256;
-/** Drop-oldest frees down to this share of the budget, so drops come in chunks. */
-const DROP_TARGET = 0.9;
 
 const noLog: SyncLog = { info: () => undefined, warn: () => undefined };
-
-/** Elements after `cursor` (exclusive) — the range bound as `exportRecords` builds it. */
-function afterBound(cursor: Buffer | undefined): { from?: Buffer } {
-  return cursor === undefined ? {} : { from: Buffer.concat([cursor, Buffer.alloc(1)]) };
-}
 
 /** The durable outbox of one gateway. */
 export class Outbox {
   private readonly store: SyncStateStore;
-  private readonly devs = new Map<string, Dev>();
-  /** Insertion-ordered: the uplink serves devices round-robin. */
-  private readonly dirty = new Set<string>();
+  private readonly b = new Backlogs();
   private readonly log: SyncLog;
-  private totalPending = 0;
-  /** Σ Dev.inflight: readings on their way upstream, not droppable. */
-  private totalInflight = 0;
   private avgBytes: number;
   private waiters: (() => void)[] = [];
   private dirtyWaiters: (() => void)[] = [];
-  private dropping: Promise<void> | undefined;
+  private readonly drops: DropOldest;
   private sweeping: Promise<void> | undefined;
   private closed = false;
   private gateReleased = false;
@@ -94,31 +61,31 @@ export class Outbox {
     this.log = opts.log ?? noLog;
     this.store = new SyncStateStore(join(opts.dataDir, 'gateway', 'sync'), opts.durable);
     this.avgBytes = this.store.getNumber('avgBytes') ?? INITIAL_AVG_BYTES;
-    for (const [id, cursor] of this.store.loadCursors()) this.devs.set(id, { cursor, pending: undefined, oldestTs: undefined, gen: 0, inflight: 0, dropLock: undefined });
-    for (const id of this.store.loadDirty()) this.dirty.add(id);
+    for (const [id, cursor] of this.store.loadCursors()) this.b.devs.set(id, newBacklog(cursor));
+    for (const id of this.store.loadDirty()) this.b.dirty.add(id);
     const clean = this.store.takeCleanFlag();
     // Count the dirty devices' backlog now (few), and after a crash look at every device:
     // dirty marks are written in the background and the last ones may be missing.
-    this.sweeping = this.sweep(clean ? [...this.dirty] : undefined).catch(() => undefined);
-  }
-
-  private dev(id: string): Dev {
-    let d = this.devs.get(id);
-    if (d === undefined) {
-      d = { cursor: { element: undefined, passed: 0 }, pending: undefined, oldestTs: undefined, gen: 0, inflight: 0, dropLock: undefined };
-      this.devs.set(id, d);
-    }
-    return d;
-  }
-
-  private setPending(d: Dev, pending: number | undefined): void {
-    this.totalPending += (pending ?? 0) - (d.pending ?? 0);
-    d.pending = pending;
+    this.drops = new DropOldest({
+      backlogs: this.b,
+      budgetBytes: opts.budgetBytes,
+      devices: opts.devices,
+      log: this.log,
+      avgBytes: () => this.avgBytes,
+      closed: () => this.closed,
+      refreshDevice: (id) => this.refreshDevice(id),
+      clean: (id, gen) => this.clean(id, gen),
+      saveCursor: (id, cursor) => this.store.saveCursors([{ id, cursor }]),
+      onDropped: (n) => {
+        this.counters.dropped += n;
+      },
+    });
+    this.sweeping = this.sweep(clean ? [...this.b.dirty] : undefined).catch(() => undefined);
   }
 
   private markDirty(id: string): void {
-    if (this.dirty.has(id)) return;
-    this.dirty.add(id);
+    if (this.b.dirty.has(id)) return;
+    this.b.dirty.add(id);
     void this.store.markDirty([id]).catch(() => undefined);
     const w = this.dirtyWaiters;
     this.dirtyWaiters = [];
@@ -128,9 +95,9 @@ export class Outbox {
   /** Ingest hook: a reading was committed for `deviceId` with element timestamp `ts`. */
   onStored(deviceId: string, ts: number): void {
     if (this.closed) return;
-    const d = this.dev(deviceId);
+    const d = this.b.dev(deviceId);
     d.gen++;
-    if (d.pending !== undefined) this.setPending(d, d.pending + 1);
+    if (d.pending !== undefined) this.b.setPending(d, d.pending + 1);
     else if (!this.counting.has(deviceId)) {
       // First reading of a device this run: count its backlog once (it may predate the run).
       this.counting.add(deviceId);
@@ -138,12 +105,12 @@ export class Outbox {
     }
     if (d.oldestTs === undefined) d.oldestTs = ts;
     this.markDirty(deviceId);
-    if (this.opts.policy === 'drop-oldest' && this.overBudget()) this.dropOldest();
+    if (this.opts.policy === 'drop-oldest' && this.overBudget()) this.drops.start();
   }
 
   /** Estimated wire bytes of the backlog. */
   backlogBytes(): number {
-    return Math.round(this.totalPending * this.avgBytes);
+    return Math.round(this.b.totalPending * this.avgBytes);
   }
 
   /** True at or above the budget. */
@@ -155,25 +122,25 @@ export class Outbox {
   backlog(): { readings: number; bytes: number; devices: number; oldestTs: number | null } {
     let oldest: number | null = null;
     let devices = 0;
-    for (const id of this.dirty) {
-      const d = this.devs.get(id);
+    for (const id of this.b.dirty) {
+      const d = this.b.devs.get(id);
       if (d === undefined || d.pending === 0) continue;
       devices++;
       if (d.oldestTs !== undefined && (oldest === null || d.oldestTs < oldest)) oldest = d.oldestTs;
     }
-    return { readings: this.totalPending, bytes: this.backlogBytes(), devices, oldestTs: oldest };
+    return { readings: this.b.totalPending, bytes: this.backlogBytes(), devices, oldestTs: oldest };
   }
 
   /** Dirty devices, starting after `after` (round-robin). */
   dirtyOrder(after: string | undefined): string[] {
-    const all = [...this.dirty];
+    const all = [...this.b.dirty];
     const i = after === undefined ? -1 : all.indexOf(after);
     return i < 0 ? all : [...all.slice(i + 1), ...all.slice(0, i + 1)];
   }
 
   /** Resolves when a device becomes dirty (or the outbox closes). */
   waitDirty(): Promise<void> {
-    if (this.dirty.size > 0 || this.closed) return Promise.resolve();
+    if (this.b.dirty.size > 0 || this.closed) return Promise.resolve();
     return new Promise((resolve) => this.dirtyWaiters.push(resolve));
   }
 
@@ -184,19 +151,6 @@ export class Outbox {
     for (const fn of w) fn();
   }
 
-  /** Counts a device's backlog inside `txn` (the instance's reading count minus what is passed). */
-  private refresh(txn: ReadTxn, d: Dev): void {
-    const root = readRoot(txn);
-    if (root === null) {
-      this.setPending(d, 0);
-      d.oldestTs = undefined;
-      return;
-    }
-    this.setPending(d, Math.max(0, root.readingCount - d.cursor.passed));
-    const first = txn.setRange(root.readings, { ...afterBound(d.cursor.element), limit: 1 })[0];
-    d.oldestTs = first === undefined ? undefined : decodeElement(first).ts;
-  }
-
   /**
    * Exports up to `limit` records after the device's cursor, at most `maxBytes` of them
    * (always at least one). A device that has nothing left and got nothing new is cleaned.
@@ -205,30 +159,30 @@ export class Outbox {
    * per device at a time (the uplink keeps batches disjoint).
    */
   async exportFor(deviceId: string, limit: number, maxBytes: number): Promise<DeviceExport | undefined> {
-    const d = this.dev(deviceId);
+    const d = this.b.dev(deviceId);
     // A running drop round goes first (it frees the budget oldest-first), and a drop that
     // is moving this cursor must finish before we read after it.
-    if (this.dropping !== undefined) await this.dropping;
+    await this.drops.round;
     while (d.dropLock !== undefined) await d.dropLock;
     const gen = d.gen;
     // Claimed before the read: a drop round starting during it must skip this device.
-    this.setInflight(d, 1);
+    this.b.setInflight(d, 1);
     let records: ReadingRecord[];
     try {
       records = await this.opts.devices.withDevice(deviceId, (store) =>
         store.read((txn) => {
-          this.refresh(txn, d);
+          this.b.refresh(txn, d);
           return exportRecords(txn, d.cursor.element, limit);
         }),
       );
     } catch (err) {
       // A device removed from disk has nothing to send; anything else is retried later.
-      this.setInflight(d, 0);
+      this.b.setInflight(d, 0);
       if (isLmjError(err, 'NOT_FOUND') || isLmjError(err, 'BAD_DEVICE_ID')) this.clean(deviceId, gen);
       throw err;
     }
     if (records.length === 0) {
-      this.setInflight(d, 0);
+      this.b.setInflight(d, 0);
       this.clean(deviceId, gen);
       this.wakeWaiters();
       return undefined;
@@ -243,16 +197,11 @@ export class Outbox {
     }
     const complete = n === records.length && records.length < limit;
     this.avgBytes = this.avgBytes * 0.9 + (bytes / n) * 0.1;
-    this.setInflight(d, n);
+    this.b.setInflight(d, n);
     // The exact recount and the new byte average may put the estimate under the budget: a
     // gate closed on the old estimate must open now, not at the next confirm (the router may be down).
     this.wakeWaiters();
     return { deviceId, records: records.slice(0, n), bytes, gen, complete };
-  }
-
-  private setInflight(d: Dev, n: number): void {
-    this.totalInflight += n - d.inflight;
-    d.inflight = n;
   }
 
   /**
@@ -260,27 +209,27 @@ export class Outbox {
    * devices may be dropped from again. Call exactly once per export, after {@link confirm}.
    */
   settle(exports: readonly DeviceExport[]): void {
-    for (const e of exports) this.setInflight(this.dev(e.deviceId), 0);
+    for (const e of exports) this.b.setInflight(this.b.dev(e.deviceId), 0);
     // Readings a failed batch held are droppable again; a round may have skipped them.
-    if (this.opts.policy === 'drop-oldest' && !this.closed && this.overBudget()) this.dropOldest();
+    if (this.opts.policy === 'drop-oldest' && !this.closed && this.overBudget()) this.drops.start();
   }
 
   /** True while a drop-oldest round runs. */
   isDropping(): boolean {
-    return this.dropping !== undefined;
+    return this.drops.round !== undefined;
   }
 
   /** Resolves once no drop round runs (rounds started meanwhile included). */
   async dropIdle(): Promise<void> {
-    while (this.dropping !== undefined) await this.dropping;
+    while (this.drops.round !== undefined) await this.drops.round;
   }
 
   private clean(deviceId: string, gen: number): void {
-    const d = this.devs.get(deviceId);
+    const d = this.b.devs.get(deviceId);
     if (d !== undefined && d.gen !== gen) return;
     // Nothing after the cursor: whatever was counted is gone.
-    if (d !== undefined) this.setPending(d, 0);
-    if (this.dirty.delete(deviceId)) void this.store.clearDirty([deviceId]).catch(() => undefined);
+    if (d !== undefined) this.b.setPending(d, 0);
+    if (this.b.dirty.delete(deviceId)) void this.store.clearDirty([deviceId]).catch(() => undefined);
   }
 
   /**
@@ -292,7 +241,7 @@ export class Outbox {
     const cleaned: string[] = [];
     let synced = 0;
     for (const { exp, element } of done) {
-      const d = this.dev(exp.deviceId);
+      const d = this.b.dev(exp.deviceId);
       const cur = d.cursor.element;
       if (cur !== undefined && Buffer.compare(element, cur) <= 0) continue;
       const passedNow = exp.records.filter(
@@ -300,13 +249,13 @@ export class Outbox {
       ).length;
       synced += passedNow;
       d.cursor = { element, passed: d.cursor.passed + passedNow };
-      if (d.pending !== undefined) this.setPending(d, Math.max(0, d.pending - passedNow));
+      if (d.pending !== undefined) this.b.setPending(d, Math.max(0, d.pending - passedNow));
       const next = exp.records.find((r) => Buffer.compare(r.element, element) > 0);
       // Unknown until the next export counts it again, unless the batch showed it.
       d.oldestTs = next?.ts;
       if (next === undefined && exp.complete && d.gen === exp.gen) {
-        this.setPending(d, 0);
-        if (this.dirty.delete(exp.deviceId)) cleaned.push(exp.deviceId);
+        this.b.setPending(d, 0);
+        if (this.b.dirty.delete(exp.deviceId)) cleaned.push(exp.deviceId);
       }
       entries.push({ id: exp.deviceId, cursor: d.cursor });
     }
@@ -342,103 +291,11 @@ export class Outbox {
     for (const fn of w) fn();
   }
 
-  /** Starts an oldest-first drop round unless one is running. */
-  private dropOldest(): void {
-    this.dropping ??= this.dropRound()
-      .catch((err: unknown) => this.log.warn({ err }, 'outbox drop failed'))
-      .finally(() => {
-        this.dropping = undefined;
-      });
-  }
-
-  /** Estimated bytes the drop round may free: the backlog minus what is in flight (about to leave it). */
-  private droppableBytes(): number {
-    return Math.max(0, this.totalPending - this.totalInflight) * this.avgBytes;
-  }
-
-  /**
-   * Drops oldest-first until the backlog is under budget × DROP_TARGET. Devices with an
-   * export in flight are skipped: their oldest readings may be committed upstream right
-   * now, and counting them dropped would break "dropped readings are never uploaded".
-   * {@link settle} starts a new round for what a failed batch gives back.
-   */
-  private async dropRound(): Promise<void> {
-    const target = this.opts.budgetBytes * DROP_TARGET;
-    while (!this.closed && this.droppableBytes() > target) {
-      for (const id of [...this.dirty]) {
-        const d = this.devs.get(id);
-        if (this.closed) return;
-        if (d !== undefined && d.inflight === 0 && d.oldestTs === undefined && d.pending !== 0) await this.refreshDevice(id);
-      }
-      let pick: string | undefined;
-      let pickTs = Infinity;
-      for (const id of this.dirty) {
-        const d = this.devs.get(id);
-        if (d === undefined || d.pending === 0 || d.inflight > 0) continue;
-        const ts = d.oldestTs ?? Number.MAX_SAFE_INTEGER;
-        if (ts < pickTs) {
-          pick = id;
-          pickTs = ts;
-        }
-      }
-      if (pick === undefined) return;
-      const before = this.droppableBytes();
-      await this.dropFrom(pick, target);
-      // No progress (nothing left to drop, counts catching up): wait for the next reading.
-      if (this.droppableBytes() >= before) return;
-    }
-  }
-
-  /**
-   * Advances one device's cursor past its oldest unsynced readings (kept locally, never sent).
-   * Holds the device's drop lock from the pick (same tick) to the persisted cursor, so no
-   * export reads from the old cursor meanwhile.
-   */
-  private dropFrom(deviceId: string, target: number): Promise<void> {
-    const d = this.dev(deviceId);
-    const p = this.dropFromLocked(d, deviceId, target).finally(() => {
-      d.dropLock = undefined;
-    });
-    d.dropLock = p.catch(() => undefined);
-    return p;
-  }
-
-  private async dropFromLocked(d: Dev, deviceId: string, target: number): Promise<void> {
-    const wanted = Math.max(1, Math.ceil((this.droppableBytes() - target) / this.avgBytes));
-    const before = d.cursor;
-    const picked = await this.opts.devices.withDevice(deviceId, (store) =>
-      store.read((txn) => {
-        this.refresh(txn, d);
-        const root = readRoot(txn);
-        if (root === null) return [];
-        return txn.setRange(root.readings, { ...afterBound(d.cursor.element), limit: Math.min(wanted, d.pending ?? wanted) + 1 });
-      }),
-    );
-    // Only confirm() moves a cursor besides us, and it cannot while no export is in flight:
-    // if it moved anyway, our count is relative to a stale cursor — leave it to the next round.
-    if (d.cursor !== before || d.inflight > 0) return;
-    const n = Math.min(picked.length, Math.min(wanted, d.pending ?? wanted));
-    const last = picked[n - 1];
-    if (last === undefined) {
-      this.clean(deviceId, d.gen);
-      return;
-    }
-    const cur = d.cursor.element;
-    if (cur !== undefined && Buffer.compare(last, cur) <= 0) return;
-    d.cursor = { element: Buffer.from(last), passed: d.cursor.passed + n };
-    if (d.pending !== undefined) this.setPending(d, Math.max(0, d.pending - n));
-    const next = picked[n];
-    d.oldestTs = next === undefined ? undefined : decodeElement(next).ts;
-    this.counters.dropped += n;
-    this.log.warn({ deviceId, dropped: n, budgetBytes: this.opts.budgetBytes }, 'outbox budget reached: oldest unsynced readings dropped from the upload (kept locally)');
-    await this.store.saveCursors([{ id: deviceId, cursor: d.cursor }]);
-  }
-
   /** Re-counts one device's backlog from its instance; false when it cannot be read. */
   private async refreshDevice(id: string): Promise<boolean> {
-    const d = this.dev(id);
+    const d = this.b.dev(id);
     try {
-      await this.opts.devices.withDevice(id, (store) => store.read((txn) => this.refresh(txn, d)));
+      await this.opts.devices.withDevice(id, (store) => store.read((txn) => this.b.refresh(txn, d)));
       return true;
     } catch {
       return false;
@@ -449,16 +306,12 @@ export class Outbox {
   private async sweep(ids: string[] | undefined): Promise<void> {
     let list = ids;
     if (list === undefined) {
-      try {
-        list = readdirSync(join(this.opts.dataDir, 'devices'));
-      } catch {
-        list = [];
-      }
+      list = deviceIdsOnDisk(this.opts.dataDir);
       this.log.info({ devices: list.length }, 'sync: unclean stop detected, checking every device for unsynced readings');
     }
     for (const id of list) {
       if (this.closed) return;
-      const d = this.dev(id);
+      const d = this.b.dev(id);
       if (!(await this.refreshDevice(id))) continue;
       if ((d.pending ?? 0) > 0) this.markDirty(id);
       else this.clean(id, d.gen);
@@ -478,7 +331,7 @@ export class Outbox {
     for (const fn of this.dirtyWaiters) fn();
     this.dirtyWaiters = [];
     await this.sweeping;
-    await this.dropping;
+    await this.drops.round;
     await this.store.close({ avgBytes: this.avgBytes });
   }
 }

@@ -4,8 +4,8 @@
  * (back-pressure), `status` for `/sync/status`, `/metrics` and `lmj-edge status`.
  */
 import { LmjError } from '../errors.js';
-import { Outbox, type SyncLog } from './outbox.js';
-import type { DeviceAccess, SyncOptions, SyncStatus } from './types.js';
+import { Outbox } from './outbox.js';
+import type { DeviceAccess, SyncLog, SyncOptions, SyncStatus } from './types.js';
 import { Uplink, type UplinkSettings } from './uplink.js';
 
 /** A running sync service. */

@@ -98,9 +98,4 @@ export class SyncStateStore {
     });
     await this.env.close();
   }
-
-  /** Closes without the clean flag (tests simulate a crash with this). */
-  async abandon(): Promise<void> {
-    await this.env.close();
-  }
 }

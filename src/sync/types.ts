@@ -85,3 +85,9 @@ export interface SyncCounters {
   /** Messages that had to wait for outbox space (policy backpressure). */
   backpressureWaits: number;
 }
+
+/** Minimal logger (pino-compatible). */
+export interface SyncLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}

@@ -9,8 +9,8 @@
 import { Pool } from 'undici';
 import { LmjError, isLmjError } from '../errors.js';
 import { encodeBatch, parseAnswer, type BatchAnswer } from './batch.js';
-import type { DeviceExport, Outbox, SyncLog } from './outbox.js';
-import type { SyncCounters, SyncErrorInfo, SyncOptions } from './types.js';
+import type { DeviceExport, Outbox } from './outbox.js';
+import type { SyncCounters, SyncErrorInfo, SyncLog, SyncOptions } from './types.js';
 
 /** Path of the router's sync endpoint under the upstream URL. */
 export const SYNC_PATH = '/sync/v1/batch';

@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { getCodec } from '../../codec/index.js';
 import { LmjError } from '../../errors.js';
-import { assertDeviceId } from '../../gateway/device-id.js';
+import { assertDeviceId } from '../../devices/device-id.js';
 import { withDevice } from '../local-store.js';
 import { fail, printJson } from '../output.js';
 

@@ -5,8 +5,9 @@
  */
 import type { Command } from 'commander';
 import { loadConfig } from '../../gateway/config/index.js';
+import { syncOptionsOf } from '../../gateway/config/sync.js';
 import { fail } from '../output.js';
-import { addSyncFlags, syncOptionsFrom } from '../sync-flags.js';
+import { addSyncFlags } from '../sync-flags.js';
 
 /** Options as commander hands them over (strings; the config loader validates). */
 interface StartFlags {
@@ -45,13 +46,13 @@ export function registerStart(program: Command): void {
       let sync;
       try {
         config = loadConfig({ file: flags.config, env: process.env, flags: { ...flags } });
-        sync = syncOptionsFrom({ ...flags }, process.env);
+        sync = syncOptionsOf(config);
       } catch (err) {
         fail(err, 2);
       }
       // Loaded here, not at the top: `lmj-edge --help` and the data commands stay fast.
       const { startDaemon } = await import('../../gateway/daemon.js');
-      const { createLogger } = await import('../../gateway/logger.js');
+      const { createLogger } = await import('../../http/logger.js');
       const log = createLogger(config.log.level);
       let daemon;
       try {

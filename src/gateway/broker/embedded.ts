@@ -26,7 +26,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import { LmjError } from '../../errors.js';
 import type { Ingestor, IngestResult } from '../ingest/types.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../http/logger.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { shouldAck } from './ack-policy.js';
 import type { UserTable } from './users.js';

@@ -18,12 +18,11 @@
  *
  * With `connections > 1` the links share `$share/<group>/<filter>` subscriptions.
  */
-import { connect, type Socket } from 'node:net';
-import mqttPacket, { type Packet } from 'mqtt-packet';
-import type { Ingestor, IngestResult } from '../ingest/types.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../http/logger.js';
+import type { Ingestor } from '../ingest/types.js';
 import type { GatewayMetrics } from '../metrics.js';
-import { shouldAck } from './ack-policy.js';
+import { InFlight } from './in-flight.js';
+import { BrokerLink, type LinkContext } from './link.js';
 
 /** Options of {@link startExternalSubscriber}. */
 export interface ExternalSubscriberOptions {
@@ -57,216 +56,34 @@ export interface ExternalSubscriber {
   close(): Promise<void>;
 }
 
-const PROTOCOL = { protocolVersion: 5 } as const;
-/** MQTT 5 Session Expiry Interval meaning "never expires". */
-const SESSION_NEVER_EXPIRES = 0xffffffff;
-
 /** Connects and subscribes; reconnects with backoff until {@link ExternalSubscriber.close}. */
 export function startExternalSubscriber(opts: ExternalSubscriberOptions): ExternalSubscriber {
   const url = new URL(opts.url);
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  const port = url.port === '' ? 1883 : Number(url.port);
-  const username = opts.username ?? (url.username === '' ? undefined : decodeURIComponent(url.username));
-  const password = opts.password ?? (url.password === '' ? undefined : decodeURIComponent(url.password));
-  const keepalive = opts.keepaliveSec ?? 30;
-  const receiveMaximum = Math.max(1, Math.min(65535, opts.maxInFlight));
   let closing = false;
-  let inFlight = 0;
-  let idleWaiters: Array<() => void> = [];
-
-  const track = (p: Promise<IngestResult>): Promise<IngestResult> => {
-    inFlight++;
-    const settle = (): void => {
-      inFlight--;
-      if (inFlight === 0) {
-        const w = idleWaiters;
-        idleWaiters = [];
-        for (const fn of w) fn();
-      }
-    };
-    p.then(settle, settle);
-    return p;
+  const inFlight = new InFlight();
+  const ctx: LinkContext = {
+    url: opts.url,
+    host: url.hostname.replace(/^\[|\]$/g, ''),
+    port: url.port === '' ? 1883 : Number(url.port),
+    username: opts.username ?? (url.username === '' ? undefined : decodeURIComponent(url.username)),
+    password: opts.password ?? (url.password === '' ? undefined : decodeURIComponent(url.password)),
+    keepalive: opts.keepaliveSec ?? 30,
+    receiveMaximum: Math.max(1, Math.min(65535, opts.maxInFlight)),
+    maxPacketBytes: opts.maxPacketBytes,
+    filters: opts.filters,
+    shared: opts.connections > 1,
+    shareGroup: opts.shareGroup,
+    ingestor: opts.ingestor,
+    metrics: opts.metrics,
+    log: opts.log,
+    isClosing: () => closing,
+    track: (p) => inFlight.track(p),
   };
-
-  const links: Link[] = [];
+  const links: BrokerLink[] = [];
   const readies: Promise<void>[] = [];
 
-  class Link {
-    private socket: Socket | undefined;
-    private generation = 0;
-    private tail: Promise<void> = Promise.resolve();
-    private backoffMs = 100;
-    private pingTimer: NodeJS.Timeout | undefined;
-    private reconnectTimer: NodeJS.Timeout | undefined;
-    private awaitingPong = false;
-    private subscribed = false;
-    readonly ready: Promise<void>;
-    private markReady!: () => void;
-
-    constructor(private readonly clientId: string) {
-      this.ready = new Promise((resolve) => (this.markReady = resolve));
-    }
-
-    start(): void {
-      const gen = ++this.generation;
-      const socket = connect({ host, port });
-      this.socket = socket;
-      const parser = mqttPacket.parser(PROTOCOL);
-      parser.on('packet', (p: Packet) => this.onPacket(p, gen));
-      parser.on('error', (err: Error) => {
-        opts.log.warn({ err: err.message, broker: opts.url }, 'bad packet from the broker; reconnecting');
-        socket.destroy();
-      });
-      socket.setNoDelay(true);
-      let connected = false;
-      socket.on('connect', () => {
-        connected = true;
-        opts.metrics.connectionDelta('external', 1);
-        this.send({
-          cmd: 'connect',
-          protocolId: 'MQTT',
-          protocolVersion: 5,
-          clientId: this.clientId,
-          clean: false,
-          keepalive,
-          ...(username === undefined ? {} : { username }),
-          ...(password === undefined ? {} : { password: Buffer.from(password, 'utf8') }),
-          properties: {
-            sessionExpiryInterval: SESSION_NEVER_EXPIRES,
-            receiveMaximum,
-            maximumPacketSize: opts.maxPacketBytes,
-          },
-        });
-      });
-      socket.on('data', (buf: Buffer) => parser.parse(buf));
-      socket.on('error', (err) => opts.log.debug({ err: err.message, broker: opts.url }, 'broker connection error'));
-      socket.on('close', () => {
-        if (connected) opts.metrics.connectionDelta('external', -1);
-        clearInterval(this.pingTimer);
-        if (gen === this.generation) this.generation++;
-        if (!closing) {
-          opts.log.warn({ broker: opts.url, client: this.clientId, retryMs: this.backoffMs }, 'broker connection lost; reconnecting');
-          this.reconnectTimer = setTimeout(() => this.start(), this.backoffMs);
-          this.backoffMs = Math.min(this.backoffMs * 2, 5000);
-        }
-      });
-    }
-
-    private send(packet: Packet): void {
-      if (this.socket !== undefined && !this.socket.destroyed) mqttPacket.writeToStream(packet, this.socket, PROTOCOL);
-    }
-
-    private onPacket(p: Packet, gen: number): void {
-      if (gen !== this.generation) return;
-      switch (p.cmd) {
-        case 'connack': {
-          const code = p.reasonCode ?? p.returnCode ?? 0;
-          if (code !== 0) {
-            opts.log.error({ broker: opts.url, code }, 'broker refused the connection');
-            this.socket?.destroy();
-            return;
-          }
-          this.backoffMs = 100;
-          const shared = opts.connections > 1;
-          this.send({
-            cmd: 'subscribe',
-            messageId: 1,
-            subscriptions: opts.filters.map((f) => ({ topic: shared ? `$share/${opts.shareGroup}/${f}` : f, qos: 1 as const })),
-          });
-          this.awaitingPong = false;
-          this.pingTimer = setInterval(() => {
-            if (this.awaitingPong) {
-              opts.log.warn({ broker: opts.url }, 'broker keepalive timeout; reconnecting');
-              this.socket?.destroy();
-              return;
-            }
-            this.awaitingPong = true;
-            this.send({ cmd: 'pingreq' });
-          }, (keepalive * 1000) / 2);
-          this.pingTimer.unref();
-          return;
-        }
-        case 'suback': {
-          const refused = (p.granted as Array<number | { qos?: number }>).filter(
-            (g) => (typeof g === 'number' ? g : (g.qos ?? 0x80)) >= 0x80,
-          );
-          if (refused.length > 0) {
-            opts.log.error({ broker: opts.url, granted: p.granted }, 'broker refused the subscription');
-            return;
-          }
-          if (!this.subscribed) {
-            this.subscribed = true;
-            this.markReady();
-          }
-          return;
-        }
-        case 'pingresp':
-          this.awaitingPong = false;
-          return;
-        case 'publish':
-          this.onPublish(p.topic, p.payload, p.qos, p.messageId, gen);
-          return;
-        case 'disconnect':
-          opts.log.warn({ broker: opts.url, reason: p.reasonCode }, 'broker sent DISCONNECT');
-          this.socket?.destroy();
-          return;
-        default:
-          return;
-      }
-    }
-
-    private onPublish(topic: string, raw: Buffer | string, qos: number, messageId: number | undefined, gen: number): void {
-      const payload = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw;
-      opts.metrics.messageIn('external', qos);
-      const result = track(opts.ingestor.submit({ topic, payload, qos: qos === 0 ? 0 : 1, clientId: this.clientId }));
-      if (qos === 0) {
-        result.catch((err: unknown) => opts.log.error({ err }, 'ingest failed for a QoS 0 message'));
-        return;
-      }
-      this.tail = Promise.all([result, this.tail]).then(
-        ([res]) => {
-          // A PUBACK belongs to the connection that received the PUBLISH; after a
-          // reconnect the broker redelivers it and the ingest dedupe stores it once.
-          if (gen !== this.generation) return;
-          if (!shouldAck(res)) {
-            // Our failure, not the message's: reconnect so the broker redelivers it
-            // (unless we are closing, when the next session gets it).
-            if (!closing) this.socket?.destroy();
-            return;
-          }
-          this.send({ cmd: 'puback', messageId, reasonCode: 0 });
-          opts.metrics.ackSent('external');
-        },
-        (err: unknown) => {
-          opts.log.error({ err }, 'ingest failed; reconnecting so the broker redelivers');
-          if (gen === this.generation) this.socket?.destroy();
-        },
-      );
-    }
-
-    /** Stops reading: messages not yet read stay unacked at the broker for the next session. */
-    pause(): void {
-      this.socket?.pause();
-    }
-
-    async stop(): Promise<void> {
-      clearTimeout(this.reconnectTimer);
-      clearInterval(this.pingTimer);
-      await this.tail;
-      const socket = this.socket;
-      if (socket === undefined || socket.destroyed) return;
-      // Normal disconnection (reason 0) keeps the session, as its expiry says.
-      this.send({ cmd: 'disconnect', reasonCode: 0 });
-      await new Promise<void>((resolve) => {
-        socket.once('close', () => resolve());
-        socket.end();
-        setTimeout(() => socket.destroy(), 2000).unref();
-      });
-    }
-  }
-
   for (let i = 0; i < opts.connections; i++) {
-    const link = new Link(opts.connections === 1 ? opts.clientId : `${opts.clientId}-${i}`);
+    const link = new BrokerLink(ctx, opts.connections === 1 ? opts.clientId : `${opts.clientId}-${i}`);
     links.push(link);
     readies.push(link.ready);
     link.start();
@@ -275,12 +92,12 @@ export function startExternalSubscriber(opts: ExternalSubscriberOptions): Extern
   return {
     url: opts.url,
     ready: Promise.all(readies).then(() => undefined),
-    inFlight: () => inFlight,
+    inFlight: () => inFlight.count,
     async close(): Promise<void> {
       if (closing) return;
       closing = true;
       for (const l of links) l.pause();
-      if (inFlight > 0) await new Promise<void>((resolve) => idleWaiters.push(resolve));
+      await inFlight.idle();
       await Promise.all(links.map((l) => l.stop()));
     },
   };

@@ -4,10 +4,11 @@
  * problem becomes one BAD_CONFIG error naming the key, the source and why.
  */
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { LmjError } from '../../errors.js';
+import { isLoopback } from '../../http/loopback.js';
 import { defaultConfig, SETTINGS, type GatewayConfig, type Setting } from './schema.js';
+import { syncProblem } from './sync.js';
 
 /** Where the configuration comes from. */
 export interface ConfigSources {
@@ -121,15 +122,8 @@ function readFile(file: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
-
-/** True when `host` only accepts connections from this machine. */
-export function isLoopback(host: string): boolean {
-  return LOOPBACK.has(host) || (isIP(host) === 4 && host.startsWith('127.'));
-}
-
 /** Cross-setting rules that single values cannot express. */
-function validate(cfg: GatewayConfig): void {
+function validate(cfg: GatewayConfig, sourceOf: (key: string) => Source): void {
   for (const key of ['topics.telemetry', 'topics.meta'] as const) {
     const tpl = getPath(cfg as unknown as Record<string, unknown>, key) as string;
     const levels = tpl.split('/');
@@ -162,6 +156,8 @@ function validate(cfg: GatewayConfig): void {
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(cfg.broker.shareGroup)) {
     throw bad('broker.shareGroup', 'combined', 'use 1..64 letters, digits, - or _');
   }
+  const problem = syncProblem(cfg);
+  if (problem !== undefined) throw bad(problem.key, sourceOf(problem.key), problem.reason);
 }
 
 /**
@@ -173,17 +169,27 @@ export function loadConfig(sources: ConfigSources = {}): GatewayConfig {
   const file = sources.file === undefined ? undefined : readFile(sources.file);
   const env = sources.env ?? {};
   const flags = sources.flags ?? {};
+  const origin = new Map<string, Source>();
   for (const setting of SETTINGS) {
     if (file !== undefined) {
       const raw = getPath(file, setting.key);
-      if (raw !== undefined) setPath(cfg, setting.key, parseValue(setting, raw, 'file'));
+      if (raw !== undefined) {
+        setPath(cfg, setting.key, parseValue(setting, raw, 'file'));
+        origin.set(setting.key, 'file');
+      }
     }
     const fromEnv = env[setting.env];
-    if (fromEnv !== undefined) setPath(cfg, setting.key, parseValue(setting, fromEnv, 'env'));
+    if (fromEnv !== undefined) {
+      setPath(cfg, setting.key, parseValue(setting, fromEnv, 'env'));
+      origin.set(setting.key, 'env');
+    }
     const fromFlag = setting.flag === undefined ? undefined : flags[setting.flag];
-    if (fromFlag !== undefined) setPath(cfg, setting.key, parseValue(setting, fromFlag, 'flag'));
+    if (fromFlag !== undefined) {
+      setPath(cfg, setting.key, parseValue(setting, fromFlag, 'flag'));
+      origin.set(setting.key, 'flag');
+    }
   }
   const out = cfg as unknown as GatewayConfig;
-  validate(out);
+  validate(out, (key) => origin.get(key) ?? 'default');
   return out;
 }

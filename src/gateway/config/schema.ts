@@ -58,6 +58,19 @@ export interface GatewayConfig {
   maxOpenInstances: number;
   /** Group commit window in ms. */
   commitWindowMs: number;
+  /** Upstream sync to a cloud router (docs/sync.md); off while `upstream` is unset. */
+  sync: {
+    /** Router base URL, `http(s)://host:port`. */
+    upstream: string | undefined;
+    /** This gateway's bearer token on the router (prefer the env var over a flag or file). */
+    token: string | undefined;
+    /** Gateway id on the router (default: the host name, made id-safe). */
+    gatewayId: string | undefined;
+    /** Most unsynced upload bytes kept. */
+    outboxBudget: number;
+    /** At the budget: stop acking (`backpressure`) or skip the oldest (`drop-oldest`). */
+    outboxPolicy: 'backpressure' | 'drop-oldest';
+  };
 }
 
 /** Value kinds the loader knows how to parse from env and flags. */
@@ -107,6 +120,11 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'log.rejectionsPerMinute', env: 'LMJ_EDGE_LOG_REJECTIONS_PER_MINUTE', kind: 'int', min: 0, max: 1_000_000 },
   { key: 'maxOpenInstances', env: 'LMJ_EDGE_MAX_OPEN_INSTANCES', kind: 'int', min: 0, max: 1_000_000 },
   { key: 'commitWindowMs', env: 'LMJ_EDGE_COMMIT_WINDOW_MS', kind: 'int', min: 1, max: 1000 },
+  { key: 'sync.upstream', env: 'LMJ_EDGE_UPSTREAM', flag: 'upstream', kind: 'string', optional: true },
+  { key: 'sync.token', env: 'LMJ_EDGE_UPSTREAM_TOKEN', flag: 'upstreamToken', kind: 'string', optional: true },
+  { key: 'sync.gatewayId', env: 'LMJ_EDGE_GATEWAY_ID', flag: 'gatewayId', kind: 'string', optional: true },
+  { key: 'sync.outboxBudget', env: 'LMJ_EDGE_OUTBOX_BUDGET', flag: 'outboxBudget', kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER },
+  { key: 'sync.outboxPolicy', env: 'LMJ_EDGE_OUTBOX_POLICY', flag: 'outboxPolicy', kind: 'enum', values: ['backpressure', 'drop-oldest'] },
 ];
 
 /** Default data directory: system-wide when root, per-user otherwise. */
@@ -145,5 +163,6 @@ export function defaultConfig(): GatewayConfig {
     log: { level: 'info', rejectionsPerMinute: 60 },
     maxOpenInstances: 0,
     commitWindowMs: 2,
+    sync: { upstream: undefined, token: undefined, gatewayId: undefined, outboxBudget: 256 * 1024 * 1024, outboxPolicy: 'backpressure' },
   };
 }

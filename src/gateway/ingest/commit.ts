@@ -13,9 +13,9 @@ import { readRoot } from '../../core/telemetry/root.js';
 import type { ApplyOutcome } from '../../core/telemetry/types.js';
 import { LmjError, isLmjError, type ErrorCode } from '../../errors.js';
 import type { DeadLetterStore, NewDeadLetter } from '../dead-letters.js';
-import type { DevicePool } from '../pool/types.js';
+import type { DevicePool } from '../../devices/pool/types.js';
 import type { TopicParser } from '../topics.js';
-import type { DeviceListEntry, DeviceRegistry } from './registry.js';
+import type { DeviceListEntry, DeviceRegistry } from '../../devices/registry.js';
 import type { InboundMessage, IngestResult } from './types.js';
 
 /** A submitted message waiting for its group commit. */

@@ -3,8 +3,6 @@
  * See ./types.ts for the API and docs/telemetry-model.md for what is stored.
  */
 export * from './types.js';
-export { createIngestor, rebuildRegistryEntries } from './ingestor.js';
-export { DeviceRegistry } from './registry.js';
-export type { DeviceListEntry, DeviceListPage, DeviceListQuery } from './registry.js';
+export { createIngestor } from './ingestor.js';
 export { DeadLetterStore } from '../dead-letters.js';
 export type { DeadLetter, DeadLetterPage, DeadLetterQuery } from '../dead-letters.js';

@@ -5,18 +5,10 @@
 import type { Codec, FlattenLimits } from '../../codec/types.js';
 import type { Durability, LmjStore } from '../../core/types.js';
 import type { ErrorCode, LmjError } from '../../errors.js';
-import type {
-  DeviceSummary,
-  EntityView,
-  LatestView,
-  ReadingsPage,
-  ReadingsQuery,
-  ReadingView,
-} from '../../core/telemetry/types.js';
-import type { TopicParser, TopicTemplates } from '../topics.js';
-import type { PoolStats } from '../pool/types.js';
+import type { PoolStats } from '../../devices/pool/types.js';
+import type { DeviceReader } from '../../devices/read-facade.js';
 import type { DeadLetterPage, DeadLetterQuery } from '../dead-letters.js';
-import type { DeviceListPage, DeviceListQuery } from './registry.js';
+import type { TopicParser, TopicTemplates } from '../topics.js';
 
 /** One MQTT publication handed to the gateway. */
 export interface InboundMessage {
@@ -62,6 +54,19 @@ export interface IngestHooks {
   deadLettersDropped?(count: number): void;
 }
 
+/** Access to the pipeline's open device instances (what the sync layer reads through). */
+export interface IngestDeviceAccess {
+  withDevice<T>(deviceId: string, fn: (store: LmjStore) => T | Promise<T>): Promise<T>;
+}
+
+/** The downstream the pipeline feeds: told of every stored reading, and gating admission. */
+export interface IngestSync {
+  /** A reading was durably stored. */
+  onStored(deviceId: string, ts: number): void;
+  /** Resolves when a new message may be admitted (waits while the downstream budget is exceeded). */
+  admit(): Promise<void>;
+}
+
 /** Options of {@link Ingestor} creation. Only `dataDir` is required. */
 export interface IngestOptions {
   /** Data directory: devices in `DIR/devices/<id>/`, gateway state in `DIR/gateway/`. */
@@ -94,6 +99,11 @@ export interface IngestOptions {
   };
   deadLetters?: { maxCount?: number; maxBytes?: number };
   hooks?: IngestHooks;
+  /**
+   * Starts the downstream (upstream sync) over the pipeline's devices once they are
+   * open; its `admit` gates every submit, its `onStored` hears every stored reading.
+   */
+  sync?(devices: IngestDeviceAccess): IngestSync;
 }
 
 /** Counters of the pipeline, monotonic since creation (gauges marked). */
@@ -115,7 +125,7 @@ export interface IngestStats {
 }
 
 /** The ingest pipeline plus the read side the HTTP API and CLI use. */
-export interface Ingestor {
+export interface Ingestor extends DeviceReader {
   /**
    * Resolves only after the message's group commit is durable (or it was rejected and
    * dead-lettered durably). Never rejects for bad input; after `close()` it resolves
@@ -130,18 +140,6 @@ export interface Ingestor {
   /** The compiled topic templates (filters to subscribe to, parse, topicFor). */
   readonly topics: TopicParser;
 
-  /** Devices from the registry (no instance opened), sorted by id, paged. */
-  listDevices(query?: DeviceListQuery): Promise<DeviceListPage>;
-  /** Throws BAD_DEVICE_ID, NOT_FOUND (unknown device), DEVICE_UNAVAILABLE. */
-  deviceSummary(deviceId: string): Promise<DeviceSummary>;
-  /** Throws like {@link deviceSummary}. */
-  latest(deviceId: string): Promise<LatestView>;
-  /** Throws like {@link deviceSummary}, plus BAD_REQUEST for bad range/limit/cursor. */
-  readings(deviceId: string, query?: ReadingsQuery): Promise<ReadingsPage>;
-  /** Entity by pointer hex; INVALID_POINTER for bad hex. */
-  entity(deviceId: string, ptrHex: string): Promise<EntityView>;
-  /** The reading stored for a message identity (hex or bytes), or null. */
-  findByIdentity(deviceId: string, identity: string | Uint8Array): Promise<ReadingView | null>;
   /**
    * Runs `fn` with the device's open instance, pinned (never evicted while `fn` runs):
    * the escape hatch for audit/repair and anything not covered above. NOT_FOUND for an

@@ -5,57 +5,26 @@
  * after restarts every acknowledged reading is on the router exactly once, in order,
  * byte for byte. Requires `npm run build`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { getCodec } from '../../../src/codec/index.js';
-import { CLI, ROOT, assertBuilt, startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
+import { startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
 import { freePort } from '../../helpers/free-port.js';
+import { startRouterProcess } from '../../helpers/router-process.js';
 import { tmpDir } from '../../helpers/tmp-dir.js';
 import { TOKEN, getJson, recordsAt, sameRecords, tokensFile } from '../../integration/sync/helpers.js';
 
 const procs: { kill(): Promise<unknown> }[] = [];
-afterEach(async () => {
-  for (const p of procs.splice(0)) await p.kill();
-});
 
-interface RouterProc {
-  url: string;
-  proc: ChildProcess;
-  kill(signal?: NodeJS.Signals): Promise<unknown>;
-}
-
-async function startRouterProc(dataDir: string, port: number, tokens: string): Promise<RouterProc> {
-  assertBuilt();
-  const proc = spawn(
-    process.execPath,
-    [CLI, 'router', '--data', dataDir, '--http-port', String(port), '--tokens', tokens, '--nodes', '2', '--durability', 'fast', '--log-level', 'warn'],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const exited = new Promise((res) => proc.once('exit', res));
-  let out = '';
-  let err = '';
-  proc.stderr?.on('data', (b: Buffer) => (err += b.toString()));
-  await new Promise<void>((resolve, reject) => {
-    proc.stdout?.on('data', (b: Buffer) => {
-      out += b.toString();
-      if (/^router listening on /m.test(out)) resolve();
-    });
-    void exited.then(() => reject(new Error(`router exited: ${err}`)));
-    setTimeout(() => reject(new Error(`router not ready: ${out} ${err}`)), 20_000).unref();
-  });
-  const r: RouterProc = {
-    url: `http://127.0.0.1:${port}`,
-    proc,
-    async kill(signal: NodeJS.Signals = 'SIGKILL') {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
-      return exited;
-    },
-  };
+async function startRouterProc(dataDir: string, port: number, tokens: string): ReturnType<typeof startRouterProcess> {
+  const r = await startRouterProcess(dataDir, port, tokens);
   procs.push(r);
   return r;
 }
+afterEach(async () => {
+  for (const p of procs.splice(0)) await p.kill();
+});
 
 async function startGateway(dataDir: string, routerPort: number): Promise<DaemonProcess> {
   const d = await startDaemon({

@@ -8,7 +8,7 @@ import { exportRecords } from '../../../src/core/telemetry/records.js';
 import { readRoot } from '../../../src/core/telemetry/root.js';
 import type { ReadingRecord } from '../../../src/core/telemetry/types.js';
 import { createIngestor, type Ingestor } from '../../../src/gateway/ingest/index.js';
-import { createLogger } from '../../../src/gateway/logger.js';
+import { createLogger } from '../../../src/http/logger.js';
 import { startRouter, type Router } from '../../../src/router/index.js';
 
 export const TOKEN = 'gw-1-secret-token-0123456789';

@@ -7,7 +7,7 @@ import { getCodec } from '../../../../src/codec/index.js';
 import { startEmbeddedBroker, type EmbeddedBrokerOptions } from '../../../../src/gateway/broker/embedded.js';
 import { hashPasswordLine, UserTable } from '../../../../src/gateway/broker/users.js';
 import { createIngestor } from '../../../../src/gateway/ingest/index.js';
-import { createLogger } from '../../../../src/gateway/logger.js';
+import { createLogger } from '../../../../src/http/logger.js';
 import { GatewayMetrics } from '../../../../src/gateway/metrics.js';
 import { tmpDir } from '../../../helpers/tmp-dir.js';
 

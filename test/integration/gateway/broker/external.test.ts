@@ -6,7 +6,7 @@ import { getCodec } from '../../../../src/codec/index.js';
 import { startExternalSubscriber, type ExternalSubscriber } from '../../../../src/gateway/broker/external.js';
 import { createIngestor } from '../../../../src/gateway/ingest/index.js';
 import type { Ingestor } from '../../../../src/gateway/ingest/types.js';
-import { createLogger } from '../../../../src/gateway/logger.js';
+import { createLogger } from '../../../../src/http/logger.js';
 import { GatewayMetrics } from '../../../../src/gateway/metrics.js';
 import { startMosquitto } from '../../../helpers/mosquitto.js';
 import { tmpDir } from '../../../helpers/tmp-dir.js';

@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { encode as cborEncode } from 'cbor-x';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getCodec } from '../../../../src/codec/index.js';
-import { buildHttpApi } from '../../../../src/gateway/http/server.js';
+import { buildGatewayHttpApi } from '../../../../src/gateway/http/api.js';
 import { createIngestor } from '../../../../src/gateway/ingest/index.js';
 import type { Ingestor } from '../../../../src/gateway/ingest/types.js';
-import { createLogger } from '../../../../src/gateway/logger.js';
+import { createLogger } from '../../../../src/http/logger.js';
 import { GatewayMetrics } from '../../../../src/gateway/metrics.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,7 +26,7 @@ beforeAll(async () => {
   const metrics = new GatewayMetrics(getCodec().kind);
   ingestor = await createIngestor({ dataDir: dir, hooks: metrics.ingestHooks() });
   metrics.setStatsSource(() => ingestor.stats());
-  app = buildHttpApi({ source: ingestor, metrics, log: createLogger('silent'), isShuttingDown: () => shuttingDown });
+  app = buildGatewayHttpApi({ source: ingestor, metrics, log: createLogger('silent'), isShuttingDown: () => shuttingDown });
   const t = (id: string): string => `devices/${id}/telemetry`;
   const base = Date.now() - 10_000;
   for (let i = 0; i < 5; i++) {

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { RejectionLogger } from '../../../src/gateway/logger.js';
+import { RejectionLogger } from '../../../src/http/logger.js';
 
 describe('RejectionLogger', () => {
   it('logs at most N rejections per minute, then says how many it suppressed', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deriveMaxOpen, softFdLimit } from '../../../../src/gateway/pool/fd-budget.js';
+import { deriveMaxOpen, softFdLimit } from '../../../../src/devices/pool/fd-budget.js';
 
 const LIMITS = `Limit                     Soft Limit           Hard Limit           Units
 Max cpu time              unlimited            unlimited            seconds

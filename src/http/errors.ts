@@ -1,29 +1,11 @@
 /**
  * Maps errors to HTTP responses: `{"error":{"code","errno","message"}}` with the
- * stable codes of src/errors.ts. An unexpected error becomes 500 STORE_IO without
+ * stable codes and HTTP statuses of src/errors.ts's registry. An unexpected error becomes 500 STORE_IO without
  * internal detail (it is logged instead).
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { LmjError, isLmjError, type ErrorCode } from '../../errors.js';
-import type { Logger } from '../logger.js';
-
-const STATUS: Partial<Record<ErrorCode, number>> = {
-  BAD_REQUEST: 400,
-  BAD_DEVICE_ID: 400,
-  INVALID_POINTER: 400,
-  INVALID_PARAM: 400,
-  MEMBER_TOO_LONG: 400,
-  NOT_FOUND: 404,
-  ENTITY_NOT_FOUND: 404,
-  DEVICE_UNAVAILABLE: 503,
-  SHUTTING_DOWN: 503,
-  OVERLOADED: 503,
-};
-
-/** HTTP status for an error code (500 for anything not listed). */
-export function statusFor(code: ErrorCode): number {
-  return STATUS[code] ?? 500;
-}
+import { LmjError, isLmjError, type ErrorCode } from '../errors.js';
+import type { Logger } from './logger.js';
 
 /** The JSON error body. */
 export function errorBody(err: LmjError): { error: { code: ErrorCode; errno: number; message: string } } {
@@ -46,6 +28,6 @@ export function makeErrorHandler(log: Logger) {
       log.error({ err, url: req.url }, 'http handler failed');
       lmj = new LmjError('STORE_IO', 'internal error');
     }
-    void reply.code(statusFor(lmj.code)).type('application/json').send(errorBody(lmj));
+    void reply.code(lmj.httpStatus).type('application/json').send(errorBody(lmj));
   };
 }

@@ -1,5 +1,8 @@
 /**
- * The local HTTP API (fastify). Read-only: it never creates a device, and an
+ * The shared read-only HTTP API (fastify) of the gateway and the router: server setup,
+ * error mapping, the device routes over a {@link DeviceReader}, /healthz and the
+ * process's own /metrics. Each process adds its own routes (the gateway /deadletters,
+ * the router /sync/v1/batch, /routing…). Read-only: it never creates a device, and an
  * invalid device id is refused by the schema before anything touches the disk.
  *
  * GET /devices                      {"devices":[{"id","lastSeen","readings"}],"next"}
@@ -8,16 +11,15 @@
  * GET /devices/:id/readings         {"readings":[{"ts","ptr","id","values"}],"next"}
  *        ?from=&to=&limit=&fields=a,b&cursor=&order=asc|desc
  * GET /devices/:id/entities/:ptr    one entity (members / elements)
- * GET /deadletters                  rejected messages, newest first
  * GET /healthz                      {"status":"ok"} (503 while shutting down)
  * GET /metrics                      Prometheus text
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { LmjError } from '../../errors.js';
-import type { Ingestor } from '../ingest/types.js';
-import type { Logger } from '../logger.js';
-import type { GatewayMetrics } from '../metrics.js';
+import type { DeviceReader } from '../devices/read-facade.js';
+import { LmjError } from '../errors.js';
 import { errorBody, makeErrorHandler } from './errors.js';
+import type { Logger } from './logger.js';
+import type { ProcessMetrics } from './metrics.js';
 import {
   deviceParams,
   entityParams,
@@ -27,16 +29,11 @@ import {
   type ReadingsQueryString,
 } from './schemas.js';
 
-/** What the HTTP API reads from. */
-export type QuerySource = Pick<
-  Ingestor,
-  'listDevices' | 'deviceSummary' | 'latest' | 'readings' | 'entity' | 'deadLetters'
->;
-
 /** Options of {@link buildHttpApi}. */
 export interface HttpApiOptions {
-  source: QuerySource;
-  metrics: GatewayMetrics;
+  source: DeviceReader;
+  /** This process's metrics, rendered at /metrics. */
+  metrics: ProcessMetrics;
   log: Logger;
   /** Extra fields for /healthz (mode, codec…). */
   health?: () => Record<string, unknown>;
@@ -66,7 +63,8 @@ export function buildHttpApi(opts: HttpApiOptions): FastifyInstance {
   });
   app.setErrorHandler(makeErrorHandler(opts.log));
   app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send(errorBody(new LmjError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)));
+    const err = new LmjError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`);
+    void reply.code(err.httpStatus).send(errorBody(err));
   });
 
   app.get<{ Querystring: ListQuery }>('/devices', { schema: { querystring: listQuery } }, async (req) => {
@@ -115,27 +113,6 @@ export function buildHttpApi(opts: HttpApiOptions): FastifyInstance {
     { schema: { params: entityParams } },
     async (req) => source.entity(req.params.id, req.params.ptr),
   );
-
-  app.get<{ Querystring: ListQuery }>('/deadletters', { schema: { querystring: listQuery } }, async (req) => {
-    const page = await source.deadLetters({ ...req.query });
-    return {
-      deadLetters: page.deadLetters.map((d) => ({
-        seq: d.seq,
-        at: d.at,
-        topic: d.topic,
-        code: d.code,
-        message: d.message,
-        deviceId: d.deviceId ?? null,
-        clientId: d.clientId ?? null,
-        qos: d.qos,
-        size: d.payload.length,
-        payload: d.payload.toString('base64'),
-      })),
-      next: page.next,
-      total: page.total,
-      dropped: page.dropped,
-    };
-  });
 
   app.get('/healthz', async (_req, reply) => {
     const down = opts.isShuttingDown?.() ?? false;

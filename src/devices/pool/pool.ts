@@ -17,6 +17,7 @@ import { openStore } from '../../core/index.js';
 import type { LmjStore } from '../../core/types.js';
 import { LmjError, isLmjError } from '../../errors.js';
 import { assertDeviceId } from '../device-id.js';
+import { devicesDir } from '../layout.js';
 import { deriveMaxOpen, fdsPerInstance, softFdLimit } from './fd-budget.js';
 import type { AcquireOptions, DevicePool, PoolOptions, PoolStats } from './types.js';
 
@@ -59,7 +60,7 @@ class Pool implements DevicePool {
   private readonly counters = { opens: 0, evictions: 0, waits: 0, openFailures: 0, fdRetries: 0 };
 
   constructor(private readonly options: PoolOptions) {
-    this.devicesDir = join(options.dataDir, 'devices');
+    this.devicesDir = devicesDir(options.dataDir);
     this.codec = options.codec ?? getCodec();
     const fds = options.fdsPerInstance ?? fdsPerInstance(options.durability ?? 'safe');
     this.maxOpen = options.maxOpen ?? deriveMaxOpen(softFdLimit(), options.fdHeadroom, fds);

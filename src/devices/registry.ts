@@ -5,8 +5,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { open, type RootDatabase } from 'lmdb';
-import { LmjError } from '../../errors.js';
-import { isValidDeviceId } from '../device-id.js';
+import { LmjError } from '../errors.js';
+import { isValidDeviceId } from './device-id.js';
 
 /** One registry entry. */
 export interface DeviceListEntry {
@@ -58,11 +58,6 @@ export class DeviceRegistry {
     this.pending.add(p);
   }
 
-  /** True when the registry knows the device. */
-  has(id: string): boolean {
-    return this.env.get(id) !== undefined;
-  }
-
   /** Devices sorted by id, paged by the last id. Throws BAD_REQUEST. */
   list(query: DeviceListQuery = {}): DeviceListPage {
     const limit = query.limit ?? 100;
@@ -87,19 +82,9 @@ export class DeviceRegistry {
     return { devices: page, next: rows.length > limit && last !== undefined ? last.id : null };
   }
 
-  /** Number of registered devices. */
-  count(): number {
-    return this.env.getKeysCount();
-  }
-
   /** Every registered id (for reconcile). */
   ids(): Set<string> {
     return new Set(this.env.getKeys({}) as Iterable<string>);
-  }
-
-  /** Removes every entry (before a full rebuild). */
-  async clear(): Promise<void> {
-    await this.env.clearAsync();
   }
 
   /** Waits for queued updates to commit. */

@@ -1,0 +1,36 @@
+/** The ingest pipeline's limits, resolved from {@link IngestOptions} and checked once. */
+import { LmjError } from '../../errors.js';
+import type { IngestOptions } from './types.js';
+
+/** Resolved limits of one pipeline. */
+export interface IngestLimits {
+  /** Most messages per device commit and per codec call. */
+  maxMessages: number;
+  /** Longest wait before submitted messages are prepared, ms. */
+  maxDelayMs: number;
+  /** Devices committing at once. */
+  maxInflight: number;
+  /** Accepted-but-unresolved messages before `submit` waits. */
+  maxQueue: number;
+  /** Their payload bytes before `submit` waits. */
+  maxQueueBytes: number;
+  maxPayloadBytes: number;
+}
+
+function positive(name: string, v: number | undefined, dflt: number): number {
+  const n = v ?? dflt;
+  if (!Number.isFinite(n) || n <= 0) throw new LmjError('BAD_CONFIG', `${name} must be a positive number`, { details: { key: name, value: v } });
+  return n;
+}
+
+/** The limits with their defaults; throws BAD_CONFIG naming the key for a non-positive value. */
+export function resolveIngestLimits(options: IngestOptions): IngestLimits {
+  return {
+    maxMessages: Math.floor(positive('batch.maxMessages', options.batch?.maxMessages, 4096)),
+    maxDelayMs: positive('batch.maxDelayMs', options.batch?.maxDelayMs, 2),
+    maxInflight: Math.floor(positive('batch.maxInflight', options.batch?.maxInflight, 1024)),
+    maxQueue: Math.floor(positive('queue.maxMessages', options.queue?.maxMessages, 20_000)),
+    maxQueueBytes: positive('queue.maxBytes', options.queue?.maxBytes, 64 * 1024 * 1024),
+    maxPayloadBytes: positive('maxPayloadBytes', options.maxPayloadBytes, 64 * 1024),
+  };
+}
