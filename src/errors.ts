@@ -91,6 +91,12 @@ export const ERROR_CODES = {
   NO_ROUTE: { errno: -33304, message: 'no node for this partition' },
   UPSTREAM_FAILED: { errno: -33305, message: 'upstream request failed' },
   OUTBOX_FULL: { errno: -33306, message: 'outbox disk budget reached' },
+
+  // Gateway write-ahead journal (-33400…).
+  JOURNAL_IO: { errno: -33400, message: 'journal write or fsync failed; the records are not durable' },
+  JOURNAL_CORRUPT: { errno: -33401, message: 'journal segment or checkpoint is corrupt' },
+  JOURNAL_FULL: { errno: -33402, message: 'journal byte budget reached' },
+  JOURNAL_CLOSED: { errno: -33403, message: 'the journal is closed' },
 } as const;
 
 /** A stable string error code. */
