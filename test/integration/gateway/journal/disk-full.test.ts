@@ -3,16 +3,29 @@
  * (nothing acked, no crash), leaves nothing corrupt behind, and appending resumes by
  * itself once space is freed; after a reopen exactly the acked records replay.
  */
-import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LmjError, isLmjError } from '../../../../src/errors.js';
-import { Journal } from '../../../../src/gateway/journal/index.js';
+import { Journal, type Position } from '../../../../src/gateway/journal/index.js';
 import { seqOf, testRecord } from '../../../helpers/journal-records.js';
 import { mountTmpfs } from '../../../helpers/tmpfs.js';
 
 function segmentBytesOnDisk(dir: string): number {
   return readdirSync(dir).filter((n) => n.endsWith('.seg')).reduce((sum, n) => sum + statSync(join(dir, n)).size, 0);
+}
+
+/** Writes 1 KiB chunks to `path` until the filesystem is full (ENOSPC is the expected end). */
+function fillUp(path: string): void {
+  const fd = openSync(path, 'w');
+  const chunk = Buffer.alloc(1024, 1);
+  try {
+    for (;;) writeSync(fd, chunk);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 const opts = (dir: string) => ({ dir, segmentBytes: 128 * 1024, maxBytes: 64 * 1024 * 1024 });
@@ -28,10 +41,12 @@ describe('journal on a full disk (tmpfs)', () => {
     const acked: number[] = [];
     let seq = 0;
     let err: LmjError | undefined;
+    let firstPosition: Position | undefined;
     for (let g = 0; g < 1000 && err === undefined; g++) {
       const batch = Array.from({ length: 10 }, (_, i) => testRecord(`d${i}`, seq++, 2000));
       try {
-        await j.append(batch);
+        const ps = await j.append(batch);
+        firstPosition ??= ps[0];
         acked.push(...batch.map(seqOf));
       } catch (e) {
         if (!isLmjError(e, 'JOURNAL_IO')) throw e;
@@ -48,8 +63,22 @@ describe('journal on a full disk (tmpfs)', () => {
     // Still full: the same group fails again, the process is fine.
     const again = await j.append([testRecord('d0', seq++, 20_000)]).then(() => undefined, (e: unknown) => e);
     expect(isLmjError(again, 'JOURNAL_IO')).toBe(true);
+    // Take the last free pages too: a checkpoint cannot be written now, it fails cleanly,
+    // the old checkpoint (none) stays, and no segment is deleted without it.
+    const rest = join(mnt, 'rest');
+    fillUp(rest);
+    const segmentsBefore = j.stats().segments;
+    j.applied('d0', firstPosition!);
+    const ckErr = await j.checkpoint().then(() => undefined, (e: unknown) => e);
+    expect(isLmjError(ckErr, 'JOURNAL_IO')).toBe(true);
+    expect(j.stats().checkpointFailures).toBe(1);
+    expect(j.checkpointOf('d0')).toBeUndefined();
+    expect(j.stats().segments).toBe(segmentsBefore);
 
     rmSync(filler);
+    rmSync(rest);
+    await j.checkpoint();
+    expect(j.checkpointOf('d0')).toEqual(firstPosition);
     const resumed = Array.from({ length: 10 }, (_, i) => testRecord(`d${i}`, seq++, 2000));
     await j.append(resumed);
     acked.push(...resumed.map(seqOf));
@@ -61,7 +90,8 @@ describe('journal on a full disk (tmpfs)', () => {
       expect(reopened.stats().corruptSegments).toBe(0);
       const replayed: number[] = [];
       for await (const e of reopened.replay()) replayed.push(seqOf(e.record));
-      expect(replayed).toEqual(acked);
+      // Everything acked, except d0's first record, which the checkpoint covers.
+      expect(replayed).toEqual(acked.filter((x) => x !== 0));
       expect(readdirSync(dir).filter((n) => n.endsWith('.corrupt') || n.endsWith('.tmp'))).toEqual([]);
     } finally {
       await reopened.close();
