@@ -47,7 +47,8 @@ function runAndKill(dir: string, count: number): Promise<Acked[]> {
       }
     });
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve(acked) : reject(new Error(`child exited with ${String(code)}: ${stderr}`))));
+    // 'close', not 'exit': every line already in the pipe is read before resolving.
+    child.on('close', (code, signal) => (signal === 'SIGKILL' ? resolve(acked) : reject(new Error(`child exited with ${String(code)}: ${stderr}`))));
   });
 }
 
@@ -99,11 +100,12 @@ describe('journal crash safety (SIGKILL mid-stream)', () => {
       // The lagging device always has something to replay; others at most their last few.
       expect(expectedReplays).toBeGreaterThan(0);
       expect(replayed.some((e) => e.record.deviceId === 'd7')).toBe(true);
-      // Replayed but never reported: only the group the kill interrupted (at most 20 records).
+      // Replayed but never reported: at most the group whose report the kill cut short and
+      // the group in flight (≤ 20 records each), all newer than anything reported.
       const ackedSeqs = new Set(acked.map((a) => a.seq));
       const maxAcked = Math.max(...ackedSeqs);
       const unreported = replayed.filter((e) => !ackedSeqs.has(seqOf(e.record)));
-      expect(unreported.length).toBeLessThanOrEqual(20);
+      expect(unreported.length).toBeLessThanOrEqual(40);
       for (const e of unreported) expect(seqOf(e.record)).toBeGreaterThan(maxAcked);
       // Journal order: positions strictly increase.
       for (let i = 1; i < replayed.length; i++) expect(comparePositions(replayed[i - 1]!.position, replayed[i]!.position)).toBeLessThan(0);
