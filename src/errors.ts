@@ -92,6 +92,12 @@ export const ERROR_CODES = {
   NO_ROUTE: { errno: -33304, httpStatus: 500, message: 'no node for this partition' },
   UPSTREAM_FAILED: { errno: -33305, httpStatus: 500, message: 'upstream request failed' },
   OUTBOX_FULL: { errno: -33306, httpStatus: 500, message: 'outbox disk budget reached' },
+
+  // Gateway write-ahead journal (-33400…).
+  JOURNAL_IO: { errno: -33400, httpStatus: 503, message: 'journal write or fsync failed; the records are not durable' },
+  JOURNAL_CORRUPT: { errno: -33401, httpStatus: 500, message: 'journal segment or checkpoint is corrupt' },
+  JOURNAL_FULL: { errno: -33402, httpStatus: 503, message: 'journal byte budget reached' },
+  JOURNAL_CLOSED: { errno: -33403, httpStatus: 503, message: 'the journal is closed' },
 } as const;
 
 /** A stable string error code. */

@@ -1,5 +1,5 @@
 /**
- * The cloud router (DESIGN §1, §7): gateways upload CBOR batches; each device's
+ * The cloud router (docs/sync.md): gateways upload CBOR batches; each device's
  * records are applied on the data node the routing table names for its partition;
  * the gateway's query API serves every device. See docs/sync.md.
  */

@@ -5,8 +5,9 @@
  * what it is (bad topic, bad id, bad payload — the same bytes would fail again,
  * and they are dead-lettered durably) is acked too, so a bad message never blocks
  * its client's session. A message that failed because of the gateway itself
- * (shutting down, overloaded, storage I/O) is NOT acked: the connection is closed
- * and the client redelivers it after reconnecting, when it can succeed.
+ * (shutting down, overloaded, storage or journal I/O, journal budget reached) is
+ * NOT acked: the connection is closed and the client redelivers it after
+ * reconnecting, when it can succeed.
  * DEVICE_UNAVAILABLE (an instance that cannot be opened, e.g. corrupt) is acked:
  * it is dead-lettered with its raw bytes, and retrying would block the client
  * until an operator repairs the device.
@@ -22,6 +23,9 @@ const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'STORE_OPEN_FAILED',
   'TXN_FINISHED',
   'MEMORY_ALLOCATION_FAILED',
+  'JOURNAL_IO',
+  'JOURNAL_FULL',
+  'JOURNAL_CLOSED',
 ]);
 
 /** True when this result may be acknowledged to the publisher. */
