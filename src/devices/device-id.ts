@@ -11,15 +11,17 @@ const DEVICE_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
 
 /**
  * Why `id` is not a valid device id, or undefined when it is valid.
- * Valid: 1–64 of `A–Z a–z 0–9 - _ .`, not `.`, and no `..` anywhere (so no
- * traversal, no hidden parent references, nothing that percent-decodes later).
+ * Valid: 1–64 of `A–Z a–z 0–9 - _ .`, not starting with `.` (no hidden directories,
+ * no `.`), and no `..` anywhere (so no traversal, nothing that percent-decodes later).
+ * Dots elsewhere are fine: `sensor.2`, `v1.2.3`.
  */
 export function deviceIdProblem(id: unknown): string | undefined {
   if (typeof id !== 'string') return 'device id must be a string';
   if (id.length === 0) return 'device id is empty';
   if (id.length > MAX_DEVICE_ID_LEN) return `device id longer than ${MAX_DEVICE_ID_LEN} characters`;
   if (!DEVICE_ID_RE.test(id)) return 'device id may only contain letters, digits, "-", "_" and "."';
-  if (id === '.' || id.includes('..')) return 'device id may not be "." or contain ".."';
+  if (id.startsWith('.')) return 'device id may not start with "."';
+  if (id.includes('..')) return 'device id may not contain ".."';
   return undefined;
 }
 

@@ -3,7 +3,7 @@
  * sent to `devices/sensor.2/telemetry` (and `a.b`, `v1.2.3`, `x.mdb`) is readable at
  * `/devices/<id>/latest` on the gateway and, after sync, on the router; each id is one
  * instance directory and nothing else lands beside it; ids the rules refuse (`..`,
- * `a..b`) are dead-lettered with BAD_DEVICE_ID and create nothing. Requires `npm run build`.
+ * `a..b`, `.hidden-not-allowed`) are dead-lettered with BAD_DEVICE_ID and create nothing. Requires `npm run build`.
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ import { tmpDir } from '../../helpers/tmp-dir.js';
 import { TOKEN, getJson, tokensFile } from '../../integration/sync/helpers.js';
 
 const DOTTED = ['sensor.2', 'a.b', 'v1.2.3', 'x.mdb'];
-const REFUSED = ['..', 'a..b'];
+const REFUSED = ['..', 'a..b', '.hidden-not-allowed'];
 
 async function waitFor(what: string, fn: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const until = Date.now() + timeoutMs;
@@ -34,7 +34,7 @@ function instanceDirs(dir: string): string[] {
 }
 
 describe('dotted device ids, gateway and router', () => {
-  it('stores, serves and syncs sensor.2, a.b, v1.2.3 and x.mdb; refuses .. and a..b', async () => {
+  it('stores, serves and syncs sensor.2, a.b, v1.2.3 and x.mdb; refuses .., a..b and .hidden-not-allowed', async () => {
     const dir = tmpDir('lmj-e2e-dotted-');
     const routerPort = await freePort();
     const router = await startRouterProcess(join(dir, 'router'), routerPort, tokensFile(dir));
