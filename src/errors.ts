@@ -91,6 +91,20 @@ export const ERROR_CODES = {
   NO_ROUTE: { errno: -33304, message: 'no node for this partition' },
   UPSTREAM_FAILED: { errno: -33305, message: 'upstream request failed' },
   OUTBOX_FULL: { errno: -33306, message: 'outbox disk budget reached' },
+
+  // Cluster: routing table and membership in etcd (-33400…).
+  CLUSTER_UNAVAILABLE: { errno: -33400, message: 'etcd is unreachable' },
+  TABLE_CONFLICT: { errno: -33401, message: 'the routing table changed since it was read' },
+  TABLE_INVALID: { errno: -33402, message: 'the routing table in etcd is invalid' },
+  TABLE_FORMAT_UNSUPPORTED: { errno: -33403, message: 'the routing table in etcd has a newer format version' },
+  TABLE_NOT_INITIALIZED: { errno: -33404, message: 'the routing table is not initialized' },
+  TABLE_EXISTS: { errno: -33405, message: 'the routing table already exists' },
+  NOT_OWNER: { errno: -33406, message: 'this node does not own the partition' },
+  STALE_EPOCH: { errno: -33407, message: 'the request carries an older routing epoch' },
+  EPOCH_AHEAD: { errno: -33408, message: "the request carries a newer routing epoch than this node's table" },
+  NO_LIVE_NODES: { errno: -33409, message: 'no live data node to assign the partition to' },
+  NODE_ID_IN_USE: { errno: -33410, message: 'a live node is registered with this id' },
+  UNASSIGNED: { errno: -33411, message: 'the partition has no owner yet' },
 } as const;
 
 /** A stable string error code. */
