@@ -47,3 +47,4 @@ export { initTable, readTable, readRange, setOwner, bumpEpoch, assignPartition, 
 export { NodeRegistration, listLiveNodes, listNodes, type NodeRegistrationOptions, type RegistrationStatus } from './membership.js';
 export { pickLeastLoaded, fillPercent } from './placement.js';
 export { checkEpoch, parseRefusal, type RouteClaim, type RefusalDetails } from './epoch-check.js';
+export { readClusterStatus, type ClusterStatus, type NodeStatus } from './cluster-status.js';

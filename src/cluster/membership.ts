@@ -178,8 +178,18 @@ export async function listLiveNodes(client: Etcd3): Promise<{ nodes: LiveNodeRec
   return { nodes, invalid };
 }
 
-/** Every node that ever registered (live or not). */
-export async function listNodes(client: Etcd3): Promise<NodeRecord[]> {
+/** Every node that ever registered, live or not (invalid values are skipped and counted in `invalid`). */
+export async function listNodes(client: Etcd3): Promise<{ nodes: NodeRecord[]; invalid: number }> {
   const res = await etcdCall('list nodes', () => client.getAll().prefix(NODES_PREFIX).exec());
-  return res.kvs.map((kv) => decodeNode(kv.key.toString(), kv.value));
+  const nodes: NodeRecord[] = [];
+  let invalid = 0;
+  for (const kv of res.kvs) {
+    try {
+      nodes.push(decodeNode(kv.key.toString(), kv.value));
+    } catch (err) {
+      if (!isLmjError(err)) throw err;
+      invalid++;
+    }
+  }
+  return { nodes, invalid };
 }
