@@ -6,7 +6,7 @@
  */
 import type { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TableView, connectEtcd, initTable, nodeKey, readTable, setOwner } from '../../../src/cluster/index.js';
+import { NodeRegistration, TableView, connectEtcd, initTable, listLiveNodes, liveKey, nodeKey, readTable, setOwner } from '../../../src/cluster/index.js';
 import { LmjError, isLmjError } from '../../../src/errors.js';
 import { startEtcd, type EtcdCluster } from '../../helpers/etcd.js';
 
@@ -89,5 +89,33 @@ describe('etcd outage', () => {
         fresh.close();
       }
     });
+  });
+
+  it('a node whose lease was lost while etcd was down registers again when it returns', async () => {
+    const states: string[] = [];
+    const reg = await NodeRegistration.register(client, {
+      id: 'r1',
+      address: { host: '127.0.0.1', port: 1 },
+      capacity: { devices: 1, bytes: 1 },
+      load: () => ({ devices: 0, bytes: 0, writesPerSec: 0, readsPerSec: 0 }),
+      ttlSeconds: 2,
+      onStateChange: (state) => states.push(state),
+    });
+    try {
+      const firstLease = reg.currentLeaseId;
+      expect(firstLease).not.toBeNull();
+      // Down for longer than twice the TTL: the client gives the lease up.
+      await etcd.stopFor(6);
+      const deadline = Date.now() + 30_000;
+      while (reg.status().reRegistrations === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(states).toEqual(['lost', 'registered']);
+      expect(reg.status()).toMatchObject({ registered: true, reRegistrations: 1 });
+      expect(reg.currentLeaseId).not.toBe(firstLease);
+      const kv = (await client.get(liveKey('r1')).exec()).kvs[0];
+      expect(kv?.lease).toBe(reg.currentLeaseId);
+      expect((await listLiveNodes(client)).nodes.map((n) => n.id)).toContain('r1');
+    } finally {
+      await reg.stop();
+    }
   });
 });
