@@ -22,7 +22,11 @@ export interface NodeRegistrationOptions {
   load: () => LoadFigures;
   /** Lease TTL, seconds (default 10; etcd rounds very short TTLs up to its minimum). */
   ttlSeconds?: number;
-  /** Called when the lease was lost (etcd unreachable past the TTL) and when it was re-established. */
+  /**
+   * Called with `lost` when the lease was lost (etcd unreachable past twice the TTL) and with
+   * `registered` once it is re-established. `lost` with a NODE_ID_IN_USE error is final:
+   * another process took the id meanwhile, and this registration gives up.
+   */
   onStateChange?: (state: 'lost' | 'registered', err?: unknown) => void;
 }
 
@@ -125,6 +129,8 @@ export class NodeRegistration {
         res = await etcdCall('claim the node id', () => this.client.if(key, 'Lease', '==', previousLease).then(put()).commit());
       }
       if (!res.succeeded) throw new LmjError('NODE_ID_IN_USE', `a live node is registered as ${this.opts.id}`, { details: { node: this.opts.id } });
+      // stop() ran while this re-registration was under way: leave again at once.
+      if (this.stopped) throw new LmjError('SHUTTING_DOWN', 'registration stopped');
       this.lease = lease;
       this.leaseId = id;
     } catch (err) {
