@@ -6,7 +6,7 @@
  * takes the winner's answer). Nothing here is read-modify-write without that compare.
  */
 import type { Etcd3, PutBuilder } from 'etcd3';
-import { LmjError } from '../errors.js';
+import { LmjError, isLmjError } from '../errors.js';
 import { etcdCall } from './etcd-client.js';
 import { FORMAT_VERSION, LIVE_PREFIX, META_KEY, PARTITIONS, RANGES_PREFIX, ROOT, groupKey, nodeKey, rangeKey } from './keys.js';
 import { listLiveNodes } from './membership.js';
@@ -68,11 +68,10 @@ export async function initTable(client: Etcd3, partitionsPerRange = 256): Promis
   let head = await readMeta(client);
   if (head === null) {
     const meta: TableMeta = { format: FORMAT_VERSION, state: 'initializing', version: 0, partitionsPerRange, createdAt: Date.now() };
-    const res = await etcdCall('create the table header', () => client.if(META_KEY, 'Version', '==', 0).then(client.put(META_KEY).value(encodeRecord(meta))).commit());
+    // Losing this race to another init is fine: with the same size both write the same
+    // ranges (as a resume would); with another size the check below refuses.
+    await etcdCall('create the table header', () => client.if(META_KEY, 'Version', '==', 0).then(client.put(META_KEY).value(encodeRecord(meta))).commit());
     head = await readMeta(client);
-    if (!res.succeeded && head?.meta.state === 'initializing' && head.meta.createdAt !== meta.createdAt) {
-      throw new LmjError('TABLE_CONFLICT', 'another init is writing the table', { details: { partitionsPerRange: head.meta.partitionsPerRange } });
-    }
   }
   if (head === null) throw new LmjError('TABLE_CONFLICT', 'the table header vanished during init');
   if (head.meta.state === 'ready' || head.meta.partitionsPerRange !== partitionsPerRange) {
@@ -120,13 +119,27 @@ export async function readRange(client: Etcd3, partition: number): Promise<Range
   return { meta: head.meta, metaModRevision: head.modRevision, range, rangeModRevision: Number(kv.mod_revision), revision: head.revision };
 }
 
-/** Commits `next` for the range `read` saw, comparing both mod revisions (and that the owner's record exists). */
-async function commitRange(client: Etcd3, read: RangeRead, next: RangeRecord): Promise<RangeChange | null> {
+/**
+ * Commits `next` as the new state of the range `read` saw: one transaction comparing the
+ * header's and the range's mod revisions (and that a new owner's record exists), writing
+ * the range and the header's next version. Throws TABLE_CONFLICT when either key changed
+ * since `read` (nothing is written), BAD_REQUEST when `next` changes the range's bounds,
+ * lowers its epoch, or changes its owner without a higher epoch.
+ */
+export async function commitRangeChange(client: Etcd3, read: RangeRead, next: RangeRecord): Promise<RangeChange> {
+  const prev = read.range;
+  const ownerChanged = JSON.stringify(prev.owner) !== JSON.stringify(next.owner);
+  if (next.from !== prev.from || next.to !== prev.to || next.epoch < prev.epoch || (ownerChanged && next.epoch <= prev.epoch)) {
+    throw new LmjError('BAD_REQUEST', `range ${prev.from}..${prev.to}: a change keeps the bounds, never lowers the epoch and raises it with a new owner`, {
+      details: { from: prev.from, epoch: prev.epoch, next: { from: next.from, to: next.to, epoch: next.epoch } },
+    });
+  }
   const meta: TableMeta = { ...read.meta, version: read.meta.version + 1 };
   let txn = client.if(META_KEY, 'Mod', '==', read.metaModRevision).and(rangeKey(next.from), 'Mod', '==', read.rangeModRevision);
   if (next.owner !== null) txn = txn.and(ownerKey(next.owner), 'Create', '>', 0);
   const res = await etcdCall('commit a table change', () => txn.then(client.put(rangeKey(next.from)).value(encodeRecord(next)), client.put(META_KEY).value(encodeRecord(meta))).commit());
-  return res.succeeded ? { range: next, version: meta.version, revision: Number(res.header.revision) } : null;
+  if (!res.succeeded) throw new LmjError('TABLE_CONFLICT', `range ${next.from} or the table changed since it was read`, { details: { from: next.from } });
+  return { range: next, version: meta.version, revision: Number(res.header.revision) };
 }
 
 function ownerKey(owner: Owner): string {
@@ -156,17 +169,13 @@ async function readExact(client: Etcd3, from: number, expectEpoch: number | unde
 export async function setOwner(client: Etcd3, from: number, owner: Owner, expectEpoch?: number): Promise<RangeChange> {
   await checkOwnerExists(client, owner);
   const read = await readExact(client, from, expectEpoch);
-  const done = await commitRange(client, read, { ...read.range, owner: { ...owner }, epoch: read.range.epoch + 1 });
-  if (done === null) throw new LmjError('TABLE_CONFLICT', `range ${from} or the table changed since it was read`, { details: { from } });
-  return done;
+  return commitRangeChange(client, read, { ...read.range, owner: { ...owner }, epoch: read.range.epoch + 1 });
 }
 
 /** Increments the epoch of the range starting at `from` (fencing out every router's old view). */
 export async function bumpEpoch(client: Etcd3, from: number, expectEpoch?: number): Promise<RangeChange> {
   const read = await readExact(client, from, expectEpoch);
-  const done = await commitRange(client, read, { ...read.range, epoch: read.range.epoch + 1 });
-  if (done === null) throw new LmjError('TABLE_CONFLICT', `range ${from} or the table changed since it was read`, { details: { from } });
-  return done;
+  return commitRangeChange(client, read, { ...read.range, epoch: read.range.epoch + 1 });
 }
 
 /** Options of {@link assignPartition}. */
@@ -192,8 +201,11 @@ export async function assignPartition(client: Etcd3, partition: number, opts: As
     const counts = opts.rangesPerOwner ?? (await readTable(client))?.rangesPerOwner() ?? new Map<string, number>();
     const node: LiveNodeRecord | undefined = pickLeastLoaded(live.nodes, counts);
     if (node === undefined) throw new LmjError('NO_LIVE_NODES', `no live data node to assign partition ${partition} to`, { details: { partition } });
-    const done = await commitRange(client, read, { ...read.range, owner: { kind: 'node', id: node.id }, epoch: read.range.epoch + 1 });
-    if (done !== null) return { ...done, assigned: true };
+    try {
+      return { ...(await commitRangeChange(client, read, { ...read.range, owner: { kind: 'node', id: node.id }, epoch: read.range.epoch + 1 })), assigned: true };
+    } catch (err) {
+      if (!isLmjError(err, 'TABLE_CONFLICT')) throw err;
+    }
     // Lost to another change: back off a little (jittered) so writers do not collide again in lockstep.
     await new Promise((r) => setTimeout(r, Math.random() * 20 * (attempt + 1)));
   }

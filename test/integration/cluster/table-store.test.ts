@@ -12,6 +12,7 @@ import {
   TableView,
   assignPartition,
   bumpEpoch,
+  commitRangeChange,
   connectEtcd,
   initTable,
   putGroup,
@@ -136,6 +137,44 @@ describe('mutations', () => {
       expect(wins).toBe(10);
       expect(conflicts).toBe(10);
       expect((await readTable(client))?.version).toBe(11);
+    } finally {
+      other.close();
+    }
+  });
+
+  it('a commit from a stale read loses: the same range, or another range changed in between', async () => {
+    await initTable(client, 16384);
+    await registerNode('a');
+    await registerNode('b');
+    // Two writers read the same state, then both commit.
+    const r1 = await readRange(client, 0);
+    const r2 = await readRange(client, 0);
+    await commitRangeChange(client, r1, { ...r1.range, owner: { kind: 'node', id: 'a' }, epoch: 1 });
+    expect(await codeOf(commitRangeChange(client, r2, { ...r2.range, owner: { kind: 'node', id: 'b' }, epoch: 1 }))).toBe('TABLE_CONFLICT');
+    expect((await readRange(client, 0)).range.owner).toEqual({ kind: 'node', id: 'a' });
+    // A change of another range moves the header: a read from before it loses too.
+    const stale = await readRange(client, 20000);
+    await setOwner(client, 32768, { kind: 'node', id: 'b' });
+    expect(await codeOf(commitRangeChange(client, stale, { ...stale.range, owner: { kind: 'node', id: 'b' }, epoch: 1 }))).toBe('TABLE_CONFLICT');
+    expect((await readTable(client))?.version).toBe(3);
+    // Invariants a change must keep.
+    const fresh = await readRange(client, 20000);
+    expect(await codeOf(commitRangeChange(client, fresh, { ...fresh.range, owner: { kind: 'node', id: 'a' } }))).toBe('BAD_REQUEST');
+    expect(await codeOf(commitRangeChange(client, fresh, { ...fresh.range, to: 20000, epoch: 1 }))).toBe('BAD_REQUEST');
+  });
+
+  it('two concurrent inits: one table, the other init is refused', async () => {
+    const other = connectEtcd(etcd.urls);
+    try {
+      const results = await Promise.allSettled([initTable(client, 1024), initTable(other, 2048)]);
+      const ok = results.filter((r) => r.status === 'fulfilled');
+      expect(ok.length).toBe(1);
+      const failed = results.find((r) => r.status === 'rejected');
+      expect(failed?.status === 'rejected' && isLmjError(failed.reason) ? failed.reason.code : undefined).toBe('TABLE_EXISTS');
+      const table = await readTable(client);
+      const n = table?.meta.partitionsPerRange;
+      expect(n === 1024 || n === 2048).toBe(true);
+      expect(table?.ranges.length).toBe(65536 / (n ?? 1));
     } finally {
       other.close();
     }
