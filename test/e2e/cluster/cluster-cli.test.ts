@@ -29,6 +29,8 @@ interface Run {
   stderr: string;
 }
 
+// Each CLI run is a whole Node process; on the shared 2-core machine one takes 1–3 s, hence the 120 s test timeouts.
+
 /** Runs the CLI without blocking this process (its lease keepalives must go on). */
 function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
@@ -64,18 +66,23 @@ describe('lmj-edge cluster', () => {
       await putGroup(client, 'west', ['http://127.0.0.1:9200']);
       await setOwner(client, 49152, { kind: 'group', id: 'west' });
 
-      // LMJ_EDGE_ETCD stands in for --etcd.
-      const status = await cli(['cluster', 'status', '--json'], { LMJ_EDGE_ETCD: url });
+      // Read-only commands, started together (each is a whole CLI process). LMJ_EDGE_ETCD stands in for --etcd.
+      const [status, text, nodes, nodesText, table, tableJsonRun] = await Promise.all([
+        cli(['cluster', 'status', '--json'], { LMJ_EDGE_ETCD: url }),
+        cli(['cluster', '--etcd', url, 'status']),
+        cli(['cluster', '--etcd', url, 'nodes', '--json']),
+        cli(['cluster', '--etcd', url, 'nodes']),
+        cli(['cluster', '--etcd', url, 'table']),
+        cli(['cluster', '--etcd', url, 'table', '--json']),
+      ]);
       expect(status.code).toBe(0);
       const s = JSON.parse(status.stdout);
       expect(s.table).toMatchObject({ initialized: true, version: 3, partitionsPerRange: 16384, ranges: 4, owned: 2, unassigned: 2, groups: 1 });
       expect(s.etcd).toMatchObject({ leader: 'm0', version: expect.stringMatching(/^3\.4\./) });
       expect(s.etcd.members).toEqual([{ name: 'm0', clientUrls: [etcd.urls[0]] }]);
-      const text = await cli(['cluster', '--etcd', url, 'status']);
       expect(text.stdout).toMatch(/table\s+version 3 at revision \d+: 4 ranges of 16384 partitions, 2 owned, 2 unassigned/);
       expect(text.stdout).toMatch(/nodes\s+1 registered, 1 live/);
 
-      const nodes = await cli(['cluster', '--etcd', url, 'nodes', '--json']);
       expect(JSON.parse(nodes.stdout).nodes).toEqual([
         {
           id: 'node-a',
@@ -87,10 +94,8 @@ describe('lmj-edge cluster', () => {
           updatedAt: expect.any(Number),
         },
       ]);
-      const nodesText = await cli(['cluster', '--etcd', url, 'nodes']);
       expect(nodesText.stdout.split('\n')[1]).toMatch(/^node-a\s+yes\s+127\.0\.0\.1:9100\s+1\s+12\/1000\s+3400\/1000000\s+5\.0\s+1\.5\s+\d{4}-/);
 
-      const table = await cli(['cluster', '--etcd', url, 'table']);
       expect(table.code).toBe(0);
       const lines = table.stdout.trimEnd().split('\n');
       expect(lines[0]).toMatch(/^table version 3 at etcd revision \d+, 16384 partitions per range$/);
@@ -101,7 +106,7 @@ describe('lmj-edge cluster', () => {
         ['32768', '49151', '-', '0'],
         ['49152', '65535', 'group:west', '1'],
       ]);
-      const tableJson = JSON.parse((await cli(['cluster', '--etcd', url, 'table', '--json'])).stdout);
+      const tableJson = JSON.parse(tableJsonRun.stdout);
       expect(tableJson.ranges).toEqual([
         { from: 16384, to: 32767, node: 'node-a', owner: { kind: 'node', id: 'node-a' }, epoch: 1 },
         { from: 49152, to: 65535, node: 'west', owner: { kind: 'group', id: 'west' }, epoch: 1 },
@@ -110,17 +115,24 @@ describe('lmj-edge cluster', () => {
 
       // An invalid table: status says so and exits 1; table refuses with the code.
       await client.put(rangeKey(32768)).value('garbage').exec();
-      const bad = await cli(['cluster', '--etcd', url, 'status']);
+      const [bad, badTable] = await Promise.all([cli(['cluster', '--etcd', url, 'status']), cli(['cluster', '--etcd', url, 'table'])]);
       expect(bad.code).toBe(1);
       expect(bad.stdout).toMatch(/table\s+INVALID: TABLE_INVALID: .*not JSON/);
-      const badTable = await cli(['cluster', '--etcd', url, 'table']);
       expect(badTable.code).toBe(1);
       expect(badTable.stderr).toMatch(/^lmj-edge: TABLE_INVALID: /);
     } finally {
       await reg.stop();
       await client.delete().prefix(ROOT).exec();
     }
-  });
+  }, 120_000);
+
+  it('has --help for the command and each subcommand', async () => {
+    const runs = await Promise.all([[], ['init'], ['status'], ['nodes'], ['table']].map((sub) => cli(['cluster', ...sub, '--help'])));
+    expect(runs.map((r) => r.code)).toEqual([0, 0, 0, 0, 0]);
+    expect(runs[0]?.stdout).toMatch(/Usage: lmj-edge cluster \[options\] \[command\][\s\S]*--etcd <urls>[\s\S]*init \[options\][\s\S]*table \[options\]/);
+    expect(runs[1]?.stdout).toMatch(/--partitions-per-range <n>\s+partitions per range \(default: "256"\)/);
+    for (const r of runs.slice(1)) expect(r.stdout).toContain('--json');
+  }, 120_000);
 
   it('bad flags exit 2; an unreachable etcd exits 1 with CLUSTER_UNAVAILABLE', async () => {
     const noEtcd = await cli(['cluster', 'status'], { LMJ_EDGE_ETCD: '' });
@@ -137,5 +149,5 @@ describe('lmj-edge cluster', () => {
       expect(down.code).toBe(1);
       expect(down.stderr).toMatch(/^lmj-edge: CLUSTER_UNAVAILABLE: /);
     });
-  });
+  }, 120_000);
 });
