@@ -153,13 +153,13 @@ export class TableView {
     };
   }
 
-  /** Calls `fn` after every applied update (table or live nodes). Returns an unsubscribe function. */
+  /** Calls `fn` after every applied update (table or live nodes) and every watch connect/disconnect. Returns an unsubscribe function. */
   onUpdate(fn: () => void): () => void {
     this.events.on('update', fn);
     return () => this.events.off('update', fn);
   }
 
-  /** Resolves once `pred` holds after an update (or now); rejects with CLUSTER_UNAVAILABLE after `timeoutMs`. */
+  /** Resolves once `pred` holds (now, or after an update or connection change); rejects with CLUSTER_UNAVAILABLE after `timeoutMs`. */
   async waitFor(pred: (view: TableView) => boolean, timeoutMs = 10_000): Promise<void> {
     if (pred(this)) return;
     await new Promise<void>((resolve, reject) => {
@@ -204,10 +204,12 @@ export class TableView {
     this.connected = true;
     watcher.on('connected', () => {
       this.connected = true;
+      this.events.emit('update');
     });
     watcher.on('disconnected', () => {
       this.connected = false;
       this.counters.watchErrors++;
+      this.events.emit('update');
     });
     watcher.on('data', (res) => {
       for (const ev of res.events) {
@@ -222,6 +224,7 @@ export class TableView {
     watcher.on('error', () => {
       this.counters.watchErrors++;
       this.connected = false;
+      this.events.emit('update');
       void this.reload(watcher);
     });
   }

@@ -8,6 +8,7 @@ import { TableView, assignPartition, connectEtcd, initTable, NodeRegistration, r
 import { isLmjError } from '../../../src/errors.js';
 import { startEtcd, type EtcdCluster } from '../../helpers/etcd.js';
 
+// Waits on conditions (lease expiry, restarts, elections) with their own deadlines; the test timeout only bounds the sum.
 let etcd: EtcdCluster;
 let client: Etcd3;
 
@@ -72,5 +73,5 @@ describe('3-member etcd', () => {
       await view.close();
       await reg.stop();
     }
-  });
+  }, 120_000);
 });

@@ -13,6 +13,7 @@ import { isLmjError } from '../../../src/errors.js';
 import { ROOT as REPO, killWhenTestEnds } from '../../helpers/daemon.js';
 import { startEtcd, type EtcdCluster } from '../../helpers/etcd.js';
 
+// Waits on conditions (lease expiry, restarts, elections) with their own deadlines; the test timeout only bounds the sum.
 let etcd: EtcdCluster;
 let client: Etcd3;
 
@@ -83,7 +84,7 @@ describe('membership', () => {
     } finally {
       await view.close();
     }
-  });
+  }, 120_000);
 
   it('stop() revokes the lease: the node leaves at once', async () => {
     const reg = await NodeRegistration.register(client, {

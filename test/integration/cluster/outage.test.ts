@@ -10,6 +10,7 @@ import { NodeRegistration, TableView, connectEtcd, initTable, listLiveNodes, liv
 import { LmjError, isLmjError } from '../../../src/errors.js';
 import { startEtcd, type EtcdCluster } from '../../helpers/etcd.js';
 
+// Waits on conditions (lease expiry, restarts, elections) with their own deadlines; the test timeout only bounds the sum.
 let etcd: EtcdCluster;
 let client: Etcd3;
 
@@ -77,7 +78,7 @@ describe('etcd outage', () => {
     } finally {
       await view.close();
     }
-  });
+  }, 120_000);
 
   it('a view cannot open while etcd is down: CLUSTER_UNAVAILABLE after its open timeout', async () => {
     await etcd.stopFor(0, async () => {
@@ -89,7 +90,7 @@ describe('etcd outage', () => {
         fresh.close();
       }
     });
-  });
+  }, 120_000);
 
   it('a node whose lease was lost while etcd was down registers again when it returns', async () => {
     const states: string[] = [];
@@ -117,5 +118,5 @@ describe('etcd outage', () => {
     } finally {
       await reg.stop();
     }
-  });
+  }, 120_000);
 });
