@@ -43,7 +43,7 @@ export {
 } from './records.js';
 export { ClusterTable, type RangeEntry, type ClusterTableData, type RawValue } from './table.js';
 export { TableView, type TableViewOptions, type TableViewStatus, type TableViewCounters } from './table-view.js';
-export { initTable, readTable, readRange, commitRangeChange, setOwner, bumpEpoch, assignPartition, putGroup, type RangeRead, type RangeChange, type AssignOptions } from './table-store.js';
+export { MIN_PARTITIONS_PER_RANGE, initTable, readTable, readRange, commitRangeChange, setOwner, bumpEpoch, assignPartition, putGroup, type RangeRead, type RangeChange, type AssignOptions } from './table-store.js';
 export { NodeRegistration, listLiveNodes, listNodes, type NodeRegistrationOptions, type RegistrationStatus } from './membership.js';
 export { pickLeastLoaded, fillPercent } from './placement.js';
 export { checkEpoch, parseRefusal, type RouteClaim, type RefusalDetails } from './epoch-check.js';

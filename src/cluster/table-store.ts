@@ -17,6 +17,12 @@ import { ClusterTable, type RawValue } from './table.js';
 /** Ranges written per transaction by `init` (etcd's default limit is 128 operations). */
 const INIT_CHUNK = 100;
 
+/**
+ * Smallest range `init` creates: at most 4,096 ranges, so a full read of the table stays
+ * well under gRPC's 4 MiB message limit and a rebuild of the cached view stays cheap.
+ */
+export const MIN_PARTITIONS_PER_RANGE = 16;
+
 /** What a mutation read: the header and one range, with their mod revisions. */
 export interface RangeRead {
   meta: TableMeta;
@@ -62,8 +68,8 @@ async function readMeta(client: Etcd3): Promise<{ meta: TableMeta; modRevision: 
  * died midway is resumed by running `init` again with the same size. Throws TABLE_EXISTS.
  */
 export async function initTable(client: Etcd3, partitionsPerRange = 256): Promise<TableMeta> {
-  if (!Number.isSafeInteger(partitionsPerRange) || partitionsPerRange < 1 || partitionsPerRange > PARTITIONS) {
-    throw new LmjError('BAD_REQUEST', `partitions per range must be 1..${PARTITIONS}`, { details: { partitionsPerRange } });
+  if (!Number.isSafeInteger(partitionsPerRange) || partitionsPerRange < MIN_PARTITIONS_PER_RANGE || partitionsPerRange > PARTITIONS) {
+    throw new LmjError('BAD_REQUEST', `partitions per range must be ${MIN_PARTITIONS_PER_RANGE}..${PARTITIONS}`, { details: { partitionsPerRange } });
   }
   let head = await readMeta(client);
   if (head === null) {

@@ -42,10 +42,11 @@ async function withClient(cmd: Command, fn: (client: Etcd3) => Promise<void>): P
   client.close();
 }
 
+/** Same bounds as initTable (16..65536), checked before connecting so a typo exits 2. */
 function partitionsPerRange(raw: string): number {
   const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(n) || n < 1 || n > 65536) {
-    throw new LmjError('BAD_CONFIG', `invalid configuration: partitions-per-range: expected 1..65536, got ${raw}`, { details: { key: 'partitions-per-range' } });
+  if (!Number.isSafeInteger(n) || n < 16 || n > 65536) {
+    throw new LmjError('BAD_CONFIG', `invalid configuration: partitions-per-range: expected 16..65536, got ${raw}`, { details: { key: 'partitions-per-range' } });
   }
   return n;
 }
@@ -79,7 +80,7 @@ export function registerCluster(program: Command): void {
   group
     .command('init')
     .description('create the routing table: 65536 partitions in ranges of N, all unowned at epoch 0 (resumes an interrupted init)')
-    .option('--partitions-per-range <n>', 'partitions per range', '256')
+    .option('--partitions-per-range <n>', 'partitions per range, 16..65536', '256')
     .option('--json', 'print JSON')
     .action(async (flags: JsonFlag & { partitionsPerRange: string }, cmd: Command) => {
       let n: number;

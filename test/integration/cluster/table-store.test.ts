@@ -71,6 +71,7 @@ describe('init', () => {
     expect(table?.rangeOf(5000).from).toBe(4096);
     expect(await codeOf(initTable(client, 4096))).toBe('TABLE_EXISTS');
     expect(await codeOf(initTable(client, 0))).toBe('BAD_REQUEST');
+    expect(await codeOf(initTable(client, 15))).toBe('BAD_REQUEST');
   });
 
   it('covers 65536 with a shorter last range when N does not divide it, across several init transactions', async () => {
