@@ -3,6 +3,7 @@
 #   mdb_stat / mdb_dump (lmdb-utils)  - format proof against liblmdb's own tools
 #   mosquitto                         - external-broker mode, started by tests on a free port
 #   strace                            - counts the journal's fdatasync calls per group commit
+#   etcd / etcdctl (etcd-server, etcd-client) - cluster table and membership, started by tests
 #   g++ / make / python3              - node-gyp builds the native addon
 # As root it uses apt-get; otherwise it checks and fails with a clear message.
 set -euo pipefail
@@ -11,6 +12,8 @@ command -v mdb_stat >/dev/null 2>&1 || need+=(lmdb-utils)
 command -v mdb_dump >/dev/null 2>&1 || need+=(lmdb-utils)
 command -v mosquitto >/dev/null 2>&1 && [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 command -v strace >/dev/null 2>&1 || need+=(strace)
+[ -x /usr/bin/etcd ] || command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
+command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v make >/dev/null 2>&1 || need+=(make)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
@@ -22,7 +25,8 @@ if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   # The Debian package starts a system mosquitto on :1883; tests start their own on free ports.
-  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now mosquitto >/dev/null 2>&1 || true; fi
+  # Same for etcd-server (a system etcd on :2379).
+  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now mosquitto etcd >/dev/null 2>&1 || true; fi
 else
   echo "setup-test-deps: missing ${need[*]}; install them with: sudo apt-get install ${need[*]}" >&2
   exit 1

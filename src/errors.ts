@@ -98,6 +98,20 @@ export const ERROR_CODES = {
   JOURNAL_CORRUPT: { errno: -33401, httpStatus: 500, message: 'journal segment or checkpoint is corrupt' },
   JOURNAL_FULL: { errno: -33402, httpStatus: 503, message: 'journal byte budget reached' },
   JOURNAL_CLOSED: { errno: -33403, httpStatus: 503, message: 'the journal is closed' },
+
+  // Cluster: routing table and membership in etcd (-33500…).
+  CLUSTER_UNAVAILABLE: { errno: -33500, httpStatus: 503, message: 'etcd is unreachable' },
+  TABLE_CONFLICT: { errno: -33501, httpStatus: 409, message: 'the routing table changed since it was read' },
+  TABLE_INVALID: { errno: -33502, httpStatus: 500, message: 'the routing table in etcd is invalid' },
+  TABLE_FORMAT_UNSUPPORTED: { errno: -33503, httpStatus: 500, message: 'the routing table in etcd has a newer format version' },
+  TABLE_NOT_INITIALIZED: { errno: -33504, httpStatus: 503, message: 'the routing table is not initialized' },
+  TABLE_EXISTS: { errno: -33505, httpStatus: 409, message: 'the routing table already exists' },
+  NOT_OWNER: { errno: -33506, httpStatus: 421, message: 'this node does not own the partition' },
+  STALE_EPOCH: { errno: -33507, httpStatus: 409, message: 'the request carries an older routing epoch' },
+  EPOCH_AHEAD: { errno: -33508, httpStatus: 503, message: "the request carries a newer routing epoch than this node's table" },
+  NO_LIVE_NODES: { errno: -33509, httpStatus: 503, message: 'no live data node to assign the partition to' },
+  NODE_ID_IN_USE: { errno: -33510, httpStatus: 409, message: 'a live node is registered with this id' },
+  UNASSIGNED: { errno: -33511, httpStatus: 503, message: 'the partition has no owner yet' },
 } as const;
 
 /** A stable string error code. */

@@ -1,12 +1,13 @@
 /**
  * The `lmj-edge` command (bin/lmj-edge.js imports the compiled form of this file).
- * Subcommands: start, devices, inspect, audit, hash-password, and — from
+ * Subcommands: start, devices, inspect, audit, hash-password, router, status, cluster, and — from
  * firmware-sim — sim and verify.
  */
 // Must stay the first import: it sizes the libuv threadpool before anything starts it.
 import './threadpool.js';
 import { Command } from 'commander';
 import { registerAudit } from './commands/audit.js';
+import { registerCluster } from './commands/cluster.js';
 import { registerDevices } from './commands/devices.js';
 import { registerHashPassword } from './commands/hash-password.js';
 import { registerInspect } from './commands/inspect.js';
@@ -26,6 +27,7 @@ registerAudit(program);
 registerHashPassword(program);
 registerRouter(program);
 registerStatus(program);
+registerCluster(program);
 // The simulator pulls in its own dependencies: load it only when it may be used.
 const first = process.argv[2];
 if (first === undefined || ['sim', 'verify', 'help', '--help', '-h'].includes(first)) {

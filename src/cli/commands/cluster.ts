@@ -1,0 +1,153 @@
+/**
+ * `lmj-edge cluster --etcd URLS init [--partitions-per-range N] | status | nodes | table`:
+ * bootstraps and inspects the routing table and membership in etcd. `--etcd` may also
+ * come from LMJ_EDGE_ETCD. Every subcommand takes `--json`. Exit codes: 0 ok, 1 an
+ * error with its stable code on stderr (also: `status` of an invalid table), 2 bad flags.
+ */
+import { Option, type Command } from 'commander';
+import type { Etcd3 } from 'etcd3';
+import type { ClusterStatus } from '../../cluster/index.js';
+import { LmjError } from '../../errors.js';
+import { fail, printJson, printTable } from '../output.js';
+
+interface JsonFlag {
+  json?: boolean;
+}
+
+/** The cluster layer, loaded on use: etcd3 and gRPC add startup time every other command would pay. */
+const cluster = (): Promise<typeof import('../../cluster/index.js')> => import('../../cluster/index.js');
+
+async function connect(cmd: Command): Promise<Etcd3> {
+  const { connectEtcd, parseEtcdUrls } = await cluster();
+  const raw = (cmd.optsWithGlobals() as { etcd?: string }).etcd;
+  let urls: string[];
+  try {
+    if (raw === undefined) throw new LmjError('BAD_CONFIG', 'invalid configuration: etcd: give --etcd URLS or LMJ_EDGE_ETCD', { details: { key: 'etcd' } });
+    urls = parseEtcdUrls(raw);
+  } catch (err) {
+    fail(err, 2);
+  }
+  return connectEtcd(urls);
+}
+
+/** Runs `fn` with a client and closes it, so the process can exit; errors exit 1 with their code. */
+async function withClient(cmd: Command, fn: (client: Etcd3) => Promise<void>): Promise<void> {
+  const client = await connect(cmd);
+  try {
+    await fn(client);
+  } catch (err) {
+    client.close();
+    fail(err, 1);
+  }
+  client.close();
+}
+
+/** Same bounds as initTable (16..65536), checked before connecting so a typo exits 2. */
+function partitionsPerRange(raw: string): number {
+  const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n) || n < 16 || n > 65536) {
+    throw new LmjError('BAD_CONFIG', `invalid configuration: partitions-per-range: expected 16..65536, got ${raw}`, { details: { key: 'partitions-per-range' } });
+  }
+  return n;
+}
+
+function printStatus(s: ClusterStatus): void {
+  const t = s.table;
+  const rows: string[][] = [
+    ['etcd', `${s.etcd.members.length} member(s), leader ${s.etcd.leader}, etcd ${s.etcd.version}, db ${s.etcd.dbSize} bytes`],
+    [
+      'table',
+      t.initialized
+        ? `version ${t.version} at revision ${t.revision}: ${t.ranges} ranges of ${t.partitionsPerRange} partitions, ${t.owned} owned, ${t.unassigned} unassigned`
+        : 'error' in t
+          ? `INVALID: ${t.error.code}: ${t.error.message}`
+          : 'not initialized (run: lmj-edge cluster --etcd URLS init)',
+    ],
+    ['groups', t.initialized ? String(t.groups) : '-'],
+    ['nodes', `${s.nodes.length} registered, ${s.nodes.filter((n) => n.live).length} live`],
+  ];
+  if (s.invalidNodeRecords + s.invalidLiveRecords > 0) rows.push(['invalid records', `${s.invalidNodeRecords} node, ${s.invalidLiveRecords} live`]);
+  printTable(['', ''], rows);
+}
+
+/** Adds the `cluster` command. */
+export function registerCluster(program: Command): void {
+  const group = program
+    .command('cluster')
+    .description('bootstrap and inspect the cluster: routing table and membership in etcd')
+    .addOption(new Option('--etcd <urls>', 'comma-separated etcd client URLs (http://host:port)').env('LMJ_EDGE_ETCD'));
+
+  group
+    .command('init')
+    .description('create the routing table: 65536 partitions in ranges of N, all unowned at epoch 0 (resumes an interrupted init)')
+    .option('--partitions-per-range <n>', 'partitions per range, 16..65536', '256')
+    .option('--json', 'print JSON')
+    .action(async (flags: JsonFlag & { partitionsPerRange: string }, cmd: Command) => {
+      let n: number;
+      try {
+        n = partitionsPerRange(flags.partitionsPerRange);
+      } catch (err) {
+        fail(err, 2);
+      }
+      await withClient(cmd, async (client) => {
+        const meta = await (await cluster()).initTable(client, n);
+        if (flags.json === true) return printJson(meta);
+        process.stdout.write(`initialized: ${Math.ceil(65536 / n)} ranges of ${n} partitions, table version ${meta.version}\n`);
+      });
+    });
+
+  group
+    .command('status')
+    .description('etcd members and leader, table version and counts, nodes registered and live')
+    .option('--json', 'print JSON')
+    .action(async (flags: JsonFlag, cmd: Command) => {
+      await withClient(cmd, async (client) => {
+        const s = await (await cluster()).readClusterStatus(client);
+        if (flags.json === true) printJson(s);
+        else printStatus(s);
+        if ('error' in s.table) process.exitCode = 1;
+      });
+    });
+
+  group
+    .command('nodes')
+    .description('data nodes: live or not, address, ranges owned, load figures')
+    .option('--json', 'print JSON')
+    .action(async (flags: JsonFlag, cmd: Command) => {
+      await withClient(cmd, async (client) => {
+        const { nodes } = await (await cluster()).readClusterStatus(client);
+        if (flags.json === true) return printJson({ nodes });
+        printTable(
+          ['NODE', 'LIVE', 'ADDRESS', 'RANGES', 'DEVICES', 'BYTES', 'WRITES/S', 'READS/S', 'UPDATED'],
+          nodes.map((n) => [
+            n.id,
+            n.live ? 'yes' : 'no',
+            n.address ?? '-',
+            String(n.ranges),
+            n.load === null ? '-' : `${n.load.devices}/${n.capacity?.devices ?? '?'}`,
+            n.load === null ? '-' : `${n.load.bytes}/${n.capacity?.bytes ?? '?'}`,
+            n.load === null ? '-' : n.load.writesPerSec.toFixed(1),
+            n.load === null ? '-' : n.load.readsPerSec.toFixed(1),
+            n.updatedAt === null ? '-' : new Date(n.updatedAt).toISOString(),
+          ]),
+        );
+      });
+    });
+
+  group
+    .command('table')
+    .description('the routing table: ranges, owners, epochs')
+    .option('--json', 'print JSON')
+    .action(async (flags: JsonFlag, cmd: Command) => {
+      await withClient(cmd, async (client) => {
+        const table = await (await cluster()).readTable(client);
+        if (table === null) throw new LmjError('TABLE_NOT_INITIALIZED', 'the routing table is not initialized: run lmj-edge cluster --etcd URLS init');
+        if (flags.json === true) return printJson(table.snapshot());
+        process.stdout.write(`table version ${table.version} at etcd revision ${table.revision}, ${table.meta.partitionsPerRange} partitions per range\n`);
+        printTable(
+          ['FROM', 'TO', 'OWNER', 'EPOCH'],
+          table.ranges.map((r) => [String(r.from), String(r.to), r.owner === null ? '-' : `${r.owner.kind === 'group' ? 'group:' : ''}${r.owner.id}`, String(r.epoch)]),
+        );
+      });
+    });
+}
