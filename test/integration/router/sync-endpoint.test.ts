@@ -86,6 +86,8 @@ describe('router sync endpoint', () => {
     expect((await postBatch(r, batchOf(recs))).status).toBe(200);
     const again = await postBatch(r, batchOf(recs));
     expect(again.status).toBe(200);
+    expect(again.json.devices).toHaveLength(recs.size);
+    expect(recs.size).toBeGreaterThan(0);
     for (const d of again.json.devices) expect(d).toMatchObject({ applied: 0, duplicates: 20 });
     for (const [id, records] of recs) expect(sameRecords(await routerRecords(r, id), records)).toBeUndefined();
     const base = `http://127.0.0.1:${r.http.port}`;
