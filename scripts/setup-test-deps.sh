@@ -2,6 +2,7 @@
 # Installs the system programs the test suite talks to (never mocked):
 #   mdb_stat / mdb_dump (lmdb-utils)  - format proof against liblmdb's own tools
 #   mosquitto                         - external-broker mode, started by tests on a free port
+#   strace                            - durability proof: data syncs before acks, per system call
 #   g++ / make / python3              - node-gyp builds the native addon
 # As root it uses apt-get; otherwise it checks and fails with a clear message.
 set -euo pipefail
@@ -9,6 +10,7 @@ need=()
 command -v mdb_stat >/dev/null 2>&1 || need+=(lmdb-utils)
 command -v mdb_dump >/dev/null 2>&1 || need+=(lmdb-utils)
 command -v mosquitto >/dev/null 2>&1 && [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+command -v strace >/dev/null 2>&1 || need+=(strace)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v make >/dev/null 2>&1 || need+=(make)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
