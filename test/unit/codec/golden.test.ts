@@ -36,8 +36,10 @@ describe('golden vectors', () => {
   });
 
   describe.each(codecs)('%s', (_name, codec) => {
-    it('flattens every stored case to the stored outcome (batch and single calls)', () => {
-      for (const c of cases) {
+    it('flattens every stored case to the stored outcome (batch and single calls)', async () => {
+      for (const [i, c] of cases.entries()) {
+        // Under qemu a long synchronous loop starves vitest's worker RPC ("Timeout calling onTaskUpdate").
+        if (i % 50 === 49) await new Promise((resolve) => setImmediate(resolve));
         const payload = Buffer.from(c.payload, 'hex');
         expect(outcomeKey(codec.flattenBatch([payload], c.format, c.limits)[0]!), `${c.name}: ${c.payload}`).toBe(c.expect);
         expect(outcomeKey(single(codec, c, payload)), `single ${c.name}: ${c.payload}`).toBe(c.expect);
