@@ -19,6 +19,8 @@ import { getJson, getText, waitFor } from './http-client.js';
 
 const run = promisify(execFile);
 const BUDGET = 1_000_000;
+/** The codec of this test leg (LMJ_CODEC=portable runs the daemon on the portable codec). */
+const CODEC = process.env['LMJ_CODEC'] === 'portable' ? 'portable' : 'native';
 
 /** The value of one sample line (`name{labels} value`), or undefined when absent. */
 function sample(text: string, series: string): number | undefined {
@@ -35,7 +37,7 @@ describe('metrics and status of a running gateway', () => {
       dataDir: join(dir, 'gw'),
       args: ['--upstream', `http://127.0.0.1:${routerPort}`, '--upstream-token', TOKEN, '--gateway-id', 'gw-1', '--outbox-budget', String(BUDGET)],
       // A cap of two open instances: the third device evicts the least recently used.
-      env: { LMJ_EDGE_MAX_OPEN_INSTANCES: '2', LMJ_CODEC: 'native' },
+      env: { LMJ_EDGE_MAX_OPEN_INSTANCES: '2', LMJ_CODEC: CODEC },
     });
     const c = await mqtt.connectAsync(d.mqttUrl!, { clientId: 'metrics', reconnectPeriod: 0 });
     onTestFinished(() => void c.end(true));
@@ -78,7 +80,7 @@ describe('metrics and status of a running gateway', () => {
       'lmj_mqtt_connections{transport="embedded"}': 1,
       'lmj_ingest_pending_messages': 0,
       'lmj_ingest_backpressure_total': 0,
-      'lmj_codec_info{kind="native"}': 1,
+      [`lmj_codec_info{kind="${CODEC}"}`]: 1,
       'lmj_sync_backlog_readings': 0,
       'lmj_sync_backlog_bytes': 0,
       'lmj_sync_backlog_devices': 0,
@@ -112,7 +114,7 @@ describe('metrics and status of a running gateway', () => {
 
     // lmj-edge status, JSON and table, against the same daemon.
     const json = JSON.parse((await run(process.execPath, [CLI, 'status', '--http', d.httpUrl, '--json'])).stdout);
-    expect(json.health).toMatchObject({ status: 'ok', mode: 'embedded', codec: 'native' });
+    expect(json.health).toMatchObject({ status: 'ok', mode: 'embedded', codec: CODEC });
     expect(json.sync).toMatchObject({
       upstream: `http://127.0.0.1:${routerPort}`,
       gatewayId: 'gw-1',

@@ -11,13 +11,15 @@ import { startDaemon } from '../../helpers/daemon.js';
 import { tmpDir } from '../../helpers/tmp-dir.js';
 import { allReadings, getJson } from './http-client.js';
 
+/** The codec of this test leg (LMJ_CODEC=portable runs the daemon on the portable codec). */
+const CODEC = process.env['LMJ_CODEC'] === 'portable' ? 'portable' : 'native';
 /** Upper bounds only (nothing waits for them): under qemu a daemon start takes ~10x longer. */
 const START_MS = 150_000;
 
 describe('daemon smoke run', () => {
   it('JSON and CBOR at QoS 1 are readable over HTTP, and still are after SIGKILL and restart', async () => {
     const data = tmpDir();
-    const d = await startDaemon({ dataDir: data, timeoutMs: START_MS, env: { LMJ_CODEC: 'native' } });
+    const d = await startDaemon({ dataDir: data, timeoutMs: START_MS, env: { LMJ_CODEC: CODEC } });
     const c = await mqtt.connectAsync(d.mqttUrl!, { clientId: 'smoke', reconnectPeriod: 0 });
     c.on('error', () => {});
     for (let seq = 0; seq < 10; seq++) {
@@ -32,12 +34,12 @@ describe('daemon smoke run', () => {
       expect((await allReadings(httpUrl, 'smoke-c')).map((r) => r.values)).toEqual(
         Array.from({ length: 10 }, (_, seq) => ({ volt: 3.25, seq, 'tags[0]': 'a', 'tags[1]': 'b' })),
       );
-      expect((await getJson(httpUrl, '/healthz')).body).toMatchObject({ status: 'ok', codec: 'native' });
+      expect((await getJson(httpUrl, '/healthz')).body).toMatchObject({ status: 'ok', codec: CODEC });
     };
     await expectStored(d.httpUrl);
     expect(await d.kill('SIGKILL')).toBe('SIGKILL');
     c.end(true);
-    const again = await startDaemon({ dataDir: data, timeoutMs: START_MS, env: { LMJ_CODEC: 'native' } });
+    const again = await startDaemon({ dataDir: data, timeoutMs: START_MS, env: { LMJ_CODEC: CODEC } });
     try {
       await expectStored(again.httpUrl);
     } finally {
