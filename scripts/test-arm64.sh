@@ -115,14 +115,18 @@ rc=$?
 # 7. A daemon smoke run on the arm64 Node and addon: the compiled daemon (tsc output
 # is plain JS, so the host's tsc builds it), JSON and CBOR over MQTT QoS 1, HTTP
 # read-back, SIGKILL, restart, read again (test/e2e/gateway/smoke.test.ts).
-if [ "$rc" -eq 0 ] && [ -z "${*:-}" ]; then
+# Runs even when the unit run failed, so its result is known either way.
+if [ -z "${*:-}" ]; then
   echo "test-arm64: daemon smoke run"
-  (cd "$WORK" && node node_modules/typescript/bin/tsc -p tsconfig.json) || rc=1
-  if [ "$rc" -eq 0 ]; then
+  smoke=0
+  (cd "$WORK" && node node_modules/typescript/bin/tsc -p tsconfig.json) || smoke=1
+  if [ "$smoke" -eq 0 ]; then
     (cd "$WORK" && LMJ_CODEC=native "$NODE_DIR/bin/node" node_modules/vitest/vitest.mjs run --maxWorkers=1 --minWorkers=1 \
       --testTimeout=600000 test/e2e/gateway/smoke.test.ts)
-    rc=$?
+    smoke=$?
   fi
+  echo "test-arm64: daemon smoke run $([ "$smoke" -eq 0 ] && echo passed || echo FAILED)"
+  [ "$smoke" -eq 0 ] || rc=1
 fi
 set -e
 echo "test-arm64: $([ "$rc" -eq 0 ] && echo passed || echo FAILED) in $(( $(date +%s) - start )) s"
