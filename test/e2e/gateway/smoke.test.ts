@@ -14,7 +14,7 @@ import { allReadings, getJson } from './http-client.js';
 /** The codec of this test leg (LMJ_CODEC=portable runs the daemon on the portable codec). */
 const CODEC = process.env['LMJ_CODEC'] === 'portable' ? 'portable' : 'native';
 /** Upper bounds only (nothing waits for them): under qemu a daemon start takes ~10x longer. */
-const START_MS = 150_000;
+const START_MS = 300_000;
 
 describe('daemon smoke run', () => {
   it('JSON and CBOR at QoS 1 are readable over HTTP, and still are after SIGKILL and restart', async () => {
