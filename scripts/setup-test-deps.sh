@@ -2,9 +2,11 @@
 # Installs the system programs the test suite talks to (never mocked):
 #   mdb_stat / mdb_dump (lmdb-utils)  - format proof against liblmdb's own tools
 #   mosquitto                         - external-broker mode, started by tests on a free port
-#   strace                            - counts the journal's fdatasync calls per group commit
+#   strace                            - durability proof: data syncs before acks, per system call;
+#                                       the journal's one fdatasync per group commit
 #   etcd / etcdctl (etcd-server, etcd-client) - cluster table and membership, started by tests
-#   g++ / make / python3              - node-gyp builds the native addon
+#   chromium                          - the dashboard tests drive Debian's headless Chromium
+#   g++ / make / python3              - node-gyp builds the native addon (and the power-cut shim)
 # As root it uses apt-get; otherwise it checks and fails with a clear message.
 set -euo pipefail
 need=()
@@ -14,6 +16,7 @@ command -v mosquitto >/dev/null 2>&1 && [ -x /usr/sbin/mosquitto ] || need+=(mos
 command -v strace >/dev/null 2>&1 || need+=(strace)
 [ -x /usr/bin/etcd ] || command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v make >/dev/null 2>&1 || need+=(make)
 command -v python3 >/dev/null 2>&1 || need+=(python3)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Cross-compiles the addon for aarch64 and runs the codec (and core) unit tests
-# under qemu-user with an arm64 Node, per /work/shared/arm64.md.
+# under qemu-user with an arm64 Node, per /work/shared/arm64.md, then a daemon smoke
+# run (test/e2e/gateway/smoke.test.ts) with the arm64 daemon.
 #   bash scripts/test-arm64.sh [extra vitest args]
 # Caches the arm64 Node and the arm64 node_modules under
 # ${XDG_CACHE_HOME:-$HOME/.cache}/lmj-edge-arm64 so warm runs skip npm.
@@ -111,6 +112,22 @@ set +e
 (cd "$WORK" && LMJ_CODEC=native LMJ_PROP_SCALE="${LMJ_PROP_SCALE:-0.1}" \
   "$NODE_DIR/bin/node" node_modules/vitest/vitest.mjs run --maxWorkers=1 --minWorkers=1 --testTimeout=180000 "${tests[@]}" "$@")
 rc=$?
+# 7. A daemon smoke run on the arm64 Node and addon: the compiled daemon (tsc output
+# is plain JS, so the host's tsc builds it), JSON and CBOR over MQTT QoS 1, HTTP
+# read-back, SIGKILL, restart, read again (test/e2e/gateway/smoke.test.ts).
+# Runs even when the unit run failed, so its result is known either way.
+if [ -z "${*:-}" ]; then
+  echo "test-arm64: daemon smoke run"
+  smoke=0
+  (cd "$WORK" && node node_modules/typescript/bin/tsc -p tsconfig.json) || smoke=1
+  if [ "$smoke" -eq 0 ]; then
+    (cd "$WORK" && LMJ_CODEC=native "$NODE_DIR/bin/node" node_modules/vitest/vitest.mjs run --maxWorkers=1 --minWorkers=1 \
+      --testTimeout=600000 test/e2e/gateway/smoke.test.ts)
+    smoke=$?
+  fi
+  echo "test-arm64: daemon smoke run $([ "$smoke" -eq 0 ] && echo passed || echo FAILED)"
+  [ "$smoke" -eq 0 ] || rc=1
+fi
 set -e
 echo "test-arm64: $([ "$rc" -eq 0 ] && echo passed || echo FAILED) in $(( $(date +%s) - start )) s"
 exit "$rc"

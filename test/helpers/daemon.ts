@@ -28,6 +28,8 @@ export interface DaemonOptions {
   env?: Record<string, string>;
   /** How long to wait for the listening lines (default 20 s). */
   timeoutMs?: number;
+  /** A command the daemon runs under (e.g. strace and its flags); `proc` is then that command. */
+  wrap?: string[];
 }
 
 /** A running daemon process. */
@@ -76,7 +78,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonProcess> {
   if (opts.broker !== undefined) args.push('--broker', opts.broker);
   else args.push('--mqtt-port', String(opts.mqttPort ?? 0));
   args.push(...(opts.args ?? []));
-  const proc = spawn(process.execPath, args, {
+  const [cmd, ...pre] = opts.wrap ?? [process.execPath];
+  const proc = spawn(cmd!, opts.wrap === undefined ? args : [...pre, process.execPath, ...args], {
     cwd: ROOT,
     env: { ...process.env, LMJ_EDGE_LOG_LEVEL: 'warn', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -34,7 +34,35 @@ function fleet(broker: string, ledger: string): Simulation {
     backoffMinMs: 50,
     backoffMaxMs: 300,
     drainTimeoutMs: 20_000,
+    // Progress events carry the ack count the tests wait on before the SIGKILL.
+    progressMs: 20,
   });
+}
+
+/** Acks the fleet must have before the SIGKILL, so the kill lands mid-run on acked data. */
+const ACKED_BEFORE_KILL = 200;
+
+/** Resolves with the fleet's ack count once it reached `n`. */
+function acked(sim: Simulation, n: number): Promise<number> {
+  return new Promise((resolve) => {
+    const onProgress = (p: { acked: number }): void => {
+      if (p.acked < n) return;
+      sim.off('progress', onProgress);
+      resolve(p.acked);
+    };
+    sim.on('progress', onProgress);
+  });
+}
+
+/** Resolves once the daemon has stored at least `n` readings (HTTP, polled: the daemon gives no events). */
+async function storedAtLeast(httpUrl: string, n: number): Promise<number> {
+  for (;;) {
+    const res = await fetch(`${httpUrl}/devices?limit=1000`);
+    const body = (await res.json()) as { devices: { readings: number }[] };
+    const total = body.devices.reduce((sum, d) => sum + d.readings, 0);
+    if (total >= n) return total;
+    await sleep(20);
+  }
 }
 
 function expectAllAcked(s: SimSummary): void {
@@ -81,12 +109,15 @@ describe('durability: SIGKILL the gateway mid-run, restart, verify', () => {
     const sim = fleet(d1.mqttUrl!, ledger);
     const run = sim.run();
     await connected(sim, 8);
-    await sleep(500);
+    const ackedBeforeKill = await acked(sim, ACKED_BEFORE_KILL);
     await d1.kill('SIGKILL');
     const d2 = await daemon({ dataDir: data, mqttPort: d1.mqttPort!, httpPort: d1.httpPort });
     const s = await run;
     expectAllAcked(s);
     expect(s.reconnects).toBeGreaterThanOrEqual(8);
+    // The kill came mid-run: acks before it and publishes after it.
+    expect(ackedBeforeKill).toBeGreaterThanOrEqual(ACKED_BEFORE_KILL);
+    expect(s.acked).toBeGreaterThan(ackedBeforeKill);
 
     expectExactlyOnce(await verifyLedger(ledger, dataDirReadingSource(data)), s);
     expectExactlyOnce(await verifyLedger(ledger, httpReadingSource(d2.httpUrl)), s);
@@ -101,12 +132,14 @@ describe('durability: SIGKILL the gateway mid-run, restart, verify', () => {
     const d1 = await daemon({ dataDir: data, broker: mq.url });
     const sim = fleet(mq.url, ledger);
     const run = sim.run();
-    await sleep(1000);
+    // The gateway acks mosquitto only after its commit: wait until it has stored some.
+    const storedBeforeKill = await storedAtLeast(d1.httpUrl, ACKED_BEFORE_KILL);
     await d1.kill('SIGKILL');
-    await sleep(300);
     const d2 = await daemon({ dataDir: data, broker: mq.url, httpPort: d1.httpPort });
     const s = await run;
     expectAllAcked(s);
+    expect(storedBeforeKill).toBeGreaterThanOrEqual(ACKED_BEFORE_KILL);
+    expect(s.acked).toBeGreaterThan(storedBeforeKill);
     // The broker never went away, so the devices kept their connections.
     expect(s.reconnects).toBe(0);
     // The gateway catches up on its persistent session's backlog; poll until it has.

@@ -75,7 +75,6 @@ describe('LMJCore format vs liblmdb tools', () => {
   });
 
   it('reads an instance written by mdb_load from a dump', async () => {
-    const src = tmpDir();
     const dst = tmpDir();
     // Build the dump by hand in mdb_dump's hex format (no engine involved on the write side).
     const hex = (b: Buffer): string => ' ' + b.toString('hex');
@@ -98,7 +97,11 @@ describe('LMJCore format vs liblmdb tools', () => {
     ].join('\n');
     tool('mdb_load', ['-s', 'main', dst], mainDump);
     tool('mdb_load', ['-s', 'set', dst], setDump);
-    expect(src).not.toBe(dst);
+    // Before the engine touches it, the instance holds exactly what mdb_load wrote.
+    const entries = Object.fromEntries(
+      [...tool('mdb_stat', ['-a', dst]).matchAll(/^Status of (.+)\n(?:  .*\n)*?  Entries: (\d+)$/gm)].map((m) => [m[1], Number(m[2])]),
+    );
+    expect(entries).toEqual({ 'Main DB': 2, main: 2, set: 5 });
     const s = openStore(dst);
     s.read((t) => {
       const r = t.objGet(PTR);

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readLedger } from '../../../firmware-sim/ledger.js';
-import { Simulation } from '../../../firmware-sim/sim.js';
+import { Simulation, type SimProgress } from '../../../firmware-sim/sim.js';
 import { freePortForTest } from './free-port.js';
 import { startTestBroker, type TestBroker } from './aedes-broker.js';
 import { tmpDir } from '../../helpers/tmp-dir.js';
@@ -12,7 +12,17 @@ afterEach(async () => {
   brokers = [];
 });
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** Resolves on the first progress event for which `cond` holds. */
+function progressUntil(sim: Simulation, cond: (p: SimProgress) => boolean): Promise<SimProgress> {
+  return new Promise((resolve) => {
+    const on = (p: SimProgress): void => {
+      if (!cond(p)) return;
+      sim.off('progress', on);
+      resolve(p);
+    };
+    sim.on('progress', on);
+  });
+}
 
 describe('sim across broker outages', () => {
   it('reconnects with growing backoff after a broker restart; the ledger holds only what the broker acked', async () => {
@@ -29,20 +39,32 @@ describe('sim across broker outages', () => {
       boot: 1,
       backoffMinMs: 40,
       backoffMaxMs: 2000,
+      drainTimeoutMs: 20_000,
+      progressMs: 10,
     });
     const retries = new Map<string, number[]>();
-    sim.on('disconnect', (d) => retries.set(d.clientId, [...(retries.get(d.clientId) ?? []), d.retryInMs]));
+    // The outage lasts until every device has seen three failed attempts (events, not time).
+    let outageOver!: () => void;
+    const threeEach = new Promise<void>((resolve) => (outageOver = resolve));
+    sim.on('disconnect', (d) => {
+      retries.set(d.clientId, [...(retries.get(d.clientId) ?? []), d.retryInMs]);
+      if (retries.size === 4 && [...retries.values()].every((r) => r.length >= 3)) outageOver();
+    });
     const run = sim.run();
-    await sleep(500);
+    const before = await progressUntil(sim, (p) => p.connected === 4 && p.acked >= 50);
     await b.stop();
-    await sleep(700);
+    await threeEach;
+    const during = b.received.length;
     await b.start();
     const s = await run;
+    // The outage came mid-run: acks before it, and the buffer resent after it.
+    expect(before.acked).toBeGreaterThanOrEqual(50);
+    expect(b.received.length).toBeGreaterThan(during);
 
     expect(s.reconnects).toBe(4);
     expect(retries.size).toBe(4);
     for (const delays of retries.values()) {
-      // At least three failed attempts during a 700 ms outage, each waiting longer than the first.
+      // Three or more failed attempts, the later ones waiting longer than the first.
       expect(delays.length).toBeGreaterThanOrEqual(3);
       expect(Math.max(...delays.slice(1))).toBeGreaterThan(delays[0]!);
       for (const d of delays) expect(d).toBeLessThanOrEqual(2000);
@@ -65,7 +87,7 @@ describe('sim across broker outages', () => {
       broker: `mqtt://127.0.0.1:${port}`,
       devices: 1,
       rate: 200,
-      durationS: 0.5,
+      count: 100,
       bufferPerDevice: 10,
       ledger,
       seed: 2,
@@ -73,14 +95,15 @@ describe('sim across broker outages', () => {
       backoffMinMs: 20,
       backoffMaxMs: 50,
       drainTimeoutMs: 5000,
+      progressMs: 10,
     });
     const run = sim.run();
     // The broker comes up only after generation ended, so only the buffer survives.
-    await sleep(800);
+    await progressUntil(sim, (p) => p.published === 100);
     const b = await startTestBroker(port);
     brokers.push(b);
     const s = await run;
-    expect(s.published).toBeGreaterThan(50);
+    expect(s.published).toBe(100);
     expect(s.acked).toBe(10);
     expect(s.dropped).toBe(s.published - 10);
     expect(s.errors).toBeGreaterThan(0);

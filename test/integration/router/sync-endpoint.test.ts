@@ -10,10 +10,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { getCodec } from '../../../src/codec/index.js';
 import { exportRecords } from '../../../src/core/telemetry/records.js';
 import type { ReadingRecord } from '../../../src/core/telemetry/types.js';
-import type { Router } from '../../../src/router/index.js';
+import { startRouter, type Router } from '../../../src/router/index.js';
 import { encodeBatch } from '../../../src/sync/batch.js';
 import { tmpDir } from '../../helpers/tmp-dir.js';
-import { TOKEN, gatewayRecords, getJson, ingestor, postBatch, publish, router, sameRecords } from '../sync/helpers.js';
+import { TOKEN, gatewayRecords, getJson, ingestor, postBatch, publish, router, sameRecords, silent } from '../sync/helpers.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -86,6 +86,8 @@ describe('router sync endpoint', () => {
     expect((await postBatch(r, batchOf(recs))).status).toBe(200);
     const again = await postBatch(r, batchOf(recs));
     expect(again.status).toBe(200);
+    expect(again.json.devices).toHaveLength(recs.size);
+    expect(recs.size).toBeGreaterThan(0);
     for (const d of again.json.devices) expect(d).toMatchObject({ applied: 0, duplicates: 20 });
     for (const [id, records] of recs) expect(sameRecords(await routerRecords(r, id), records)).toBeUndefined();
     const base = `http://127.0.0.1:${r.http.port}`;
@@ -173,5 +175,36 @@ describe('router sync endpoint', () => {
     }
     expect((await getJson(base, '/devices/nope-device')).status).toBe(404);
     expect((await getJson(base, '/routing')).json.nodes).toHaveLength(2);
+  });
+});
+
+describe('router startup and the no-tokens mode', () => {
+  it('without a tokens file (loopback) trusts a well-formed x-lmj-gateway header and refuses a missing one', async () => {
+    const dir = tmpDir('lmj-router-');
+    const gw = await ingestor(join(dir, 'gw'));
+    cleanups.push(() => gw.close());
+    const [id] = devicesOnBothNodes();
+    await publish(gw, id, 0, 5);
+    const recs = new Map([[id, await gatewayRecords(gw, id)]]);
+    const r = await startRouter({ dataDir: join(dir, 'router'), httpPort: 0, nodes: 2, durability: 'fast', log: silent });
+    cleanups.push(() => r.stop());
+    const missing = await postBatch(r, batchOf(recs), {});
+    expect(missing.status).toBe(401);
+    expect(missing.json.error.code).toBe('UNAUTHORIZED');
+    expect((await postBatch(r, batchOf(recs), { 'x-lmj-gateway': 'gw 1' })).status).toBe(401);
+    const ok = await postBatch(r, batchOf(recs), { 'x-lmj-gateway': 'gw-1' });
+    expect(ok.status).toBe(200);
+    expect(ok.json.devices).toEqual([expect.objectContaining({ id, applied: 5 })]);
+  });
+
+  it('refuses to start without tokens beyond loopback, with a bad tokens file, or a --nodes mismatch', async () => {
+    const dir = join(tmpDir('lmj-router-'), 'router');
+    const start = (extra: Partial<Parameters<typeof startRouter>[0]>) => startRouter({ dataDir: dir, httpPort: 0, durability: 'fast', log: silent, ...extra });
+    // Checked before anything binds: no listener on 0.0.0.0 is ever opened.
+    await expect(start({ httpHost: '0.0.0.0' })).rejects.toMatchObject({ code: 'BAD_CONFIG', message: expect.stringMatching(/--tokens FILE is required/) });
+    await expect(start({ tokensFile: join(dir, 'absent.json') })).rejects.toMatchObject({ code: 'BAD_CONFIG', message: expect.stringMatching(/tokens file/) });
+    const r = await start({ nodes: 2 });
+    await r.stop();
+    await expect(start({ nodes: 3 })).rejects.toMatchObject({ code: 'BAD_CONFIG', message: expect.stringMatching(/has 2 nodes, --nodes asks for 3/) });
   });
 });

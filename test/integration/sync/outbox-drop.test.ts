@@ -12,7 +12,10 @@ import { ingestor, publish } from './helpers.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => undefined);
+  // Every cleanup runs; a failing close() fails the test after the others ran.
+  const failures: unknown[] = [];
+  for (const fn of cleanups.splice(0).reverse()) await fn().catch((err: unknown) => failures.push(err));
+  expect(failures).toEqual([]);
 });
 
 async function setup(budgetBytes: number) {

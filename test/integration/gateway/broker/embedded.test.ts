@@ -78,8 +78,9 @@ describe('embedded broker', () => {
   it('requires credentials when a users table is given', async () => {
     const users = UserTable.parse(await hashPasswordLine('dev', 'pw'));
     const { url } = await setup({ users });
-    await expect(mqtt.connectAsync(url, { clientId: 'anon', reconnectPeriod: 0 })).rejects.toThrow();
-    await expect(mqtt.connectAsync(url, { clientId: 'bad', username: 'dev', password: 'nope', reconnectPeriod: 0 })).rejects.toThrow();
+    // CONNACK return code 4: bad user name or password (MQTT 3.1.1 §3.2.2.3).
+    await expect(mqtt.connectAsync(url, { clientId: 'anon', reconnectPeriod: 0 })).rejects.toMatchObject({ code: 4 });
+    await expect(mqtt.connectAsync(url, { clientId: 'bad', username: 'dev', password: 'nope', reconnectPeriod: 0 })).rejects.toMatchObject({ code: 4 });
     const ok = await mqtt.connectAsync(url, { clientId: 'good', username: 'dev', password: 'pw', reconnectPeriod: 0 });
     await ok.publishAsync('devices/auth-1/telemetry', '{"x":1}', { qos: 1 });
     await ok.endAsync();
@@ -112,27 +113,83 @@ describe('embedded broker', () => {
   });
 
   it('close() drains: every acked message is stored, later ones are refused without an ack', async () => {
-    const { url, broker, ingestor } = await setup();
-    const c = await mqtt.connectAsync(url, { clientId: 'drain', reconnectPeriod: 0 });
-    c.on('error', () => {});
-    const acked: number[] = [];
-    for (let i = 0; i < 400; i++) {
-      c.publish(`devices/dr-${i % 4}/telemetry`, JSON.stringify({ i }), { qos: 1 }, (err) => {
-        if (!err) acked.push(i);
+    const metrics = new GatewayMetrics(getCodec().kind);
+    const ingestor = await createIngestor({ dataDir: tmpDir(), hooks: metrics.ingestHooks() });
+    // One message is held before the real ingestor until released, so close() is
+    // deterministically draining (in flight > 0) while the later publishes arrive.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let held = 0;
+    const broker = await startEmbeddedBroker({
+      host: '127.0.0.1',
+      port: 0,
+      ingestor: {
+        submit: (m) => {
+          if (m.topic !== 'devices/hold/telemetry') return ingestor.submit(m);
+          held++;
+          return gate.then(() => ingestor.submit(m));
+        },
+      },
+      metrics,
+      log: createLogger('silent'),
+      maxConnections: 100,
+      maxPacketBytes: 64 * 1024,
+      maxInFlight: 10_000,
+    });
+    onTestFinished(async () => {
+      release();
+      await broker.close();
+      await ingestor.close();
+    });
+    const url = `mqtt://127.0.0.1:${broker.port}`;
+    const pubacks = (c: mqtt.MqttClient): number[] => {
+      const ids: number[] = [];
+      c.on('packetreceive', (p) => {
+        if (p.cmd === 'puback') ids.push(p.messageId!);
       });
+      return ids;
+    };
+    const a = await mqtt.connectAsync(url, { clientId: 'drain-a', reconnectPeriod: 0 });
+    const b = await mqtt.connectAsync(url, { clientId: 'drain-b', reconnectPeriod: 0 });
+    for (const c of [a, b]) {
+      c.on('error', () => {});
+      onTestFinished(() => void c.end(true));
     }
-    await new Promise((r) => setTimeout(r, 20));
-    await broker.close();
-    c.end(true);
+    const ackedA = pubacks(a);
+    const ackedB = pubacks(b);
+
+    const N = 200;
+    await Promise.all(Array.from({ length: N }, (_, i) => a.publishAsync(`devices/dr-${i % 4}/telemetry`, JSON.stringify({ i }), { qos: 1 })));
+    expect(ackedA).toHaveLength(N);
+    const heldAck = new Promise<void>((resolve) => a.publish('devices/hold/telemetry', '{"held":true}', { qos: 1 }, () => resolve()));
+    await until(() => held === 1 && broker.inFlight() === 1);
+
+    const closing = broker.close();
+    const inBefore = await metricValue(metrics, 'lmj_messages_in_total', '{transport="embedded",qos="1"}');
+    const bClosed = new Promise<void>((resolve) => b.stream.once('close', () => resolve()));
+    for (let i = 0; i < 20; i++) b.publish('devices/late/telemetry', JSON.stringify({ late: i }), { qos: 1 });
+    // The broker refuses the first late publication by closing b's connection.
+    await bClosed;
+    expect(await metricValue(metrics, 'lmj_messages_in_total', '{transport="embedded",qos="1"}')).toBeGreaterThan(inBefore);
+    expect(ackedB).toEqual([]);
+
+    release();
+    await closing;
+    await heldAck;
+    expect(ackedA).toHaveLength(N + 1);
     await ingestor.flush();
-    const stored = new Set<number>();
+    const stored: number[] = [];
     for (let d = 0; d < 4; d++) {
-      try {
-        for (const r of (await ingestor.readings(`dr-${d}`, { limit: 1000 })).readings) stored.add(r.values.i as number);
-      } catch {
-        // a device that never got a message does not exist
-      }
+      for (const r of (await ingestor.readings(`dr-${d}`, { limit: 1000 })).readings) stored.push(r.values['i'] as number);
     }
-    for (const i of acked) expect(stored.has(i)).toBe(true);
+    expect(stored.sort((x, y) => x - y)).toEqual(Array.from({ length: N }, (_, i) => i));
+    expect((await ingestor.readings('hold', { limit: 10 })).readings.map((r) => r.values['held'])).toEqual([true]);
+    await expect(ingestor.readings('late', { limit: 10 })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(ingestor.stats().stored).toBe(N + 1);
   });
 });
+
+/** Resolves once `cond()` holds, checking on every turn of the event loop. */
+async function until(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((resolve) => setImmediate(resolve));
+}

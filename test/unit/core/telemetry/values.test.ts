@@ -13,7 +13,7 @@ describe('canonical CBOR values', () => {
     expect(cborUint(65535).toString('hex')).toBe('19ffff');
     expect(cborUint(65536).toString('hex')).toBe('1a00010000');
     expect(cborUint(1_700_000_000_000).toString('hex')).toBe('1b0000018bcfe56800');
-    expect(() => cborUint(-1)).toThrow();
+    expect(() => cborUint(-1)).toThrow(expect.objectContaining({ code: 'INVALID_PARAM' }));
   });
 
   it('encodes text and bytes', () => {
@@ -39,7 +39,7 @@ describe('canonical CBOR values', () => {
   });
 
   it('refuses malformed values', () => {
-    for (const bad of ['', '19', '6568', 'f6f6', 'c0', 'ff', '5f']) expect(() => decodeValue(hex(bad)), bad).toThrow();
+    for (const bad of ['', '19', '6568', 'f6f6', 'c0', 'ff', '5f']) expect(() => decodeValue(hex(bad)), bad).toThrow(expect.objectContaining({ code: 'INVALID_PARAM' }));
   });
 
   it('tells references from scalars', () => {
@@ -64,6 +64,6 @@ describe('identity and elements', () => {
     expect(a.length).toBe(25);
     expect(Buffer.compare(a, b)).toBeLessThan(0);
     expect(decodeElement(a)).toEqual({ ts: 1000, ptr });
-    expect(() => decodeElement(a.subarray(1))).toThrow();
+    expect(() => decodeElement(a.subarray(1))).toThrow(expect.objectContaining({ code: 'INVALID_PARAM' }));
   });
 });
