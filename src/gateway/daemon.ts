@@ -144,6 +144,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
         maxConnections: config.mqtt.maxConnections,
         maxPacketBytes: config.mqtt.maxPacketBytes,
         maxInFlight: config.mqtt.maxInFlight,
+        maxQueuedBeforeConnack: config.mqtt.maxQueuedBeforeConnack,
       });
     }
     await http.listen({ host: config.http.host, port: config.http.port });

@@ -19,6 +19,8 @@
  * - retained flags are cleared, so aedes never stores retained messages in memory;
  * - connections are capped (`maxConnections`, refused at accept);
  * - a packet larger than `maxPacketBytes` closes its connection before it is buffered;
+ * - at most `maxQueuedBeforeConnack` packets pipelined behind a CONNECT are held until
+ *   the CONNACK; more close the connection, counted (`connect_queue_full`) and logged;
  * - at most `maxInFlight` messages are between arrival and commit: QoS 0 beyond
  *   that is shed (counted); QoS 1 waits, which stops reading that socket (TCP back-pressure).
  */
@@ -29,6 +31,7 @@ import type { Ingestor, IngestResult } from '../ingest/types.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { shouldAck } from './ack-policy.js';
+import { ConnectQueueGuard } from './connect-queue.js';
 import type { UserTable } from './users.js';
 
 /** Options of {@link startEmbeddedBroker}. */
@@ -43,6 +46,8 @@ export interface EmbeddedBrokerOptions {
   maxConnections: number;
   maxPacketBytes: number;
   maxInFlight: number;
+  /** Packets a client may pipeline after CONNECT before its CONNACK (aedes `queueLimit`). */
+  maxQueuedBeforeConnack: number;
 }
 
 /** A running embedded broker. */
@@ -147,7 +152,17 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     );
   };
 
+  const connectQueue = new ConnectQueueGuard(opts.maxQueuedBeforeConnack, (refusal) => {
+    metrics.shedOne('connect_queue_full', refusal.dropped);
+    log.warn(
+      { client: refusal.clientId, limit: refusal.limit, dropped: refusal.dropped },
+      'mqtt client pipelined too many packets before CONNACK; connection closed',
+    );
+  });
+
   const aedes = await Aedes.createBroker({
+    preConnect: connectQueue.preConnect,
+    queueLimit: connectQueue.limit,
     authenticate,
     authorizePublish,
     authorizeSubscribe: (_client, _sub, cb) => {
@@ -161,9 +176,12 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     heartbeatInterval: 60_000,
   });
   aedes.on('clientError', (client: Client, err: Error) => {
+    if (connectQueue.observe(client, err)) return;
     if (!(err instanceof LmjError)) log.debug({ client: client.id, err: err.message }, 'mqtt client error');
   });
-  aedes.on('connectionError', (_client: Client, err: Error) => log.debug({ err: err.message }, 'mqtt connection error'));
+  aedes.on('connectionError', (client: Client, err: Error) => {
+    if (!connectQueue.observe(client, err)) log.debug({ err: err.message }, 'mqtt connection error');
+  });
 
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {

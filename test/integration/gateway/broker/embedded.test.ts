@@ -23,6 +23,7 @@ async function setup(overrides: Partial<EmbeddedBrokerOptions> = {}) {
     maxConnections: 100,
     maxPacketBytes: 64 * 1024,
     maxInFlight: 10_000,
+    maxQueuedBeforeConnack: 1000,
     ...overrides,
   });
   onTestFinished(async () => {
