@@ -29,6 +29,7 @@ import { Aedes, type AuthenticateError, type Client, type PublishPacket } from '
 import { LmjError } from '../../errors.js';
 import type { Ingestor, IngestResult } from '../ingest/types.js';
 import type { Logger } from '../logger.js';
+import { isReservedTopic } from '../topics.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { shouldAck } from './ack-policy.js';
 import { ConnectQueueGuard } from './connect-queue.js';
@@ -66,6 +67,9 @@ export interface EmbeddedBroker {
 
 const noop = (): void => {};
 
+/** What aedes forwards instead of a rejected `$…` topic: no handler and no subscriber matches it. */
+const INERT_TOPIC = 'lmj-edge/rejected-reserved-topic';
+
 /** Starts aedes on a TCP listener bound to `host:port` (port 0 picks a free port). */
 export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const { metrics, log, ingestor } = opts;
@@ -86,12 +90,17 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
 
   const authorizePublish = (client: Client | null, packet: PublishPacket, cb: (err?: Error | null) => void): void => {
     // client is null only for a stale will of a client gone before a restart: nothing to ingest.
-    if (client === null || packet.topic.startsWith('$SYS')) {
-      cb(new Error('topic reserved'));
+    if (client === null) {
+      cb(new Error('no client'));
       return;
     }
+    const topic = packet.topic;
     // aedes would keep retained messages in memory forever; this broker keeps nothing.
     packet.retain = false;
+    // A $SYS/… message is a bad topic (ingest rejects and dead-letters it, the client
+    // gets its ack), but once authorized aedes forwards it to its own $SYS handlers
+    // (broker heartbeats, "close this client id"): forward it under an inert topic.
+    if (isReservedTopic(topic)) packet.topic = INERT_TOPIC;
     metrics.messageIn('embedded', packet.qos);
     if (draining) {
       cb(new LmjError('SHUTTING_DOWN'));
@@ -102,14 +111,14 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       if (inFlight >= opts.maxInFlight) {
         metrics.shedOne('overloaded');
       } else {
-        track(ingestor.submit({ topic: packet.topic, payload, qos: 0, clientId: client.id })).catch((err: unknown) =>
+        track(ingestor.submit({ topic, payload, qos: 0, clientId: client.id })).catch((err: unknown) =>
           log.error({ err, client: client.id }, 'ingest failed for a QoS 0 message'),
         );
       }
       cb(null);
       return;
     }
-    const result = track(ingestor.submit({ topic: packet.topic, payload, qos: 1, clientId: client.id }));
+    const result = track(ingestor.submit({ topic, payload, qos: 1, clientId: client.id }));
     const prev = tails.get(client) ?? Promise.resolve();
     const tail = Promise.all([result, prev]).then(
       ([res]) => {
