@@ -60,6 +60,7 @@ const broker = await startEmbeddedBroker({
   maxConnections: 100,
   maxPacketBytes: 65536,
   maxInFlight: 20000,
+  maxQueuedBeforeConnack: 1000,
 });
 const url = `mqtt://127.0.0.1:${broker.port}`;
 const base = 'window 1 (ack per message)';

@@ -73,6 +73,7 @@ export const ERROR_CODES = {
   PAYLOAD_TOO_LARGE: { errno: -33108, httpStatus: 500, message: 'payload too large' },
   UNSUPPORTED_VALUE: { errno: -33109, httpStatus: 500, message: 'unsupported value type in payload' },
   CODEC_UNAVAILABLE: { errno: -33110, httpStatus: 500, message: 'requested codec is not available' },
+  INTEGER_OUT_OF_RANGE: { errno: -33111, httpStatus: 500, message: 'integer outside the 64-bit range of CBOR (-2^64 .. 2^64-1)' },
 
   // Gateway input (-33200…).
   BAD_DEVICE_ID: { errno: -33200, httpStatus: 400, message: 'invalid device id' },

@@ -70,6 +70,11 @@ class Walker {
       case 1: f_.LeafNint(v); return;
       case 2:
       case 3:
+        if (ai == 31) {
+          const std::vector<uint8_t>& s = Chunks();
+          f_.LeafBytes(major, s.data(), s.size());
+          return;
+        }
         f_.LeafBytes(major, p_, v);
         p_ += v;
         return;
@@ -99,6 +104,22 @@ class Walker {
     }
   }
 
+  // Joins the chunks of an indefinite-length string (its head already read) into
+  // joined_, so it is stored as its definite encoding. Valid until the next call.
+  const std::vector<uint8_t>& Chunks() {
+    joined_.clear();
+    // data() of an empty vector may be null; keys and leaves need a real pointer.
+    if (joined_.capacity() == 0) joined_.reserve(64);
+    while (*p_ != 0xFF) {
+      uint8_t major, ai;
+      const uint64_t len = Head(&major, &ai);
+      joined_.insert(joined_.end(), p_, p_ + len);
+      p_ += len;
+    }
+    ++p_;
+    return joined_;
+  }
+
   bool More(bool indefinite, uint64_t i, uint64_t n) {
     if (!indefinite) return i < n;
     if (*p_ == 0xFF) {
@@ -125,9 +146,16 @@ class Walker {
     uint64_t i = 0;
     for (; More(indefinite, i, n); ++i) {
       uint8_t major, ai;
-      const uint64_t klen = Head(&major, &ai);
+      uint64_t klen = Head(&major, &ai);
       const uint8_t* key = p_;
-      p_ += klen;
+      if (ai == 31) {
+        // KeyStart and AppendKey copy the key before Value() can reuse joined_.
+        const std::vector<uint8_t>& s = Chunks();
+        key = s.data();
+        klen = s.size();
+      } else {
+        p_ += klen;
+      }
       const size_t slot = f_.KeyStart(base, key, klen);
       if (klen == 0) f_.Violation(kEmptyKey);
       f_.AppendKey(key, klen, top);
@@ -142,6 +170,7 @@ class Walker {
   const uint8_t* p_;
   const uint8_t* end_;
   Flattener& f_;
+  std::vector<uint8_t> joined_;
 };
 
 }  // namespace
@@ -203,7 +232,8 @@ int32_t CborValidate(const uint8_t* p, size_t n, CborScan* scan) {
           p += v;
           break;
         }
-        scan->unsupported = true;
+        // Chunks must be definite strings of the same major type, each text chunk
+        // valid UTF-8 on its own (RFC 8949 §3.2.3); the walker joins them.
         for (;;) {
           if (p >= end) return kBadCbor;
           const uint8_t cb = *p++;

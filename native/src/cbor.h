@@ -12,7 +12,7 @@ namespace lmj {
 struct CborScan {
   uint32_t max_depth = 0;
   uint8_t top_major = 0xFF;
-  // A tag, a non-text map key, an indefinite-length string, or a simple value
+  // A tag, a non-text map key, or a simple value
   // other than false/true/null/undefined somewhere in the document.
   bool unsupported = false;
 };

@@ -19,9 +19,10 @@ int Rank(int32_t status) {
   switch (status) {
     case kEmptyKey: return 1;
     case kNonFinite: return 2;
-    case kPathTooLong: return 3;
-    case kUnsupportedValue: return 4;
-    case kTooManyFields: return 5;
+    case kIntegerOutOfRange: return 3;
+    case kPathTooLong: return 4;
+    case kUnsupportedValue: return 5;
+    case kTooManyFields: return 6;
     default: return 9;
   }
 }

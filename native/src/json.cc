@@ -1,5 +1,6 @@
 #include "json.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -288,10 +289,52 @@ class Walker {
     }
     const uint8_t* s = p_;
     while (p_ < end_ && (IsDigit(*p_) || *p_ == '-' || *p_ == '+' || *p_ == '.' || *p_ == 'e' || *p_ == 'E')) ++p_;
+    if (ExactInteger(s, p_)) return;
     double d = 0;
     auto r = std::from_chars(reinterpret_cast<const char*>(s), reinterpret_cast<const char*>(p_), d);
     if (r.ec == std::errc::result_out_of_range) d = OutOfRange(s, p_);
     f_.LeafDouble(d);
+  }
+
+  // An integer literal (no fraction, no exponent) beyond 2^53-1 is stored exactly
+  // as a CBOR integer, or is INTEGER_OUT_OF_RANGE beyond 64 bits, never rounded to
+  // a double (docs/codec.md §6). False when the literal is left to the double path.
+  bool ExactInteger(const uint8_t* s, const uint8_t* e) {
+    const bool neg = *s == '-';
+    const uint8_t* d = neg ? s + 1 : s;
+    // Fewer than 16 digits is below 10^15 < 2^53: the double is exact.
+    if (e - d < 16) return false;
+    for (const uint8_t* q = d; q < e; ++q) {
+      if (!IsDigit(*q)) return false;
+    }
+    constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
+    uint64_t m = 0;
+    bool over = false;
+    for (const uint8_t* q = d; q < e && !over; ++q) {
+      const uint64_t digit = *q - '0';
+      if (m > (kMax - digit) / 10) {
+        over = true;
+      } else {
+        m = m * 10 + digit;
+      }
+    }
+    if (!over && m <= 9007199254740991ull) return false;
+    if (!over) {
+      if (neg) {
+        f_.LeafNint(m - 1);
+      } else {
+        f_.LeafUint(m);
+      }
+      return true;
+    }
+    // -2^64 is the one magnitude beyond uint64 that CBOR still holds (major 1, 2^64-1).
+    static const char kTwo64[] = "18446744073709551616";
+    if (neg && static_cast<size_t>(e - d) == sizeof(kTwo64) - 1 && std::equal(d, e, kTwo64)) {
+      f_.LeafNint(kMax);
+    } else {
+      f_.Violation(kIntegerOutOfRange);
+    }
+    return true;
   }
 
   const uint8_t* p_;

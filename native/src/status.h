@@ -20,6 +20,7 @@ enum Status : int32_t {
   kNonFinite = -33106,
   kEmptyKey = -33107,
   kUnsupportedValue = -33109,
+  kIntegerOutOfRange = -33111,
 };
 
 constexpr uint32_t kPtrLen = 17;

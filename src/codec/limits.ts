@@ -37,14 +37,25 @@ export function formatCode(format: PayloadFormat | undefined): 0 | 1 | 2 {
   }
 }
 
-/** `auto` detection: JSON when the first non-whitespace byte is `{`, else CBOR. */
+/** `auto` detection: JSON when the first byte after an optional BOM and whitespace can start a JSON value, else CBOR. */
 export function looksLikeJson(payload: Uint8Array): boolean {
-  for (let i = 0; i < payload.length; i++) {
+  for (let i = bomLength(payload); i < payload.length; i++) {
     const c = payload[i]!;
     if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) continue;
-    return c === 0x7b;
+    return JSON_START.has(c);
   }
   return false;
+}
+
+/** Bytes that can start a JSON value: `{ [ " - 0-9 t f n`; no CBOR map head (0xA0..0xBF) is one. */
+const JSON_START = new Set(Array.from('{["-0123456789tfn', (ch) => ch.charCodeAt(0)));
+
+/**
+ * 3 when the payload starts with a UTF-8 byte order mark, else 0. It is not part of
+ * a JSON text; RFC 8259 §8.1 lets a parser ignore it, and some firmware sends one.
+ */
+export function bomLength(payload: Uint8Array): number {
+  return payload.length >= 3 && payload[0] === 0xef && payload[1] === 0xbb && payload[2] === 0xbf ? 3 : 0;
 }
 
 /** Throws INVALID_PARAM unless `payload` is a Uint8Array. */

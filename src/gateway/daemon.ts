@@ -79,6 +79,7 @@ async function startFrontEnd(
     maxConnections: config.mqtt.maxConnections,
     maxPacketBytes: config.mqtt.maxPacketBytes,
     maxInFlight: config.mqtt.maxInFlight,
+    maxQueuedBeforeConnack: config.mqtt.maxQueuedBeforeConnack,
   });
   return { embedded };
 }

@@ -11,7 +11,13 @@ import type { CommitBatchInfo, IngestHooks, IngestResult, IngestStats, InboundMe
 export type Transport = 'embedded' | 'external';
 
 /** Why a message was dropped before reaching ingest (load shedding, limits). */
-export type ShedReason = 'overloaded' | 'max_connections' | 'packet_too_large' | 'subscribe_refused' | 'auth_failed';
+export type ShedReason =
+  | 'overloaded'
+  | 'max_connections'
+  | 'packet_too_large'
+  | 'connect_queue_full'
+  | 'subscribe_refused'
+  | 'auth_failed';
 
 /** All metrics of one gateway daemon. */
 export class GatewayMetrics extends ProcessMetrics {
@@ -173,9 +179,9 @@ export class GatewayMetrics extends ProcessMetrics {
     this.acked.inc({ transport });
   }
 
-  /** Something was dropped before ingest. */
-  shedOne(reason: ShedReason): void {
-    this.shed.inc({ reason });
+  /** Something (`count` things) was dropped before ingest. */
+  shedOne(reason: ShedReason, count = 1): void {
+    this.shed.inc({ reason }, count);
   }
 
   /** Connection count changed. */

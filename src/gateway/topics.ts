@@ -43,12 +43,20 @@ function compile(kind: 'telemetry' | 'meta', template: string): CompiledTemplate
   const levels = template.split('/');
   const idIndexes = levels.flatMap((l, i) => (l === '{deviceId}' ? [i] : []));
   const bad = levels.some((l) => l !== '{deviceId}' && (l.includes('{') || l.includes('+') || l.includes('#')));
-  if (idIndexes.length !== 1 || bad || template.length === 0) {
-    throw new LmjError('BAD_CONFIG', `topic template "${template}" must contain exactly one {deviceId} level and no wildcards`, {
+  if (idIndexes.length !== 1 || bad || template.length === 0 || isReservedTopic(template)) {
+    throw new LmjError('BAD_CONFIG', `topic template "${template}" must contain exactly one {deviceId} level, no wildcards and not start with "$"`, {
       details: { key: `topics.${kind}`, template },
     });
   }
   return { kind, levels, idIndex: idIndexes[0] as number };
+}
+
+/**
+ * Topics starting with `$` (`$SYS/…`) belong to the broker (MQTT-4.7.2-1): wildcard
+ * filters never match them, and aedes acts on some of them itself.
+ */
+export function isReservedTopic(topic: string): boolean {
+  return topic.startsWith('$');
 }
 
 /** Compiles the templates (defaults when omitted); throws BAD_CONFIG for a bad template. */
@@ -66,6 +74,11 @@ export function createTopicParser(templates: Partial<TopicTemplates> = {}): Topi
     parse(topic: string): ParsedTopic {
       if (typeof topic !== 'string' || topic.length === 0 || topic.length > 1024) {
         throw new LmjError('BAD_TOPIC', 'topic is empty or too long', { details: { topic: String(topic).slice(0, 80) } });
+      }
+      if (isReservedTopic(topic)) {
+        throw new LmjError('BAD_TOPIC', `topic "${topic.slice(0, 200)}" is reserved for the broker (starts with "$")`, {
+          details: { topic: topic.slice(0, 200) },
+        });
       }
       const levels = topic.split('/');
       for (const c of compiled) {

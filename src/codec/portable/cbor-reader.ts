@@ -17,7 +17,7 @@ export interface CborScan {
   ok: boolean;
   maxDepth: number;
   topMajor: number;
-  /** A tag, non-text key, indefinite-length string or unsupported simple value. */
+  /** A tag, non-text key or unsupported simple value. */
   unsupported: boolean;
 }
 
@@ -100,7 +100,8 @@ export function scanCbor(b: Uint8Array): CborScan {
         if (major === 3 && !validUtf8(b.subarray(pos, pos + Number(v)))) return scan;
         pos += Number(v);
       } else {
-        scan.unsupported = true;
+        // Chunks must be definite strings of the same major type, each text chunk
+        // valid UTF-8 on its own (RFC 8949 §3.2.3); readCbor joins them.
         for (;;) {
           if (pos >= b.length) return scan;
           const cb = b[pos++]!;
@@ -159,6 +160,23 @@ function leafNumber(d: number): Buffer | typeof NON_FINITE {
 export function readCbor(b: Uint8Array): CborNode {
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   let pos = 0;
+  // The body of a string whose head (argument v, additional info ai) was just read:
+  // an indefinite-length one is joined from its chunks, so it is stored definite.
+  const body = (ai: number, v: number | bigint): Uint8Array => {
+    if (ai !== 31) {
+      const n = Number(v);
+      pos += n;
+      return b.subarray(pos - n, pos);
+    }
+    const parts: Uint8Array[] = [];
+    while (b[pos] !== 0xff) {
+      const [len, at] = readArg(b, pos + 1, b[pos]! & 31)!;
+      pos = at + Number(len);
+      parts.push(b.subarray(at, pos));
+    }
+    pos++;
+    return Buffer.concat(parts);
+  };
   const item = (): CborNode => {
     const ib = b[pos++]!;
     const major = ib >> 5;
@@ -170,12 +188,8 @@ export function readCbor(b: Uint8Array): CborNode {
       case 1:
         return head(major, v);
       case 2:
-      case 3: {
-        const n = Number(v);
-        const body = b.subarray(pos, pos + n);
-        pos += n;
-        return encodeBytes(major, body);
-      }
+      case 3:
+        return encodeBytes(major, body(ai, v));
       case 4: {
         const out: CborNode[] = [];
         for (let i = 0; ai === 31 ? b[pos] !== 0xff : i < Number(v); i++) out.push(item());
@@ -185,11 +199,10 @@ export function readCbor(b: Uint8Array): CborNode {
       case 5: {
         const out = new Map<string, CborNode>();
         for (let i = 0; ai === 31 ? b[pos] !== 0xff : i < Number(v); i++) {
-          const kh = b[pos++]!;
+          const kai = b[pos++]! & 31;
           let klen: number | bigint = 0;
-          [klen, pos] = readArg(b, pos, kh & 31)!;
-          const key = utf8.decode(b.subarray(pos, pos + Number(klen)));
-          pos += Number(klen);
+          if (kai < 28) [klen, pos] = readArg(b, pos, kai)!;
+          const key = utf8.decode(body(kai, klen));
           const value = item();
           // Last one wins: delete first so a duplicate cannot keep stale state.
           out.delete(key);

@@ -1,13 +1,15 @@
 /**
  * Portable flatten (docs/codec.md §4–§7), byte-identical to native/src/flatten.cc:
  * JSON through TextDecoder + JSON.parse (whose meaning, incl. last-duplicate-wins,
- * is the contract), CBOR through ./cbor-reader.ts, then one walker for both.
+ * is the contract; ./json-exact.ts reads text with big integer literals again to keep
+ * them exact), CBOR through ./cbor-reader.ts, then one walker for both.
  */
 import { LmjError, type ErrorCode } from '../../errors.js';
-import { looksLikeJson } from '../limits.js';
+import { bomLength, looksLikeJson } from '../limits.js';
 import { MAX_MEMBER_NAME_LEN, type FlattenLimits, type Flattened } from '../types.js';
 import { NON_FINITE, readCbor, scanCbor, type CborNode } from './cbor-reader.js';
-import { encodeNumber, encodeText } from './cbor-writer.js';
+import { encodeNumber, encodeText, head } from './cbor-writer.js';
+import { hasLongDigitRun, parseExactJson } from './json-exact.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const ESCAPE = /[.[\]\\]/g;
@@ -30,15 +32,20 @@ function jsonDepth(b: Uint8Array): number {
 }
 
 type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
-type Node = JsonValue | CborNode;
+/** bigint: a JSON integer literal beyond 2^53−1 (./json-exact.ts); Map: an object parsed there. */
+type ExactJsonValue = null | boolean | number | bigint | string | ExactJsonValue[] | Map<string, ExactJsonValue>;
+type Node = JsonValue | ExactJsonValue | CborNode;
+
+const MAX_UINT64 = (1n << 64n) - 1n;
 
 /** Precedence of final-tree violations: lower wins (docs/codec.md §7). */
 const RANK: Partial<Record<ErrorCode, number>> = {
   EMPTY_KEY: 1,
   NON_FINITE: 2,
-  PATH_TOO_LONG: 3,
-  UNSUPPORTED_VALUE: 4,
-  TOO_MANY_FIELDS: 5,
+  INTEGER_OUT_OF_RANGE: 3,
+  PATH_TOO_LONG: 4,
+  UNSUPPORTED_VALUE: 5,
+  TOO_MANY_FIELDS: 6,
 };
 
 class Walk {
@@ -46,6 +53,7 @@ class Walk {
   readonly values: Buffer[] = [];
   emptyKey = false;
   nonFinite = false;
+  outOfRange = false;
 
   node(v: Node, path: string): void {
     if (v === null) this.leaf(path, Buffer.of(0xf6));
@@ -54,6 +62,10 @@ class Walk {
     else if (typeof v === 'number') {
       if (Number.isFinite(v)) this.leaf(path, encodeNumber(v));
       else this.nonFinite = true;
+    } else if (typeof v === 'bigint') {
+      // Exact CBOR integer within 64 bits (major 0: 0..2^64−1, major 1: −2^64..−1).
+      if (v >= 0n ? v <= MAX_UINT64 : -1n - v <= MAX_UINT64) this.leaf(path, v >= 0n ? head(0, v) : head(1, -1n - v));
+      else this.outOfRange = true;
     } else if (typeof v === 'string') this.leaf(path, encodeText(v));
     else if (v === NON_FINITE) this.nonFinite = true;
     else if (v instanceof Uint8Array) this.leaf(path, v);
@@ -89,6 +101,7 @@ function finish(w: Walk, limits: FlattenLimits): Flattened {
   };
   if (w.emptyKey) note('EMPTY_KEY');
   if (w.nonFinite) note('NON_FINITE');
+  if (w.outOfRange) note('INTEGER_OUT_OF_RANGE');
   const n = w.paths.length;
   const items: { path: Buffer; value: Buffer }[] = new Array(n);
   for (let i = 0; i < n; i++) {
@@ -124,15 +137,21 @@ function walkTop(entries: Iterable<[string, Node]>, limits: FlattenLimits): Flat
 }
 
 function flattenJson(payload: Uint8Array, limits: FlattenLimits): Flattened {
+  payload = payload.subarray(bomLength(payload));
   let value: unknown;
+  let text: string;
   try {
-    value = JSON.parse(utf8.decode(payload));
+    text = utf8.decode(payload);
+    value = JSON.parse(text);
   } catch (cause) {
     throw new LmjError('BAD_JSON', undefined, { cause });
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new LmjError('NOT_AN_OBJECT');
   // A depth d needs at least 2d bytes, so short payloads skip the scan.
   if (payload.length > 2 * limits.maxDepth && jsonDepth(payload) > limits.maxDepth) throw new LmjError('TOO_DEEP');
+  // JSON.parse rounds integers beyond 2^53 to doubles; only a run of 16+ digits can
+  // be one, and then the text is read again keeping integer literals exact.
+  if (hasLongDigitRun(text)) return walkTop(parseExactJson(text) as Map<string, Node>, limits);
   const obj = value as Record<string, JsonValue>;
   return walkTop(
     Object.keys(obj).map((k): [string, Node] => [k, obj[k]!]),

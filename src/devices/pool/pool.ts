@@ -18,6 +18,7 @@ import type { LmjStore } from '../../core/types.js';
 import { LmjError, isLmjError } from '../../errors.js';
 import { assertDeviceId } from '../device-id.js';
 import { devicesDir } from '../layout.js';
+import { deviceMessage } from './device-message.js';
 import { deriveMaxOpen, fdsPerInstance, softFdLimit } from './fd-budget.js';
 import type { AcquireOptions, DevicePool, PoolOptions, PoolStats } from './types.js';
 
@@ -154,7 +155,8 @@ class Pool implements DevicePool {
     this.counters.openFailures++;
     const fdExhausted = isFdExhaustion(cause);
     const reason = fdExhausted ? 'FD_EXHAUSTED' : isLmjError(cause) ? cause.code : 'OPEN_FAILED';
-    const error = new LmjError('DEVICE_UNAVAILABLE', `cannot open device ${id}: ${(cause as Error).message}`, {
+    const why = deviceMessage(String((cause as Error)?.message ?? cause), this.devicesDir, join(this.devicesDir, id), id);
+    const error = new LmjError('DEVICE_UNAVAILABLE', `cannot open device ${id}: ${why}`, {
       cause,
       details: { deviceId: id, reason },
     });

@@ -19,6 +19,8 @@
  * - retained flags are cleared, so aedes never stores retained messages in memory;
  * - connections are capped (`maxConnections`, refused at accept);
  * - a packet larger than `maxPacketBytes` closes its connection before it is buffered;
+ * - at most `maxQueuedBeforeConnack` packets pipelined behind a CONNECT are held until
+ *   the CONNACK; more close the connection, counted (`connect_queue_full`) and logged;
  * - at most `maxInFlight` messages are between arrival and commit: QoS 0 beyond
  *   that is shed (counted); QoS 1 waits, which stops reading that socket (TCP back-pressure).
  */
@@ -27,8 +29,10 @@ import { Aedes, type AuthenticateError, type Client, type PublishPacket } from '
 import { LmjError } from '../../errors.js';
 import type { Ingestor, IngestResult } from '../ingest/types.js';
 import type { Logger } from '../../http/logger.js';
+import { isReservedTopic } from '../topics.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { shouldAck } from './ack-policy.js';
+import { ConnectQueueGuard, DEFAULT_QUEUED_BEFORE_CONNACK } from './connect-queue.js';
 import type { UserTable } from './users.js';
 
 /** Options of {@link startEmbeddedBroker}. */
@@ -43,6 +47,9 @@ export interface EmbeddedBrokerOptions {
   maxConnections: number;
   maxPacketBytes: number;
   maxInFlight: number;
+  /** Packets a client may pipeline after CONNECT before its CONNACK (aedes `queueLimit`). */
+  /** Default {@link DEFAULT_QUEUED_BEFORE_CONNACK}. */
+  maxQueuedBeforeConnack?: number;
 }
 
 /** A running embedded broker. */
@@ -60,6 +67,9 @@ export interface EmbeddedBroker {
 }
 
 const noop = (): void => {};
+
+/** What aedes forwards instead of a rejected `$…` topic: no handler and no subscriber matches it. */
+const INERT_TOPIC = 'lmj-edge/rejected-reserved-topic';
 
 /** Starts aedes on a TCP listener bound to `host:port` (port 0 picks a free port). */
 export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
@@ -81,12 +91,17 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
 
   const authorizePublish = (client: Client | null, packet: PublishPacket, cb: (err?: Error | null) => void): void => {
     // client is null only for a stale will of a client gone before a restart: nothing to ingest.
-    if (client === null || packet.topic.startsWith('$SYS')) {
-      cb(new Error('topic reserved'));
+    if (client === null) {
+      cb(new Error('no client'));
       return;
     }
+    const topic = packet.topic;
     // aedes would keep retained messages in memory forever; this broker keeps nothing.
     packet.retain = false;
+    // A $SYS/… message is a bad topic (ingest rejects and dead-letters it, the client
+    // gets its ack), but once authorized aedes forwards it to its own $SYS handlers
+    // (broker heartbeats, "close this client id"): forward it under an inert topic.
+    if (isReservedTopic(topic)) packet.topic = INERT_TOPIC;
     metrics.messageIn('embedded', packet.qos);
     if (draining) {
       cb(new LmjError('SHUTTING_DOWN'));
@@ -97,14 +112,14 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       if (inFlight >= opts.maxInFlight) {
         metrics.shedOne('overloaded');
       } else {
-        track(ingestor.submit({ topic: packet.topic, payload, qos: 0, clientId: client.id })).catch((err: unknown) =>
+        track(ingestor.submit({ topic, payload, qos: 0, clientId: client.id })).catch((err: unknown) =>
           log.error({ err, client: client.id }, 'ingest failed for a QoS 0 message'),
         );
       }
       cb(null);
       return;
     }
-    const result = track(ingestor.submit({ topic: packet.topic, payload, qos: 1, clientId: client.id }));
+    const result = track(ingestor.submit({ topic, payload, qos: 1, clientId: client.id }));
     const prev = tails.get(client) ?? Promise.resolve();
     const tail = Promise.all([result, prev]).then(
       ([res]) => {
@@ -147,7 +162,17 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     );
   };
 
+  const connectQueue = new ConnectQueueGuard(opts.maxQueuedBeforeConnack ?? DEFAULT_QUEUED_BEFORE_CONNACK, (refusal) => {
+    metrics.shedOne('connect_queue_full', refusal.dropped);
+    log.warn(
+      { client: refusal.clientId, limit: refusal.limit, dropped: refusal.dropped },
+      'mqtt client pipelined too many packets before CONNACK; connection closed',
+    );
+  });
+
   const aedes = await Aedes.createBroker({
+    preConnect: connectQueue.preConnect,
+    queueLimit: connectQueue.limit,
     authenticate,
     authorizePublish,
     authorizeSubscribe: (_client, _sub, cb) => {
@@ -161,9 +186,12 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     heartbeatInterval: 60_000,
   });
   aedes.on('clientError', (client: Client, err: Error) => {
+    if (connectQueue.observe(client, err)) return;
     if (!(err instanceof LmjError)) log.debug({ client: client.id, err: err.message }, 'mqtt client error');
   });
-  aedes.on('connectionError', (_client: Client, err: Error) => log.debug({ err: err.message }, 'mqtt connection error'));
+  aedes.on('connectionError', (client: Client, err: Error) => {
+    if (!connectQueue.observe(client, err)) log.debug({ err: err.message }, 'mqtt connection error');
+  });
 
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {

@@ -6,6 +6,7 @@
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_QUEUED_BEFORE_CONNACK } from '../broker/connect-queue.js';
 
 /** Complete, validated daemon configuration. */
 export interface GatewayConfig {
@@ -26,6 +27,8 @@ export interface GatewayConfig {
     maxPacketBytes: number;
     /** Most messages handed to ingest and not yet committed, all clients together. */
     maxInFlight: number;
+    /** Most packets one client may pipeline after CONNECT, held until its CONNACK; more close it. */
+    maxQueuedBeforeConnack: number;
   };
   /** External broker mode: subscribe here instead of running the embedded broker. */
   broker: {
@@ -100,6 +103,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'mqtt.maxConnections', env: 'LMJ_EDGE_MQTT_MAX_CONNECTIONS', kind: 'int', min: 1, max: 1_000_000 },
   { key: 'mqtt.maxPacketBytes', env: 'LMJ_EDGE_MQTT_MAX_PACKET_BYTES', kind: 'int', min: 1024, max: 268_435_455 },
   { key: 'mqtt.maxInFlight', env: 'LMJ_EDGE_MQTT_MAX_IN_FLIGHT', kind: 'int', min: 1, max: 10_000_000 },
+  { key: 'mqtt.maxQueuedBeforeConnack', env: 'LMJ_EDGE_MQTT_MAX_QUEUED_BEFORE_CONNACK', kind: 'int', min: 1, max: 1_000_000 },
   { key: 'broker.url', env: 'LMJ_EDGE_BROKER_URL', flag: 'broker', kind: 'string', optional: true },
   { key: 'broker.clientId', env: 'LMJ_EDGE_BROKER_CLIENT_ID', kind: 'string' },
   { key: 'broker.connections', env: 'LMJ_EDGE_BROKER_CONNECTIONS', kind: 'int', min: 1, max: 64 },
@@ -147,6 +151,10 @@ export function defaultConfig(): GatewayConfig {
       maxConnections: 10_000,
       maxPacketBytes: 256 * 1024,
       maxInFlight: 20_000,
+      // aedes reads little more from a socket until CONNACK, so this holds what the
+      // reads before it carried: 64 KiB plus the socket's buffer of the smallest
+      // telemetry PUBLISHes (~25 bytes) is ~3,300 packets. bench/pipelined-connect.ts:
+      maxQueuedBeforeConnack: DEFAULT_QUEUED_BEFORE_CONNACK,
     },
     broker: {
       url: undefined,

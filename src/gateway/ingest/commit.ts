@@ -59,7 +59,7 @@ export interface Reject {
 /** Codes that describe the message, not the device's storage. */
 const MESSAGE_CODES = new Set<ErrorCode>([
   'BAD_JSON', 'BAD_CBOR', 'NOT_AN_OBJECT', 'TOO_DEEP', 'TOO_MANY_FIELDS', 'PATH_TOO_LONG', 'NON_FINITE',
-  'EMPTY_KEY', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_VALUE', 'MEMBER_TOO_LONG', 'INVALID_PARAM',
+  'EMPTY_KEY', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_VALUE', 'INTEGER_OUT_OF_RANGE', 'MEMBER_TOO_LONG', 'INVALID_PARAM',
 ]);
 
 function asDeviceError(err: unknown, deviceId: string): LmjError {

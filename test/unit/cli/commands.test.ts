@@ -1,5 +1,6 @@
 /** The compiled `lmj-edge` CLI as a real process: help, config errors, data-dir commands. */
 import { execFile } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { open } from 'lmdb';
@@ -7,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { UserTable } from '../../../src/gateway/broker/users.js';
 import { createIngestor } from '../../../src/gateway/ingest/index.js';
 import { assertBuilt, CLI, ROOT } from '../../helpers/daemon.js';
+import { overwriteAllDataPages, overwriteMiddleLeaf, writeInstance } from '../../helpers/corrupt-instance.js';
 import { tmpDir } from '../../helpers/tmp-dir.js';
 
 const run = promisify(execFile);
@@ -41,7 +43,7 @@ beforeAll(() => assertBuilt());
 
 describe('lmj-edge CLI', () => {
   it('has --help for every command', async () => {
-    const cmds = ['start', 'devices', 'inspect', 'audit', 'hash-password'];
+    const cmds = ['start', 'devices', 'inspect', 'audit', 'salvage', 'hash-password'];
     const results = await Promise.all(cmds.map((cmd) => cli([cmd, '--help'])));
     for (const [i, cmd] of cmds.entries()) {
       expect(results[i]!.code, cmd).toBe(0);
@@ -98,7 +100,12 @@ describe('lmj-edge CLI', () => {
     const dir = await populated();
     const clean = await cli(['audit', 'cli-1', '--data', dir]);
     expect(clean.code).toBe(0);
-    expect(JSON.parse(clean.stdout)).toEqual({ device: 'cli-1', ghosts: [], repaired: 0 });
+    expect(JSON.parse(clean.stdout)).toEqual({
+      device: 'cli-1',
+      instance: { status: 'ok', main: expect.any(Number), set: expect.any(Number), bytes: expect.any(Number) },
+      ghosts: [],
+      repaired: 0,
+    });
     // Corrupt: a `main` value under the root pointer whose name is not registered.
     const env = open(join(dir, 'devices', 'cli-1'), { maxDbs: 4 } as never);
     const main = env.openDB('main', { keyEncoding: 'binary', encoding: 'binary' } as never);
@@ -112,5 +119,45 @@ describe('lmj-edge CLI', () => {
     expect(repaired.code).toBe(0);
     expect(JSON.parse(repaired.stdout).repaired).toBe(1);
     expect(JSON.parse((await cli(['audit', 'cli-1', '--data', dir])).stdout).ghosts).toEqual([]);
+  });
+
+  it('audit reports a corrupt instance (data pages overwritten, meta pages intact) without crashing', { timeout: 60_000 }, async () => {
+    const dir = await populated();
+    overwriteAllDataPages(join(dir, 'devices', 'cli-1'));
+    const r = await cli(['audit', 'cli-1', '--data', dir]);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(/STORE_CORRUPT: device cli-1/);
+    expect(r.stderr).toMatch(/lmj-edge salvage cli-1/);
+    expect(JSON.parse(r.stdout)).toMatchObject({ device: 'cli-1', instance: { status: 'corrupt', reason: expect.any(String) } });
+    // The other device is untouched.
+    expect((await cli(['audit', 'cli-2', '--data', dir])).code).toBe(0);
+  });
+
+  it('salvage copies what is readable and swaps it in only with --swap', { timeout: 240_000 }, async () => {
+    const dir = tmpDir();
+    const instance = join(dir, 'devices', 'big');
+    await writeInstance(instance, 3000);
+    overwriteMiddleLeaf(instance, 'main');
+    expect((await cli(['audit', 'big', '--data', dir])).code).toBe(4);
+
+    const dry = await cli(['salvage', 'big', '--data', dir]);
+    expect(dry.code).toBe(3);
+    const report = JSON.parse(dry.stdout);
+    expect(report).toMatchObject({ complete: false, verdict: { status: 'ok' }, swapped: null });
+    expect(report.main.copied).toBeLessThan(6000);
+    expect(report.main.lost.length).toBeGreaterThan(0);
+    expect(existsSync(report.dest)).toBe(true);
+    // Without --swap the corrupt instance stays where it was.
+    expect((await cli(['audit', 'big', '--data', dir])).code).toBe(4);
+
+    const swap = await cli(['salvage', 'big', '--data', dir, '--swap']);
+    expect(swap.code).toBe(3);
+    const swapped = JSON.parse(swap.stdout).swapped;
+    expect(swapped.instance).toBe(instance);
+    expect(readdirSync(join(dir, 'quarantine'))).toEqual([expect.stringMatching(/^big-/)]);
+    expect(existsSync(join(swapped.quarantined, 'data.mdb'))).toBe(true);
+    const after = await cli(['audit', 'big', '--data', dir]);
+    expect(after.code).toBe(0);
+    expect(JSON.parse(after.stdout).instance.main).toBe(report.main.copied);
   });
 });

@@ -36,4 +36,11 @@ describe('topic templates', () => {
     expect(() => createTopicParser({ telemetry: 'a/{deviceId}/{deviceId}' })).toThrow(expect.objectContaining({ code: 'BAD_CONFIG' }));
     expect(() => createTopicParser({ telemetry: 'a/{deviceId}', meta: 'a/{deviceId}' })).toThrow(expect.objectContaining({ code: 'BAD_CONFIG' }));
   });
+
+  it('rejects $-topics as reserved for the broker, also where a template would match them', () => {
+    const t = createTopicParser({ telemetry: 'x/{deviceId}/SYS', meta: 'x/{deviceId}/meta' });
+    expect(() => t.parse('$SYS/d1/telemetry')).toThrow(expect.objectContaining({ code: 'BAD_TOPIC', message: expect.stringMatching(/reserved/) }));
+    expect(() => createTopicParser().parse('$SYS/broker/uptime')).toThrow(expect.objectContaining({ code: 'BAD_TOPIC' }));
+    expect(() => createTopicParser({ telemetry: '$SYS/{deviceId}/telemetry' })).toThrow(expect.objectContaining({ code: 'BAD_CONFIG' }));
+  });
 });

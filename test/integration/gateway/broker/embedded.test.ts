@@ -23,6 +23,7 @@ async function setup(overrides: Partial<EmbeddedBrokerOptions> = {}) {
     maxConnections: 100,
     maxPacketBytes: 64 * 1024,
     maxInFlight: 10_000,
+    maxQueuedBeforeConnack: 1000,
     ...overrides,
   });
   onTestFinished(async () => {
@@ -110,6 +111,36 @@ describe('embedded broker', () => {
     // A QoS 1 publish after the flood is acked only once everything before it was handled.
     await c.publishAsync('devices/f-0/telemetry', '{"last":true}', { qos: 1 });
     expect(await metricValue(metrics, 'lmj_messages_shed_total', '{reason="overloaded"}')).toBeGreaterThan(0);
+  });
+
+  it('a PUBLISH under $SYS/ is rejected like any bad topic: acked, counted, dead-lettered, session kept', async () => {
+    const { url, ingestor, metrics } = await setup();
+    const victim = await mqtt.connectAsync(url, { clientId: 'victim', reconnectPeriod: 0 });
+    onTestFinished(() => void victim.end(true));
+    let victimClosed = false;
+    victim.on('close', () => (victimClosed = true));
+    const c = await mqtt.connectAsync(url, { clientId: 'sys', reconnectPeriod: 0 });
+    onTestFinished(() => void c.end(true));
+    let closed = false;
+    c.on('close', () => (closed = true));
+    // aedes' own handler for this topic closes the client named in the payload, had
+    // the message been forwarded; QoS 0 and QoS 1 alike.
+    await c.publishAsync('$SYS/other-broker/new/clients', 'victim', { qos: 1 });
+    await c.publishAsync('$SYS/other-broker/new/clients', 'victim', { qos: 0 });
+    await c.publishAsync('devices/after-sys/telemetry', '{"ok":1}', { qos: 1 });
+    await ingestor.flush();
+    expect(closed).toBe(false);
+    expect(c.connected).toBe(true);
+    expect(victimClosed).toBe(false);
+    expect(ingestor.stats().stored).toBe(1);
+    expect(await metricValue(metrics, 'lmj_messages_rejected_total', '{reason="BAD_TOPIC"}')).toBe(2);
+    expect(await metricValue(metrics, 'lmj_messages_acked_total', '{transport="embedded"}')).toBe(2);
+    const page = await ingestor.deadLetters();
+    expect(page.deadLetters.map((d) => [d.topic, d.code, d.qos])).toEqual([
+      ['$SYS/other-broker/new/clients', 'BAD_TOPIC', 0],
+      ['$SYS/other-broker/new/clients', 'BAD_TOPIC', 1],
+    ]);
+    expect(page.deadLetters[0]?.message).toMatch(/reserved/);
   });
 
   it('close() drains: every acked message is stored, later ones are refused without an ack', async () => {

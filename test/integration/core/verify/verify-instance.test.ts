@@ -1,0 +1,56 @@
+/**
+ * The instance verifier: a full walk of both databases in a child process, so a
+ * corrupt page ends the child, never this process.
+ */
+import { describe, expect, it } from 'vitest';
+import { createIngestor } from '../../../../src/gateway/ingest/index.js';
+import { verifyInstance } from '../../../../src/core/verify/index.js';
+import { overwriteAllDataPages, overwriteMiddleLeaf, writeInstance } from '../../../helpers/corrupt-instance.js';
+import { tmpDir } from '../../../helpers/tmp-dir.js';
+
+describe('verifyInstance', () => {
+  it('ok for an instance the gateway wrote, with the entry counts of both databases', async () => {
+    const data = tmpDir();
+    const ingestor = await createIngestor({ dataDir: data });
+    for (let i = 0; i < 20; i++) {
+      await ingestor.submit({ topic: 'devices/v-1/telemetry', payload: Buffer.from(JSON.stringify({ env: { t: i }, seq: i })), qos: 1 });
+    }
+    await ingestor.close();
+    const v = await verifyInstance(`${data}/devices/v-1`);
+    expect(v.status).toBe('ok');
+    if (v.status !== 'ok') return;
+    expect(v.main).toBeGreaterThan(20);
+    expect(v.set).toBeGreaterThan(20);
+  });
+
+  it('ok with exact counts for a known instance, markers included', async () => {
+    const dir = tmpDir();
+    await writeInstance(dir, 300);
+    // 300 objects × 2 members in main; in set each object has its marker + 2 names.
+    expect(await verifyInstance(dir)).toEqual({ status: 'ok', main: 600, set: 900, bytes: expect.any(Number) });
+  });
+
+  it('corrupt, not a crash, when every data page is overwritten and the meta pages are intact', async () => {
+    const dir = tmpDir();
+    await writeInstance(dir, 3000);
+    expect(overwriteAllDataPages(dir)).toBeGreaterThan(100);
+    const v = await verifyInstance(dir);
+    expect(v.status).toBe('corrupt');
+  });
+
+  it.each(['main', 'set'] as const)('corrupt when one %s leaf page is overwritten (the child dies or liblmdb reports it)', async (db) => {
+    const dir = tmpDir();
+    await writeInstance(dir, 3000);
+    overwriteMiddleLeaf(dir, db);
+    const v = await verifyInstance(dir);
+    expect(v).toMatchObject({ status: 'corrupt', reason: expect.any(String) });
+    if (v.status === 'corrupt') expect(v.reason.length).toBeGreaterThan(0);
+  });
+
+  it('unreadable when there is no instance, and within the timeout', async () => {
+    expect(await verifyInstance(`${tmpDir()}/missing`)).toMatchObject({ status: 'unreadable', timedOut: false });
+    const dir = tmpDir();
+    await writeInstance(dir, 3000);
+    expect(await verifyInstance(dir, { timeoutMs: 1 })).toMatchObject({ status: 'unreadable', timedOut: true });
+  });
+});
