@@ -14,6 +14,7 @@ import { startExternalSubscriber, type ExternalSubscriber } from './broker/exter
 import { UserTable } from './broker/users.js';
 import type { GatewayConfig } from './config/index.js';
 import { buildHttpApi } from './http/server.js';
+import { dashboardDeps, registerDashboard } from './dashboard/index.js';
 import { createIngestor } from './ingest/index.js';
 import type { Ingestor } from './ingest/types.js';
 import { createLogger, RejectionLogger, type Logger } from './logger.js';
@@ -68,6 +69,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
     hooks: metrics.ingestHooks({
       result: (r) => {
         if (r.status === 'stored') sync?.onStored(r.deviceId, r.ts);
+        if (r.status === 'stored') dashboard.readingStored(r.deviceId, r.ts);
       },
       error: (err, ctx) =>
         rejections.reject({
@@ -116,6 +118,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
     }),
   });
   if (sync !== undefined) registerSyncRoutes(http, sync);
+  const dashboard = registerDashboard(http, dashboardDeps({ ingestor, registry: metrics.registry, dataDir: config.dataDir, syncStatus: () => sync?.status() }), { registry: metrics.registry });
 
   try {
     if (config.broker.url !== undefined) {
