@@ -32,6 +32,9 @@ export interface SseLimits {
 /** Defaults of {@link SseLimits}. */
 export const DEFAULT_SSE_LIMITS: SseLimits = { maxQueuedBytes: 256 * 1024, maxDrops: 200, maxStallMs: 30_000, maxClients: 64 };
 
+/** Disconnected clients kept in {@link SseStats.recentDisconnects}. */
+const RECENT_DISCONNECTS = 16;
+
 /** Why a client was disconnected by the hub. */
 export type DisconnectReason = 'drops' | 'stalled' | 'shutdown';
 
@@ -59,6 +62,8 @@ export interface SseStats {
   dropped: number;
   coalesced: number;
   disconnected: Record<DisconnectReason, number>;
+  /** The last clients the hub disconnected, newest last, with their final state. */
+  recentDisconnects: (SseClientStats & { reason: DisconnectReason; at: number })[];
 }
 
 /** Counters the hub reports to (Prometheus in the daemon). */
@@ -168,6 +173,7 @@ export class SseHub {
   private dropped = 0;
   private coalescedGone = 0;
   private readonly disconnected: Record<DisconnectReason, number> = { drops: 0, stalled: 0, shutdown: 0 };
+  private readonly recent: SseStats['recentDisconnects'] = [];
   private readonly stallTimer: NodeJS.Timeout;
 
   constructor(
@@ -232,6 +238,7 @@ export class SseHub {
       dropped: this.dropped,
       coalesced,
       disconnected: { ...this.disconnected },
+      recentDisconnects: [...this.recent],
     };
   }
 
@@ -252,6 +259,8 @@ export class SseHub {
     if (!this.clients.has(client.id)) return;
     this.remove(client);
     this.disconnected[reason]++;
+    this.recent.push({ ...client.stats(), reason, at: Date.now() });
+    if (this.recent.length > RECENT_DISCONNECTS) this.recent.shift();
     this.counters?.disconnected(reason);
     // destroy(), not end(): end() would queue behind the unsent bytes the client is not reading.
     client.raw.destroy();
