@@ -3,6 +3,7 @@
 #   mdb_stat / mdb_dump (lmdb-utils)  - format proof against liblmdb's own tools
 #   mosquitto                         - external-broker mode, started by tests on a free port
 #   g++ / make / python3              - node-gyp builds the native addon
+#   chromium                          - the dashboard tests drive Debian's headless Chromium (/usr/bin/chromium)
 # As root it uses apt-get; otherwise it checks and fails with a clear message.
 set -euo pipefail
 need=()
@@ -12,6 +13,7 @@ command -v mosquitto >/dev/null 2>&1 && [ -x /usr/sbin/mosquitto ] || need+=(mos
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v make >/dev/null 2>&1 || need+=(make)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ "${#need[@]}" -eq 0 ]; then exit 0; fi
 mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -44,7 +44,8 @@ function fmtAgo(ts) {
 }
 function fmtValue(v) {
   if (v === null) return 'null';
-  if (typeof v === 'number') return String(v);
+  // Four decimals are enough to read; the exact value is in the cell's title.
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Number(v.toFixed(4)));
   if (typeof v === 'object') return JSON.stringify(v);
   return String(v);
 }
@@ -136,7 +137,9 @@ function renderLatest(values, changed) {
   for (const path of rows) {
     const tr = el('tr');
     tr.dataset.path = path;
-    tr.append(el('td', '', path), el('td', '', fmtValue(values[path])));
+    const cell = el('td', '', fmtValue(values[path]));
+    cell.title = JSON.stringify(values[path]);
+    tr.append(el('td', '', path), cell);
     if (changed && changed.has(path)) tr.classList.add('flash');
     frag.append(tr);
   }
