@@ -113,43 +113,85 @@ class Accumulator {
 }
 
 /**
- * Aggregates `fields` (exact flattened paths, e.g. `env.temp`) over the readings in
- * `[from, to)`. Booleans count as 0/1; strings and other values are counted in
- * `nonNumeric`. Throws BAD_REQUEST for a bad range, bucket count or field list.
+ * A series computed in steps: each {@link SeriesScan.step} walks at most `maxElements`
+ * readings in the given transaction and remembers where it stopped, so a caller can
+ * spread a long range over several short read transactions (readings are append-only,
+ * so later steps only ever see more of the same set) and yield in between.
  */
-export function seriesOf(txn: ReadTxn, query: SeriesQuery): Series {
-  checkQuery(query);
-  const { from, to, buckets } = query;
-  const span = to - from;
-  const names = query.fields.map((f) => Buffer.from(f, 'utf8'));
-  const acc = query.fields.map(() => new Accumulator(buckets));
-  let walked = 0;
-  const root = readRoot(txn);
-  if (root !== null) {
-    let lower: Buffer = tsPrefix(from);
-    const upper = tsPrefix(to);
-    for (;;) {
-      const elements = txn.setRange(root.readings, { from: lower, to: upper, limit: CHUNK });
+export class SeriesScan {
+  private readonly names: Buffer[];
+  private readonly acc: Accumulator[];
+  private lower: Buffer;
+  private readonly upper: Buffer;
+  private walked = 0;
+  private finished = false;
+
+  /** Throws BAD_REQUEST for a bad range, bucket count or field list. */
+  constructor(readonly query: SeriesQuery) {
+    checkQuery(query);
+    this.names = query.fields.map((f) => Buffer.from(f, 'utf8'));
+    this.acc = query.fields.map(() => new Accumulator(query.buckets));
+    this.lower = tsPrefix(query.from);
+    this.upper = tsPrefix(query.to);
+  }
+
+  /** True once the whole range was walked. */
+  get done(): boolean {
+    return this.finished;
+  }
+
+  /** Walks up to `maxElements` more readings; returns {@link done}. */
+  step(txn: ReadTxn, maxElements = Number.MAX_SAFE_INTEGER): boolean {
+    const root = readRoot(txn);
+    if (root === null) {
+      this.finished = true;
+      return true;
+    }
+    const { from, to, buckets } = this.query;
+    const span = to - from;
+    let budget = maxElements;
+    while (!this.finished && budget > 0) {
+      const limit = Math.min(CHUNK, budget);
+      const elements = txn.setRange(root.readings, { from: this.lower, to: this.upper, limit });
       for (const el of elements) {
         const { ts, ptr } = decodeElement(el);
         // Integer arithmetic on the offset keeps bucket edges exact for any span.
         const bucket = Math.min(buckets - 1, Math.floor(((ts - from) * buckets) / span));
-        for (let f = 0; f < names.length; f++) {
-          const raw = txn.memberValue(ptr, names[f] as Buffer);
-          if (raw !== undefined) (acc[f] as Accumulator).add(bucket, raw);
+        for (let f = 0; f < this.names.length; f++) {
+          const raw = txn.memberValue(ptr, this.names[f] as Buffer);
+          if (raw !== undefined) (this.acc[f] as Accumulator).add(bucket, raw);
         }
       }
-      walked += elements.length;
+      this.walked += elements.length;
+      budget -= elements.length;
       const last = elements[elements.length - 1];
-      if (elements.length < CHUNK || last === undefined) break;
+      if (elements.length < limit || last === undefined) this.finished = true;
       // element‖00 is the smallest element above `last`.
-      lower = Buffer.concat([last, Buffer.alloc(1)]);
+      else this.lower = Buffer.concat([last, Buffer.alloc(1)]);
     }
+    return this.finished;
   }
-  const t = Array.from({ length: buckets }, (_, i) => from + Math.floor((i * span) / buckets));
-  const fields: Record<string, FieldSeries> = {};
-  query.fields.forEach((name, i) => {
-    fields[name] = (acc[i] as Accumulator).result();
-  });
-  return { from, to, buckets, bucketMs: span / buckets, t, fields, readings: walked };
+
+  /** The aggregates of what was walked so far. */
+  result(): Series {
+    const { from, to, buckets } = this.query;
+    const span = to - from;
+    const t = Array.from({ length: buckets }, (_, i) => from + Math.floor((i * span) / buckets));
+    const fields: Record<string, FieldSeries> = {};
+    this.query.fields.forEach((name, i) => {
+      fields[name] = (this.acc[i] as Accumulator).result();
+    });
+    return { from, to, buckets, bucketMs: span / buckets, t, fields, readings: this.walked };
+  }
+}
+
+/**
+ * Aggregates `fields` (exact flattened paths, e.g. `env.temp`) over the readings in
+ * `[from, to)` in one transaction. Booleans count as 0/1; strings and other values are
+ * counted in `nonNumeric`. Throws BAD_REQUEST for a bad range, bucket count or field list.
+ */
+export function seriesOf(txn: ReadTxn, query: SeriesQuery): Series {
+  const scan = new SeriesScan(query);
+  scan.step(txn);
+  return scan.result();
 }

@@ -3,7 +3,8 @@
  * dashboard's own interfaces, so the dashboard depends on five calls, not on them.
  */
 import type { Registry } from 'prom-client';
-import { seriesOf } from '../../core/telemetry/series.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { SeriesScan, type Series, type SeriesQuery } from '../../core/telemetry/series.js';
 import type { Ingestor } from '../ingest/types.js';
 import type { SyncStatus } from '../../sync/types.js';
 import type { DashboardDeps, IngestCounters } from './types.js';
@@ -25,6 +26,16 @@ async function counterValues(registry: Registry, name: string, label?: string): 
   return { total, byLabel };
 }
 
+/** Readings walked per read transaction: ~tens of ms, so ingest and other requests get turns. */
+const SCAN_STEP = 8192;
+
+/** Walks the range in steps of {@link SCAN_STEP} readings, yielding the event loop between steps. */
+async function scanInSteps(ingestor: Pick<Ingestor, 'withDevice'>, deviceId: string, query: SeriesQuery): Promise<Series> {
+  const scan = new SeriesScan(query);
+  while (!(await ingestor.withDevice(deviceId, (store) => store.read((txn) => scan.step(txn, SCAN_STEP))))) await nextTurn();
+  return scan.result();
+}
+
 /** The parts of the daemon the dashboard reads. */
 export interface DaemonParts {
   ingestor: Pick<Ingestor, 'latest' | 'withDevice' | 'deadLetters' | 'stats'>;
@@ -40,7 +51,7 @@ export function dashboardDeps(parts: DaemonParts): DashboardDeps {
     dataDir: parts.dataDir,
     devices: {
       latest: (id) => ingestor.latest(id),
-      series: (id, query) => ingestor.withDevice(id, (store) => store.read((txn) => seriesOf(txn, query))),
+      series: (id, query) => scanInSteps(ingestor, id, query),
     },
     async counters(): Promise<IngestCounters> {
       const stats = ingestor.stats();

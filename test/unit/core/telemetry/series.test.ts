@@ -3,7 +3,7 @@ import { getCodec } from '../../../../src/codec/index.js';
 import { openStore } from '../../../../src/core/index.js';
 import type { LmjStore } from '../../../../src/core/types.js';
 import { applyReadings, messageIdentity, type ReadingInput } from '../../../../src/core/telemetry/index.js';
-import { seriesOf } from '../../../../src/core/telemetry/series.js';
+import { SeriesScan, seriesOf } from '../../../../src/core/telemetry/series.js';
 import { tmpDir } from '../../../helpers/tmp-dir.js';
 import { errCode } from '../helpers.js';
 
@@ -56,6 +56,12 @@ describe('seriesOf', () => {
       expect(s.fields['v']?.avg[1]).toBeNull();
       expect(s.fields['v']?.max[2]).toBe(n - 1);
       expect(s.fields['v']?.min[0]).toBe(0);
+      // In steps of 700 readings (separate transactions), the same result.
+      const scan = new SeriesScan({ from: 0, to: 30_000, buckets: 3, fields: ['v'] });
+      let steps = 0;
+      while (!store.read((txn) => scan.step(txn, 700))) steps++;
+      expect(steps).toBe(Math.floor(n / 700));
+      expect(scan.result()).toEqual(s);
     } finally {
       await store.close();
     }
