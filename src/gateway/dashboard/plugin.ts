@@ -14,6 +14,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { MAX_SERIES_FIELDS } from '../../core/telemetry/series.js';
 import { LmjError } from '../../errors.js';
 import { loadAssets } from './assets.js';
 import { OverviewSampler } from './overview.js';
@@ -81,10 +82,20 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps, opt
   /** Devices changed since the last push, with their newest ts. */
   let changed = new Map<string, number>();
 
+  // One push at a time: overlapping pushes could send an older `latest` after a newer one.
+  let pushing = false;
   const push = async (): Promise<void> => {
-    if (changed.size === 0) return;
+    if (changed.size === 0 || pushing) return;
+    pushing = true;
     const batch = changed;
     changed = new Map();
+    try {
+      await pushBatch(batch);
+    } finally {
+      pushing = false;
+    }
+  };
+  const pushBatch = async (batch: Map<string, number>): Promise<void> => {
     const watched = hub.watched();
     for (const [id, ts] of batch) {
       hub.publish(`seen:${id}`, 'seen', { id, ts });
@@ -99,10 +110,9 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps, opt
   };
   const pushTimer = setInterval(() => void push(), options.pushMs ?? 200).unref();
   const overviewTimer = setInterval(() => {
-    sampler
-      .overview(true)
-      .then((ov) => hub.publish('overview', 'overview', { ...ov, sse: hub.stats() }))
-      .catch((err: unknown) => app.log.warn({ err }, 'dashboard overview failed'));
+    // Counters are sampled always (rates need two samples); the full overview only for listeners.
+    const next = hub.stats().connected === 0 ? sampler.sample() : sampler.overview(true).then((ov) => hub.publish('overview', 'overview', { ...ov, sse: hub.stats() }));
+    next.catch((err: unknown) => app.log.warn({ err }, 'dashboard overview failed'));
   }, options.overviewMs ?? 2000).unref();
   // preClose: open event streams would otherwise keep the server from closing.
   app.addHook('preClose', async () => {
@@ -126,7 +136,7 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps, opt
     { schema: { params: seriesParams, querystring: seriesQuery } },
     async (req) => {
       const q = req.query;
-      const fields = splitList(q.fields, 16, 'fields');
+      const fields = splitList(q.fields, MAX_SERIES_FIELDS, 'fields');
       if (fields.length === 0) throw new LmjError('BAD_REQUEST', 'fields must name at least one path');
       const to = q.to ?? Date.now();
       const from = q.from ?? Math.max(0, to - DEFAULT_WINDOW_MS);
