@@ -60,6 +60,8 @@ function checkQuery(q: SeriesQuery): void {
   if (!Number.isSafeInteger(q.buckets) || q.buckets < 1 || q.buckets > MAX_SERIES_BUCKETS) {
     throw badRequest(`buckets must be an integer in 1..${MAX_SERIES_BUCKETS}`, { buckets: q.buckets });
   }
+  // Timestamps are whole milliseconds: a narrower bucket could never hold anything of its own.
+  if (q.buckets > q.to - q.from) throw badRequest('buckets must not exceed to - from (1 ms per bucket)', { buckets: q.buckets, from: q.from, to: q.to });
   if (q.fields.length === 0 || q.fields.length > MAX_SERIES_FIELDS) {
     throw badRequest(`fields must name 1..${MAX_SERIES_FIELDS} paths`, { fields: q.fields.length });
   }

@@ -43,6 +43,8 @@ export interface Dashboard {
 /** Default series window when `from`/`to` are omitted: the last hour. */
 const DEFAULT_WINDOW_MS = 3_600_000;
 const DEFAULT_BUCKETS = 300;
+/** The page loads only its own files; values shown are text, never markup, and this keeps it so. */
+const PAGE_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'";
 /** Devices one SSE client may watch for latest values. */
 export const MAX_WATCH = 32;
 
@@ -121,12 +123,19 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps, opt
     hub.close();
   });
 
-  app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(assets.index));
+  app.get('/', async (_req, reply) =>
+    reply
+      .type('text/html; charset=utf-8')
+      .header('cache-control', 'no-cache')
+      .header('content-security-policy', PAGE_CSP)
+      .header('x-content-type-options', 'nosniff')
+      .send(assets.index),
+  );
 
   app.get<{ Params: { file: string } }>('/dashboard/assets/:file', async (req, reply) => {
     const asset = assets.files.get(req.params.file);
     if (asset === undefined) throw new LmjError('NOT_FOUND', `no asset ${req.params.file.slice(0, 80)}`);
-    return reply.type(asset.type).header('cache-control', 'no-cache').header('etag', asset.etag).send(asset.body);
+    return reply.type(asset.type).header('cache-control', 'no-cache').header('etag', asset.etag).header('x-content-type-options', 'nosniff').send(asset.body);
   });
 
   app.get('/dashboard/overview', async () => ({ ...(await sampler.overview(false)), sse: hub.stats() }));

@@ -52,6 +52,7 @@ describe('dashboard endpoints', () => {
       await bad('/devices/m-1/series?fields=v&buckets=5001');
       await bad('/devices/m-1/series?fields=v&from=10&to=5');
       await bad('/devices/m-1/series?fields=v&from=-1');
+      await bad('/devices/m-1/series?fields=v&from=0&to=10&buckets=11');
       await bad('/devices/m-1/series?fields=v&from=abc');
       await bad('/devices/m-1/series?fields=v&extra=1');
       await bad('/devices/m-1/series?fields=,,');
@@ -75,6 +76,7 @@ describe('dashboard endpoints', () => {
 
       const page = await fetch(`${d.httpUrl}/`);
       expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
       expect(await page.text()).toContain('/dashboard/assets/app.js');
       for (const [file, type] of [['app.js', 'text/javascript'], ['app.css', 'text/css'], ['uPlot.iife.min.js', 'text/javascript'], ['uPlot.min.css', 'text/css']]) {
         const r = await fetch(`${d.httpUrl}/dashboard/assets/${file}`);

@@ -80,6 +80,8 @@ describe('seriesOf', () => {
       expect(bad({ buckets: 5001 })).toBe('BAD_REQUEST');
       expect(bad({ fields: [] })).toBe('BAD_REQUEST');
       expect(bad({ from: -1 })).toBe('BAD_REQUEST');
+      expect(bad({ buckets: 11 })).toBe('BAD_REQUEST');
+      expect(bad({ buckets: 10 })).toBeUndefined();
       expect(bad({})).toBeUndefined();
     } finally {
       await store.close();
