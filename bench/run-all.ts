@@ -7,11 +7,13 @@ import { runCatchUpBench } from './catch-up.js';
 import { runCodecBench } from './codec.js';
 import { runCoreBench } from './core.js';
 import { runJournalBench } from './journal.js';
+import { runDashboardBench } from './dashboard.js';
 
 const sections: Record<string, () => Promise<void>> = {
   codec: runCodecBench,
   core: runCoreBench,
   journal: runJournalBench,
+  dashboard: () => runDashboardBench(),
   // The issue's full size is 1,000,000 readings (LMJ_BENCH_CATCHUP_READINGS=1000000); the
   // default keeps `npm run bench` within minutes at this machine's durable ingest rate.
   'catch-up': () => runCatchUpBench(Number(process.env.LMJ_BENCH_CATCHUP_READINGS ?? 50_000), 5, 100),

@@ -14,6 +14,7 @@ import { startExternalSubscriber, type ExternalSubscriber } from './broker/exter
 import { UserTable } from './broker/users.js';
 import type { GatewayConfig } from './config/index.js';
 import { buildGatewayHttpApi } from './http/api.js';
+import { dashboardDeps, registerDashboard } from './dashboard/index.js';
 import { createIngestor } from './ingest/index.js';
 import type { Ingestor } from './ingest/types.js';
 import { createLogger, RejectionLogger, type Logger } from '../http/logger.js';
@@ -95,6 +96,8 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
   const startedAt = Date.now();
   let shuttingDown = false;
   let sync: SyncService | undefined;
+  // The dashboard needs the HTTP app, which needs the ingestor: bound once both exist.
+  let dashboardStored: ((deviceId: string, ts: number) => void) | undefined;
 
   const syncOptions = options.sync;
   const ingestor = await createIngestor({
@@ -105,6 +108,9 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
     batch: { maxDelayMs: config.commitWindowMs },
     ...(config.maxOpenInstances > 0 ? { pool: { maxOpen: config.maxOpenInstances } } : {}),
     hooks: metrics.ingestHooks({
+      result: (r) => {
+        if (r.status === 'stored') dashboardStored?.(r.deviceId, r.ts);
+      },
       error: (err, ctx) =>
         rejections.reject({
           deviceId: ctx.deviceId,
@@ -142,6 +148,8 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
     }),
   });
   if (sync !== undefined) registerSyncRoutes(http, sync);
+  const dashboard = registerDashboard(http, dashboardDeps({ ingestor, registry: metrics.registry, dataDir: config.dataDir, syncStatus: () => sync?.status() }), { registry: metrics.registry });
+  dashboardStored = (deviceId, ts) => dashboard.readingStored(deviceId, ts);
 
   try {
     const front = await startFrontEnd(config, { ingestor, metrics, log, users });

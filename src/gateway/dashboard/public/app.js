@@ -1,0 +1,358 @@
+// lmj-edge dashboard: plain browser JS (no build step), served by the daemon.
+// Data: GET /devices (paged), /devices/:id/latest, /devices/:id/series, /dashboard/overview,
+// and the SSE stream /events?watch=<id> for live values.
+/* global uPlot */
+
+const $ = (id) => document.getElementById(id);
+const MAX_DEVICE_PAGES = 50;
+const MAX_CHART_FIELDS = 4;
+const state = {
+  devices: new Map(), // id -> {lastSeen, readings, li}
+  selected: null,
+  range: 3600000,
+  custom: null, // {from, to, buckets} from the URL hash
+  fields: [],
+  latest: {},
+  charts: new Map(), // field -> uPlot
+  series: null,
+  source: null,
+  refetchTimer: null,
+};
+// The tests and the benchmark read the page's state through this object.
+window.lmjDashboard = state;
+
+function fmtNum(n, digits = 1) {
+  if (n === null || n === undefined || Number.isNaN(n)) return '–';
+  if (Math.abs(n) >= 1e6) return (n / 1e6).toFixed(1) + 'M';
+  if (Math.abs(n) >= 1e4) return (n / 1e3).toFixed(1) + 'k';
+  return Number.isInteger(n) ? String(n) : n.toFixed(digits);
+}
+function fmtBytes(b) {
+  if (b === null || b === undefined) return '–';
+  const u = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (b >= 1024 && i < u.length - 1) { b /= 1024; i++; }
+  return `${b.toFixed(i === 0 ? 0 : 1)} ${u[i]}`;
+}
+function fmtAgo(ts) {
+  if (ts === null || ts === undefined) return 'never';
+  const s = Math.max(0, Math.round((Date.now() - ts) / 1000));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ago`;
+  return `${Math.floor(s / 86400)}d ago`;
+}
+function fmtValue(v) {
+  if (v === null) return 'null';
+  // Four decimals are enough to read; the exact value is in the cell's title.
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Number(v.toFixed(4)));
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+async function getJson(url) {
+  const res = await fetch(url);
+  const body = await res.json();
+  if (!res.ok) throw new Error(body?.error?.message ?? `HTTP ${res.status}`);
+  return body;
+}
+
+// ---- device list ----
+function deviceRow(d) {
+  const li = el('li');
+  li.dataset.id = d.id;
+  li.append(el('span', 'id', d.id), el('span', 'seen', fmtAgo(d.lastSeen)));
+  li.addEventListener('click', () => { location.hash = `#/d/${encodeURIComponent(d.id)}`; });
+  return li;
+}
+function upsertDevice(id, lastSeen) {
+  let d = state.devices.get(id);
+  if (d === undefined) {
+    d = { id, lastSeen, li: null };
+    d.li = deviceRow(d);
+    state.devices.set(id, d);
+    const list = $('device-list');
+    const next = [...list.children].find((li) => li.dataset.id > id);
+    list.insertBefore(d.li, next ?? null);
+    applySearch();
+    $('device-count').textContent = String(state.devices.size);
+  } else if (lastSeen !== null && (d.lastSeen === null || lastSeen >= d.lastSeen)) {
+    d.lastSeen = lastSeen;
+  }
+  d.li.querySelector('.seen').textContent = fmtAgo(d.lastSeen);
+  d.li.classList.toggle('fresh', d.lastSeen !== null && Date.now() - d.lastSeen < 10000);
+  d.li.classList.toggle('sel', id === state.selected);
+}
+async function loadDevices() {
+  let cursor = null;
+  const frag = document.createDocumentFragment();
+  for (let page = 0; page < MAX_DEVICE_PAGES; page++) {
+    const q = cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`;
+    const body = await getJson(`/devices?limit=1000${q}`);
+    for (const d of body.devices) {
+      const entry = { id: d.id, lastSeen: d.lastSeen, li: null };
+      entry.li = deviceRow(entry);
+      state.devices.set(d.id, entry);
+      frag.append(entry.li);
+    }
+    cursor = body.next;
+    if (cursor === null) break;
+  }
+  $('device-list').replaceChildren(frag);
+  $('device-count').textContent = String(state.devices.size);
+  applySearch();
+  markSelected();
+  performance.mark('lmj-devices-rendered');
+}
+function applySearch() {
+  const q = $('search').value.trim().toLowerCase();
+  for (const d of state.devices.values()) d.li.hidden = q !== '' && !d.id.toLowerCase().includes(q);
+}
+function markSelected() {
+  for (const d of state.devices.values()) d.li.classList.toggle('sel', d.id === state.selected);
+}
+function refreshAges() {
+  for (const d of state.devices.values()) {
+    d.li.querySelector('.seen').textContent = fmtAgo(d.lastSeen);
+    d.li.classList.toggle('fresh', d.lastSeen !== null && Date.now() - d.lastSeen < 10000);
+  }
+  const cur = state.devices.get(state.selected);
+  if (cur) $('device-seen').textContent = `last seen ${fmtAgo(cur.lastSeen)}`;
+}
+
+// ---- device detail ----
+function renderLatest(values, changed) {
+  const body = $('latest').tBodies[0];
+  const rows = Object.keys(values).sort();
+  if (rows.length === 0) {
+    body.replaceChildren(el('tr', '', '')); body.firstChild.append(el('td', 'muted', 'no readings yet'));
+    return;
+  }
+  const frag = document.createDocumentFragment();
+  for (const path of rows) {
+    const tr = el('tr');
+    tr.dataset.path = path;
+    const cell = el('td', '', fmtValue(values[path]));
+    cell.title = JSON.stringify(values[path]);
+    tr.append(el('td', '', path), cell);
+    if (changed && changed.has(path)) tr.classList.add('flash');
+    frag.append(tr);
+  }
+  body.replaceChildren(frag);
+}
+function numericFields(values) {
+  return Object.keys(values).filter((k) => typeof values[k] === 'number' || typeof values[k] === 'boolean').sort();
+}
+function renderFieldChips() {
+  const box = $('fields');
+  const all = numericFields(state.latest);
+  box.replaceChildren(...all.map((f) => {
+    const label = el('label', state.fields.includes(f) ? 'on' : '', f);
+    label.addEventListener('click', () => {
+      if (state.fields.includes(f)) state.fields = state.fields.filter((x) => x !== f);
+      else state.fields = [...state.fields, f].slice(-MAX_CHART_FIELDS);
+      renderFieldChips();
+      void loadSeries();
+    });
+    return label;
+  }));
+}
+function seriesWindow() {
+  if (state.custom) return state.custom;
+  const to = Date.now();
+  const width = $('charts').clientWidth || 600;
+  return { from: to - state.range, to, buckets: Math.max(30, Math.min(600, Math.floor(width / 3))) };
+}
+function chartOpts(field, width) {
+  return {
+    width, height: 180,
+    legend: { show: true, live: true },
+    cursor: { drag: { x: false, y: false } },
+    scales: { x: { time: true } },
+    series: [
+      {},
+      { label: 'max', stroke: 'rgba(31,111,235,0.35)', width: 1, value: (u, v) => fmtNum(v, 2) },
+      { label: 'avg', stroke: '#1f6feb', width: 2, value: (u, v) => fmtNum(v, 2) },
+      { label: 'min', stroke: 'rgba(31,111,235,0.35)', width: 1, value: (u, v) => fmtNum(v, 2) },
+    ],
+    bands: [{ series: [1, 3], fill: 'rgba(31,111,235,0.10)' }],
+    axes: [{ stroke: '#6b7787', grid: { stroke: '#eef1f5' } }, { stroke: '#6b7787', grid: { stroke: '#eef1f5' }, size: 55 }],
+  };
+}
+async function loadSeries() {
+  const id = state.selected;
+  if (id === null) return;
+  const box = $('charts');
+  if (state.fields.length === 0) {
+    for (const c of state.charts.values()) c.destroy();
+    state.charts.clear();
+    box.replaceChildren();
+    $('chart-note').textContent = 'No numeric values to chart.';
+    return;
+  }
+  const w = seriesWindow();
+  const url = `/devices/${encodeURIComponent(id)}/series?fields=${encodeURIComponent(state.fields.join(','))}&from=${w.from}&to=${w.to}&buckets=${w.buckets}`;
+  const s = await getJson(url);
+  if (state.selected !== id) return;
+  state.series = s;
+  const x = s.t.map((t) => (t + s.bucketMs / 2) / 1000);
+  $('chart-note').textContent = `${fmtNum(s.readings, 0)} readings in ${s.buckets} buckets of ${fmtNum(s.bucketMs / 1000, 1)} s`;
+  const width = box.clientWidth || 600;
+  for (const [f, c] of state.charts) {
+    if (!state.fields.includes(f)) { c.destroy(); state.charts.delete(f); }
+  }
+  const frag = [];
+  for (const f of state.fields) {
+    const fs = s.fields[f];
+    const data = [x, fs.max, fs.avg, fs.min];
+    let c = state.charts.get(f);
+    if (c === undefined) {
+      const wrap = el('div', 'chart');
+      wrap.dataset.field = f;
+      wrap.append(el('div', 'chart-title', f));
+      c = new uPlot(chartOpts(f, width), data, wrap);
+      state.charts.set(f, c);
+    } else {
+      c.setData(data);
+    }
+    frag.push(c.root.parentElement);
+  }
+  box.replaceChildren(...frag);
+}
+function scheduleRefetch() {
+  // Relative ranges follow new readings, at most every 5 s.
+  if (state.custom || state.refetchTimer !== null) return;
+  state.refetchTimer = setTimeout(() => { state.refetchTimer = null; void loadSeries(); }, 5000);
+}
+async function selectDevice(id, custom) {
+  state.selected = id;
+  state.custom = custom;
+  for (const c of state.charts.values()) c.destroy();
+  state.charts.clear();
+  $('charts').replaceChildren();
+  markSelected();
+  $('empty').hidden = id !== null;
+  $('device').hidden = id === null;
+  connectEvents();
+  if (id === null) return;
+  $('device-id').textContent = id;
+  for (const b of $('ranges').children) b.classList.toggle('sel', !custom && Number(b.dataset.range) === state.range);
+  try {
+    const v = await getJson(`/devices/${encodeURIComponent(id)}/latest`);
+    state.latest = v.values;
+    state.fields = (custom?.fields ?? numericFields(v.values)).slice(0, MAX_CHART_FIELDS);
+    renderLatest(v.values);
+    renderFieldChips();
+    refreshAges();
+    await loadSeries();
+  } catch (err) {
+    $('chart-note').textContent = String(err.message ?? err);
+  }
+}
+function onLatest(v) {
+  if (v.id !== state.selected) return;
+  const changed = new Set(Object.keys(v.values).filter((k) => JSON.stringify(v.values[k]) !== JSON.stringify(state.latest[k])));
+  const newNumeric = numericFields(v.values).some((f) => !(f in state.latest));
+  state.latest = v.values;
+  renderLatest(v.values, changed);
+  if (newNumeric) renderFieldChips();
+  scheduleRefetch();
+}
+
+// ---- overview ----
+function renderOverview(ov) {
+  $('t-in').textContent = fmtNum(ov.rates.received);
+  $('t-ack').textContent = fmtNum(ov.rates.acked);
+  $('t-rej').textContent = fmtNum(ov.rates.rejected);
+  $('t-rej-total').textContent = `/s · ${fmtNum(ov.counters.rejected, 0)} total`;
+  $('t-rej').parentElement.classList.toggle('bad', ov.rates.rejected > 0);
+  $('t-pending').textContent = fmtNum(ov.counters.pending, 0);
+  $('t-open').textContent = fmtNum(ov.counters.openInstances, 0);
+  if (ov.sync === null) {
+    $('t-sync').textContent = 'off';
+    $('t-sync-age').textContent = 'no upstream';
+  } else {
+    $('t-sync').textContent = fmtNum(ov.sync.backlogReadings, 0);
+    $('t-sync-age').textContent = ov.sync.oldestUnsyncedAgeMs === null ? 'in sync' : `oldest ${fmtAgo(Date.now() - ov.sync.oldestUnsyncedAgeMs)}`;
+  }
+  if (ov.disk === null) {
+    $('t-disk').textContent = '–';
+  } else {
+    $('t-disk').textContent = fmtBytes(ov.disk.freeBytes);
+    $('t-disk-of').textContent = `of ${fmtBytes(ov.disk.totalBytes)}`;
+    $('t-disk').parentElement.classList.toggle('bad', ov.disk.freeBytes < ov.disk.totalBytes * 0.05);
+  }
+  const reasons = Object.entries(ov.counters.rejectedByReason).sort((a, b) => b[1] - a[1]);
+  const rb = $('rejects').tBodies[0];
+  if (reasons.length === 0) {
+    const tr = el('tr'); tr.append(el('td', 'muted', 'none'), el('td', 'num', '0')); rb.replaceChildren(tr);
+  } else {
+    rb.replaceChildren(...reasons.map(([r, n]) => { const tr = el('tr'); tr.append(el('td', 'code', r), el('td', 'num', fmtNum(n, 0))); return tr; }));
+  }
+  $('dl-total').textContent = `${ov.deadLetters.total} kept · ${ov.deadLetters.dropped} dropped`;
+  const db = $('deadletters').tBodies[0];
+  if (ov.deadLetters.recent.length === 0) {
+    const tr = el('tr'); const td = el('td', 'muted', 'none'); td.colSpan = 5; tr.append(td); db.replaceChildren(tr);
+  } else {
+    db.replaceChildren(...ov.deadLetters.recent.map((d) => {
+      const tr = el('tr');
+      tr.append(el('td', '', new Date(d.at).toLocaleTimeString()), el('td', 'code', d.code), el('td', '', d.deviceId ?? '–'), el('td', 'msg', d.topic), el('td', 'msg', d.message));
+      return tr;
+    }));
+  }
+}
+
+// ---- live events ----
+function connectEvents() {
+  if (state.source) state.source.close();
+  const q = state.selected === null ? '' : `?watch=${encodeURIComponent(state.selected)}`;
+  const src = new EventSource(`/events${q}`);
+  state.source = src;
+  const live = $('live');
+  src.addEventListener('open', () => { live.textContent = 'live'; live.className = 'pill on'; });
+  src.addEventListener('error', () => { live.textContent = 'reconnecting'; live.className = 'pill off'; });
+  src.addEventListener('seen', (e) => {
+    const d = JSON.parse(e.data);
+    upsertDevice(d.id, d.ts);
+    if (d.id === state.selected) refreshAges();
+  });
+  src.addEventListener('latest', (e) => onLatest(JSON.parse(e.data)));
+  src.addEventListener('overview', (e) => renderOverview(JSON.parse(e.data)));
+}
+
+// ---- routing: #/d/<id>[?from=&to=&buckets=&fields=] ----
+function route() {
+  const m = /^#\/d\/([^?]+)(?:\?(.*))?$/.exec(location.hash);
+  if (!m) { void selectDevice(null, null); return; }
+  const p = new URLSearchParams(m[2] ?? '');
+  let custom = null;
+  if (p.has('from') && p.has('to')) {
+    custom = { from: Number(p.get('from')), to: Number(p.get('to')), buckets: Number(p.get('buckets') ?? 300) };
+    if (p.has('fields')) custom.fields = p.get('fields').split(',');
+  }
+  void selectDevice(decodeURIComponent(m[1]), custom);
+}
+
+$('search').addEventListener('input', applySearch);
+$('ranges').addEventListener('click', (e) => {
+  const r = e.target?.dataset?.range;
+  if (!r) return;
+  state.range = Number(r);
+  if (state.custom) { location.hash = `#/d/${encodeURIComponent(state.selected)}`; return; }
+  for (const b of $('ranges').children) b.classList.toggle('sel', b.dataset.range === r);
+  void loadSeries();
+});
+window.addEventListener('hashchange', route);
+window.addEventListener('resize', () => {
+  const w = $('charts').clientWidth;
+  for (const c of state.charts.values()) c.setSize({ width: w, height: 180 });
+});
+setInterval(refreshAges, 5000);
+getJson('/dashboard/overview').then(renderOverview).catch(() => undefined);
+await loadDevices();
+route();
