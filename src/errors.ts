@@ -91,6 +91,15 @@ export const ERROR_CODES = {
   NO_ROUTE: { errno: -33304, message: 'no node for this partition' },
   UPSTREAM_FAILED: { errno: -33305, message: 'upstream request failed' },
   OUTBOX_FULL: { errno: -33306, message: 'outbox disk budget reached' },
+
+  // SQL queries and pseudo-tables (-33400…).
+  SQL_SYNTAX: { errno: -33400, message: 'SQL syntax error' },
+  SQL_UNSUPPORTED: { errno: -33401, message: 'SQL feature not supported' },
+  SQL_INVALID: { errno: -33402, message: 'invalid SQL query' },
+  QUERY_LIMIT: { errno: -33403, message: 'query exceeded a limit' },
+  TABLE_NOT_FOUND: { errno: -33404, message: 'no such table' },
+  TABLE_EXISTS: { errno: -33405, message: 'table already exists' },
+  CONSTRAINT_FAILED: { errno: -33406, message: 'row violates the table schema' },
 } as const;
 
 /** A stable string error code. */
