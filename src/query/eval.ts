@@ -126,8 +126,8 @@ function scalarFn(name: string, args: Compiled[], ctx: EvalContext): Compiled {
         const v = num((a as Compiled)(row));
         const d = b === undefined ? 0 : num(b(row));
         if (v === null || d === null) return null;
-        const f = 10 ** Math.trunc(d);
-        return Math.round(v * f) / f;
+        // toFixed rounds the exact binary value half away from zero, as SQLite does.
+        return Number(v.toFixed(Math.min(15, Math.max(0, Math.trunc(d)))));
       };
     case 'coalesce':
       if (args.length === 0) throw new LmjError('SQL_INVALID', 'coalesce() needs arguments');

@@ -141,6 +141,8 @@ export class ExprReader {
       return { k: 'agg', fn: name, arg: this.expr(argNodes[0], table) };
     }
     if (name === 'time_bucket') return this.bucket(n, argNodes, table);
+    // `NOT (a = b)` reaches us as a call of `not`.
+    if (name === 'not' && argNodes.length === 1) return { k: 'not', e: this.expr(argNodes[0], table) };
     if (!SCALARS.has(name)) this.unsupported(`function ${name}()`, n, name);
     return { k: 'fn', name, args: argNodes.map((a) => this.expr(a, table)) };
   }
