@@ -25,11 +25,15 @@ const UNITS: Record<string, number> = {
 export class ExprReader {
   constructor(readonly sql: string) {}
 
-  /** Position of a node: its own location when the parser gave one, else of `word`. */
+  /**
+   * Position of `word` at or after the node's own location when the parser gave one
+   * (binary expressions), else of its first occurrence.
+   */
   pos(node: Node | undefined, word: string): SqlPosition {
     const loc = node?.['loc'] as { start?: { offset?: number } } | undefined;
-    if (typeof loc?.start?.offset === 'number') return positionAt(this.sql, loc.start.offset);
-    return findWord(this.sql, word);
+    const from = typeof loc?.start?.offset === 'number' ? loc.start.offset : 0;
+    const found = findWord(this.sql, word, from);
+    return found.offset === 0 && from > 0 ? positionAt(this.sql, from) : found;
   }
 
   unsupported(what: string, node: Node | undefined, word = what): never {
@@ -58,6 +62,7 @@ export class ExprReader {
       case 'column_ref':
         return { k: 'col', name: this.columnName(n, table) };
       case 'number':
+      case 'bigint':
         return { k: 'lit', v: Number(n['value']) };
       case 'single_quote_string':
       case 'string':
@@ -79,7 +84,10 @@ export class ExprReader {
         return this.aggregate(n, table);
       case 'function':
         return this.func(n, table);
+      case 'window_func':
+        return this.unsupported('window function (OVER)', n, String(n['name']));
       default:
+        if (n['ast'] !== undefined) return this.unsupported('subquery', n, 'SELECT');
         return this.unsupported(`expression ${String(n['type'])}`, n, this.wordOf(n));
     }
   }
@@ -100,7 +108,8 @@ export class ExprReader {
     }
     if (op === 'IN' || op === 'NOT IN') {
       const right = n['right'] as Node;
-      if (right['type'] !== 'expr_list') this.unsupported('IN (subquery)', n, 'IN');
+      const items = right['value'] as Node[] | undefined;
+      if (right['type'] !== 'expr_list' || items?.some((x) => x['ast'] !== undefined)) this.unsupported('IN (subquery)', n, 'IN');
       const list = (right['value'] as unknown[]).map((x) => this.expr(x, table));
       return { k: 'in', e: l, list, not: op === 'NOT IN' };
     }

@@ -17,12 +17,13 @@ export function positionAt(sql: string, offset: number): SqlPosition {
 
 /**
  * The position of the first occurrence of `word` (a keyword or name, whole word,
- * case-insensitive) outside string literals; the statement start when absent.
+ * case-insensitive) at or after `fromOffset`, outside string literals; the statement
+ * start when absent.
  * node-sql-parser's AST carries locations only for some nodes, so a refused feature
  * is located by its keyword in the text.
  */
-export function findWord(sql: string, word: string): SqlPosition {
-  const masked = sql.replace(/'(?:[^']|'')*'/g, (m) => ' '.repeat(m.length));
+export function findWord(sql: string, word: string, fromOffset = 0): SqlPosition {
+  const masked = ' '.repeat(fromOffset) + sql.slice(fromOffset).replace(/'(?:[^']|'')*'/g, (m) => ' '.repeat(m.length));
   const escaped = word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const m = new RegExp(`(^|[^A-Za-z0-9_"])(${escaped})(?![A-Za-z0-9_])`, 'i').exec(masked);
   return positionAt(sql, m === null ? 0 : m.index + (m[1]?.length ?? 0));
