@@ -1,6 +1,6 @@
 /**
  * The `lmj-edge` command (bin/lmj-edge.js imports the compiled form of this file).
- * Subcommands: start, devices, inspect, audit, hash-password, and — from
+ * Subcommands: start, devices, inspect, audit, query, hash-password, and — from
  * firmware-sim — sim and verify.
  */
 // Must stay the first import: it sizes the libuv threadpool before anything starts it.
@@ -10,6 +10,7 @@ import { registerAudit } from './commands/audit.js';
 import { registerDevices } from './commands/devices.js';
 import { registerHashPassword } from './commands/hash-password.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerQuery } from './commands/query.js';
 import { registerStart } from './commands/start.js';
 import { registerRouter } from './router-command.js';
 import { registerStatus } from './status-command.js';
@@ -23,6 +24,7 @@ registerStart(program);
 registerDevices(program);
 registerInspect(program);
 registerAudit(program);
+registerQuery(program);
 registerHashPassword(program);
 registerRouter(program);
 registerStatus(program);

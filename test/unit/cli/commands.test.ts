@@ -41,7 +41,7 @@ beforeAll(() => assertBuilt());
 
 describe('lmj-edge CLI', () => {
   it('has --help for every command', async () => {
-    const cmds = ['start', 'devices', 'inspect', 'audit', 'hash-password'];
+    const cmds = ['start', 'devices', 'inspect', 'audit', 'query', 'hash-password'];
     const results = await Promise.all(cmds.map((cmd) => cli([cmd, '--help'])));
     for (const [i, cmd] of cmds.entries()) {
       expect(results[i]!.code, cmd).toBe(0);
