@@ -26,7 +26,7 @@ export function dataDirSource(dataDir: string): DataDirSource {
       if (!existsSync(devicesDir)) return [];
       // Only names read from disk are ever joined to the path: a query cannot name a path.
       return readdirSync(devicesDir, { withFileTypes: true })
-        .filter((e) => e.isDirectory() && existsSync(join(devicesDir, e.name, 'data.mdb')))
+        .filter((e) => e.isDirectory() && (open.has(e.name) || existsSync(join(devicesDir, e.name, 'data.mdb'))))
         .map((e) => e.name)
         .sort();
     },

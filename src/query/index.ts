@@ -8,5 +8,5 @@ export { runQuery, prepareQuery, type PreparedQuery } from './run.js';
 export {
   mergePartials, mergeState, newState, step, finalValue, type AggState, type PartialGroup, type PartialResult,
 } from './aggregate.js';
-export { dataDirSource } from './data-dir-source.js';
+export { dataDirSource, type DataDirSource } from './data-dir-source.js';
 export { formatResult, type OutputFormat } from './format.js';

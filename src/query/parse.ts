@@ -19,8 +19,21 @@ const TYPES: Record<string, ColumnType> = {
   BOOL: 'bool', BOOLEAN: 'bool',
 };
 
-/** Parses one statement; `EXPLAIN` in front of a SELECT asks for its plan. */
+/** Parsed statements by text: node-sql-parser takes milliseconds per statement, a dashboard repeats them. */
+const cache = new Map<string, Stmt>();
+const CACHE_SIZE = 256;
+
+/** Parses one statement (cached by text; statements are never mutated); `EXPLAIN` in front of a SELECT asks for its plan. */
 export function parseSql(sql: string): Stmt {
+  const hit = cache.get(sql);
+  if (hit !== undefined) return hit;
+  const stmt = parseUncached(sql);
+  if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+  cache.set(sql, stmt);
+  return stmt;
+}
+
+function parseUncached(sql: string): Stmt {
   const explain = /^\s*explain\s+/i.exec(sql);
   // EXPLAIN is not in node-sql-parser's grammar: blank it out, keeping offsets.
   const text = explain === null ? sql : ' '.repeat(explain[0].length) + sql.slice(explain[0].length);

@@ -26,7 +26,7 @@ export interface PreparedQuery {
 
 function resolve(options: QueryOptions): { ctx: EvalContext; limits: QueryLimits; mode: ScanMode } {
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
-  return { ctx: { params: options.params ?? [], now: options.now ?? Date.now() }, limits, mode: options.scan ?? 'walk' };
+  return { ctx: { params: options.params ?? [], now: options.now ?? Date.now() }, limits, mode: options.scan ?? 'auto' };
 }
 
 /** Adds a position to SQL_INVALID errors raised while compiling (they name a column or nothing). */

@@ -107,13 +107,25 @@ function readByGets(txn: ReadTxn, ptr: Buffer, members: Buffer[], row: SqlValue[
   }
 }
 
+/**
+ * Whether to walk `main`: a walk visits every member of every reading (the paths plus
+ * `$ts`/`$id`), gets visit only the wanted ones, and per entry a walk step costs about
+ * what a get costs (bench/query.ts), so `auto` walks when at least half are wanted.
+ */
+function useWalk(txn: ReadTxn, latest: Buffer, spec: ReadingScan): boolean {
+  if (spec.members.length === 0 || spec.mode === 'get') return false;
+  if (spec.mode === 'walk') return true;
+  const perReading = txn.memberList(latest).length + 1;
+  return spec.members.length * 2 >= perReading;
+}
+
 /** Scans one device's readings in time order; returns false when `emit` stopped it. */
 export function scanReadings(txn: ReadTxn, deviceId: string, spec: ReadingScan, width: number, emit: Emit, budget: Budget): boolean {
   const root = readRoot(txn);
   if (root === null) return true;
   if (spec.from !== null && spec.to !== null && spec.from >= spec.to) return true;
   const row: SqlValue[] = new Array<SqlValue>(width).fill(null);
-  const walk = spec.mode === 'walk' && spec.members.length > 0 ? new MainWalk(txn) : undefined;
+  const walk = useWalk(txn, root.latest, spec) ? new MainWalk(txn) : undefined;
   let from: Buffer | undefined = spec.from === null ? undefined : tsPrefix(spec.from);
   const to = spec.to === null ? undefined : tsPrefix(spec.to);
   try {

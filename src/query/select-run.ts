@@ -129,7 +129,9 @@ export async function explainSelect(p: PreparedSelect, source: QuerySource, ctx:
       const from = p.plan.from === null ? 'first' : `ts ${p.plan.from} (element ${Buffer.from(tsPrefix(p.plan.from)).toString('hex')}…)`;
       const to = p.plan.to === null ? 'last' : `ts ${p.plan.to} (element ${Buffer.from(tsPrefix(p.plan.to)).toString('hex')}…), exclusive`;
       lines.push(`readings range per instance: one cursor over the readings set from ${from} to ${to}`);
-      const how = mode === 'walk' && c.members.length > 0 ? 'one main cursor walk from the first reading pointer (gets for out-of-order pointers)' : 'one main get per member per reading';
+      const walk = 'one main cursor walk from the first reading pointer (gets for out-of-order pointers)';
+      const get = 'one main get per member per reading';
+      const how = c.members.length === 0 ? 'no member reads' : mode === 'walk' ? walk : mode === 'get' ? get : `per instance: ${walk} when at least half of its paths are read, else ${get}`;
       lines.push(`members read per reading: ${c.members.join(', ') || '(none: element only)'} — ${how}`);
     } else if (p.view === 'latest') {
       lines.push(`per instance: root → latest object; members read: ${c.members.join(', ') || '(none)'}`);

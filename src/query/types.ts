@@ -72,15 +72,19 @@ export const DEFAULT_LIMITS: QueryLimits = Object.freeze({
   maxGroups: 100_000,
 });
 
-/** How reading members are fetched: one get per member, or one cursor walk over `main`. */
-export type ScanMode = 'walk' | 'get';
+/**
+ * How reading members are fetched: one get per member (`get`), one cursor walk over
+ * `main` (`walk`), or per device the cheaper of the two (`auto`: walk when the query
+ * reads at least half of the paths the device reports, see docs/query.md).
+ */
+export type ScanMode = 'walk' | 'get' | 'auto';
 
 /** Options of one query run. */
 export interface QueryOptions {
   /** Values for `$1`, `$2`, … */
   params?: readonly SqlValue[];
   limits?: Partial<QueryLimits>;
-  /** Reading scan strategy (default `walk`); `get` exists for comparison (bench). */
+  /** Reading scan strategy (default `auto`). */
   scan?: ScanMode;
   /** Current time for `now()` (default Date.now()). */
   now?: number;
