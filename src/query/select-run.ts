@@ -115,6 +115,26 @@ function deviceText(p: PreparedSelect, ids: string[], total: number): string {
   return `instances: ${ids.length} of ${total} device instances (${how})${ids.length > 0 ? `: ${shown}` : ''}`;
 }
 
+/** Per instance (first 10): the first and last reading pointer of the planned range. */
+async function pointerRanges(source: QuerySource, ids: readonly string[], plan: AccessPlan): Promise<string[]> {
+  const out: string[] = [];
+  for (const id of ids) {
+    const line = await source.readDevice(id, (txn) => {
+      const root = readRoot(txn);
+      if (root === null) return `  ${id}: no readings`;
+      const range: { from?: Buffer; to?: Buffer } = {};
+      if (plan.from !== null) range.from = tsPrefix(plan.from);
+      if (plan.to !== null) range.to = tsPrefix(plan.to);
+      const first = txn.setRange(root.readings, { ...range, limit: 1 })[0];
+      const last = txn.setRange(root.readings, { ...range, limit: 1, reverse: true })[0];
+      if (first === undefined || last === undefined) return `  ${id}: no readings in range`;
+      return `  ${id}: readings set ${root.readings.toString('hex')}, reading pointers ${first.subarray(8).toString('hex')} … ${last.subarray(8).toString('hex')}`;
+    });
+    if (line !== undefined) out.push(line);
+  }
+  return out;
+}
+
 /** EXPLAIN: the plan as text lines. */
 export async function explainSelect(p: PreparedSelect, source: QuerySource, ctx: EvalContext, mode: ScanMode): Promise<string[]> {
   const c = p.compiled;
@@ -129,6 +149,7 @@ export async function explainSelect(p: PreparedSelect, source: QuerySource, ctx:
       const from = p.plan.from === null ? 'first' : `ts ${p.plan.from} (element ${Buffer.from(tsPrefix(p.plan.from)).toString('hex')}…)`;
       const to = p.plan.to === null ? 'last' : `ts ${p.plan.to} (element ${Buffer.from(tsPrefix(p.plan.to)).toString('hex')}…), exclusive`;
       lines.push(`readings range per instance: one cursor over the readings set from ${from} to ${to}`);
+      lines.push(...(await pointerRanges(source, selectDevices(p.plan.devices, all).slice(0, 10), p.plan)));
       const walk = 'one main cursor walk from the first reading pointer (gets for out-of-order pointers)';
       const get = 'one main get per member per reading';
       const how = c.members.length === 0 ? 'no member reads' : mode === 'walk' ? walk : mode === 'get' ? get : `per instance: ${walk} when at least half of its paths are read, else ${get}`;

@@ -97,7 +97,7 @@ describe('generated queries equal SQLite', () => {
     }
     // The generator must mostly produce queries that select something.
     expect(nonEmpty).toBeGreaterThan(120);
-  });
+  }, 240_000);
 });
 
 function subset(base: QuerySource, ids: readonly string[]): QuerySource {

@@ -118,6 +118,12 @@ describe('SQL answers equal SQLite on the same readings', () => {
       expect(r.rows).toEqual([[expected]]);
       expect(r.stats.instances).toBe(2);
       expect(r.stats.rowsScanned).toBe(expected);
+      const plan = (await runQuery(src, `EXPLAIN SELECT avg(temp) FROM readings WHERE device IN ('alpha-2', 'delta') AND ts >= ${MID}`)).rows.map((x) => String(x[0]));
+      expect(plan).toContain('instances: 2 of 6 device instances (device = / IN (2 named)): alpha-2, delta');
+      const inRange = rows.filter((x) => x.device === 'delta' && x.ts >= MID);
+      const deltaLine = plan.find((l) => l.startsWith('  delta: readings set '));
+      expect(deltaLine).toContain(`reading pointers ${inRange[0]?.ptr} … ${inRange[inRange.length - 1]?.ptr}`);
+      expect(plan.some((l) => l.startsWith('members read per reading: temp'))).toBe(true);
       const one = await runQuery(src, "SELECT avg(temp) FROM readings WHERE device = 'delta'");
       expect(one.stats.instances).toBe(1);
       expect(one.stats.valuesRead).toBe(N);
