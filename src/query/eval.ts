@@ -154,6 +154,44 @@ function scalarFn(name: string, args: Compiled[], ctx: EvalContext): Compiled {
   }
 }
 
+function compileIn(x: Compiled, list: Compiled[], not: boolean): Compiled {
+  return (row) => {
+    const v = x(row);
+    if (v === null) return null;
+    let sawNull = false;
+    for (const f of list) {
+      const w = f(row);
+      if (w === null) sawNull = true;
+      else if (compareValues(v, w) === 0) return !not;
+    }
+    return sawNull ? null : not;
+  };
+}
+
+function compileBetween(x: Compiled, lo: Compiled, hi: Compiled, not: boolean): Compiled {
+  return (row) => {
+    const v = x(row);
+    const r = logic('AND', () => compare('>=', v, lo(row)), () => compare('<=', v, hi(row)))(row);
+    return r === null ? null : not ? !r : r;
+  };
+}
+
+function compileLike(x: Compiled, pat: Compiled, not: boolean): Compiled {
+  const cache = new Map<string, RegExp>();
+  return (row) => {
+    const v = x(row);
+    const p = pat(row);
+    if (v === null || p === null) return null;
+    const ps = String(p);
+    let re = cache.get(ps);
+    if (re === undefined) {
+      re = likeRegExp(ps);
+      if (cache.size < 64) cache.set(ps, re);
+    }
+    return re.test(String(v)) !== not;
+  };
+}
+
 /** Compiles `e` in `scope`; throws SQL_INVALID for unknown columns, misplaced aggregates, bad parameters. */
 export function compile(e: Expr, scope: Scope, ctx: EvalContext): Compiled {
   const slot = scope.slotOf?.(exprKey(e), e);
@@ -195,51 +233,12 @@ export function compile(e: Expr, scope: Scope, ctx: EvalContext): Compiled {
         return v === null ? null : -v;
       };
     }
-    case 'in': {
-      const x = c(e.e);
-      const list = e.list.map(c);
-      const not = e.not;
-      return (row) => {
-        const v = x(row);
-        if (v === null) return null;
-        let sawNull = false;
-        for (const f of list) {
-          const w = f(row);
-          if (w === null) sawNull = true;
-          else if (compareValues(v, w) === 0) return !not;
-        }
-        return sawNull ? null : not;
-      };
-    }
-    case 'between': {
-      const x = c(e.e);
-      const lo = c(e.lo);
-      const hi = c(e.hi);
-      const not = e.not;
-      return (row) => {
-        const v = x(row);
-        const r = logic('AND', () => compare('>=', v, lo(row)), () => compare('<=', v, hi(row)))(row);
-        return r === null ? null : not ? !r : r;
-      };
-    }
-    case 'like': {
-      const x = c(e.e);
-      const pat = c(e.pat);
-      const cache = new Map<string, RegExp>();
-      const not = e.not;
-      return (row) => {
-        const v = x(row);
-        const p = pat(row);
-        if (v === null || p === null) return null;
-        const ps = String(p);
-        let re = cache.get(ps);
-        if (re === undefined) {
-          re = likeRegExp(ps);
-          if (cache.size < 64) cache.set(ps, re);
-        }
-        return re.test(String(v)) !== not;
-      };
-    }
+    case 'in':
+      return compileIn(c(e.e), e.list.map(c), e.not);
+    case 'between':
+      return compileBetween(c(e.e), c(e.lo), c(e.hi), e.not);
+    case 'like':
+      return compileLike(c(e.e), c(e.pat), e.not);
     case 'isnull': {
       const x = c(e.e);
       const not = e.not;
