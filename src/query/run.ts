@@ -42,7 +42,9 @@ function wrap(sql: string, p: PreparedSelect, source: QuerySource, budget: Budge
     partial: (s) => selectPartial(p, s, ctx, budget, mode).catch((err: unknown) => Promise.reject(located(sql, err))),
     finish: (partials) => {
       try {
-        const merged = partials.length === 1 ? (partials[0] as PartialResult) : mergePartials(partials);
+        // No partials at all (no node answered) is the empty input of this query's kind.
+        const empty: PartialResult = p.compiled.aggregated ? { kind: 'groups', groups: [] } : { kind: 'rows', rows: [] };
+        const merged = partials.length === 0 ? empty : partials.length === 1 ? (partials[0] as PartialResult) : mergePartials(partials);
         return { ...finishSelect(p.compiled, merged, p.plan, limits), stats: { ...budget.stats } };
       } catch (err) {
         throw located(sql, err);

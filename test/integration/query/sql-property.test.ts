@@ -127,6 +127,12 @@ describe('scatter-gather: merged partials equal the query over everything', () =
         const merged = prepared.finish(partials.map((p) => JSON.parse(JSON.stringify(p))));
         expect(diffRows(merged.rows, whole.rows, true)).toBeUndefined();
         expect(merged.columns).toEqual(whole.columns);
+        // No partials: the answer over no rows (one row for an aggregate without GROUP BY;
+        // every bucket of the range, with NULL aggregates, under FILL).
+        const none = prepared.finish([]);
+        const fill = sql.includes("'prev'");
+        expect(none.rows.length).toBe(fill ? whole.rows.length : sql.includes('GROUP BY') || !sql.includes('avg(') ? 0 : 1);
+        if (fill) expect(none.rows.every((r) => r[1] === null)).toBe(true);
       } finally {
         await src.close();
       }
