@@ -8,6 +8,7 @@ import { runCodecBench } from './codec.js';
 import { runCoreBench } from './core.js';
 import { runJournalBench } from './journal.js';
 import { runDashboardBench } from './dashboard.js';
+import { runQueryBench } from './query.js';
 
 const sections: Record<string, () => Promise<void>> = {
   codec: runCodecBench,
@@ -17,6 +18,8 @@ const sections: Record<string, () => Promise<void>> = {
   // The issue's full size is 1,000,000 readings (LMJ_BENCH_CATCHUP_READINGS=1000000); the
   // default keeps `npm run bench` within minutes at this machine's durable ingest rate.
   'catch-up': () => runCatchUpBench(Number(process.env.LMJ_BENCH_CATCHUP_READINGS ?? 50_000), 5, 100),
+  // Full size: LMJ_BENCH_QUERY_READINGS=1000000; the default runs in under a minute here.
+  query: () => runQueryBench(),
 };
 
 const wanted = process.argv.slice(2);

@@ -113,6 +113,15 @@ export const ERROR_CODES = {
   NO_LIVE_NODES: { errno: -33509, httpStatus: 503, message: 'no live data node to assign the partition to' },
   NODE_ID_IN_USE: { errno: -33510, httpStatus: 409, message: 'a live node is registered with this id' },
   UNASSIGNED: { errno: -33511, httpStatus: 503, message: 'the partition has no owner yet' },
+
+  // SQL queries and pseudo-tables (-33600…).
+  SQL_SYNTAX: { errno: -33600, httpStatus: 400, message: 'SQL syntax error' },
+  SQL_UNSUPPORTED: { errno: -33601, httpStatus: 400, message: 'SQL feature not supported' },
+  SQL_INVALID: { errno: -33602, httpStatus: 400, message: 'invalid SQL query' },
+  QUERY_LIMIT: { errno: -33603, httpStatus: 422, message: 'query exceeded a limit' },
+  SQL_TABLE_NOT_FOUND: { errno: -33604, httpStatus: 404, message: 'no such table' },
+  SQL_TABLE_EXISTS: { errno: -33605, httpStatus: 409, message: 'table already exists' },
+  CONSTRAINT_FAILED: { errno: -33606, httpStatus: 400, message: 'row violates the table schema' },
 } as const;
 
 /** A stable string error code. */

@@ -1,6 +1,6 @@
 /**
  * The `lmj-edge` command (bin/lmj-edge.js imports the compiled form of this file).
- * Subcommands: start, devices, inspect, audit, salvage, hash-password, router, status, cluster, and — from
+ * Subcommands: start, devices, inspect, audit, salvage, query, hash-password, router, status, cluster, and — from
  * firmware-sim — sim and verify.
  */
 // Must stay the first import: it sizes the libuv threadpool before anything starts it.
@@ -12,6 +12,7 @@ import { registerDevices } from './commands/devices.js';
 import { registerHashPassword } from './commands/hash-password.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerSalvage } from './commands/salvage.js';
+import { registerQuery } from './commands/query.js';
 import { registerStart } from './commands/start.js';
 import { registerRouter } from './router-command.js';
 import { registerStatus } from './status-command.js';
@@ -26,6 +27,7 @@ registerDevices(program);
 registerInspect(program);
 registerAudit(program);
 registerSalvage(program);
+registerQuery(program);
 registerHashPassword(program);
 registerRouter(program);
 registerStatus(program);

@@ -10,13 +10,14 @@
 import { OBJECT_TYPE, SET_TYPE } from '../codec/types.js';
 import { LmjError } from '../errors.js';
 import { auditGhosts, repairGhosts } from './audit.js';
-import { MARKER, checkElement, checkName, checkPointer, checkTyped, checkValue, prefixEnd, samePointer } from './bytes.js';
+import { MARKER, checkElement, checkName, checkPointer, checkTyped, checkValue, prefixEnd, samePointer, toBuffer } from './bytes.js';
 import { docGet, docPut } from './document.js';
 import type { EngineContext } from './engine-context.js';
 import { readMembers, readRange } from './txn-read.js';
 import type {
   Bytes,
   GhostMember,
+  MainEntry,
   ObjectResult,
   RangeOptions,
   ReadError,
@@ -140,6 +141,14 @@ export class Txn implements WriteTxn {
   setRange(ptr: Uint8Array, options: RangeOptions = {}): Buffer[] {
     this.live();
     return readRange(this.ctx, checkTyped(ptr, SET_TYPE), options);
+  }
+
+  mainRange(from: Uint8Array, to?: Uint8Array): Iterable<MainEntry> {
+    this.live();
+    const q: Record<string, unknown> = { start: toBuffer(from) };
+    if (to !== undefined) q['end'] = toBuffer(to);
+    // lmdb-js's own lazy range iterable, unwrapped: a generator around it costs more per entry than the entry.
+    return this.ctx.h.main.getRange(q) as Iterable<MainEntry>;
   }
 
   audit(ptr?: Uint8Array): GhostMember[] {

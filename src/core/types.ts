@@ -38,6 +38,12 @@ export interface Member {
   value: Buffer;
 }
 
+/** One raw `main` entry: key = pointer (17 bytes) ‖ member name, and the value. */
+export interface MainEntry {
+  key: Buffer;
+  value: Buffer;
+}
+
 /** A non-fatal read problem, reported like the C library's result `errors` body. */
 export interface ReadError {
   code: 'ENTITY_NOT_FOUND' | 'MEMBER_MISSING';
@@ -109,6 +115,13 @@ export interface ReadTxn {
   setCount(ptr: Uint8Array): number;
   /** Elements in a byte range, for time ranges and paging. */
   setRange(ptr: Uint8Array, options?: RangeOptions): Buffer[];
+  /**
+   * Every `main` entry with `from ≤ key < to` (keys are `ptr ‖ name`), in key order, as
+   * ONE lazy cursor walk: the members of consecutive objects without a lookup per
+   * object. A yielded entry's buffers may be reused by the next step of the walk: copy
+   * what you keep. The walk must be consumed inside the transaction's callback.
+   */
+  mainRange(from: Uint8Array, to?: Uint8Array): Iterable<MainEntry>;
   /** Ghost members under `ptr`, or in the whole instance when omitted. */
   audit(ptr?: Uint8Array): GhostMember[];
   /** Rebuilds the nested value stored by {@link WriteTxn.docPut}. */

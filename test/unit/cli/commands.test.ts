@@ -43,7 +43,7 @@ beforeAll(() => assertBuilt());
 
 describe('lmj-edge CLI', () => {
   it('has --help for every command', async () => {
-    const cmds = ['start', 'devices', 'inspect', 'audit', 'salvage', 'hash-password'];
+    const cmds = ['start', 'devices', 'inspect', 'audit', 'salvage', 'query', 'hash-password'];
     const results = await Promise.all(cmds.map((cmd) => cli([cmd, '--help'])));
     for (const [i, cmd] of cmds.entries()) {
       expect(results[i]!.code, cmd).toBe(0);

@@ -1,0 +1,193 @@
+/**
+ * Query benchmark: SQL over LMJCore device instances against SQLite on the same rows,
+ * measured in the same run.
+ *
+ * Data: `LMJ_BENCH_QUERY_READINGS` readings (default 30,000 so the section runs in under a minute on the shared machine; the issue's size is
+ * 1,000,000) over 100 devices, env-profile payloads (firmware-sim/profiles/env.ts), one
+ * reading per device every 10 s, written with the real ingest model (applyReadings)
+ * into one instance per device; the same rows in one SQLite file
+ * `readings(device, ts, <paths>…)` with an index on (device, ts), WAL.
+ * Queries: q1 one device, last hour, avg per minute; q2 all devices, last 10 minutes,
+ * max per device; q3 latest per device; q4 count where temp > x over everything.
+ * Cases per query: SQLite (baseline), our `walk` scan (one `main` cursor per device),
+ * our `get` scan (one get per member per reading). Median of `LMJ_BENCH_QUERY_RUNS`
+ * (default 5) interleaved rounds; answers are checked equal before timing.
+ *
+ * Usage: npm run bench -- query   (or node dist/bench/query.js)
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { getCodec } from '../src/codec/index.js';
+import { openStore } from '../src/core/index.js';
+import { applyReadings, messageIdentity, type ReadingInput } from '../src/core/telemetry/index.js';
+import { dataDirSource, runQuery, type DataDirSource, type ScanMode } from '../src/query/index.js';
+import { createRng } from '../firmware-sim/rng.js';
+import { envProfile } from '../firmware-sim/profiles/env.js';
+import type { DeviceContext } from '../firmware-sim/profiles/types.js';
+import { median, printRateTable, type RateRow } from './lib/report.js';
+
+const DEVICES = 100;
+const INTERVAL_MS = 10_000;
+
+interface Fleet {
+  dir: string;
+  db: Database.Database;
+  end: number;
+}
+
+/** Writes the readings into device instances and SQLite; returns the newest ts. */
+async function build(total: number): Promise<Fleet> {
+  const dir = mkdtempSync(join(tmpdir(), 'lmj-bench-query-'));
+  const db = new Database(join(dir, 'sqlite.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.exec(`CREATE TABLE readings (device TEXT, ts INTEGER, dev TEXT, fw TEXT, seq INTEGER, boot INTEGER, dts INTEGER,
+    temp REAL, hum REAL, pres REAL, volt REAL, rssi INTEGER, up INTEGER)`);
+  db.exec('CREATE INDEX readings_device_ts ON readings (device, ts)');
+  const ins = db.prepare('INSERT INTO readings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  const codec = getCodec();
+  const perDevice = Math.ceil(total / DEVICES);
+  const t0 = Date.UTC(2026, 10, 1);
+  let end = 0;
+  const rng = createRng(11);
+  for (let d = 0; d < DEVICES; d++) {
+    const id = `dev-${String(d).padStart(3, '0')}`;
+    const ctx: DeviceContext = { id, index: d, rng: rng.fork(d), walks: new Map() };
+    const store = openStore(join(dir, 'devices', id), { durability: 'fast', partition: codec.partitionOf(id) });
+    const sqlRows: unknown[][] = [];
+    for (let i = 0; i < perDevice; i += 1000) {
+      const inputs: ReadingInput[] = [];
+      const payloads: Record<string, unknown>[] = [];
+      for (let j = i; j < Math.min(perDevice, i + 1000); j++) {
+        const ts = t0 + j * INTERVAL_MS + d * 37;
+        const payload = envProfile.reading(ctx, { seq: j, boot: 1, ts });
+        const raw = Buffer.from(JSON.stringify(payload));
+        inputs.push({ flat: codec.flatten(raw, 'json'), identity: messageIdentity(raw), receivedAt: ts });
+        payloads.push(payload);
+      }
+      const out = store.write((txn) => applyReadings(txn, id, inputs));
+      out.forEach((o, k) => {
+        if (o.status !== 'stored') return;
+        const p = payloads[k] as Record<string, unknown>;
+        sqlRows.push([id, o.ts, p['dev'], p['fw'], p['seq'], p['boot'], p['ts'], p['temp'], p['hum'], p['pres'], p['volt'], p['rssi'], p['up']]);
+        end = Math.max(end, o.ts);
+      });
+    }
+    await store.close();
+    db.transaction(() => {
+      for (const r of sqlRows) ins.run(...r);
+    })();
+  }
+  db.exec('ANALYZE');
+  return { dir, db, end };
+}
+
+interface Query {
+  name: string;
+  ours: string;
+  sqlite: string;
+}
+
+function queries(end: number): Query[] {
+  const hour = end - 3_600_000 + 1;
+  const tenMin = end - 600_000 + 1;
+  return [
+    {
+      name: 'q1 one device, last hour, avg per minute',
+      ours: `SELECT time_bucket('1 minute', ts) AS b, avg(temp) FROM readings WHERE device = 'dev-042' AND ts >= ${hour} GROUP BY b ORDER BY b`,
+      sqlite: `SELECT (ts / 60000) * 60000 AS b, avg(temp) FROM readings WHERE device = 'dev-042' AND ts >= ${hour} GROUP BY b ORDER BY b`,
+    },
+    {
+      name: 'q2 all devices, last 10 min, max per device',
+      ours: `SELECT device, max(temp) FROM readings WHERE ts >= ${tenMin} GROUP BY device ORDER BY device`,
+      sqlite: `SELECT device, max(temp) FROM readings WHERE ts >= ${tenMin} GROUP BY device ORDER BY device`,
+    },
+    {
+      name: 'q3 latest per device',
+      ours: 'SELECT device, ts, temp, hum FROM latest ORDER BY device',
+      sqlite: `SELECT r.device, r.ts, r.temp, r.hum FROM readings r
+        JOIN (SELECT device, max(ts) AS m FROM readings GROUP BY device) x ON r.device = x.device AND r.ts = x.m ORDER BY r.device`,
+    },
+    {
+      name: 'q4 count where temp > 20, everything',
+      ours: 'SELECT count(*) FROM readings WHERE temp > 20',
+      sqlite: 'SELECT count(*) FROM readings WHERE temp > 20',
+    },
+  ];
+}
+
+function sameAnswer(a: unknown[][], b: unknown[][]): boolean {
+  return a.length === b.length && a.every((r, i) => r.every((v, j) => {
+    const w = b[i]?.[j];
+    return typeof v === 'number' && typeof w === 'number' ? Math.abs(v - w) <= 1e-9 * Math.max(1, Math.abs(v)) : v === w;
+  }));
+}
+
+/** CPU seconds of this process since `since` (the machine is shared: wall time includes waiting for a core). */
+function cpuSince(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / 1e6;
+}
+
+async function timeOurs(src: DataDirSource, sql: string, scan: ScanMode): Promise<{ s: number; cpu: number; values: number; rows: unknown[][] }> {
+  const c = process.cpuUsage();
+  const t = performance.now();
+  const r = await runQuery(src, sql, { scan, limits: { timeoutMs: 600_000 } });
+  return { s: (performance.now() - t) / 1000, cpu: cpuSince(c), values: r.stats.valuesRead, rows: r.rows };
+}
+
+function timeSqlite(db: Database.Database, sql: string): { s: number; cpu: number; rows: unknown[][] } {
+  const stmt = db.prepare(sql).raw(true);
+  const c = process.cpuUsage();
+  const t = performance.now();
+  const rows = stmt.all() as unknown as unknown[][];
+  return { s: (performance.now() - t) / 1000, cpu: cpuSince(c), rows };
+}
+
+/** Runs the query benchmark (section `query` of `npm run bench`). */
+export async function runQueryBench(total = Number(process.env['LMJ_BENCH_QUERY_READINGS'] ?? 30_000), runs = Number(process.env['LMJ_BENCH_QUERY_RUNS'] ?? 5)): Promise<void> {
+  const t0 = performance.now();
+  const fleet = await build(total);
+  console.log(`\n# query: ${total.toLocaleString('en-US')} readings over ${DEVICES} devices written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const src = dataDirSource(fleet.dir);
+  try {
+    for (const q of queries(fleet.end)) {
+      const rates: Record<'sqlite' | 'walk' | 'get', number[]> = { sqlite: [], walk: [], get: [] };
+      const cpuRates: Record<'sqlite' | 'walk' | 'get', number[]> = { sqlite: [], walk: [], get: [] };
+      const valueRates: Record<'walk' | 'get', number[]> = { walk: [], get: [] };
+      const ref = timeSqlite(fleet.db, q.sqlite).rows;
+      for (const mode of ['walk', 'get'] as const) {
+        const ours = await timeOurs(src, q.ours, mode);
+        if (!sameAnswer(ours.rows, ref) || ours.rows.length === 0) throw new Error(`${q.name}: ${mode} answer differs from SQLite`);
+      }
+      for (let i = 0; i < runs; i++) {
+        const lite = timeSqlite(fleet.db, q.sqlite);
+        rates.sqlite.push(1 / lite.s);
+        cpuRates.sqlite.push(1 / Math.max(lite.cpu, 1e-6));
+        for (const mode of ['walk', 'get'] as const) {
+          const r = await timeOurs(src, q.ours, mode);
+          rates[mode].push(1 / r.s);
+          cpuRates[mode].push(1 / Math.max(r.cpu, 1e-6));
+          valueRates[mode].push(r.values / r.s);
+        }
+      }
+      const table = (r: typeof rates, unit: string): RateRow[] => [
+        { name: 'SQLite (index on device, ts; WAL)', rates: r.sqlite, unit },
+        { name: 'lmj walk (one main cursor)', rates: r.walk, baseline: 'SQLite (index on device, ts; WAL)', unit },
+        { name: 'lmj get (one get per member)', rates: r.get, baseline: 'SQLite (index on device, ts; WAL)', unit },
+      ];
+      printRateTable(`${q.name} (${ref.length} answer rows), wall clock`, table(rates, 'queries/s'));
+      printRateTable(`${q.name}, CPU time of the process`, table(cpuRates, 'queries/cpu-s'));
+      console.log(`member values read per second: walk ${Math.round(median(valueRates.walk)).toLocaleString('en-US')}, get ${Math.round(median(valueRates.get)).toLocaleString('en-US')}`);
+    }
+  } finally {
+    await src.close();
+    fleet.db.close();
+    rmSync(fleet.dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await runQueryBench();

@@ -1,0 +1,68 @@
+/**
+ * `lmj-edge query "SQL" --data DIR [--format table|csv|json] [--param V]…`: one SQL
+ * statement over a data directory (docs/query.md). Reads device instances read-only
+ * beside a running daemon; pseudo-table statements write DIR/tables.
+ */
+import type { Command } from 'commander';
+import { LmjError } from '../../errors.js';
+import { dataDirSource, formatResult, runQuery, type OutputFormat, type QueryLimits, type SqlValue } from '../../query/index.js';
+import { fail } from '../output.js';
+
+interface Flags {
+  data?: string;
+  format: string;
+  param: string[];
+  maxRows?: string;
+  timeout?: string;
+}
+
+/** A `--param` value: JSON (numbers, true/false/null, "quoted text"), else the text as is. */
+function paramValue(text: string): SqlValue {
+  try {
+    const v: unknown = JSON.parse(text);
+    if (v === null || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
+  } catch {
+    // Not JSON: plain text.
+  }
+  return text;
+}
+
+function positive(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1) throw new LmjError('BAD_REQUEST', `${name} must be a positive integer`);
+  return n;
+}
+
+/** Adds the `query` command. */
+export function registerQuery(program: Command): void {
+  program
+    .command('query')
+    .description('run one SQL statement over the telemetry views (readings, latest, devices) and pseudo-tables')
+    .argument('<sql>', 'the statement, e.g. "SELECT device, avg(temp) FROM readings GROUP BY device"')
+    .option('--data <dir>', 'data directory to query')
+    .option('--format <format>', 'table, csv or json ({columns, rows})', 'table')
+    .option('--param <value>', 'value of $1, $2, … (repeat; JSON or text)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--max-rows <n>', 'largest answer (default 10000)')
+    .option('--timeout <ms>', 'time budget in ms (default 30000)')
+    .action(async (sql: string, flags: Flags) => {
+      try {
+        if (flags.data === undefined) throw new LmjError('BAD_REQUEST', 'give --data DIR');
+        if (!['table', 'csv', 'json'].includes(flags.format)) throw new LmjError('BAD_REQUEST', '--format must be table, csv or json');
+        const limits: Partial<QueryLimits> = {};
+        const maxRows = positive('--max-rows', flags.maxRows);
+        const timeout = positive('--timeout', flags.timeout);
+        if (maxRows !== undefined) limits.maxRows = maxRows;
+        if (timeout !== undefined) limits.timeoutMs = timeout;
+        const source = dataDirSource(flags.data);
+        try {
+          const result = await runQuery(source, sql, { params: flags.param.map(paramValue), limits });
+          process.stdout.write(formatResult(result, flags.format as OutputFormat));
+        } finally {
+          await source.close();
+        }
+      } catch (err) {
+        fail(err);
+      }
+    });
+}

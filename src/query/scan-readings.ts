@@ -1,0 +1,183 @@
+/**
+ * Scans of the telemetry views inside one device's read transaction. A `readings`
+ * scan walks the element range [from, to) of the `readings` set with one cursor and
+ * reads only the referenced members, either with one `main` get per member (`get`)
+ * or (`walk`) with ONE cursor over `main` from the first reading's pointer: reading
+ * pointers are created in time order within the device's partition, so consecutive
+ * readings are consecutive key ranges of `main`. Pointers that are not in pointer
+ * order (another process's pointers in the same millisecond, replayed records) or
+ * other objects between readings are handled: the walk skips foreign keys, re-seeks
+ * after a long skip, and falls back to gets for a reading it has passed.
+ */
+import { readRoot } from '../core/telemetry/root.js';
+import { tsPrefix } from '../core/telemetry/model.js';
+import type { MainEntry, ReadTxn } from '../core/types.js';
+import type { Budget } from './budget.js';
+import type { ScanMode, SqlValue } from './types.js';
+import { decodeSql } from './values.js';
+
+/** Slots of the fixed columns of `readings` and `latest` rows. */
+export const DEVICE_SLOT = 0;
+export const TS_SLOT = 1;
+export const PTR_SLOT = 2;
+/** First member slot. */
+export const MEMBER_BASE = 3;
+
+/** What to read from each reading. */
+export interface ReadingScan {
+  from: number | null;
+  to: number | null;
+  /** Member names; member i goes to slot MEMBER_BASE + i. */
+  members: Buffer[];
+  mode: ScanMode;
+  wantPtr: boolean;
+}
+
+/** Called per row; the array is reused for the next row. Return false to stop the scan. */
+export type Emit = (row: SqlValue[]) => boolean;
+
+const CHUNK = 1024;
+/** Foreign keys skipped before the walk re-seeks instead (an `ids` object can be large). */
+const MAX_SKIP = 64;
+
+function ptrCmp(key: Buffer, ptr: Buffer): number {
+  return key.compare(ptr, 0, 17, 0, 17);
+}
+
+class MainWalk {
+  private it: Iterator<MainEntry> | undefined;
+  private cur: MainEntry | undefined;
+
+  constructor(private readonly txn: ReadTxn) {}
+
+  private seek(ptr: Buffer): void {
+    this.it?.return?.();
+    this.it = this.txn.mainRange(ptr)[Symbol.iterator]();
+    this.advance();
+  }
+
+  private advance(): void {
+    const r = (this.it as Iterator<MainEntry>).next();
+    this.cur = r.done === true ? undefined : r.value;
+  }
+
+  /** Fills the members of `ptr` into `row`; false when the walk is already past `ptr`. */
+  read(ptr: Buffer, members: Buffer[], row: SqlValue[], budget: Budget): boolean {
+    if (this.it === undefined) this.seek(ptr);
+    let skipped = 0;
+    while (this.cur !== undefined && ptrCmp(this.cur.key, ptr) < 0) {
+      if (++skipped > MAX_SKIP) {
+        this.seek(ptr);
+        break;
+      }
+      this.advance();
+    }
+    if (this.cur === undefined || ptrCmp(this.cur.key, ptr) > 0) {
+      // Past it (out-of-order pointer): a fresh seek must not move the walk backwards for
+      // the readings after it, so only this reading is read with gets.
+      return false;
+    }
+    while (this.cur !== undefined && ptrCmp(this.cur.key, ptr) === 0) {
+      const key = this.cur.key;
+      for (let i = 0; i < members.length; i++) {
+        const m = members[i] as Buffer;
+        if (key.length === 17 + m.length && m.compare(key, 17) === 0) {
+          row[MEMBER_BASE + i] = decodeSql(this.cur.value);
+          budget.stats.valuesRead++;
+          break;
+        }
+      }
+      this.advance();
+    }
+    return true;
+  }
+
+  close(): void {
+    this.it?.return?.();
+  }
+}
+
+function readByGets(txn: ReadTxn, ptr: Buffer, members: Buffer[], row: SqlValue[], budget: Budget): void {
+  for (let i = 0; i < members.length; i++) {
+    const v = txn.memberValue(ptr, members[i] as Buffer);
+    if (v !== undefined) {
+      row[MEMBER_BASE + i] = decodeSql(v);
+      budget.stats.valuesRead++;
+    }
+  }
+}
+
+/**
+ * Whether to walk `main`: a walk visits every member of every reading (the paths plus
+ * `$ts`/`$id`), gets visit only the wanted ones, and per entry a walk step costs about
+ * what a get costs (bench/query.ts), so `auto` walks when at least half are wanted.
+ */
+function useWalk(txn: ReadTxn, latest: Buffer, spec: ReadingScan): boolean {
+  if (spec.members.length === 0 || spec.mode === 'get') return false;
+  if (spec.mode === 'walk') return true;
+  const perReading = txn.memberList(latest).length + 1;
+  return spec.members.length * 2 >= perReading;
+}
+
+/** Scans one device's readings in time order; returns false when `emit` stopped it. */
+export function scanReadings(txn: ReadTxn, deviceId: string, spec: ReadingScan, width: number, emit: Emit, budget: Budget): boolean {
+  const root = readRoot(txn);
+  if (root === null) return true;
+  if (spec.from !== null && spec.to !== null && spec.from >= spec.to) return true;
+  const row: SqlValue[] = new Array<SqlValue>(width).fill(null);
+  const walk = useWalk(txn, root.latest, spec) ? new MainWalk(txn) : undefined;
+  let from: Buffer | undefined = spec.from === null ? undefined : tsPrefix(spec.from);
+  const to = spec.to === null ? undefined : tsPrefix(spec.to);
+  try {
+    for (;;) {
+      const range: { from?: Buffer; to?: Buffer; limit: number } = { limit: CHUNK };
+      if (from !== undefined) range.from = from;
+      if (to !== undefined) range.to = to;
+      const elements = txn.setRange(root.readings, range);
+      for (const el of elements) {
+        budget.row();
+        const ptr = el.subarray(8);
+        row[DEVICE_SLOT] = deviceId;
+        // Two 32-bit halves: exact below 2^53 and cheaper than a BigInt per reading.
+        row[TS_SLOT] = el.readUInt32BE(0) * 0x1_0000_0000 + el.readUInt32BE(4);
+        row[PTR_SLOT] = spec.wantPtr ? ptr.toString('hex') : null;
+        for (let i = MEMBER_BASE; i < width; i++) row[i] = null;
+        if (walk === undefined || !walk.read(ptr, spec.members, row, budget)) readByGets(txn, ptr, spec.members, row, budget);
+        if (!emit(row)) return false;
+      }
+      const last = elements[elements.length - 1];
+      if (elements.length < CHUNK || last === undefined) return true;
+      // The smallest element above the last one.
+      from = Buffer.concat([last, Buffer.alloc(1)]);
+    }
+  } finally {
+    walk?.close();
+  }
+}
+
+/** The `latest` row of one device: device, ts (`latest.$ts`), members; false when stopped. */
+export function scanLatest(txn: ReadTxn, deviceId: string, members: Buffer[], width: number, emit: Emit, budget: Budget): boolean {
+  const root = readRoot(txn);
+  if (root === null) return true;
+  budget.row();
+  const row: SqlValue[] = new Array<SqlValue>(width).fill(null);
+  row[DEVICE_SLOT] = deviceId;
+  const ts = txn.memberValue(root.latest, '$ts');
+  row[TS_SLOT] = ts === undefined ? null : decodeSql(ts);
+  row[PTR_SLOT] = root.latest.toString('hex');
+  readByGets(txn, root.latest, members, row, budget);
+  return emit(row);
+}
+
+/** Columns of the `devices` view, in slot order. */
+export const DEVICE_COLUMNS = ['device', 'first_seen', 'last_seen', 'reading_count', 'latest_ts'] as const;
+
+/** The `devices` row of one device; false when stopped. */
+export function scanDevice(txn: ReadTxn, deviceId: string, emit: Emit, budget: Budget): boolean {
+  const root = readRoot(txn);
+  if (root === null) return true;
+  budget.row();
+  const ts = txn.memberValue(root.latest, '$ts');
+  budget.stats.valuesRead += 4;
+  return emit([deviceId, root.firstSeen, root.lastSeen, root.readingCount, ts === undefined ? null : decodeSql(ts)]);
+}

@@ -1,0 +1,123 @@
+/**
+ * Where scanned rows go: grouped into aggregate states (constant memory per group), or
+ * kept as output rows (stopping early at LIMIT when there is no ORDER BY, keeping only
+ * the best OFFSET+LIMIT rows when there is).
+ */
+import { LmjError } from '../errors.js';
+import { newState, step, type AggState, type PartialGroup, type PartialResult } from './aggregate.js';
+import type { Budget } from './budget.js';
+import type { CompiledSelect } from './compile-select.js';
+import type { SqlValue } from './types.js';
+import { compareValues, tupleKey } from './values.js';
+
+/** Order of (ts, device) for first/last: slots in the row, or the visit order. */
+export interface RowOrder {
+  tsSlot: number | null;
+  devSlot: number | null;
+}
+
+/** Consumes rows that passed WHERE; `add` returns false when no more rows are needed. */
+export interface Sink {
+  add(row: SqlValue[]): boolean;
+  partial(): PartialResult;
+}
+
+/** Compares two output rows by their ORDER BY values (after `offset` output columns). */
+export function rowComparator(offset: number, desc: readonly boolean[]): (a: SqlValue[], b: SqlValue[]) => number {
+  return (a, b) => {
+    for (let i = 0; i < desc.length; i++) {
+      const c = compareValues(a[offset + i] ?? null, b[offset + i] ?? null);
+      // SQLite's order: NULLs first ascending, last descending.
+      if (c !== 0) return desc[i] === true ? -c : c;
+    }
+    return 0;
+  };
+}
+
+class GroupSink implements Sink {
+  private readonly groups = new Map<string, PartialGroup>();
+  private seq = 0;
+
+  constructor(
+    private readonly c: CompiledSelect,
+    private readonly order: RowOrder,
+    private readonly budget: Budget,
+  ) {}
+
+  add(row: SqlValue[]): boolean {
+    const key = this.c.groupFns.map((f) => f(row));
+    const k = tupleKey(key);
+    let g = this.groups.get(k);
+    if (g === undefined) {
+      g = { key, states: this.c.aggs.map((a) => newState(a.fn)) };
+      this.groups.set(k, g);
+      this.budget.held(this.groups.size, 'groups');
+    }
+    const ts = this.order.tsSlot === null ? this.seq++ : Number(row[this.order.tsSlot]);
+    const dev = this.order.devSlot === null ? '' : String(row[this.order.devSlot]);
+    const aggs = this.c.aggs;
+    for (let i = 0; i < aggs.length; i++) {
+      const a = aggs[i] as (typeof aggs)[number];
+      step(g.states[i] as AggState, a.arg === null ? true : a.arg(row), ts, dev);
+    }
+    return true;
+  }
+
+  partial(): PartialResult {
+    return { kind: 'groups', groups: [...this.groups.values()] };
+  }
+}
+
+class RowSink implements Sink {
+  private rows: SqlValue[][] = [];
+  private readonly keep: number | null;
+  private readonly cmp: (a: SqlValue[], b: SqlValue[]) => number;
+
+  constructor(
+    private readonly c: CompiledSelect,
+    private readonly budget: Budget,
+  ) {
+    const lim = c.stmt.limit;
+    this.keep = lim === null ? null : c.stmt.offset + lim;
+    this.cmp = rowComparator(c.outFns.length, c.orderDesc);
+  }
+
+  add(row: SqlValue[]): boolean {
+    const out: SqlValue[] = [];
+    for (const f of this.c.outFns) out.push(f(row));
+    for (const f of this.c.orderFns) out.push(f(row));
+    this.rows.push(out);
+    const ordered = this.c.orderFns.length > 0;
+    if (!ordered) {
+      if (this.keep !== null && this.rows.length >= this.keep) return false;
+      if (this.rows.length > this.budget.limits.maxRows) throw tooManyRows(this.budget.limits.maxRows);
+      return true;
+    }
+    if (this.keep !== null && this.rows.length >= Math.max(2 * this.keep, 1024)) {
+      this.rows.sort(this.cmp);
+      this.rows.length = this.keep;
+    }
+    this.budget.held(this.rows.length, 'rows for ORDER BY');
+    return true;
+  }
+
+  partial(): PartialResult {
+    if (this.c.orderFns.length > 0 && this.keep !== null && this.rows.length > this.keep) {
+      this.rows.sort(this.cmp);
+      this.rows.length = this.keep;
+    }
+    return { kind: 'rows', rows: this.rows };
+  }
+}
+
+/** QUERY_LIMIT for an answer over `maxRows` rows. */
+export function tooManyRows(maxRows: number): LmjError {
+  return new LmjError('QUERY_LIMIT', `answer has more than ${maxRows} rows; add a LIMIT or aggregate`, {
+    details: { limit: 'maxRows', value: maxRows },
+  });
+}
+
+/** The sink for a compiled SELECT. */
+export function makeSink(c: CompiledSelect, order: RowOrder, budget: Budget): Sink {
+  return c.aggregated ? new GroupSink(c, order, budget) : new RowSink(c, budget);
+}
