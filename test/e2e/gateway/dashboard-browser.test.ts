@@ -1,4 +1,5 @@
 /// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 /**
  * The dashboard in real headless Chromium (Debian's `chromium`) against the compiled
  * daemon fed by a real MQTT publisher: the page loads without console errors, a
