@@ -1,0 +1,187 @@
+/**
+ * One power cut of the real daemon, end to end: `lmj-edge start` under the power-cut
+ * shim, the firmware simulator publishing QoS 1 readings (and some bad payloads) with a
+ * ledger, SIGKILL after a seeded number of acks, the undo log applied (test/helpers/
+ * powercut.ts), then checks on the surviving bytes: `lmj-edge verify`, a restart without
+ * the shim, the dead-letter store, `lmj-edge audit` of every device store and, with an
+ * upstream, the outbox draining to the router exactly once.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Simulation, type SimSummary } from '../../../firmware-sim/sim.js';
+import { CLI, ROOT, startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
+import { powerCut, shimEnv, type CutReport } from '../../helpers/powercut.js';
+import { startRouterProcess, type RouterProcess } from '../../helpers/router-process.js';
+import { TOKEN, tokensFile } from '../../integration/sync/helpers.js';
+import { getJson, waitFor } from './http-client.js';
+
+/** One cut's parameters. */
+export interface CutRun {
+  dir: string;
+  seed: number;
+  durability: 'safe' | 'fast';
+  mode: 'drop' | 'torn';
+  /** Sync to a router process started for this run. */
+  upstream: boolean;
+}
+
+/** What one cut found. `problems` is empty when the cut lost and broke nothing. */
+export interface CutOutcome {
+  run: CutRun;
+  cutAfterAcks: number;
+  sim: SimSummary;
+  cut: CutReport;
+  verify: { checked: number; missing: number; duplicate: number; stored: number };
+  problems: string[];
+  /** One printable line. */
+  line: string;
+}
+
+/** The seeded number of acks to wait for before the cut (150..599). */
+export function cutPoint(seed: number): number {
+  let s = seed >>> 0;
+  s = Math.imul(s ^ (s >>> 16), 0x45d9f3b) >>> 0;
+  s = Math.imul(s ^ (s >>> 16), 0x45d9f3b) >>> 0;
+  return 150 + (((s ^ (s >>> 16)) >>> 0) % 450);
+}
+
+/** Runs `lmj-edge ARGS` to completion: exit code and stdout. */
+function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    p.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    p.once('error', reject);
+    p.once('exit', (code) => resolve({ code: code ?? -1, out, err }));
+  });
+}
+
+async function verifyCli(ledger: string, source: string[]): Promise<CutOutcome['verify'] & { code: number; err: string }> {
+  const r = await cli(['verify', '--ledger', ledger, ...source, '--json']);
+  if (r.code === 2) return { code: 2, err: r.err.trim(), checked: 0, missing: 0, duplicate: 0, stored: 0 };
+  const v = JSON.parse(r.out) as CutOutcome['verify'];
+  return { code: r.code, err: '', checked: v.checked, missing: v.missing, duplicate: v.duplicate, stored: v.stored };
+}
+
+/** Publishes until `acks` good readings were PUBACKed, then SIGKILLs the daemon and ends the sim. */
+async function driveAndKill(d: DaemonProcess, ledger: string, seed: number, acks: number): Promise<SimSummary> {
+  const sim = new Simulation({
+    broker: d.mqttUrl!,
+    devices: 4,
+    rate: 0,
+    durationS: 120,
+    qos: 1,
+    bad: 0.05,
+    ledger,
+    seed,
+    progressMs: 10,
+    backoffMinMs: 50,
+    backoffMaxMs: 200,
+    drainTimeoutMs: 200,
+  });
+  sim.on('error', () => {});
+  const reached = new Promise<void>((res) => sim.on('progress', (p: { acked: number }) => p.acked >= acks && res()));
+  const run = sim.run();
+  await Promise.race([reached, run.then(() => Promise.reject(new Error('sim ended before the cut point')))]);
+  await d.kill('SIGKILL');
+  sim.stop();
+  return run;
+}
+
+/** Every dead letter, by paging `/deadletters`; and the store's own `total`. */
+async function deadLetters(httpUrl: string): Promise<{ rows: number; total: number }> {
+  let rows = 0;
+  let total = -1;
+  let cursor: string | null = null;
+  do {
+    const q: string = cursor === null ? '' : `&cursor=${cursor}`;
+    const { body } = await getJson(httpUrl, `/deadletters?limit=1000${q}`);
+    rows += (body.deadLetters as unknown[]).length;
+    if (total < 0) total = body.total as number;
+    cursor = body.next as string | null;
+  } while (cursor !== null);
+  return { rows, total };
+}
+
+/** The restarted daemon (no shim): dead letters, and with an upstream the drain to the router. */
+async function checkRestart(run: CutRun, data: string, ledger: string, sim: SimSummary, router: RouterProcess | undefined, problems: string[]): Promise<string> {
+  const args = router === undefined ? [] : ['--upstream', router.url, '--gateway-id', 'gw-1'];
+  let d: DaemonProcess;
+  try {
+    d = await startDaemon({ dataDir: data, args: [...args, '--durability', run.durability], env: { LMJ_EDGE_UPSTREAM_TOKEN: TOKEN } });
+  } catch (e) {
+    problems.push(`restart failed: ${(e as Error).message.slice(0, 300)}`);
+    return 'restart FAILED';
+  }
+  try {
+    const dl = await deadLetters(d.httpUrl);
+    if (dl.rows !== dl.total) problems.push(`dead letters: ${dl.rows} stored but totals say ${dl.total}`);
+    if (dl.rows < sim.bad.acked) problems.push(`dead letters: ${dl.rows} stored, ${sim.bad.acked} bad publications were acked`);
+    let note = `dead letters ${dl.rows} (bad acked ${sim.bad.acked})`;
+    if (router !== undefined) {
+      const drained = await waitFor(async () => (await getJson(d.httpUrl, '/sync/status')).body.backlog.readings === 0, 30_000, 'outbox drained').then(
+        () => true,
+        () => false,
+      );
+      if (!drained) problems.push('outbox did not drain to the router');
+      const up = await verifyCli(ledger, ['--http', router.url]);
+      const local = await verifyCli(ledger, ['--data', data]);
+      if (up.code === 2) problems.push(`router verify failed: ${up.err}`);
+      if (up.missing > 0 || up.duplicate > 0) problems.push(`router: ${up.missing} acked readings missing, ${up.duplicate} duplicated`);
+      if (up.stored !== local.stored) problems.push(`router holds ${up.stored} readings of these devices, the gateway ${local.stored}`);
+      note += `, router stored ${up.stored}/${local.stored} missing ${up.missing} dup ${up.duplicate}`;
+    }
+    return note;
+  } finally {
+    await d.kill('SIGTERM');
+  }
+}
+
+/** `lmj-edge audit` of every device store on disk; returns how many were audited. */
+async function auditAll(data: string, problems: string[]): Promise<number> {
+  const devices = readdirSync(join(data, 'devices'));
+  if (devices.length === 0) problems.push('no device store on disk');
+  for (const id of devices) {
+    const r = await cli(['audit', id, '--data', data]);
+    if (r.code === 3) problems.push(`audit ${id}: ghost members: ${r.out.trim().slice(0, 200)}`);
+    else if (r.code !== 0) problems.push(`audit ${id}: exit ${r.code}: ${r.err.trim().slice(0, 200)}`);
+  }
+  return devices.length;
+}
+
+/** Runs one cut (see the file comment). */
+export async function runCut(run: CutRun): Promise<CutOutcome> {
+  const data = join(run.dir, 'data');
+  const log = join(run.dir, 'undo.log');
+  const ledger = join(run.dir, 'ledger.jsonl');
+  const router = run.upstream ? await startRouterProcess(join(run.dir, 'router'), tokensFile(join(run.dir, 'tokens'))) : undefined;
+  try {
+    const args = router === undefined ? [] : ['--upstream', router.url, '--gateway-id', 'gw-1'];
+    mkdirSync(data, { recursive: true });
+    const d = await startDaemon({ dataDir: data, args: [...args, '--durability', run.durability], env: { ...shimEnv(data, log), LMJ_EDGE_UPSTREAM_TOKEN: TOKEN } });
+    const acks = cutPoint(run.seed);
+    const sim = await driveAndKill(d, ledger, run.seed, acks);
+    const cut = powerCut(data, log, { mode: run.mode, seed: run.seed });
+    const problems: string[] = [];
+    const unmodelled = cut.sharedMappings.filter((p) => !p.endsWith('/lock.mdb'));
+    if (unmodelled.length > 0) throw new Error(`files written through shared mappings, not modelled: ${unmodelled.join(', ')}`);
+    const v = await verifyCli(ledger, ['--data', data]);
+    if (v.code === 2) problems.push(`verify could not read the data: ${v.err}`);
+    if (v.missing > 0) problems.push(`${v.missing} acked readings missing`);
+    if (v.duplicate > 0) problems.push(`${v.duplicate} acked readings duplicated`);
+    const restart = await checkRestart(run, data, ledger, sim, router, problems);
+    const audited = await auditAll(data, problems);
+    const line =
+      `power-cut seed=${run.seed} durability=${run.durability} mode=${run.mode} upstream=${run.upstream}: ` +
+      `cut after ${acks} acks (acked ${sim.acked}, bad acked ${sim.bad.acked}), undid ${cut.undone} writes in ${cut.files} files` +
+      (run.mode === 'torn' ? ` (pages kept ${cut.pagesKept}, dropped ${cut.pagesDropped})` : '') +
+      `; verify checked ${v.checked} missing ${v.missing} dup ${v.duplicate}; ${restart}; audited ${audited} stores → ` +
+      (problems.length === 0 ? 'OK' : `FOUND: ${problems.join('; ')}`);
+    return { run, cutAfterAcks: acks, sim, cut, verify: v, problems, line };
+  } finally {
+    await router?.kill('SIGKILL');
+  }
+}
