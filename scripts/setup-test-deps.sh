@@ -3,6 +3,7 @@
 #   mdb_stat / mdb_dump (lmdb-utils)  - format proof against liblmdb's own tools
 #   mosquitto                         - external-broker mode, started by tests on a free port
 #   g++ / make / python3              - node-gyp builds the native addon
+#   cc (gcc)                          - the power-cut harness compiles its LD_PRELOAD shim
 # As root it uses apt-get; otherwise it checks and fails with a clear message.
 set -euo pipefail
 need=()
@@ -10,6 +11,7 @@ command -v mdb_stat >/dev/null 2>&1 || need+=(lmdb-utils)
 command -v mdb_dump >/dev/null 2>&1 || need+=(lmdb-utils)
 command -v mosquitto >/dev/null 2>&1 && [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
+command -v cc >/dev/null 2>&1 || need+=(gcc)
 command -v make >/dev/null 2>&1 || need+=(make)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 if [ "${#need[@]}" -eq 0 ]; then exit 0; fi
