@@ -44,6 +44,8 @@ export interface CutReport {
   tornTail: boolean;
   /** Files with writes undone. */
   files: number;
+  /** Their paths, and how many writes of each were undone. */
+  undoneIn: Record<string, number>;
   /** Writes and truncations undone. */
   undone: number;
   /** Torn mode: dirty pages whose newest content was kept. */
@@ -68,6 +70,8 @@ export interface CutOptions {
   seed?: number;
   /** Torn mode: probability a dirty page survives (default 0.5). */
   keep?: number;
+  /** Torn mode: decides instead of the seeded draw (a chosen worst case, e.g. meta pages kept, tree pages lost). */
+  keepPage?: (path: string, page: number) => boolean;
 }
 
 /** Compiles the shim once per source version into a shared cache dir; returns the .so path. */
@@ -221,7 +225,7 @@ export function powerCut(root: string, log: string, opts: CutOptions = {}): CutR
   }
   const paths = inodes(root);
   const random = rng(opts.seed ?? 1);
-  const report: CutReport = { records: records.length, tornTail, files: 0, undone: 0, pagesKept: 0, pagesDropped: 0, sharedMappings: [...shared].sort(), gone: 0 };
+  const report: CutReport = { records: records.length, tornTail, files: 0, undoneIn: {}, undone: 0, pagesKept: 0, pagesDropped: 0, sharedMappings: [...shared].sort(), gone: 0 };
   for (const [file, recs] of byFile) {
     const undo = recs.filter((r) => r.type !== Rec.DSync);
     if (undo.length === 0) continue;
@@ -236,7 +240,9 @@ export function powerCut(root: string, log: string, opts: CutOptions = {}): CutR
       const dirty = undoFile(fd, recs);
       report.files++;
       report.undone += undo.length;
-      if (current !== undefined) keepSomePages(fd, current, dirty, random, opts.keep ?? 0.5, report);
+      report.undoneIn[path] = undo.length;
+      const keep = opts.keepPage === undefined ? (): boolean => random() < (opts.keep ?? 0.5) : (page: number): boolean => opts.keepPage!(path, page);
+      if (current !== undefined) keepSomePages(fd, current, dirty, keep, report);
     } finally {
       closeSync(fd);
     }
@@ -245,11 +251,11 @@ export function powerCut(root: string, log: string, opts: CutOptions = {}): CutR
 }
 
 /** Torn mode: puts the pre-cut content back on a random subset of the dirty pages. */
-function keepSomePages(fd: number, current: Buffer, dirty: Ranges, random: () => number, keep: number, report: CutReport): void {
+function keepSomePages(fd: number, current: Buffer, dirty: Ranges, keep: (page: number) => boolean, report: CutReport): void {
   for (const p of pagesOf(dirty)) {
     const from = p * PAGE;
     if (from >= current.length) continue;
-    if (random() >= keep) {
+    if (!keep(p)) {
       report.pagesDropped++;
       continue;
     }

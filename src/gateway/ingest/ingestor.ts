@@ -40,12 +40,12 @@ function positive(name: string, v: number | undefined, dflt: number): number {
 }
 
 /** Opens the registry, recreating it when it is unreadable (it is derived data). */
-function openRegistry(dir: string): DeviceRegistry {
+function openRegistry(dir: string, durable: boolean): DeviceRegistry {
   try {
-    return new DeviceRegistry(dir);
+    return new DeviceRegistry(dir, durable);
   } catch {
     rmSync(dir, { recursive: true, force: true });
-    return new DeviceRegistry(dir);
+    return new DeviceRegistry(dir, durable);
   }
 }
 
@@ -88,7 +88,7 @@ export async function createIngestor(options: IngestOptions): Promise<Ingestor> 
 
   mkdirSync(join(options.dataDir, 'devices'), { recursive: true });
   const deadLetters = new DeadLetterStore(join(options.dataDir, 'gateway', 'deadletters'), options.deadLetters);
-  const registry = openRegistry(join(options.dataDir, 'gateway', 'registry'));
+  const registry = openRegistry(join(options.dataDir, 'gateway', 'registry'), options.durability !== 'fast');
   const pool = createPool({
     dataDir: options.dataDir,
     codec,

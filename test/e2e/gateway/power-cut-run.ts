@@ -22,6 +22,10 @@ export interface CutRun {
   seed: number;
   durability: 'safe' | 'fast';
   mode: 'drop' | 'torn';
+  /** Torn mode: probability that a dirty page keeps its newest content (default 0.5). */
+  keep?: number;
+  /** Torn mode: a chosen page selection instead of the seeded draw (see CutOptions.keepPage). */
+  keepPage?: (path: string, page: number) => boolean;
   /** Sync to a router process started for this run. */
   upstream: boolean;
 }
@@ -77,6 +81,7 @@ async function driveAndKill(d: DaemonProcess, ledger: string, seed: number, acks
     bad: 0.05,
     ledger,
     seed,
+    boot: 1,
     progressMs: 10,
     backoffMinMs: 50,
     backoffMaxMs: 200,
@@ -106,6 +111,21 @@ async function deadLetters(httpUrl: string): Promise<{ rows: number; total: numb
   return { rows, total };
 }
 
+/**
+ * After the cut the daemon must go on: new readings are acked and stored, and the device
+ * list (the registry, derived data written without fsync) answers and counts them.
+ */
+async function keepsWorking(d: DaemonProcess, ledger: string, seed: number, problems: string[]): Promise<void> {
+  const sim = new Simulation({ broker: d.mqttUrl!, devices: 4, rate: 0, count: 40, qos: 1, ledger, seed: seed + 7, boot: 2, backoffMinMs: 50, backoffMaxMs: 200, drainTimeoutMs: 5000 });
+  sim.on('error', () => {});
+  const s = await sim.run();
+  if (s.acked !== 40) problems.push(`after the restart ${s.acked} of 40 new readings were acked`);
+  const { status, body } = await getJson(d.httpUrl, '/devices?limit=1000').catch((e: Error) => ({ status: 0, body: e.message }));
+  if (status !== 200) problems.push(`GET /devices after the restart: ${status} ${JSON.stringify(body).slice(0, 200)}`);
+  else if ((body.devices as unknown[]).length < 4) problems.push(`GET /devices lists ${(body.devices as unknown[]).length} devices, 4 have readings`);
+  if (d.proc.exitCode !== null || d.proc.signalCode !== null) problems.push(`the restarted daemon died: ${d.stderr().slice(-400)}`);
+}
+
 /** The restarted daemon (no shim): dead letters, and with an upstream the drain to the router. */
 async function checkRestart(run: CutRun, data: string, ledger: string, sim: SimSummary, router: RouterProcess | undefined, problems: string[]): Promise<string> {
   const args = router === undefined ? [] : ['--upstream', router.url, '--gateway-id', 'gw-1'];
@@ -117,6 +137,7 @@ async function checkRestart(run: CutRun, data: string, ledger: string, sim: SimS
     return 'restart FAILED';
   }
   try {
+    await keepsWorking(d, join(run.dir, 'after.jsonl'), run.seed, problems);
     const dl = await deadLetters(d.httpUrl);
     if (dl.rows !== dl.total) problems.push(`dead letters: ${dl.rows} stored but totals say ${dl.total}`);
     if (dl.rows < sim.bad.acked) problems.push(`dead letters: ${dl.rows} stored, ${sim.bad.acked} bad publications were acked`);
@@ -164,7 +185,7 @@ export async function runCut(run: CutRun): Promise<CutOutcome> {
     const d = await startDaemon({ dataDir: data, args: [...args, '--durability', run.durability], env: { ...shimEnv(data, log), LMJ_EDGE_UPSTREAM_TOKEN: TOKEN } });
     const acks = cutPoint(run.seed);
     const sim = await driveAndKill(d, ledger, run.seed, acks);
-    const cut = powerCut(data, log, { mode: run.mode, seed: run.seed });
+    const cut = powerCut(data, log, { mode: run.mode, seed: run.seed, keep: run.keep ?? 0.5, ...(run.keepPage === undefined ? {} : { keepPage: run.keepPage }) });
     const problems: string[] = [];
     const unmodelled = cut.sharedMappings.filter((p) => !p.endsWith('/lock.mdb'));
     if (unmodelled.length > 0) throw new Error(`files written through shared mappings, not modelled: ${unmodelled.join(', ')}`);
@@ -177,7 +198,7 @@ export async function runCut(run: CutRun): Promise<CutOutcome> {
     const line =
       `power-cut seed=${run.seed} durability=${run.durability} mode=${run.mode} upstream=${run.upstream}: ` +
       `cut after ${acks} acks (acked ${sim.acked}, bad acked ${sim.bad.acked}), undid ${cut.undone} writes in ${cut.files} files` +
-      (run.mode === 'torn' ? ` (pages kept ${cut.pagesKept}, dropped ${cut.pagesDropped})` : '') +
+      (run.mode === 'torn' ? ` (${run.keepPage === undefined ? `keep ${run.keep ?? 0.5}` : 'chosen pages'}: pages kept ${cut.pagesKept}, dropped ${cut.pagesDropped})` : '') +
       `; verify checked ${v.checked} missing ${v.missing} dup ${v.duplicate}; ${restart}; audited ${audited} stores → ` +
       (problems.length === 0 ? 'OK' : `FOUND: ${problems.join('; ')}`);
     return { run, cutAfterAcks: acks, sim, cut, verify: v, problems, line };
