@@ -38,7 +38,7 @@ export interface DeviceListPage {
  * ack path) unless the gateway runs `fast`: an LMDB environment written without fsync
  * can be *torn* by a power cut — its newest meta page on disk, the pages it points to
  * not — and the daemon then died at start (SIGBUS reading past the end of the file) or
- * on the first registry commit (docs/power-cut.md).
+ * on the first registry commit (docs/power-cut.md, "Findings").
  */
 export class DeviceRegistry {
   private readonly env: RootDatabase<Omit<DeviceListEntry, 'id'>, string>;
@@ -57,9 +57,7 @@ export class DeviceRegistry {
       .transaction(() => {
         for (const e of entries) this.env.put(e.id, { firstSeen: e.firstSeen, lastSeen: e.lastSeen, readings: e.readings });
       })
-      // A failed commit must not stop ingest; lmdb-js also rejects a second promise
-      // (`commitError`) that nobody awaits, which would end the process as unhandled.
-      .catch((e: { commitError?: Promise<unknown> } | undefined) => void e?.commitError?.catch(() => undefined))
+      .catch(() => undefined)
       .finally(() => this.pending.delete(p));
     this.pending.add(p);
   }
