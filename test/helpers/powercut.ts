@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, ftruncateSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, ftruncateSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -88,15 +88,28 @@ export function buildShim(): string {
   return out;
 }
 
-/** Environment that runs a process under the shim, logging writes under `root` to `log`. */
-export function shimEnv(root: string, log: string): Record<string, string> {
+/**
+ * Environment that runs a process under the shim, logging writes under `root` to `log`.
+ * With `arm`, {@link armCut} on that path makes the process cut itself mid-work.
+ */
+export function shimEnv(root: string, log: string, arm?: string): Record<string, string> {
   return {
     LD_PRELOAD: buildShim(),
     POWERCUT_ROOT: resolve(root),
     POWERCUT_LOG: resolve(log),
+    ...(arm === undefined ? {} : { POWERCUT_ARM: resolve(arm) }),
     // libuv may route fs calls through io_uring, which no libc interposer sees.
     UV_USE_IO_URING: '0',
   };
+}
+
+/**
+ * Arms the cut of a process started with `shimEnv(…, arm)`: it SIGKILLs itself right
+ * before its (k+1)-th file event under the root from now on (write, O_DSYNC write, sync).
+ */
+export function armCut(arm: string, k: number): void {
+  writeFileSync(`${arm}.tmp`, String(k));
+  renameSync(`${arm}.tmp`, arm); // the shim never reads a half-written number
 }
 
 /** Parses the undo log; a torn last record is reported, not returned. */

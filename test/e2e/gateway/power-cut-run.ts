@@ -1,7 +1,8 @@
 /**
  * One power cut of the real daemon, end to end: `lmj-edge start` under the power-cut
  * shim, the firmware simulator publishing QoS 1 readings (and some bad payloads) with a
- * ledger, SIGKILL after a seeded number of acks, the undo log applied (test/helpers/
+ * ledger, a cut (the daemon SIGKILLs itself at a seeded file event) after a seeded
+ * number of acks, the undo log applied (test/helpers/
  * powercut.ts), then checks on the surviving bytes: `lmj-edge verify`, a restart without
  * the shim, the dead-letter store, `lmj-edge audit` of every device store and, with an
  * upstream, the outbox draining to the router exactly once.
@@ -11,7 +12,7 @@ import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Simulation, type SimSummary } from '../../../firmware-sim/sim.js';
 import { CLI, ROOT, startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
-import { powerCut, shimEnv, type CutReport } from '../../helpers/powercut.js';
+import { armCut, powerCut, shimEnv, type CutReport } from '../../helpers/powercut.js';
 import { startRouterProcess, type RouterProcess } from '../../helpers/router-process.js';
 import { TOKEN, tokensFile } from '../../integration/sync/helpers.js';
 import { getJson, waitFor } from './http-client.js';
@@ -34,6 +35,8 @@ export interface CutRun {
 export interface CutOutcome {
   run: CutRun;
   cutAfterAcks: number;
+  /** The daemon cut itself at the armed file event (false: it was idle and got SIGKILLed). */
+  inside: boolean;
   sim: SimSummary;
   cut: CutReport;
   verify: { checked: number; missing: number; duplicate: number; stored: number };
@@ -70,8 +73,17 @@ async function verifyCli(ledger: string, source: string[]): Promise<CutOutcome['
   return { code: r.code, err: '', checked: v.checked, missing: v.missing, duplicate: v.duplicate, stored: v.stored };
 }
 
-/** Publishes until `acks` good readings were PUBACKed, then SIGKILLs the daemon and ends the sim. */
-async function driveAndKill(d: DaemonProcess, ledger: string, seed: number, acks: number): Promise<SimSummary> {
+/** The seeded number of file events the daemon may still make once the cut is armed (0..39). */
+export function cutEvents(seed: number): number {
+  return cutPoint(seed * 7 + 3) % 40;
+}
+
+/**
+ * Publishes until `acks` good readings were PUBACKed, then arms the cut: the daemon
+ * SIGKILLs itself before its `events`-th next file event, i.e. inside a commit (or is
+ * SIGKILLed after 5 s without file events). Ends the sim.
+ */
+async function driveAndCut(d: DaemonProcess, ledger: string, arm: string, seed: number, acks: number, events: number): Promise<{ sim: SimSummary; inside: boolean }> {
   const sim = new Simulation({
     broker: d.mqttUrl!,
     devices: 4,
@@ -91,9 +103,11 @@ async function driveAndKill(d: DaemonProcess, ledger: string, seed: number, acks
   const reached = new Promise<void>((res) => sim.on('progress', (p: { acked: number }) => p.acked >= acks && res()));
   const run = sim.run();
   await Promise.race([reached, run.then(() => Promise.reject(new Error('sim ended before the cut point')))]);
+  armCut(arm, events);
+  const inside = await Promise.race([d.exited.then(() => true), new Promise<boolean>((res) => setTimeout(() => res(false), 5000).unref())]);
   await d.kill('SIGKILL');
   sim.stop();
-  return run;
+  return { sim: await run, inside };
 }
 
 /** Every dead letter, by paging `/deadletters`; and the store's own `total`. */
@@ -182,9 +196,11 @@ export async function runCut(run: CutRun): Promise<CutOutcome> {
   try {
     const args = router === undefined ? [] : ['--upstream', router.url, '--gateway-id', 'gw-1'];
     mkdirSync(data, { recursive: true });
-    const d = await startDaemon({ dataDir: data, args: [...args, '--durability', run.durability], env: { ...shimEnv(data, log), LMJ_EDGE_UPSTREAM_TOKEN: TOKEN } });
+    const arm = join(run.dir, 'arm');
+    const d = await startDaemon({ dataDir: data, args: [...args, '--durability', run.durability], env: { ...shimEnv(data, log, arm), LMJ_EDGE_UPSTREAM_TOKEN: TOKEN } });
     const acks = cutPoint(run.seed);
-    const sim = await driveAndKill(d, ledger, run.seed, acks);
+    const events = cutEvents(run.seed);
+    const { sim, inside } = await driveAndCut(d, ledger, arm, run.seed, acks, events);
     const cut = powerCut(data, log, { mode: run.mode, seed: run.seed, keep: run.keep ?? 0.5, ...(run.keepPage === undefined ? {} : { keepPage: run.keepPage }) });
     const problems: string[] = [];
     const unmodelled = cut.sharedMappings.filter((p) => !p.endsWith('/lock.mdb'));
@@ -197,11 +213,11 @@ export async function runCut(run: CutRun): Promise<CutOutcome> {
     const audited = await auditAll(data, problems);
     const line =
       `power-cut seed=${run.seed} durability=${run.durability} mode=${run.mode} upstream=${run.upstream}: ` +
-      `cut after ${acks} acks (acked ${sim.acked}, bad acked ${sim.bad.acked}), undid ${cut.undone} writes in ${cut.files} files` +
+      `cut after ${acks} acks + ${events} file events (${inside ? 'inside the work' : 'idle, SIGKILLed'}; acked ${sim.acked}, bad acked ${sim.bad.acked}), undid ${cut.undone} writes in ${cut.files} files` +
       (run.mode === 'torn' ? ` (${run.keepPage === undefined ? `keep ${run.keep ?? 0.5}` : 'chosen pages'}: pages kept ${cut.pagesKept}, dropped ${cut.pagesDropped})` : '') +
       `; verify checked ${v.checked} missing ${v.missing} dup ${v.duplicate}; ${restart}; audited ${audited} stores → ` +
       (problems.length === 0 ? 'OK' : `FOUND: ${problems.join('; ')}`);
-    return { run, cutAfterAcks: acks, sim, cut, verify: v, problems, line };
+    return { run, cutAfterAcks: acks, inside, sim, cut, verify: v, problems, line };
   } finally {
     await router?.kill('SIGKILL');
   }

@@ -41,6 +41,8 @@ function expectClean(outcomes: CutOutcome[]): void {
   expect(outcomes.length).toBeGreaterThan(0);
   for (const o of outcomes) {
     expect(o.problems, o.line).toEqual([]);
+    // The daemon cut itself at the armed file event: the cut landed inside its work.
+    expect(o.inside, o.line).toBe(true);
     // The cut really dropped writes and the run really acked what verify checked.
     expect(o.cut.undone, o.line).toBeGreaterThan(0);
     expect(o.verify.checked, o.line).toBe(o.sim.acked);

@@ -16,6 +16,8 @@
  * One mutex covers log append + the real write, so old bytes read for the undo are
  * exactly what the write replaced, even with several threads (lmdb-js's libuv writers).
  *
+ * The file events also drive an armed cut ($POWERCUT_ARM, see below).
+ *
  * Not intercepted (not used by the daemon; documented in docs/power-cut.md): truncate(2)
  * by path, fallocate, copy_file_range, sendfile, pwritev2, io_uring (the harness sets
  * UV_USE_IO_URING=0). Writable shared mappings are logged ('M') so the harness can say
@@ -27,6 +29,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -57,6 +60,14 @@ struct rec {
 _Static_assert(sizeof(struct rec) == 64, "test/helpers/powercut.ts reads a 64-byte header");
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+/*
+ * $POWERCUT_ARM names a file the harness creates to cut *inside* the work: once it
+ * exists (holding a number k), the process SIGKILLs itself right before its (k+1)-th
+ * file event from then on (a write, an O_DSYNC write or a sync of a tracked file), so
+ * the cut lands between two steps of a commit (data pages, fdatasync, meta page).
+ */
+static char arm_path[PATH_MAX];
+static long countdown = -1;
 static char root[PATH_MAX];
 static size_t root_len;
 static int log_fd = -1;
@@ -98,6 +109,8 @@ __attribute__((constructor)) static void powercut_init(void) {
     abort();
   }
   root_len = strlen(root);
+  const char *arm = getenv("POWERCUT_ARM");
+  if (arm != NULL) snprintf(arm_path, sizeof arm_path, "%s", arm);
   /* Opened through the real call; O_APPEND keeps records whole if several processes log. */
   log_fd = real_open(l, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0) {
@@ -132,6 +145,21 @@ static void log_all(const void *buf, size_t len) {
     p += n;
     len -= (size_t)n;
   }
+}
+
+/* Counts a file event toward an armed cut; dies when it is due. The caller holds the lock. */
+static void event(void) {
+  if (arm_path[0] == 0) return;
+  if (countdown < 0) {
+    int fd = real_open(arm_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    char buf[32] = {0};
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    countdown = n > 0 ? strtol(buf, NULL, 10) : 0;
+  }
+  if (countdown == 0) kill(getpid(), SIGKILL);
+  countdown--;
 }
 
 /* Appends one record; the caller holds the lock. data_len bytes of old content are read at data_off. */
@@ -183,6 +211,7 @@ static void before_write(int fd, off_t off, size_t len) {
   char path[PATH_MAX];
   size_t path_len;
   if (!tracked(fd, &st, path, &path_len)) return;
+  event();
   int fl = fcntl(fd, F_GETFL);
   if (off < 0) off = (fl >= 0 && (fl & O_APPEND)) ? st.st_size : lseek(fd, 0, SEEK_CUR);
   if (off < 0) return;
@@ -282,16 +311,17 @@ int ftruncate64(int fd, off_t len) {
  * sync before it returns).
  */
 static int synced(int fd, int (*fn)(int), uint32_t type) {
-  pthread_mutex_lock(&lock);
-  uint64_t covered = next_seq - 1;
-  pthread_mutex_unlock(&lock);
-  int r = fn(fd);
-  if (r != 0 || log_fd < 0) return r;
   struct stat st;
   char path[PATH_MAX];
   size_t path_len = 0;
-  if (type == REC_SYNC && !tracked(fd, &st, path, &path_len)) return r;
   if (type == REC_SYNC_ALL) memset(&st, 0, sizeof st);
+  pthread_mutex_lock(&lock);
+  int counts = type == REC_SYNC_ALL ? log_fd >= 0 : tracked(fd, &st, path, &path_len);
+  if (counts) event();
+  uint64_t covered = next_seq - 1;
+  pthread_mutex_unlock(&lock);
+  int r = fn(fd);
+  if (r != 0 || !counts) return r;
   int saved = errno;
   pthread_mutex_lock(&lock);
   append(type, fd, &st, path, path_len, covered, 0, 0, 0, 0);

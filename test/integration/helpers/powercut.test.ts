@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { powerCut, readUndoLog, shimEnv } from '../../helpers/powercut.js';
+import { armCut, powerCut, readUndoLog, shimEnv } from '../../helpers/powercut.js';
 import { tmpDir } from '../../helpers/tmp-dir.js';
 
 /** The child: every case in one process; prints READY and a JSON of expectations, then waits to be killed. */
@@ -162,5 +162,21 @@ describe('power-cut harness (LD_PRELOAD undo log)', () => {
     // The durable O_DSYNC bytes survive in either choice of their page.
     expect(read(join(root, 'd'))).toMatch(/^(durable!|LOSTble!)$/);
     expect(expected.g).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('an armed cut kills the process right before its k-th next file event', async () => {
+    const { root, log } = setup();
+    const arm = join(root, '..', 'arm');
+    armCut(arm, 5);
+    // Each round: write a line (one event), fsync it (one event). Events 0..4 run
+    // (w0 s0 w1 s1 w2); the process dies before s2, so line 2 is written but never synced.
+    const script = `const fs = require('node:fs'); const fd = fs.openSync(process.argv[1] + '/lines', 'w');
+      for (let i = 0; i < 100; i++) { fs.writeSync(fd, 'line ' + i + '\\n'); fs.fsyncSync(fd); }`;
+    const child = spawn(process.execPath, ['-e', script, root], { env: { ...process.env, ...shimEnv(root, log, arm) }, stdio: 'ignore' });
+    const signal = await new Promise<string | null>((res) => child.once('exit', (_c, sig) => res(sig)));
+    expect(signal).toBe('SIGKILL');
+    expect(read(join(root, 'lines'))).toBe('line 0\nline 1\nline 2\n');
+    powerCut(root, log);
+    expect(read(join(root, 'lines'))).toBe('line 0\nline 1\n');
   });
 });
