@@ -102,6 +102,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
     codec,
     topics: config.topics,
     batch: { maxDelayMs: config.commitWindowMs },
+    ...(config.ingest.journal ? { journal: { maxBytes: config.ingest.journalMaxBytes, applyInFlight: config.ingest.applyInFlight } } : {}),
     ...(config.maxOpenInstances > 0 ? { pool: { maxOpen: config.maxOpenInstances } } : {}),
     hooks: metrics.ingestHooks({
       error: (err, ctx) =>
@@ -122,6 +123,10 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
         }),
   });
   metrics.setStatsSource(() => ingestor.stats());
+  const journal = ingestor.stats().journal;
+  if (journal !== undefined) {
+    log.info({ replayed: journal.replayed, tornTails: journal.tornTails, corruptSegments: journal.corruptSegments, bytes: journal.bytes }, 'journal opened and replayed');
+  }
   if (sync !== undefined) {
     const s = sync;
     registerSyncMetrics(metrics.registry, () => s.status());
