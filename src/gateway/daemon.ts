@@ -123,9 +123,11 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
         }),
   });
   metrics.setStatsSource(() => ingestor.stats());
-  const journal = ingestor.stats().journal;
-  if (journal !== undefined) {
-    log.info({ replayed: journal.replayed, tornTails: journal.tornTails, corruptSegments: journal.corruptSegments, bytes: journal.bytes }, 'journal opened and replayed');
+  const opened = ingestor.stats();
+  if (opened.journal !== undefined) {
+    const { replayed, tornTails, corruptSegments, bytes } = opened.journal;
+    // Nothing new was taken yet: every reading stored so far was acked before and only journaled.
+    log.info({ replayed, replayStored: opened.stored, tornTails, corruptSegments, bytes }, 'journal opened and replayed');
   }
   if (sync !== undefined) {
     const s = sync;
