@@ -153,6 +153,35 @@ async function openJournalPath(
   }
 }
 
+/** The direct path: group commits into the devices, acks after each device commit. */
+function directCommitter(ctx: CommitContext, limits: IngestLimits, hooks: IngestHooks, counters: IngestCounters): GroupCommitter {
+  return new GroupCommitter(ctx, {
+    ...limits,
+    onGroup: (info) => {
+      counters.commits++;
+      safeHook(hooks, 'commit', info);
+    },
+  });
+}
+
+/** Admission with every downstream gate of this pipeline (sync outbox, journal budget and apply backlog). */
+function admissionOf(limits: IngestLimits, sync: IngestSync | undefined, journaled: JournalPath | undefined, hooks: IngestHooks, counters: IngestCounters): Admission {
+  const gates: Gate[] = [];
+  if (sync !== undefined) gates.push(() => sync.admit());
+  // The apply backlog is held flattened in memory: bounded like the queue.
+  if (journaled !== undefined) gates.push(journalGate(journaled.journal, journaled.applier, limits.maxQueue));
+  const gate = combineGates(gates);
+  return new Admission({
+    maxMessages: limits.maxQueue,
+    maxBytes: limits.maxQueueBytes,
+    ...(gate === undefined ? {} : { gate }),
+    onWait: () => {
+      counters.backpressureWaits++;
+      safeHook(hooks, 'backpressure');
+    },
+  });
+}
+
 /** Opens the gateway state under `options.dataDir` and starts the pipeline. */
 export async function createIngestor(options: IngestOptions): Promise<Ingestor> {
   const hooks = options.hooks ?? {};
@@ -184,29 +213,8 @@ export async function createIngestor(options: IngestOptions): Promise<Ingestor> 
     await shutdownState();
     throw err;
   }
-  const groups: GroupCommitter | JournalCommitter =
-    journaled?.committer ??
-    new GroupCommitter(ctx, {
-      ...limits,
-      onGroup: (info) => {
-        counters.commits++;
-        safeHook(hooks, 'commit', info);
-      },
-    });
-  const gates: Gate[] = [];
-  if (sync !== undefined) gates.push(() => (sync as IngestSync).admit());
-  // The apply backlog is held flattened in memory: bounded like the queue.
-  if (journaled !== undefined) gates.push(journalGate(journaled.journal, journaled.applier, limits.maxQueue));
-  const gate = combineGates(gates);
-  const admission = new Admission({
-    maxMessages: limits.maxQueue,
-    maxBytes: limits.maxQueueBytes,
-    ...(gate === undefined ? {} : { gate }),
-    onWait: () => {
-      counters.backpressureWaits++;
-      safeHook(hooks, 'backpressure');
-    },
-  });
+  const groups = journaled?.committer ?? directCommitter(ctx, limits, hooks, counters);
+  const admission = admissionOf(limits, sync, journaled, hooks, counters);
   // Devices on disk that the registry lacks (e.g. after a crash): rebuild them in the background.
   const reconcile = reconcileRegistry(options.dataDir, pool, registry).catch(() => undefined);
   const unresolved = new Set<Promise<IngestResult>>();
