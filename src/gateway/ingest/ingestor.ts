@@ -7,7 +7,7 @@
  * the shared read facade over the same pool. Stored results go to the sync sink when one
  * is given. See ./types.ts for the API.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { getCodec } from '../../codec/index.js';
 import type { Codec } from '../../codec/types.js';
@@ -208,7 +208,13 @@ export async function createIngestor(options: IngestOptions): Promise<Ingestor> 
   const ctx = commitContext({ codec, topics, pool, deadLetters, registry }, limits, options, hooks, counters);
   let journaled: JournalPath | undefined;
   try {
-    if (options.journal !== undefined) journaled = await openJournalPath(ctx, options, limits, hooks, finish);
+    if (options.journal !== undefined) {
+      journaled = await openJournalPath(ctx, options, limits, hooks, finish);
+    } else if (existsSync(journalDir(options.dataDir))) {
+      // Journal switched off after a crash: its acked, unapplied records still go in first.
+      const left = await openJournalPath(ctx, options, limits, hooks, finish);
+      await left.journal.close();
+    }
   } catch (err) {
     await shutdownState();
     throw err;

@@ -98,6 +98,27 @@ describe('ingest pipeline with the journal', () => {
     }
   });
 
+  it('with the journal switched off, still replays what an earlier run journaled and did not apply', async () => {
+    const dir = tmpDir();
+    const j = await Journal.open({ dir: journalDir(dir) });
+    await j.append([record('off', json({ n: 1 })), record('off', json({ n: 2 }))]);
+    await j.close();
+    const ing = await ingestor(dir);
+    try {
+      expect((await ing.deviceSummary('off')).readings).toBe(2);
+      expect(ing.stats().journal).toBeUndefined();
+      expect((await ing.submit({ topic: tel('off'), payload: json({ n: 3 }), qos: 1 })).status).toBe('stored');
+    } finally {
+      await ing.close();
+    }
+    const again = await Journal.open({ dir: journalDir(dir) });
+    try {
+      expect(again.stats().replayRecords).toBe(0);
+    } finally {
+      await again.close();
+    }
+  });
+
   it('dead-letters what a broken device cannot apply, marks it applied, keeps the others going', async () => {
     const dir = tmpDir();
     const a = await ingestor(dir, JOURNAL);
