@@ -210,7 +210,9 @@ const edgeCase =
 
 /** p50/p99 (ms) of lmj_ingest_apply_lag_seconds from a /metrics text: the bucket bounds they fall in. */
 function applyLag(metrics: string): [number, number] | undefined {
-  const buckets = [...metrics.matchAll(/^lmj_ingest_apply_lag_seconds_bucket\{le="([^"]+)"\} (\d+)/gm)].map((m) => [Number(m[1]), Number(m[2])] as const);
+  const buckets = [...metrics.matchAll(/^lmj_ingest_apply_lag_seconds_bucket\{le="([^"]+)"\} (\d+)/gm)].map(
+    (m) => [m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])] as const,
+  );
   const total = buckets.at(-1)?.[1] ?? 0;
   if (total === 0) return undefined;
   const q = (f: number): number => (buckets.find(([, n]) => n >= f * total)?.[0] ?? Infinity) * 1000;
@@ -287,6 +289,8 @@ export async function runIngestBench(runs = 3, durationS = 4, devices = 100, q0R
     { name: 'aedes relay q1', fn: relayCase('aedes', 1) },
     { name: SQLITE, fn: sqliteCase },
     { name: 'lmj-edge embedded q1', fn: edgeCase('embedded', 1), baseline: 'aedes relay q1', vsSqlite: true, target: '>=1.0x, 0 loss', check: (m, b, s) => m >= (b ?? 0) && s.every((x) => x.loss === 0) },
+    // The apply parallelism knob (ingest.applyInFlight, default 4) at 16, in the same run.
+    { name: 'lmj-edge embedded q1 journal apply16', fn: edgeCase('embedded', 1, undefined, { LMJ_EDGE_INGEST_APPLY_IN_FLIGHT: '16' }), baseline: 'lmj-edge embedded q1', vsSqlite: true },
     { name: 'lmj-edge embedded q1 journal off', fn: edgeCase('embedded', 1, undefined, { LMJ_EDGE_INGEST_JOURNAL: 'off' }), baseline: 'lmj-edge embedded q1', vsSqlite: true },
     { name: 'mosquitto relay q1', fn: relayCase('mosquitto', 1) },
     { name: 'lmj-edge external q1', fn: edgeCase('external', 1), baseline: 'mosquitto relay q1', target: '>=0.8x, 0 loss', check: (m, b, s) => m >= 0.8 * (b ?? 0) && s.every((x) => x.loss === 0) },
