@@ -153,6 +153,37 @@ async function openJournalPath(
   }
 }
 
+/**
+ * The journal path when configured; with the journal off, a journal left by an earlier run
+ * is still replayed (its records were acked) and closed. Undefined = direct path.
+ */
+async function startJournal(
+  ctx: CommitContext,
+  options: IngestOptions,
+  limits: IngestLimits,
+  hooks: IngestHooks,
+  finish: (r: IngestResult, msg: InboundMessage) => void,
+): Promise<JournalPath | undefined> {
+  if (options.journal !== undefined) return openJournalPath(ctx, options, limits, hooks, finish);
+  if (existsSync(journalDir(options.dataDir))) {
+    const left = await openJournalPath(ctx, options, limits, hooks, finish);
+    await left.journal.close();
+  }
+  return undefined;
+}
+
+/** A snapshot of the counters and gauges (with the journal's when on). */
+function statsOf(counters: IngestCounters, admission: Admission, pool: IngestStats['pool'], journaled: JournalPath | undefined): IngestStats {
+  return {
+    ...counters,
+    rejectedByCode: { ...counters.rejectedByCode },
+    pending: admission.pending,
+    pendingBytes: admission.pendingBytes,
+    pool,
+    ...(journaled === undefined ? {} : { journal: { ...journaled.journal.stats(), applyBacklog: journaled.applier.backlog, replayed: journaled.replayed } }),
+  };
+}
+
 /** The direct path: group commits into the devices, acks after each device commit. */
 function directCommitter(ctx: CommitContext, limits: IngestLimits, hooks: IngestHooks, counters: IngestCounters): GroupCommitter {
   return new GroupCommitter(ctx, {
@@ -208,13 +239,7 @@ export async function createIngestor(options: IngestOptions): Promise<Ingestor> 
   const ctx = commitContext({ codec, topics, pool, deadLetters, registry }, limits, options, hooks, counters);
   let journaled: JournalPath | undefined;
   try {
-    if (options.journal !== undefined) {
-      journaled = await openJournalPath(ctx, options, limits, hooks, finish);
-    } else if (existsSync(journalDir(options.dataDir))) {
-      // Journal switched off after a crash: its acked, unapplied records still go in first.
-      const left = await openJournalPath(ctx, options, limits, hooks, finish);
-      await left.journal.close();
-    }
+    journaled = await startJournal(ctx, options, limits, hooks, finish);
   } catch (err) {
     await shutdownState();
     throw err;
@@ -289,13 +314,6 @@ export async function createIngestor(options: IngestOptions): Promise<Ingestor> 
     },
     withDevice: use,
     deadLetters: async (query) => deadLetters.list(query),
-    stats: (): IngestStats => ({
-      ...counters,
-      rejectedByCode: { ...counters.rejectedByCode },
-      pending: admission.pending,
-      pendingBytes: admission.pendingBytes,
-      pool: pool.stats(),
-      ...(journaled === undefined ? {} : { journal: { ...journaled.journal.stats(), applyBacklog: journaled.applier.backlog, replayed: journaled.replayed } }),
-    }),
+    stats: (): IngestStats => statsOf(counters, admission, pool.stats(), journaled),
   };
 }
