@@ -106,6 +106,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
     codec,
     topics: config.topics,
     batch: { maxDelayMs: config.commitWindowMs },
+    ...(config.ingest.journal ? { journal: { maxBytes: config.ingest.journalMaxBytes, applyInFlight: config.ingest.applyInFlight } } : {}),
     ...(config.maxOpenInstances > 0 ? { pool: { maxOpen: config.maxOpenInstances } } : {}),
     hooks: metrics.ingestHooks({
       result: (r) => {
@@ -129,6 +130,12 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
         }),
   });
   metrics.setStatsSource(() => ingestor.stats());
+  const opened = ingestor.stats();
+  if (opened.journal !== undefined) {
+    const { replayed, tornTails, corruptSegments, bytes } = opened.journal;
+    // Nothing new was taken yet: every reading stored so far was acked before and only journaled.
+    log.info({ replayed, replayStored: opened.stored, tornTails, corruptSegments, bytes }, 'journal opened and replayed');
+  }
   if (sync !== undefined) {
     const s = sync;
     registerSyncMetrics(metrics.registry, () => s.status());

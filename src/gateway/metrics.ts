@@ -34,6 +34,7 @@ export class GatewayMetrics extends ProcessMetrics {
   private readonly backpressure: Counter;
   private readonly deadLettersDropped: Counter;
   private readonly connections: Gauge<'transport'>;
+  private readonly applyLag: Histogram;
   private statsSource: (() => IngestStats) | undefined;
 
   constructor(codecKind: string) {
@@ -47,13 +48,13 @@ export class GatewayMetrics extends ProcessMetrics {
     });
     this.acked = new Counter({
       name: 'lmj_messages_acked_total',
-      help: 'QoS 1 PUBACKs sent, each after the message was durably committed or dead-lettered',
+      help: 'QoS 1 PUBACKs sent, each after the message was durably journaled, committed or dead-lettered',
       labelNames: ['transport'],
       registers,
     });
     this.results = new Counter({
       name: 'lmj_messages_results_total',
-      help: 'Final ingest results by status (stored, duplicate, meta, rejected)',
+      help: 'Ingest results by status (accepted = journaled and acked; then stored, duplicate, meta, rejected)',
       labelNames: ['status'],
       registers,
     });
@@ -109,7 +110,27 @@ export class GatewayMetrics extends ProcessMetrics {
       labelNames: ['transport'],
       registers,
     });
+    this.applyLag = new Histogram({
+      name: 'lmj_ingest_apply_lag_seconds',
+      help: 'Journal on: from a message\'s ack (journaled) to readable (applied to its device)',
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 0.75, 1, 2, 5, 10],
+      registers,
+    });
     const stats = (): IngestStats | undefined => this.statsSource?.();
+    const journalGauge = (name: string, help: string, pick: (j: NonNullable<IngestStats['journal']>) => number): void => {
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          const j = stats()?.journal;
+          if (j !== undefined) this.set(pick(j));
+        },
+      });
+    };
+    journalGauge('lmj_journal_bytes', 'Bytes of the write-ahead journal\'s segments', (j) => j.bytes);
+    journalGauge('lmj_journal_apply_backlog_messages', 'Journaled messages not yet applied to their devices', (j) => j.applyBacklog);
+    journalGauge('lmj_journal_replayed_records', 'Journal records replayed (applied again) at start', (j) => j.replayed);
     new Gauge({
       name: 'lmj_pool_open_instances',
       help: 'Device instances open right now',
@@ -149,6 +170,10 @@ export class GatewayMetrics extends ProcessMetrics {
         this.commitDevices.observe(info.devices);
         this.commitLatency.observe(info.latencyMs / 1000);
         extra.commit?.(info);
+      },
+      applyLag: (ms: number) => {
+        this.applyLag.observe(ms / 1000);
+        extra.applyLag?.(ms);
       },
       poolOpen: (deviceId: string) => {
         this.poolOpens.inc();

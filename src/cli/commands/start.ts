@@ -20,6 +20,7 @@ interface StartFlags {
   httpPort?: string;
   broker?: string;
   durability?: string;
+  journal?: string;
   logLevel?: string;
 }
 
@@ -40,6 +41,7 @@ export function registerStart(program: Command): void {
     .option('--http-port <port>', 'HTTP API port, 0 = any free port (default 8080)')
     .option('--broker <url>', 'external broker mode: subscribe to mqtt://host:port instead of running the embedded broker')
     .option('--durability <mode>', 'safe (fsync before ack, default) or fast')
+    .option('--journal <on|off>', 'ack after the write-ahead journal fdatasync, apply to devices afterwards (default on)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default info)')
     .action(async (flags: StartFlags) => {
       let config;

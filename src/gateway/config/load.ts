@@ -53,6 +53,12 @@ function parseValue(setting: Setting, raw: unknown, source: Source): unknown {
       }
       return text;
     }
+    case 'bool': {
+      if (typeof text === 'boolean') return text;
+      if (text === 'true' || text === '1' || text === 'on') return true;
+      if (text === 'false' || text === '0' || text === 'off') return false;
+      throw bad(key, source, `expected true or false, got ${JSON.stringify(raw)}`);
+    }
     case 'port':
     case 'int': {
       const n = typeof text === 'number' ? text : typeof text === 'string' && /^-?\d+$/.test(text) ? Number(text) : NaN;

@@ -61,6 +61,15 @@ export interface GatewayConfig {
   maxOpenInstances: number;
   /** Group commit window in ms. */
   commitWindowMs: number;
+  /** The ingest pipeline's write-ahead journal (docs/daemon.md, docs/journal.md). */
+  ingest: {
+    /** Ack after the journal's fdatasync and apply to the devices afterwards (false: ack after the device commit). */
+    journal: boolean;
+    /** Byte budget of the journal in `DIR/gateway/journal`; at it, acks wait until applying catches up. */
+    journalMaxBytes: number;
+    /** Device commits in flight while applying the journal. */
+    applyInFlight: number;
+  };
   /** Upstream sync to a cloud router (docs/sync.md); off while `upstream` is unset. */
   sync: {
     /** Router base URL, `http(s)://host:port`. */
@@ -77,7 +86,7 @@ export interface GatewayConfig {
 }
 
 /** Value kinds the loader knows how to parse from env and flags. */
-export type SettingKind = 'string' | 'port' | 'int' | 'enum' | 'path';
+export type SettingKind = 'string' | 'port' | 'int' | 'enum' | 'path' | 'bool';
 
 /** One configurable setting: where it lives and how it is checked. */
 export interface Setting {
@@ -124,6 +133,10 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'log.rejectionsPerMinute', env: 'LMJ_EDGE_LOG_REJECTIONS_PER_MINUTE', kind: 'int', min: 0, max: 1_000_000 },
   { key: 'maxOpenInstances', env: 'LMJ_EDGE_MAX_OPEN_INSTANCES', kind: 'int', min: 0, max: 1_000_000 },
   { key: 'commitWindowMs', env: 'LMJ_EDGE_COMMIT_WINDOW_MS', kind: 'int', min: 1, max: 1000 },
+  { key: 'ingest.journal', env: 'LMJ_EDGE_INGEST_JOURNAL', flag: 'journal', kind: 'bool' },
+  // At least two 32 MiB segments (the journal's own rule).
+  { key: 'ingest.journalMaxBytes', env: 'LMJ_EDGE_INGEST_JOURNAL_MAX_BYTES', kind: 'int', min: 64 * 1024 * 1024, max: Number.MAX_SAFE_INTEGER },
+  { key: 'ingest.applyInFlight', env: 'LMJ_EDGE_INGEST_APPLY_IN_FLIGHT', kind: 'int', min: 1, max: 64 },
   { key: 'sync.upstream', env: 'LMJ_EDGE_UPSTREAM', flag: 'upstream', kind: 'string', optional: true },
   { key: 'sync.token', env: 'LMJ_EDGE_UPSTREAM_TOKEN', flag: 'upstreamToken', kind: 'string', optional: true },
   { key: 'sync.gatewayId', env: 'LMJ_EDGE_GATEWAY_ID', flag: 'gatewayId', kind: 'string', optional: true },
@@ -171,6 +184,7 @@ export function defaultConfig(): GatewayConfig {
     log: { level: 'info', rejectionsPerMinute: 60 },
     maxOpenInstances: 0,
     commitWindowMs: 2,
+    ingest: { journal: true, journalMaxBytes: 512 * 1024 * 1024, applyInFlight: 4 },
     sync: { upstream: undefined, token: undefined, gatewayId: undefined, outboxBudget: 256 * 1024 * 1024, outboxPolicy: 'backpressure' },
   };
 }

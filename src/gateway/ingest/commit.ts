@@ -56,13 +56,22 @@ export interface Reject {
   deviceId?: string;
 }
 
+/** What one apply needs of a message (live or replayed from the journal). */
+export interface ApplyInput {
+  kind: 'telemetry' | 'meta';
+  flat: Flattened;
+  identity: Buffer;
+  receivedAt: number;
+}
+
 /** Codes that describe the message, not the device's storage. */
-const MESSAGE_CODES = new Set<ErrorCode>([
+export const MESSAGE_CODES = new Set<ErrorCode>([
   'BAD_JSON', 'BAD_CBOR', 'NOT_AN_OBJECT', 'TOO_DEEP', 'TOO_MANY_FIELDS', 'PATH_TOO_LONG', 'NON_FINITE',
   'EMPTY_KEY', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_VALUE', 'INTEGER_OUT_OF_RANGE', 'MEMBER_TOO_LONG', 'INVALID_PARAM',
 ]);
 
-function asDeviceError(err: unknown, deviceId: string): LmjError {
+/** A storage failure as the device-level rejection (DEVICE_UNAVAILABLE; SHUTTING_DOWN kept). */
+export function asDeviceError(err: unknown, deviceId: string): LmjError {
   if (isLmjError(err) && (err.code === 'DEVICE_UNAVAILABLE' || err.code === 'SHUTTING_DOWN')) return err;
   return new LmjError('DEVICE_UNAVAILABLE', `device ${deviceId} cannot store data: ${(err as Error)?.message ?? String(err)}`, {
     cause: err,
@@ -70,13 +79,13 @@ function asDeviceError(err: unknown, deviceId: string): LmjError {
   });
 }
 
-/** Applies one device's messages in order; returns per-message outcomes and the root's stats. */
-function applyWork(txn: WriteTxn, deviceId: string, work: readonly Work[]): { outcomes: (ApplyOutcome | null)[]; entry: DeviceListEntry } {
+/** Applies one device's messages in order; returns per-message outcomes (null = meta) and the root's stats. */
+export function applyWork(txn: WriteTxn, deviceId: string, work: readonly ApplyInput[]): { outcomes: (ApplyOutcome | null)[]; entry: DeviceListEntry } {
   const outcomes: (ApplyOutcome | null)[] = [];
-  let run: Work[] = [];
+  let run: ApplyInput[] = [];
   const flushRun = (): void => {
     if (run.length === 0) return;
-    const inputs = run.map((w) => ({ flat: w.flat, identity: w.identity, receivedAt: w.pending.receivedAt }));
+    const inputs = run.map((w) => ({ flat: w.flat, identity: w.identity, receivedAt: w.receivedAt }));
     outcomes.push(...applyReadings(txn, deviceId, inputs));
     run = [];
   };
@@ -86,7 +95,7 @@ function applyWork(txn: WriteTxn, deviceId: string, work: readonly Work[]): { ou
       continue;
     }
     flushRun();
-    applyMeta(txn, deviceId, { flat: w.flat, receivedAt: w.pending.receivedAt });
+    applyMeta(txn, deviceId, { flat: w.flat, receivedAt: w.receivedAt });
     outcomes.push(null);
   }
   flushRun();
@@ -97,14 +106,17 @@ function applyWork(txn: WriteTxn, deviceId: string, work: readonly Work[]): { ou
   };
 }
 
-function resultOf(deviceId: string, outcome: ApplyOutcome | null): IngestResult {
+/** The final result of one applied message. */
+export function resultOf(deviceId: string, outcome: ApplyOutcome | null): IngestResult {
   if (outcome === null) return { status: 'meta', deviceId };
   if (outcome.status === 'duplicate') return { status: 'duplicate', deviceId, ptr: outcome.ptr.toString('hex') };
   return { status: 'stored', deviceId, ptr: outcome.ptr.toString('hex'), ts: outcome.ts };
 }
 
+const inputOf = (w: Work): ApplyInput => ({ kind: w.kind, flat: w.flat, identity: w.identity, receivedAt: w.pending.receivedAt });
+
 async function commitOnce(ctx: CommitContext, deviceId: string, work: readonly Work[]): Promise<DeviceListEntry> {
-  const done = await ctx.pool.use(deviceId, (store) => store.writeAsync((txn) => applyWork(txn, deviceId, work)), { create: true });
+  const done = await ctx.pool.use(deviceId, (store) => store.writeAsync((txn) => applyWork(txn, deviceId, work.map(inputOf))), { create: true });
   // Queue the registry update before resolving: listDevices (which settles queued
   // updates) right after a resolved submit must see it, whatever the microtask order.
   ctx.registry.update([done.entry]);

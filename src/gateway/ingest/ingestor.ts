@@ -1,25 +1,33 @@
 /**
- * The Ingestor: admission (./admission.ts: the downstream gate and a bounded queue,
- * the one place back-pressure is decided) in front of per-device group commits
- * (./group-commit.ts), plus the shared read facade over the same pool. Stored results
- * go to the sync sink when one is given. See ./types.ts for the API.
+ * The Ingestor: admission (./admission.ts: the downstream gates and a bounded queue,
+ * the one place back-pressure is decided) in front of either per-device group commits
+ * (./group-commit.ts, acks after the device commit) or, with the journal, journaled
+ * group commits (./journal-commit.ts, acks after the journal's fdatasync) applied to the
+ * devices afterwards (./apply-queue.ts, replayed at start by ./journal-replay.ts); plus
+ * the shared read facade over the same pool. Stored results go to the sync sink when one
+ * is given. See ./types.ts for the API.
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { getCodec } from '../../codec/index.js';
 import type { Codec } from '../../codec/types.js';
 import { devicesDir } from '../../devices/layout.js';
 import { createPool } from '../../devices/pool/pool.js';
-import { createDeviceReader, type UseDevice } from '../../devices/read-facade.js';
+import { createDeviceReader, type DeviceReader, type UseDevice } from '../../devices/read-facade.js';
 import { openRegistry, reconcileRegistry } from '../../devices/rebuild.js';
 import { DeadLetterStore } from '../dead-letters.js';
+import { Journal } from '../journal/index.js';
+import { deadLettersDir, journalDir, registryDir } from '../layout.js';
 import { createTopicParser } from '../topics.js';
-import { Admission } from './admission.js';
+import { Admission, combineGates, journalGate, type Gate } from './admission.js';
+import { DeviceApplier } from './apply-queue.js';
 import type { CommitContext } from './commit.js';
 import { countResult, newCounters, type IngestCounters } from './counters.js';
 import { GroupCommitter } from './group-commit.js';
+import { JournalCommitter } from './journal-commit.js';
+import { replayJournal } from './journal-replay.js';
 import { resolveIngestLimits, type IngestLimits } from './settings.js';
+import type { LmjError } from '../../errors.js';
 import type { IngestHooks, IngestOptions, IngestResult, IngestStats, IngestSync, Ingestor, InboundMessage } from './types.js';
 
 function safeHook<K extends keyof IngestHooks>(hooks: IngestHooks, name: K, ...args: Parameters<NonNullable<IngestHooks[K]>>): void {
@@ -35,8 +43,9 @@ function safeHook<K extends keyof IngestHooks>(hooks: IngestHooks, name: K, ...a
 /** The gateway state the pipeline writes: dead letters, the device registry, the instance pool. */
 function openIngestState(options: IngestOptions, codec: Codec, hooks: IngestHooks) {
   mkdirSync(devicesDir(options.dataDir), { recursive: true });
-  const deadLetters = new DeadLetterStore(join(options.dataDir, 'gateway', 'deadletters'), options.deadLetters);
-  const registry = openRegistry(join(options.dataDir, 'gateway', 'registry'), options.durability !== 'fast');
+  const deadLetters = new DeadLetterStore(deadLettersDir(options.dataDir), options.deadLetters);
+  // Fsynced in safe mode: a torn registry after a power cut kept the daemon from starting.
+  const registry = openRegistry(registryDir(options.dataDir), options.durability !== 'fast');
   const pool = createPool({
     dataDir: options.dataDir,
     codec,
@@ -58,15 +67,15 @@ function openIngestState(options: IngestOptions, codec: Codec, hooks: IngestHook
   };
 }
 
-/** The group-commit scheduler over the pipeline's state, reporting to hooks and counters. */
-function startGroupCommits(
+/** The commit context over the pipeline's state, reporting to hooks and counters. */
+function commitContext(
   state: Pick<CommitContext, 'codec' | 'topics' | 'pool' | 'deadLetters' | 'registry'>,
   limits: IngestLimits,
   options: IngestOptions,
   hooks: IngestHooks,
   counters: IngestCounters,
-): GroupCommitter {
-  const ctx: CommitContext = {
+): CommitContext {
+  return {
     ...state,
     maxPayloadBytes: limits.maxPayloadBytes,
     flattenLimits: options.flattenLimits ?? {},
@@ -80,11 +89,127 @@ function startGroupCommits(
       safeHook(hooks, 'deadLettersDropped', n);
     },
   };
+}
+
+/**
+ * The read facade; with the journal, every read first waits for what was acked before it
+ * (for that device, or all devices for the list) to be applied: reads see every acked
+ * message, as without the journal, at the cost of the apply lag.
+ */
+function journaledReader(opts: Parameters<typeof createDeviceReader>[0], applier: DeviceApplier | undefined): DeviceReader {
+  if (applier === undefined) return createDeviceReader(opts);
+  const use: UseDevice = async (deviceId, fn) => {
+    const wait = applier.settled(deviceId);
+    if (wait !== undefined) await wait;
+    return opts.use(deviceId, fn);
+  };
+  const reader = createDeviceReader({ ...opts, use });
+  return {
+    ...reader,
+    listDevices: async (query) => {
+      const wait = applier.settled();
+      if (wait !== undefined) await wait;
+      return reader.listDevices(query);
+    },
+  };
+}
+
+/** The journaled path: journal opened, its unapplied records replayed and applied, the committer ready. */
+interface JournalPath {
+  journal: Journal;
+  applier: DeviceApplier;
+  committer: JournalCommitter;
+  replayed: number;
+}
+
+async function openJournalPath(
+  ctx: CommitContext,
+  options: IngestOptions,
+  limits: IngestLimits,
+  hooks: IngestHooks,
+  finish: (r: IngestResult, msg: InboundMessage) => void,
+): Promise<JournalPath> {
+  const report = (err: LmjError): void => safeHook(hooks, 'error', err, {});
+  const journal = await Journal.open({
+    dir: journalDir(options.dataDir),
+    ...(options.journal?.maxBytes === undefined ? {} : { maxBytes: options.journal.maxBytes }),
+    ...(options.journal?.segmentBytes === undefined ? {} : { segmentBytes: options.journal.segmentBytes }),
+    maxPayloadBytes: limits.maxPayloadBytes,
+    hooks: { corrupt: report, appendFailed: report, checkpointFailed: report },
+  });
+  const applier = new DeviceApplier(ctx, {
+    journal,
+    maxInFlight: limits.applyInFlight,
+    maxMessages: limits.maxMessages,
+    onResult: finish,
+    onLag: (ms) => safeHook(hooks, 'applyLag', ms),
+  });
+  try {
+    const replayed = await replayJournal(ctx, journal, applier);
+    return { journal, applier, committer: new JournalCommitter(ctx, journal, applier, limits), replayed };
+  } catch (err) {
+    await applier.idle();
+    await journal.close();
+    throw err;
+  }
+}
+
+/**
+ * The journal path when configured; with the journal off, a journal left by an earlier run
+ * is still replayed (its records were acked) and closed. Undefined = direct path.
+ */
+async function startJournal(
+  ctx: CommitContext,
+  options: IngestOptions,
+  limits: IngestLimits,
+  hooks: IngestHooks,
+  finish: (r: IngestResult, msg: InboundMessage) => void,
+): Promise<JournalPath | undefined> {
+  if (options.journal !== undefined) return openJournalPath(ctx, options, limits, hooks, finish);
+  if (existsSync(journalDir(options.dataDir))) {
+    const left = await openJournalPath(ctx, options, limits, hooks, finish);
+    await left.journal.close();
+  }
+  return undefined;
+}
+
+/** A snapshot of the counters and gauges (with the journal's when on). */
+function statsOf(counters: IngestCounters, admission: Admission, pool: IngestStats['pool'], journaled: JournalPath | undefined): IngestStats {
+  return {
+    ...counters,
+    rejectedByCode: { ...counters.rejectedByCode },
+    pending: admission.pending,
+    pendingBytes: admission.pendingBytes,
+    pool,
+    ...(journaled === undefined ? {} : { journal: { ...journaled.journal.stats(), applyBacklog: journaled.applier.backlog, replayed: journaled.replayed } }),
+  };
+}
+
+/** The direct path: group commits into the devices, acks after each device commit. */
+function directCommitter(ctx: CommitContext, limits: IngestLimits, hooks: IngestHooks, counters: IngestCounters): GroupCommitter {
   return new GroupCommitter(ctx, {
     ...limits,
     onGroup: (info) => {
       counters.commits++;
       safeHook(hooks, 'commit', info);
+    },
+  });
+}
+
+/** Admission with every downstream gate of this pipeline (sync outbox, journal budget and apply backlog). */
+function admissionOf(limits: IngestLimits, sync: IngestSync | undefined, journaled: JournalPath | undefined, hooks: IngestHooks, counters: IngestCounters): Admission {
+  const gates: Gate[] = [];
+  if (sync !== undefined) gates.push(() => sync.admit());
+  // The apply backlog is held flattened in memory: bounded like the queue.
+  if (journaled !== undefined) gates.push(journalGate(journaled.journal, journaled.applier, limits.maxQueue));
+  const gate = combineGates(gates);
+  return new Admission({
+    maxMessages: limits.maxQueue,
+    maxBytes: limits.maxQueueBytes,
+    ...(gate === undefined ? {} : { gate }),
+    onWait: () => {
+      counters.backpressureWaits++;
+      safeHook(hooks, 'backpressure');
     },
   });
 }
@@ -107,27 +232,26 @@ export async function createIngestor(options: IngestOptions): Promise<Ingestor> 
   }
 
   const counters = newCounters();
-  const admission = new Admission({
-    maxMessages: limits.maxQueue,
-    maxBytes: limits.maxQueueBytes,
-    ...(sync === undefined ? {} : { gate: () => (sync as IngestSync).admit() }),
-    onWait: () => {
-      counters.backpressureWaits++;
-      safeHook(hooks, 'backpressure');
-    },
-  });
-  const groups = startGroupCommits({ codec, topics, pool, deadLetters, registry }, limits, options, hooks, counters);
-  // Devices on disk that the registry lacks (e.g. after a crash): rebuild them in the background.
-  const reconcile = reconcileRegistry(options.dataDir, pool, registry).catch(() => undefined);
-  const unresolved = new Set<Promise<IngestResult>>();
-  let closing = false;
-  let closed: Promise<void> | undefined;
-
   function finish(r: IngestResult, msg: InboundMessage): void {
     countResult(counters, r);
     if (r.status === 'stored') sync?.onStored(r.deviceId, r.ts);
     safeHook(hooks, 'result', r, msg);
   }
+  const ctx = commitContext({ codec, topics, pool, deadLetters, registry }, limits, options, hooks, counters);
+  let journaled: JournalPath | undefined;
+  try {
+    journaled = await startJournal(ctx, options, limits, hooks, finish);
+  } catch (err) {
+    await shutdownState();
+    throw err;
+  }
+  const groups = journaled?.committer ?? directCommitter(ctx, limits, hooks, counters);
+  const admission = admissionOf(limits, sync, journaled, hooks, counters);
+  // Devices on disk that the registry lacks (e.g. after a crash): rebuild them in the background.
+  const reconcile = reconcileRegistry(options.dataDir, pool, registry).catch(() => undefined);
+  const unresolved = new Set<Promise<IngestResult>>();
+  let closing = false;
+  let closed: Promise<void> | undefined;
 
   async function submit(msg: InboundMessage): Promise<IngestResult> {
     if (closing) {
@@ -163,13 +287,14 @@ export async function createIngestor(options: IngestOptions): Promise<Ingestor> 
   }
 
   return {
-    ...createDeviceReader({ registry, use, codec }),
+    ...journaledReader({ registry, use, codec }, journaled?.applier),
     submit,
     topics,
     async flush(): Promise<void> {
       const snapshot = [...unresolved];
       groups.cut();
       await Promise.all(snapshot);
+      await journaled?.applier.idle();
     },
     async close(): Promise<void> {
       closed ??= (async () => {
@@ -179,6 +304,10 @@ export async function createIngestor(options: IngestOptions): Promise<Ingestor> 
           groups.cut();
           await Promise.all([...unresolved]);
         }
+        if (journaled !== undefined) {
+          await journaled.applier.idle();
+          await journaled.journal.close();
+        }
         await reconcile;
         await shutdownState();
       })();
@@ -186,6 +315,6 @@ export async function createIngestor(options: IngestOptions): Promise<Ingestor> 
     },
     withDevice: use,
     deadLetters: async (query) => deadLetters.list(query),
-    stats: (): IngestStats => ({ ...counters, rejectedByCode: { ...counters.rejectedByCode }, pending: admission.pending, pendingBytes: admission.pendingBytes, pool: pool.stats() }),
+    stats: (): IngestStats => statsOf(counters, admission, pool.stats(), journaled),
   };
 }

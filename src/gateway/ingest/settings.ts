@@ -15,6 +15,8 @@ export interface IngestLimits {
   /** Their payload bytes before `submit` waits. */
   maxQueueBytes: number;
   maxPayloadBytes: number;
+  /** Journal on: device commits in flight while applying. */
+  applyInFlight: number;
 }
 
 function positive(name: string, v: number | undefined, dflt: number): number {
@@ -32,5 +34,8 @@ export function resolveIngestLimits(options: IngestOptions): IngestLimits {
     maxQueue: Math.floor(positive('queue.maxMessages', options.queue?.maxMessages, 20_000)),
     maxQueueBytes: positive('queue.maxBytes', options.queue?.maxBytes, 64 * 1024 * 1024),
     maxPayloadBytes: positive('maxPayloadBytes', options.maxPayloadBytes, 64 * 1024),
+    // 4, not more: each device commit holds a pool thread and two flushes, and the journal's
+    // fdatasync queues behind them (16 in flight pulled the ack rate down to the apply rate).
+    applyInFlight: Math.floor(positive('journal.applyInFlight', options.journal?.applyInFlight, 4)),
   };
 }

@@ -8,6 +8,7 @@ import type { ErrorCode, LmjError } from '../../errors.js';
 import type { PoolStats } from '../../devices/pool/types.js';
 import type { DeviceReader } from '../../devices/read-facade.js';
 import type { DeadLetterPage, DeadLetterQuery } from '../dead-letters.js';
+import type { JournalStats } from '../journal/index.js';
 import type { TopicParser, TopicTemplates } from '../topics.js';
 
 /** One MQTT publication handed to the gateway. */
@@ -20,8 +21,14 @@ export interface InboundMessage {
   clientId?: string;
 }
 
-/** What happened to a message. Every variant is final and durable when `submit` resolves. */
+/**
+ * What happened to a message. Every variant is durable when `submit` resolves.
+ * `accepted` (journal on only): the message is in the write-ahead journal (fdatasynced)
+ * and will be applied to its device; its applied result (stored, duplicate, meta, or
+ * rejected and dead-lettered) follows through the `result` hook.
+ */
 export type IngestResult =
+  | { status: 'accepted'; deviceId: string }
   | { status: 'stored'; deviceId: string; ptr: string; ts: number }
   | { status: 'duplicate'; deviceId: string; ptr: string }
   | { status: 'meta'; deviceId: string }
@@ -38,8 +45,13 @@ export interface CommitBatchInfo {
 
 /** Optional callbacks (metrics, logs). All default to no-ops; a throwing hook is ignored. */
 export interface IngestHooks {
-  /** Every final result, once per submitted message. */
+  /**
+   * Every result: once per submitted message; with the journal, its `accepted` result
+   * and later its applied one (replayed messages report only the applied one).
+   */
   result?(result: IngestResult, msg: InboundMessage): void;
+  /** Journal on: a message became readable (applied), `ms` after it was accepted (acked). */
+  applyLag?(ms: number): void;
   /** Each committed group. */
   commit?(info: CommitBatchInfo): void;
   /** A device instance was opened by the pool. */
@@ -98,6 +110,18 @@ export interface IngestOptions {
     mapSize?: number;
   };
   deadLetters?: { maxCount?: number; maxBytes?: number };
+  /**
+   * Write-ahead journal in `DIR/gateway/journal` (absent: off). On: messages resolve
+   * `accepted` once journaled, and are applied to their devices afterwards.
+   */
+  journal?: {
+    /** Byte budget of the journal's segments (default 512 MiB). */
+    maxBytes?: number;
+    /** Segment size (default 32 MiB). */
+    segmentBytes?: number;
+    /** Device commits in flight while applying (default 4). */
+    applyInFlight?: number;
+  };
   hooks?: IngestHooks;
   /**
    * Starts the downstream (upstream sync) over the pipeline's devices once they are
@@ -109,6 +133,8 @@ export interface IngestOptions {
 /** Counters of the pipeline, monotonic since creation (gauges marked). */
 export interface IngestStats {
   submitted: number;
+  /** Journaled and acked, applied later (journal on). */
+  accepted: number;
   stored: number;
   duplicates: number;
   meta: number;
@@ -122,6 +148,8 @@ export interface IngestStats {
   pendingBytes: number;
   deadLettersDropped: number;
   pool: PoolStats;
+  /** Journal on: its counters, the apply backlog (gauge) and the records replayed at start. */
+  journal?: JournalStats & { applyBacklog: number; replayed: number };
 }
 
 /** The ingest pipeline plus the read side the HTTP API and CLI use. */
@@ -132,7 +160,7 @@ export interface Ingestor extends DeviceReader {
    * `rejected` / SHUTTING_DOWN.
    */
   submit(msg: InboundMessage): Promise<IngestResult>;
-  /** Resolves when everything submitted before the call is resolved. */
+  /** Resolves when everything submitted before the call is resolved (journal on: and applied). */
   flush(): Promise<void>;
   /** Drain: commit everything accepted, close all instances and gateway state. Idempotent. */
   close(): Promise<void>;

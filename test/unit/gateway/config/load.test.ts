@@ -50,6 +50,19 @@ describe('loadConfig', () => {
     expect(e3.details).toMatchObject({ key: 'http.port', reason: expect.stringContaining('integer') });
   });
 
+  it('reads ingest.journal as a boolean from file, env and flag, later sources winning', () => {
+    const dir = tmpDir();
+    const file = join(dir, 'j.json');
+    writeFileSync(file, JSON.stringify({ ingest: { journal: false, applyInFlight: 2 } }));
+    expect(loadConfig({ file }).ingest).toMatchObject({ journal: false, applyInFlight: 2 });
+    expect(loadConfig({ file, env: { LMJ_EDGE_INGEST_JOURNAL: 'true' } }).ingest.journal).toBe(true);
+    expect(loadConfig({ file, env: { LMJ_EDGE_INGEST_JOURNAL: 'on' }, flags: { journal: 'off' } }).ingest.journal).toBe(false);
+    const e = badConfig(() => loadConfig({ env: { LMJ_EDGE_INGEST_JOURNAL: 'yes please' } }));
+    expect(e.details).toMatchObject({ key: 'ingest.journal', source: 'env', reason: expect.stringContaining('true or false') });
+    const small = badConfig(() => loadConfig({ env: { LMJ_EDGE_INGEST_JOURNAL_MAX_BYTES: '1000' } }));
+    expect(small.details).toMatchObject({ key: 'ingest.journalMaxBytes', source: 'env' });
+  });
+
   it('rejects unknown keys and non-JSON files', () => {
     const dir = tmpDir();
     const typo = join(dir, 'typo.json');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Admission } from '../../../../src/gateway/ingest/admission.js';
+import { Admission, combineGates } from '../../../../src/gateway/ingest/admission.js';
 import { resolveIngestLimits } from '../../../../src/gateway/ingest/settings.js';
 import { isLmjError } from '../../../../src/errors.js';
 
@@ -46,12 +46,35 @@ describe('Admission', () => {
     await p;
     expect(a.pending).toBe(1);
   });
+
+  it('admits synchronously while every gate has room (returns undefined), waits for all of them otherwise', async () => {
+    let full = false;
+    let release!: () => void;
+    const budget = (): Promise<void> | undefined => (full ? new Promise<void>((r) => (release = r)) : undefined);
+    let outboxOpen!: () => void;
+    let outboxFull = false;
+    const outbox = (): Promise<void> | undefined => (outboxFull ? new Promise<void>((r) => (outboxOpen = r)) : undefined);
+    const gate = combineGates([budget, outbox]);
+    expect(combineGates([])).toBeUndefined();
+    const a = new Admission({ maxMessages: 10, maxBytes: 100, ...(gate === undefined ? {} : { gate }), onWait: () => undefined });
+    expect(a.enter(1)).toBeUndefined();
+    expect(a.pending).toBe(1);
+    [full, outboxFull] = [true, true];
+    const p = a.enter(1);
+    expect(p).toBeInstanceOf(Promise);
+    release();
+    await new Promise((r) => setImmediate(r));
+    expect(a.pending).toBe(1);
+    outboxOpen();
+    await p;
+    expect(a.pending).toBe(2);
+  });
 });
 
 describe('resolveIngestLimits', () => {
   it('applies the defaults', () => {
     expect(resolveIngestLimits({ dataDir: '/x' })).toEqual({
-      maxMessages: 4096, maxDelayMs: 2, maxInflight: 1024, maxQueue: 20_000, maxQueueBytes: 64 * 1024 * 1024, maxPayloadBytes: 64 * 1024,
+      maxMessages: 4096, maxDelayMs: 2, maxInflight: 1024, maxQueue: 20_000, maxQueueBytes: 64 * 1024 * 1024, maxPayloadBytes: 64 * 1024, applyInFlight: 4,
     });
   });
 

@@ -1,0 +1,209 @@
+/**
+ * The journal's applier: per-device queues of journaled messages, applied to the
+ * device instances in per-device groups (one normal durable `writeAsync` each, groups
+ * grow with the backlog) with at most `maxInFlight` device commits at once. Each device
+ * commit is followed by `journal.applied(device, position of its last record)`.
+ *
+ * A message that cannot be applied (bad for its device, or the device cannot store
+ * data) was already acked: it is dead-lettered durably and still marked applied, so it
+ * never pins journal segments. Per-device order is the enqueue order (= journal order).
+ */
+import { performance } from 'node:perf_hooks';
+import { LmjError, isLmjError } from '../../errors.js';
+import type { Journal, Position } from '../journal/index.js';
+import { MESSAGE_CODES, applyWork, asDeviceError, resultOf, type ApplyInput, type CommitContext } from './commit.js';
+import type { InboundMessage, IngestResult } from './types.js';
+
+/** One journaled message waiting for its device's apply. */
+export interface ApplyItem {
+  /** The flattened message, or the error that makes it unappliable (dead-lettered at its turn). */
+  input: ApplyInput | LmjError;
+  position: Position;
+  msg: InboundMessage;
+  /** performance.now() when it was acked; undefined for replayed messages. */
+  acceptedAt?: number;
+  /** Enqueue order, set by {@link DeviceApplier.enqueue}. */
+  seq?: number;
+}
+
+/** What the applier needs besides the commit context. */
+export interface ApplierOptions {
+  journal: Journal;
+  maxInFlight: number;
+  maxMessages: number;
+  /** Each applied message's result (stored, duplicate, meta, rejected). */
+  onResult(result: IngestResult, msg: InboundMessage): void;
+  onLag(ms: number): void;
+}
+
+/** Per-device apply queues with bounded device commits in flight. */
+export class DeviceApplier {
+  /** Waiting work per device; a device taken for a commit goes to the back (round robin). */
+  private readonly queues = new Map<string, ApplyItem[]>();
+  private readonly busy = new Set<string>();
+  /**
+   * Devices with items that could not be marked applied (shutdown, dead-letter write
+   * failure): no later position of theirs is marked either, so the journal replays them.
+   */
+  private readonly held = new Set<string>();
+  private size = 0;
+  private waiters: (() => void)[] = [];
+  private seq = 0;
+  /** Per device with unapplied items: the seq of its last enqueued item, and of its last applied one. */
+  private readonly lastEnqueued = new Map<string, number>();
+  private readonly lastDone = new Map<string, number>();
+
+  constructor(
+    private readonly ctx: CommitContext,
+    private readonly opts: ApplierOptions,
+  ) {}
+
+  /** Messages enqueued and not yet applied (queued or in a commit). */
+  get backlog(): number {
+    return this.size;
+  }
+
+  /** Appends one device's items (in journal order) and starts commits where slots are free. */
+  enqueue(deviceId: string, items: readonly ApplyItem[]): void {
+    if (items.length === 0) return;
+    for (const it of items) it.seq = ++this.seq;
+    this.lastEnqueued.set(deviceId, this.seq);
+    const q = this.queues.get(deviceId);
+    if (q === undefined) this.queues.set(deviceId, [...items]);
+    else for (const it of items) q.push(it);
+    this.size += items.length;
+    this.startReady();
+  }
+
+  /** Undefined while the backlog is under `limit`, else a promise resolving once it is. */
+  room(limit: number): Promise<void> | undefined {
+    if (this.size < limit) return undefined;
+    return this.until(() => this.size < limit);
+  }
+
+  /** Resolves once everything enqueued is applied. */
+  idle(): Promise<void> {
+    return this.size === 0 ? Promise.resolve() : this.until(() => this.size === 0);
+  }
+
+  /**
+   * Read barrier: undefined when nothing enqueued so far for `deviceId` (every device
+   * when absent) is still unapplied, else a promise resolving once it all is. Later
+   * arrivals are not waited for.
+   */
+  settled(deviceId?: string): Promise<void> | undefined {
+    const targets = deviceId === undefined ? [...this.lastEnqueued] : this.lastEnqueued.has(deviceId) ? [[deviceId, this.lastEnqueued.get(deviceId) as number] as const] : [];
+    if (targets.length === 0) return undefined;
+    return this.until(() => targets.every(([id, seq]) => !this.lastEnqueued.has(id) || (this.lastDone.get(id) ?? 0) >= seq));
+  }
+
+  private async until(cond: () => boolean): Promise<void> {
+    while (!cond()) await new Promise<void>((r) => this.waiters.push(r));
+  }
+
+  private startReady(): void {
+    if (this.busy.size >= this.opts.maxInFlight) return;
+    // Snapshot the ids: a device re-queued during this pass must wait for the next one.
+    for (const id of [...this.queues.keys()]) {
+      if (this.busy.size >= this.opts.maxInFlight) break;
+      if (this.busy.has(id)) continue;
+      const q = this.queues.get(id) as ApplyItem[];
+      this.queues.delete(id);
+      const take = q.length <= this.opts.maxMessages ? q : q.splice(0, this.opts.maxMessages);
+      if (take !== q) this.queues.set(id, q);
+      this.busy.add(id);
+      const lastSeq = (take[take.length - 1] as ApplyItem).seq as number;
+      void this.applyDevice(id, take).finally(() => {
+        this.busy.delete(id);
+        this.size -= take.length;
+        if (this.lastEnqueued.get(id) === lastSeq) {
+          this.lastEnqueued.delete(id);
+          this.lastDone.delete(id);
+        } else {
+          this.lastDone.set(id, lastSeq);
+        }
+        const waiters = this.waiters;
+        this.waiters = [];
+        for (const w of waiters) w();
+        this.startReady();
+      });
+    }
+  }
+
+  /** Applies one device's items, dead-letters what failed, then marks them applied. Never throws. */
+  private async applyDevice(deviceId: string, items: readonly ApplyItem[]): Promise<void> {
+    const failed: { item: ApplyItem; error: LmjError }[] = [];
+    const ok: ApplyItem[] = [];
+    for (const it of items) {
+      if (it.input instanceof LmjError) failed.push({ item: it, error: it.input });
+      else ok.push(it);
+    }
+    const outcome = await this.commit(deviceId, ok);
+    if (outcome === 'retry-later') {
+      this.held.add(deviceId);
+      return;
+    }
+    failed.push(...outcome);
+    if (failed.length > 0 && !(await this.deadLetter(deviceId, failed))) this.held.add(deviceId);
+    if (this.held.has(deviceId)) return;
+    this.opts.journal.applied(deviceId, (items[items.length - 1] as ApplyItem).position);
+  }
+
+  /**
+   * One durable device commit of `items`; returns the items that failed for good, or
+   * 'retry-later' when the pipeline is shutting down (the journal replays them at start).
+   */
+  private async commit(deviceId: string, items: readonly ApplyItem[]): Promise<{ item: ApplyItem; error: LmjError }[] | 'retry-later'> {
+    if (items.length === 0) return [];
+    const inputs = items.map((it) => it.input as ApplyInput);
+    try {
+      const done = await this.ctx.pool.use(deviceId, (store) => store.writeAsync((txn) => applyWork(txn, deviceId, inputs)), { create: true });
+      this.ctx.registry.update([done.entry]);
+      const now = performance.now();
+      items.forEach((it, i) => {
+        if (it.acceptedAt !== undefined) this.opts.onLag(now - it.acceptedAt);
+        this.opts.onResult(resultOf(deviceId, done.outcomes[i] ?? null), it.msg);
+      });
+      return [];
+    } catch (err) {
+      if (isLmjError(err) && MESSAGE_CODES.has(err.code)) {
+        if (items.length === 1) return [{ item: items[0] as ApplyItem, error: err }];
+        // One message broke the group: apply each on its own so only that one fails.
+        const failed: { item: ApplyItem; error: LmjError }[] = [];
+        for (const it of items) {
+          const r = await this.commit(deviceId, [it]);
+          if (r === 'retry-later') return r;
+          failed.push(...r);
+        }
+        return failed;
+      }
+      const error = asDeviceError(err, deviceId);
+      if (error.code === 'SHUTTING_DOWN') return 'retry-later';
+      this.ctx.pool.invalidate(deviceId, error);
+      return items.map((item) => ({ item, error }));
+    }
+  }
+
+  /** Dead-letters durably; false (not marked applied, replayed at next start) when that write fails. */
+  private async deadLetter(deviceId: string, failed: readonly { item: ApplyItem; error: LmjError }[]): Promise<boolean> {
+    const at = Date.now();
+    try {
+      const dropped = await this.ctx.deadLetters.add(
+        failed.map(({ item: { msg }, error }) => ({
+          at, topic: msg.topic, code: error.code, message: error.message, qos: msg.qos, payload: Buffer.from(msg.payload), deviceId,
+          ...(msg.clientId === undefined ? {} : { clientId: msg.clientId }),
+        })),
+      );
+      if (dropped > 0) this.ctx.onDeadLettersDropped(dropped);
+    } catch (err) {
+      const e = isLmjError(err) ? err : new LmjError('STORE_IO', `dead-letter write failed: ${(err as Error).message}`, { cause: err });
+      for (const f of failed) this.ctx.onError(e, f.item.msg, deviceId);
+      return false;
+    }
+    for (const { item, error } of failed) {
+      this.ctx.onError(error, item.msg, deviceId);
+      this.opts.onResult({ status: 'rejected', code: error.code, message: error.message, deviceId }, item.msg);
+    }
+    return true;
+  }
+}

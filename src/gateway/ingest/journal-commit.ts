@@ -1,0 +1,121 @@
+/**
+ * The journaled commit path (journal on). Admitted messages are prepared as on the
+ * direct path (validated, flattened in one codec call; rejections dead-lettered before
+ * they resolve), then every valid message of the cut becomes one journal record: all
+ * cuts of one event-loop turn share one write + fdatasync. Once that is durable the
+ * messages go to their devices' apply queues (./apply-queue.ts) and resolve `accepted`
+ * (PUBACK). Device commits happen later, off the ack path.
+ */
+import { performance } from 'node:perf_hooks';
+import { LmjError, isLmjError } from '../../errors.js';
+import type { Journal, JournalRecord } from '../journal/index.js';
+import type { DeviceApplier } from './apply-queue.js';
+import { prepareBatch, rejectAll, type CommitContext, type Pending, type Prepared, type Work } from './commit.js';
+
+/** Limits of a {@link JournalCommitter}. */
+export interface JournalCommitOptions {
+  maxMessages: number;
+  maxDelayMs: number;
+}
+
+function failAll(items: readonly Pending[], err: unknown): void {
+  // JOURNAL_IO / FULL / CLOSED keep their code: the ack policy does not ack them (redelivery).
+  const error = isLmjError(err) ? err : new LmjError('JOURNAL_IO', `journal append failed: ${String(err)}`, { cause: err });
+  for (const p of items) p.resolve({ status: 'rejected', code: error.code, message: error.message });
+}
+
+/** Queue → prepare → journal append (group commit) → apply queues; resolves `accepted`. */
+export class JournalCommitter {
+  private queue: Pending[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private draining = false;
+  /** Set while the journal is over budget: later cuts wait behind it, so appends keep their order. */
+  private spaceWait: Promise<void> | undefined;
+
+  constructor(
+    private readonly ctx: CommitContext,
+    private readonly journal: Journal,
+    private readonly applier: DeviceApplier,
+    private readonly opts: JournalCommitOptions,
+  ) {}
+
+  /** Messages submitted and not yet prepared. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Adds a message; it is prepared within `maxDelayMs` (at once when a batch is full or draining). */
+  push(pending: Pending): void {
+    this.queue.push(pending);
+    if (this.queue.length >= this.opts.maxMessages || this.draining) {
+      this.cut();
+      return;
+    }
+    this.timer ??= setTimeout(() => this.cut(), this.opts.maxDelayMs);
+  }
+
+  /** From now on, prepare every push at once (shutdown). */
+  drain(): void {
+    this.draining = true;
+  }
+
+  /** Prepares everything queued and appends it to the journal (one group per turn). */
+  cut(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    const max = this.opts.maxMessages;
+    while (this.queue.length > 0) {
+      const batch = this.queue.length <= max ? this.queue : this.queue.slice(0, max);
+      this.queue = batch === this.queue ? [] : this.queue.slice(max);
+      let prepared: Prepared;
+      try {
+        prepared = prepareBatch(this.ctx, batch);
+      } catch (err) {
+        failAll(batch, err);
+        continue;
+      }
+      if (prepared.early.length > 0) void rejectAll(this.ctx, prepared.early);
+      if (prepared.byDevice.size > 0) void this.journalBatch(prepared.byDevice);
+    }
+  }
+
+  private async journalBatch(byDevice: Map<string, Work[]>): Promise<void> {
+    const records: JournalRecord[] = [];
+    const pendings: Pending[] = [];
+    for (const [deviceId, work] of byDevice) {
+      for (const w of work) {
+        const { msg, receivedAt } = w.pending;
+        records.push({ deviceId, kind: w.kind, format: 'auto', identity: w.identity, receivedAt, payload: msg.payload });
+        pendings.push(w.pending);
+      }
+    }
+    let positions;
+    try {
+      // Admission already holds new messages while over budget; this covers cuts admitted just before.
+      if (this.spaceWait !== undefined || this.journal.overBudget()) {
+        this.spaceWait ??= this.journal.waitForSpace().finally(() => (this.spaceWait = undefined));
+        await this.spaceWait;
+      }
+      positions = await this.journal.append(records);
+    } catch (err) {
+      failAll(pendings, err);
+      return;
+    }
+    const acceptedAt = performance.now();
+    let i = 0;
+    for (const [deviceId, work] of byDevice) {
+      this.applier.enqueue(
+        deviceId,
+        work.map((w) => ({
+          input: { kind: w.kind, flat: w.flat, identity: w.identity, receivedAt: w.pending.receivedAt },
+          position: positions[i++]!,
+          msg: w.pending.msg,
+          acceptedAt,
+        })),
+      );
+    }
+    for (const [deviceId, work] of byDevice) for (const w of work) w.pending.resolve({ status: 'accepted', deviceId });
+  }
+}
