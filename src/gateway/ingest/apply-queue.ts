@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { LmjError, isLmjError } from '../../errors.js';
 import type { Journal, Position } from '../journal/index.js';
 import { MESSAGE_CODES, applyWork, asDeviceError, resultOf, type ApplyInput, type CommitContext } from './commit.js';
-import type { InboundMessage, IngestResult } from './types.js';
+import type { CommitBatchInfo, InboundMessage, IngestResult } from './types.js';
 
 /** One journaled message waiting for its device's apply. */
 export interface ApplyItem {
@@ -34,6 +34,8 @@ export interface ApplierOptions {
   /** Each applied message's result (stored, duplicate, meta, rejected). */
   onResult(result: IngestResult, msg: InboundMessage): void;
   onLag(ms: number): void;
+  /** Each durable device commit (the commit histograms; journal on, a group is one device's). */
+  onCommit(info: CommitBatchInfo): void;
 }
 
 /** Per-device apply queues with bounded device commits in flight. */
@@ -160,6 +162,8 @@ export class DeviceApplier {
       const done = await this.ctx.pool.use(deviceId, (store) => store.writeAsync((txn) => applyWork(txn, deviceId, inputs)), { create: true });
       this.ctx.registry.update([done.entry]);
       const now = performance.now();
+      const first = items.reduce((m, it) => Math.min(m, it.acceptedAt ?? now), now);
+      this.opts.onCommit({ devices: 1, messages: items.length, latencyMs: now - first });
       items.forEach((it, i) => {
         if (it.acceptedAt !== undefined) this.opts.onLag(now - it.acceptedAt);
         this.opts.onResult(resultOf(deviceId, done.outcomes[i] ?? null), it.msg);

@@ -143,6 +143,7 @@ async function openJournalPath(
     maxMessages: limits.maxMessages,
     onResult: finish,
     onLag: (ms) => safeHook(hooks, 'applyLag', ms),
+    onCommit: (info) => safeHook(hooks, 'commit', info),
   });
   try {
     const replayed = await replayJournal(ctx, journal, applier);

@@ -2,8 +2,9 @@
  * The daemon's acknowledgement path at the system-call level: `lmj-edge start`
  * (durability safe) runs under strace while a client publishes QoS 1 messages one at a
  * time. Every PUBACK the daemon writes to the client's socket must come after a
- * completed data sync of the right file: the device's data.mdb for a stored reading,
- * the dead-letter store's data.mdb for a rejected one. Assertions are on the order of
+ * completed data sync of the right file: for a stored reading, a journal segment
+ * (journal on, the default) or the device's data.mdb (journal off); for a rejected one,
+ * the dead-letter store's data.mdb. Assertions are on the order of
  * calls in the trace, not on timing. (The `fast` and the sync-state cases are proven on
  * the stores themselves: test/integration/core/durability-syscalls.test.ts.)
  */
@@ -15,12 +16,15 @@ import { startDaemon } from '../../helpers/daemon.js';
 import { isDataSync, parseStrace, straceArgs, traceePid, writtenBytes } from '../../helpers/strace.js';
 import { tmpDir } from '../../helpers/tmp-dir.js';
 
-describe('lmj-edge start under strace (durability safe)', () => {
+describe.each([
+  { journal: 'on', stored: (data: string) => (path: string) => path.startsWith(join(data, 'gateway', 'journal')) && path.endsWith('.seg') },
+  { journal: 'off', stored: (data: string) => (path: string) => path === join(data, 'devices', 'fs-1', 'data.mdb') },
+])('lmj-edge start under strace (durability safe, journal $journal)', ({ journal, stored }) => {
   it('writes each PUBACK only after the data sync of what it acknowledges', async () => {
     const dir = tmpDir();
     const data = join(dir, 'data');
     const traceFile = join(dir, 'strace.out');
-    const d = await startDaemon({ dataDir: data, args: ['--durability', 'safe'], wrap: ['strace', ...straceArgs(traceFile)], timeoutMs: 60_000 });
+    const d = await startDaemon({ dataDir: data, args: ['--durability', 'safe', '--journal', journal], wrap: ['strace', ...straceArgs(traceFile)], timeoutMs: 60_000 });
     const c = await mqtt.connectAsync(d.mqttUrl!, { clientId: 'fsync', reconnectPeriod: 0 });
     const sent: number[] = [];
     c.on('packetsend', (p) => {
@@ -39,7 +43,8 @@ describe('lmj-edge start under strace (durability safe)', () => {
     const pubacks = calls.filter((x) => x.path?.startsWith('TCP') === true && /^4002/.test(writtenBytes(x).toString('hex')));
     expect(sent).toHaveLength(GOOD + 1);
     expect(pubacks.map((x) => writtenBytes(x).readUInt16BE(2))).toEqual(sent);
-    const deviceSyncs = calls.filter((x) => isDataSync(x, join(data, 'devices', 'fs-1', 'data.mdb'))).map((x) => x.index);
+    const isStored = stored(data);
+    const deviceSyncs = calls.filter((x) => isDataSync(x, '') && isStored(x.path ?? '')).map((x) => x.index);
     const letterSyncs = calls.filter((x) => isDataSync(x, join(data, 'gateway', 'deadletters', 'data.mdb'))).map((x) => x.index);
     pubacks.forEach((ack, k) => {
       const from = k === 0 ? -1 : pubacks[k - 1]!.index;
