@@ -24,8 +24,9 @@ export class DeviceDirectory {
   readonly registry: DeviceRegistry;
   private readonly locations: RootDatabase<{ gateway: string; at: number }, string>;
 
-  constructor(dataDir: string) {
-    const dir = join(dataDir, 'router');
+  /** `sub`: the directory under `dataDir` (`router` for the single-process router, `node` for a data node). */
+  constructor(dataDir: string, sub = 'router') {
+    const dir = join(dataDir, sub);
     mkdirSync(dir, { recursive: true });
     this.registry = new DeviceRegistry(join(dir, 'registry'));
     this.locations = open<{ gateway: string; at: number }, string>({ path: join(dir, 'locations'), noSync: true, overlappingSync: false });
