@@ -128,8 +128,10 @@ export class Uplink {
       for (const e of exports) this.busy.add(e.deviceId);
       const p: Promise<void> = this.send(exports)
         .then(
-          (ok) => {
-            attempt = ok ? 0 : attempt + 1;
+          (outcome) => {
+            // Some devices committed: the router works, only some parts failed (e.g. one data
+            // node down) — retry those soon instead of backing off ever longer.
+            attempt = outcome === 'ok' ? 0 : outcome === 'partial' ? 1 : attempt + 1;
           },
           (err: unknown) => {
             // E.g. the cursor store failed: retry the batch later rather than end the loop.
@@ -175,8 +177,8 @@ export class Uplink {
     return out;
   }
 
-  /** Sends one batch; true when every device in it was confirmed. */
-  private async send(exports: DeviceExport[]): Promise<boolean> {
+  /** Sends one batch: `ok` when every device in it was confirmed, `partial` when some were. */
+  private async send(exports: DeviceExport[]): Promise<'ok' | 'partial' | 'failed'> {
     const seq = this.seq++;
     const body = encodeBatch({ gatewayId: this.settings.gatewayId, seq, devices: exports.map((e) => ({ deviceId: e.deviceId, records: e.records })) });
     let answer: BatchAnswer;
@@ -186,7 +188,7 @@ export class Uplink {
       this.counters.batchFailures++;
       this.noteError(err);
       if (isLmjError(err, 'BATCH_TOO_LARGE')) this.maxBytes = Math.max(MIN_BATCH_BYTES, Math.floor(this.maxBytes / 2));
-      return false;
+      return 'failed';
     }
     const done: { exp: DeviceExport; element: Buffer }[] = [];
     let failed: { code: string; message: string } | undefined;
@@ -212,9 +214,9 @@ export class Uplink {
     if (failed !== undefined) {
       this.counters.batchFailures++;
       this.noteError(new LmjError('UPSTREAM_FAILED', `router could not commit every device: ${failed.code}: ${failed.message}`));
-      return false;
+      return done.length > 0 ? 'partial' : 'failed';
     }
-    return true;
+    return 'ok';
   }
 
   private async post(body: Buffer): Promise<BatchAnswer> {

@@ -32,7 +32,6 @@ import { syncErrorHandler } from '../sync-errors.js';
 import { checkClusterToken } from './cluster-token.js';
 import { NodeLoad, nodeCapacity } from './load.js';
 import { Ownership } from './ownership.js';
-import { refusalAwareErrorHandler } from './refusals.js';
 
 /** Path of a node's apply endpoint. */
 export const APPLY_PATH = '/cluster/v1/apply';
@@ -102,7 +101,6 @@ export async function startDataNode(opts: DataNodeOptions): Promise<DataNode> {
       load.noteRead();
     },
   });
-  app.setErrorHandler(refusalAwareErrorHandler(log));
   app.addContentTypeParser('application/cbor', { parseAs: 'buffer', bodyLimit: maxBatchBytes }, (_req, body, done) => done(null, body));
 
   app.post(APPLY_PATH, {
