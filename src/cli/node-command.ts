@@ -9,6 +9,7 @@ import { fail } from './output.js';
 interface NodeFlags {
   etcd?: string;
   nodeId: string;
+  group?: string;
   data: string;
   httpHost: string;
   httpPort: string;
@@ -31,6 +32,7 @@ export function registerNode(program: Command): void {
     .description('run one data node of a cluster: registers in etcd, applies and answers only for its own partitions')
     .option('--etcd <urls>', 'comma-separated etcd client URLs (env LMJ_EDGE_ETCD)')
     .requiredOption('--node-id <id>', 'node id, 1..64 of A-Z a-z 0-9 _ -')
+    .option('--group <id>', 'member of this router group: use the group\'s own table in etcd')
     .requiredOption('--data <dir>', 'data directory (devices/<id>, node/)')
     .option('--http-host <host>', 'bind address (non-loopback requires LMJ_EDGE_CLUSTER_TOKEN)', '127.0.0.1')
     .option('--http-port <port>', 'HTTP port, 0 = any free port', '8091')
@@ -45,6 +47,7 @@ export function registerNode(program: Command): void {
       try {
         etcd = parseEtcdUrls(flags.etcd ?? process.env.LMJ_EDGE_ETCD ?? '');
         if (!MEMBER_ID.test(flags.nodeId)) throw new LmjError('BAD_CONFIG', 'invalid configuration: node-id: 1..64 of A-Z a-z 0-9 _ -', { details: { key: 'node-id' } });
+        if (flags.group !== undefined && !MEMBER_ID.test(flags.group)) throw new LmjError('BAD_CONFIG', 'invalid configuration: group: 1..64 of A-Z a-z 0-9 _ -', { details: { key: 'group' } });
         port = intFlag('http-port', flags.httpPort, 0, 65535);
         ttl = intFlag('ttl', flags.ttl, 2, 3600);
         if (flags.durability !== 'safe' && flags.durability !== 'fast') throw new LmjError('BAD_CONFIG', 'invalid configuration: durability: safe or fast');
@@ -61,6 +64,7 @@ export function registerNode(program: Command): void {
         node = await startDataNode({
           etcd,
           nodeId: flags.nodeId,
+          ...(flags.group === undefined ? {} : { group: flags.group }),
           dataDir: resolve(flags.data),
           httpHost: flags.httpHost,
           httpPort: port,

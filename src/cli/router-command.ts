@@ -9,6 +9,7 @@ import { fail } from './output.js';
 interface RouterFlags {
   data?: string;
   etcd?: string;
+  group?: string;
   httpHost: string;
   httpPort: string;
   tokens?: string;
@@ -29,6 +30,7 @@ export function registerRouter(program: Command): void {
     .command('router')
     .description('run the cloud router: sync endpoint for gateways, data nodes, query API over all devices')
     .option('--data <dir>', 'data directory of the single-process router (routing table, directory, nodes/<node>/devices/<id>)')
+    .option('--group <id>', 'with --etcd: a router of this group, routing with the group\'s own table')
     .option('--etcd <urls>', 'cluster router: route with the etcd table to data nodes (`lmj-edge node`) instead of local nodes (env LMJ_EDGE_ETCD)')
     .option('--http-host <host>', 'bind address (non-loopback requires --tokens)', '127.0.0.1')
     .option('--http-port <port>', 'HTTP port, 0 = any free port', '8081')
@@ -47,6 +49,8 @@ export function registerRouter(program: Command): void {
           const { parseEtcdUrls } = await import('../cluster/index.js');
           etcd = parseEtcdUrls(etcdRaw);
           if (flags.data !== undefined || flags.nodes !== undefined) throw new LmjError('BAD_CONFIG', 'invalid configuration: --data and --nodes belong to the single-process router, not --etcd', { details: { key: 'etcd' } });
+          const { MEMBER_ID } = await import('../cluster/index.js');
+          if (flags.group !== undefined && !MEMBER_ID.test(flags.group)) throw new LmjError('BAD_CONFIG', 'invalid configuration: group: 1..64 of A-Z a-z 0-9 _ -', { details: { key: 'group' } });
         } else if (flags.data === undefined) {
           throw new LmjError('BAD_CONFIG', 'invalid configuration: give --data DIR (single-process router) or --etcd URLS (cluster router)', { details: { key: 'data' } });
         }
@@ -65,6 +69,7 @@ export function registerRouter(program: Command): void {
         router = etcd !== undefined
           ? await (await import('../router/cluster/cluster-router.js')).startClusterRouter({
             etcd,
+            ...(flags.group === undefined ? {} : { group: flags.group }),
             httpHost: flags.httpHost,
             httpPort: port,
             ...(flags.tokens === undefined ? {} : { tokensFile: resolve(flags.tokens) }),

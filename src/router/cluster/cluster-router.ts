@@ -13,7 +13,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
-import { TableView, connectEtcd } from '../../cluster/index.js';
+import { TableView, connectEtcd, scopeTo } from '../../cluster/index.js';
 import { getCodec } from '../../codec/index.js';
 import { isValidDeviceId } from '../../devices/device-id.js';
 import { LmjError } from '../../errors.js';
@@ -35,6 +35,8 @@ import { Targets, type Target } from './targets.js';
 /** Options of {@link startClusterRouter}. */
 export interface ClusterRouterOptions {
   etcd: readonly string[];
+  /** A router of this group: routes with the group's own table (docs/cluster.md, Router groups). */
+  group?: string;
   httpHost?: string;
   httpPort: number;
   tokensFile?: string;
@@ -63,9 +65,10 @@ export async function startClusterRouter(opts: ClusterRouterOptions): Promise<Cl
   }
   const tokens = opts.tokensFile === undefined ? undefined : GatewayTokens.load(opts.tokensFile);
   const codec = getCodec();
-  const client = connectEtcd(opts.etcd);
+  const root = connectEtcd(opts.etcd);
+  const client = scopeTo(root, opts.group);
   const view = await TableView.open(client).catch((err: unknown) => {
-    client.close();
+    root.close();
     throw err;
   });
   const http = new HttpPools(opts.peerTimeoutMs ?? 30_000);
@@ -139,7 +142,7 @@ export async function startClusterRouter(opts: ClusterRouterOptions): Promise<Cl
   app.get('/routing', async () => view.snapshot());
   app.get('/healthz', async (_req, reply) => {
     void reply.code(shuttingDown ? 503 : 200);
-    return { status: shuttingDown ? 'shutting_down' : 'ok', role: 'router', table: view.status() };
+    return { status: shuttingDown ? 'shutting_down' : 'ok', role: 'router', group: opts.group ?? null, table: view.status() };
   });
   app.get('/metrics', async (_req, reply) => {
     const { contentType, body } = await metrics.render();
@@ -151,7 +154,7 @@ export async function startClusterRouter(opts: ClusterRouterOptions): Promise<Cl
     await app.close();
     await http.close();
     await view.close();
-    client.close();
+    root.close();
   };
   try {
     await app.listen({ host, port: opts.httpPort });

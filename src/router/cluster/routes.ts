@@ -5,7 +5,7 @@
  * re-routes at once), and assigned on first use when nobody owns it yet
  * (`assignPartition`, one assignment per range in flight).
  */
-import type { Etcd3 } from 'etcd3';
+import type { Namespace } from 'etcd3';
 import { assignPartition, type Owner, type RefusalDetails, type TableView } from '../../cluster/index.js';
 import { LmjError } from '../../errors.js';
 
@@ -24,7 +24,7 @@ export class Routes {
 
   constructor(
     private readonly view: TableView,
-    private readonly client: Etcd3,
+    private readonly client: Namespace,
   ) {}
 
   /** The route for `partition` (no assignment: an unowned range comes back with owner null). */

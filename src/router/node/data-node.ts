@@ -13,7 +13,7 @@
  * Layout: DATA/devices/<id>/ (one instance per device), DATA/node/{registry,locations}.
  */
 import { join } from 'node:path';
-import { NodeRegistration, TableView, connectEtcd, type TableViewStatus } from '../../cluster/index.js';
+import { NodeRegistration, TableView, connectEtcd, scopeTo, type TableViewStatus } from '../../cluster/index.js';
 import { getCodec } from '../../codec/index.js';
 import type { Durability } from '../../core/types.js';
 import { isValidDeviceId } from '../../devices/device-id.js';
@@ -40,6 +40,8 @@ export const APPLY_PATH = '/cluster/v1/apply';
 export interface DataNodeOptions {
   etcd: readonly string[];
   nodeId: string;
+  /** Member of this router group: table and membership under the group's scope (docs/cluster.md). */
+  group?: string;
   dataDir: string;
   httpHost?: string;
   /** 0 = any free port. */
@@ -70,9 +72,10 @@ export async function startDataNode(opts: DataNodeOptions): Promise<DataNode> {
     throw new LmjError('BAD_CONFIG', `the node listens on ${host}, beyond this machine: set LMJ_EDGE_CLUSTER_TOKEN`, { details: { key: 'clusterToken' } });
   }
   const codec = getCodec();
-  const client = connectEtcd(opts.etcd);
+  const root = connectEtcd(opts.etcd);
+  const client = scopeTo(root, opts.group);
   const view = await TableView.open(client).catch((err: unknown) => {
-    client.close();
+    root.close();
     throw err;
   });
   // One node, all of its devices: the single-process apply path with a table that names only this node.
@@ -133,7 +136,7 @@ export async function startDataNode(opts: DataNodeOptions): Promise<DataNode> {
     await directory.close();
     await nodes.close();
     await view.close();
-    client.close();
+    root.close();
   };
   let registration: NodeRegistration;
   let port: number;
