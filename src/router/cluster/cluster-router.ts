@@ -11,7 +11,7 @@
  * GET  /devices/:id…         forwarded to the owner (summary, latest, readings, entities)
  * GET  /routing              the table (snapshot), GET /healthz, /metrics
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import { TableView, connectEtcd, scopeTo } from '../../cluster/index.js';
 import { getCodec } from '../../codec/index.js';
@@ -86,18 +86,7 @@ export async function startClusterRouter(opts: ClusterRouterOptions): Promise<Cl
     return h;
   };
   let shuttingDown = false;
-  const app = Fastify({
-    loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
-    logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: 1024,
-    routerOptions: { maxParamLength: 128 },
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
-  });
-  app.setErrorHandler(makeErrorHandler(log));
-  app.setNotFoundHandler((req, reply) => {
-    const err = new LmjError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`);
-    void reply.code(err.httpStatus).send(errorBody(err));
-  });
+  const app = baseApp(log);
   app.addContentTypeParser('application/cbor', { parseAs: 'buffer', bodyLimit: maxBatchBytes }, (_req, body, done) => done(null, body));
 
   app.post(SYNC_PATH, {
@@ -115,8 +104,9 @@ export async function startClusterRouter(opts: ClusterRouterOptions): Promise<Cl
     if (!Buffer.isBuffer(req.body)) throw new LmjError('BAD_BATCH', 'empty body');
     // The whole batch is validated here, before any part leaves the router.
     const batch = decodeBatch(req.body, { isValidDeviceId, gatewayId: gateway, codec });
+    // No table at all (never initialized, or invalid from the start): 503 before anything is routed.
     view.current();
-    const devices = await forwardBatch({ routes, targets, http, partitionOf, headers: headersFor(req), onRefusal: (code) => metrics.batches.inc({ result: `refused_${code}` }) }, batch);
+    const devices = await forwardBatch({ routes, targets, http, partitionOf, headers: headersFor(req), onRefusal: (code) => metrics.batches.inc({ result: `refused_${code}` }) }, batch, req.body);
     const failed = devices.filter((d) => 'error' in d);
     metrics.batches.inc({ result: failed.length === 0 ? 'ok' : failed.length === devices.length ? 'failed' : 'partial' });
     if (failed.length > 0) void reply.header('retry-after', '1');
@@ -129,21 +119,7 @@ export async function startClusterRouter(opts: ClusterRouterOptions): Promise<Cl
   });
 
   const qctx = (req: FastifyRequest): QueryContext => ({ view, routes, targets, http, partitionOf, headers: headersFor(req) });
-  const forward = async (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply): Promise<unknown> => {
-    const res = await queryDevice(qctx(req), req.params.id, req.url);
-    void reply.code(res.status);
-    return res.json;
-  };
-  app.get<{ Querystring: ListQuery }>('/devices', { schema: { querystring: listQuery } }, async (req) => listFleet(qctx(req), req.query));
-  app.get<{ Params: { id: string } }>('/devices/:id', { schema: { params: deviceParams } }, forward);
-  app.get<{ Params: { id: string } }>('/devices/:id/latest', { schema: { params: deviceParams } }, forward);
-  app.get<{ Params: { id: string } }>('/devices/:id/readings', { schema: { params: deviceParams, querystring: readingsQuery } }, forward);
-  app.get<{ Params: { id: string; ptr: string } }>('/devices/:id/entities/:ptr', { schema: { params: entityParams } }, forward);
-  app.get('/routing', async () => view.snapshot());
-  app.get('/healthz', async (_req, reply) => {
-    void reply.code(shuttingDown ? 503 : 200);
-    return { status: shuttingDown ? 'shutting_down' : 'ok', role: 'router', group: opts.group ?? null, table: view.status() };
-  });
+  registerReads(app, qctx, () => shuttingDown);
   app.get('/metrics', async (_req, reply) => {
     const { contentType, body } = await metrics.render();
     void reply.type(contentType);
@@ -176,4 +152,41 @@ export async function startClusterRouter(opts: ClusterRouterOptions): Promise<Cl
       return stopping;
     },
   };
+}
+
+/** Fastify with the shared error mapping, tight parsing limits and a JSON 404. */
+function baseApp(log: Logger): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1024,
+    routerOptions: { maxParamLength: 128 },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
+  });
+  app.setErrorHandler(makeErrorHandler(log));
+  app.setNotFoundHandler((req, reply) => {
+    const err = new LmjError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`);
+    void reply.code(err.httpStatus).send(errorBody(err));
+  });
+  return app;
+}
+
+/** The read routes: device queries forwarded to their owners, the fleet gathered, the table, health. */
+function registerReads(app: FastifyInstance, qctx: (req: FastifyRequest) => QueryContext, isShuttingDown: () => boolean): void {
+  const forward = async (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply): Promise<unknown> => {
+    const res = await queryDevice(qctx(req), req.params.id, req.url);
+    void reply.code(res.status);
+    return res.json;
+  };
+  app.get<{ Querystring: ListQuery }>('/devices', { schema: { querystring: listQuery } }, async (req) => listFleet(qctx(req), req.query));
+  app.get<{ Params: { id: string } }>('/devices/:id', { schema: { params: deviceParams } }, forward);
+  app.get<{ Params: { id: string } }>('/devices/:id/latest', { schema: { params: deviceParams } }, forward);
+  app.get<{ Params: { id: string } }>('/devices/:id/readings', { schema: { params: deviceParams, querystring: readingsQuery } }, forward);
+  app.get<{ Params: { id: string; ptr: string } }>('/devices/:id/entities/:ptr', { schema: { params: entityParams } }, forward);
+  app.get('/routing', async (req) => qctx(req).view.snapshot());
+  app.get('/healthz', async (req, reply) => {
+    const down = isShuttingDown();
+    void reply.code(down ? 503 : 200);
+    return { status: down ? 'shutting_down' : 'ok', role: 'router', table: qctx(req).view.status() };
+  });
 }

@@ -65,8 +65,9 @@ async function split(ctx: ForwardContext, devices: DeviceRecords[], out: Map<str
 }
 
 /** Sends one part; returns the devices to route again (after a refusal). */
-async function sendPart(ctx: ForwardContext, batch: Batch, part: Part, out: Map<string, DeviceAnswer>): Promise<DeviceRecords[]> {
-  const body = encodeBatch({ gatewayId: batch.gatewayId, seq: batch.seq, devices: part.devices });
+async function sendPart(ctx: ForwardContext, batch: Batch, raw: Buffer, part: Part, out: Map<string, DeviceAnswer>): Promise<DeviceRecords[]> {
+  // One owner for the whole (already validated) batch: its bytes go on as they came.
+  const body = part.devices.length === batch.devices.length ? raw : encodeBatch({ gatewayId: batch.gatewayId, seq: batch.seq, devices: part.devices });
   const headers: Record<string, string> = { ...ctx.headers(part.target), 'content-type': 'application/cbor' };
   if (part.target.kind === 'node') headers[ROUTE_HEADER] = encodeClaims(part.routes);
   try {
@@ -93,13 +94,13 @@ async function sendPart(ctx: ForwardContext, batch: Batch, part: Part, out: Map<
   return [];
 }
 
-/** Applies `batch` through the owners; one answer entry per device, in batch order. */
-export async function forwardBatch(ctx: ForwardContext, batch: Batch): Promise<DeviceAnswer[]> {
+/** Applies `batch` (decoded from `raw`) through the owners; one answer entry per device, in batch order. */
+export async function forwardBatch(ctx: ForwardContext, batch: Batch, raw: Buffer): Promise<DeviceAnswer[]> {
   const out = new Map<string, DeviceAnswer>();
   let pending = batch.devices;
   for (let attempt = 0; attempt < MAX_ATTEMPTS && pending.length > 0; attempt++) {
     const parts = await split(ctx, pending, out);
-    const again = await Promise.all(parts.map((p) => sendPart(ctx, batch, p, out)));
+    const again = await Promise.all(parts.map((p) => sendPart(ctx, batch, raw, p, out)));
     pending = again.flat();
   }
   return batch.devices.map((d) => out.get(d.deviceId) ?? { id: d.deviceId, error: { code: 'NODE_UNAVAILABLE', message: 'no answer' } });
