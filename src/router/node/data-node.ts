@@ -13,6 +13,7 @@
  * Layout: DATA/devices/<id>/ (one instance per device), DATA/node/{registry,locations}.
  */
 import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
 import { NodeRegistration, TableView, connectEtcd, scopeTo, type TableViewStatus } from '../../cluster/index.js';
 import { getCodec } from '../../codec/index.js';
 import type { Durability } from '../../core/types.js';
@@ -104,30 +105,7 @@ export async function startDataNode(opts: DataNodeOptions): Promise<DataNode> {
       load.noteRead();
     },
   });
-  app.addContentTypeParser('application/cbor', { parseAs: 'buffer', bodyLimit: maxBatchBytes }, (_req, body, done) => done(null, body));
-
-  app.post(APPLY_PATH, {
-    bodyLimit: maxBatchBytes,
-    errorHandler: syncErrorHandler(log, metrics.batches, maxBatchBytes),
-    onRequest: async (req) => {
-      if (shuttingDown) throw new LmjError('SHUTTING_DOWN');
-      checkClusterToken(opts.clusterToken, req.headers.authorization);
-    },
-  }, async (req) => {
-    const gateway = req.headers['x-lmj-gateway'];
-    if (typeof gateway !== 'string' || gateway.length === 0) throw new LmjError('BAD_BATCH', 'missing x-lmj-gateway header');
-    const claims = decodeClaims(req.headers[ROUTE_HEADER]);
-    if (!Buffer.isBuffer(req.body)) throw new LmjError('BAD_BATCH', 'empty body');
-    const batch = decodeBatch(req.body, { isValidDeviceId, gatewayId: gateway, codec });
-    // Every device is checked before anything is written: a refused part writes nothing.
-    await ownership.checkDevices(batch.devices.map((d) => d.deviceId), claims);
-    const { answer, counts } = await applyBatch(nodes, directory, gateway, batch);
-    load.noteWrites(counts.applied, req.body.length);
-    metrics.batches.inc({ result: counts.failedDevices > 0 ? 'partial' : 'ok' });
-    metrics.records.inc({ outcome: 'applied' }, counts.applied);
-    metrics.records.inc({ outcome: 'duplicate' }, counts.duplicates);
-    return answer;
-  });
+  registerApply(app, { log, metrics, maxBatchBytes, ownership, load, nodes, directory, clusterToken: opts.clusterToken, isShuttingDown: () => shuttingDown });
   app.get('/cluster/v1/status', async () => ({ id: opts.nodeId, table: view.status(), devices: directory.registry.count() }));
 
   const close = async (): Promise<void> => {
@@ -171,4 +149,46 @@ export async function startDataNode(opts: DataNodeOptions): Promise<DataNode> {
       return stopping;
     },
   };
+}
+
+/** What the apply route needs. */
+interface ApplyDeps {
+  log: Logger;
+  metrics: RouterMetrics;
+  maxBatchBytes: number;
+  ownership: Ownership;
+  load: NodeLoad;
+  nodes: DataNodes;
+  directory: DeviceDirectory;
+  clusterToken: string | undefined;
+  isShuttingDown: () => boolean;
+}
+
+/** `POST /cluster/v1/apply`: validate the part, check every device's claim, then apply. */
+function registerApply(app: FastifyInstance, d: ApplyDeps): void {
+  const codec = getCodec();
+  app.addContentTypeParser('application/cbor', { parseAs: 'buffer', bodyLimit: d.maxBatchBytes }, (_req, body, done) => done(null, body));
+
+  app.post(APPLY_PATH, {
+    bodyLimit: d.maxBatchBytes,
+    errorHandler: syncErrorHandler(d.log, d.metrics.batches, d.maxBatchBytes),
+    onRequest: async (req) => {
+      if (d.isShuttingDown()) throw new LmjError('SHUTTING_DOWN');
+      checkClusterToken(d.clusterToken, req.headers.authorization);
+    },
+  }, async (req) => {
+    const gateway = req.headers['x-lmj-gateway'];
+    if (typeof gateway !== 'string' || gateway.length === 0) throw new LmjError('BAD_BATCH', 'missing x-lmj-gateway header');
+    const claims = decodeClaims(req.headers[ROUTE_HEADER]);
+    if (!Buffer.isBuffer(req.body)) throw new LmjError('BAD_BATCH', 'empty body');
+    const batch = decodeBatch(req.body, { isValidDeviceId, gatewayId: gateway, codec });
+    // Every device is checked before anything is written: a refused part writes nothing.
+    await d.ownership.checkDevices(batch.devices.map((p) => p.deviceId), claims);
+    const { answer, counts } = await applyBatch(d.nodes, d.directory, gateway, batch);
+    d.load.noteWrites(counts.applied, req.body.length);
+    d.metrics.batches.inc({ result: counts.failedDevices > 0 ? 'partial' : 'ok' });
+    d.metrics.records.inc({ outcome: 'applied' }, counts.applied);
+    d.metrics.records.inc({ outcome: 'duplicate' }, counts.duplicates);
+    return answer;
+  });
 }
