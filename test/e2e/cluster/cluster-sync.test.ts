@@ -85,7 +85,7 @@ describe('cluster: 2 routers × 3 nodes × 2 gateways', () => {
       // A data node dies: only its partitions fail, the others keep syncing.
       await nodes.get('node-1')!.kill('SIGKILL');
       const before = await Promise.all(gws.map(synced));
-      await waitFor('other nodes keep taking batches', async () => (await Promise.all(gws.map(synced))).every((s, i) => s.synced > before[i]!.synced + 20), 20_000).catch(async (e) => {
+      await waitFor('other nodes keep taking batches', async () => (await Promise.all(gws.map(synced))).every((s, i) => s.synced > before[i]!.synced + 20), 60_000).catch(async (e) => {
         console.log(JSON.stringify((await getJson(gws[0]!.httpUrl, '/sync/status')).json), r1?.stderr().slice(-3000), r2.stderr().slice(-2000), gws[0]!.stderr().slice(-2000));
         throw e;
       });
@@ -106,7 +106,7 @@ describe('cluster: 2 routers × 3 nodes × 2 gateways', () => {
       // All of etcd down for 10 s while uplinks go on from the cached table.
       const preOutage = await Promise.all(gws.map(synced));
       await etcd.stopFor(10, async () => {
-        await waitFor('syncing while etcd is down', async () => (await Promise.all(gws.map(synced))).every((s, i) => s.synced > preOutage[i]!.synced + 20), 9_000).catch(async (e) => {
+        await waitFor('syncing while etcd is down', async () => (await Promise.all(gws.map(synced))).every((s, i) => s.synced > preOutage[i]!.synced + 20), 15_000).catch(async (e) => {
           for (const g of gws) console.log(JSON.stringify((await getJson(g.httpUrl, '/sync/status')).json), g.stderr().slice(-1500));
           console.log(r2.stderr().slice(-3000));
           for (const n of nodes.values()) console.log(n.stderr().slice(-1500));
