@@ -1,9 +1,10 @@
 /**
  * `npm run bench`: every benchmark that compares against a baseline measured in the
  * same run. Each section prints its own table of medians and ratios.
- * Select sections with arguments: `npm run bench -- codec core journal catch-up`.
+ * Select sections with arguments: `npm run bench -- codec core journal catch-up cluster`.
  */
 import { runCatchUpBench } from './catch-up.js';
+import { runClusterBench } from './cluster.js';
 import { runCodecBench } from './codec.js';
 import { runCoreBench } from './core.js';
 import { runJournalBench } from './journal.js';
@@ -15,6 +16,8 @@ const sections: Record<string, () => Promise<void>> = {
   core: runCoreBench,
   journal: runJournalBench,
   dashboard: () => runDashboardBench(),
+  // Routing overhead of a cluster router (bench/cluster.ts); process start-up dominates at this size.
+  cluster: () => runClusterBench(Number(process.env.LMJ_BENCH_CLUSTER_READINGS ?? 4000), 3, 100),
   // The issue's full size is 1,000,000 readings (LMJ_BENCH_CATCHUP_READINGS=1000000); the
   // default keeps `npm run bench` within minutes at this machine's durable ingest rate.
   'catch-up': () => runCatchUpBench(Number(process.env.LMJ_BENCH_CATCHUP_READINGS ?? 50_000), 5, 100),

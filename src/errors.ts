@@ -113,6 +113,7 @@ export const ERROR_CODES = {
   NO_LIVE_NODES: { errno: -33509, httpStatus: 503, message: 'no live data node to assign the partition to' },
   NODE_ID_IN_USE: { errno: -33510, httpStatus: 409, message: 'a live node is registered with this id' },
   UNASSIGNED: { errno: -33511, httpStatus: 503, message: 'the partition has no owner yet' },
+  NODE_UNAVAILABLE: { errno: -33512, httpStatus: 503, message: 'the data node owning the partition is not reachable' },
 
   // SQL queries and pseudo-tables (-33600…).
   SQL_SYNTAX: { errno: -33600, httpStatus: 400, message: 'SQL syntax error' },

@@ -1,6 +1,6 @@
 /**
  * The `lmj-edge` command (bin/lmj-edge.js imports the compiled form of this file).
- * Subcommands: start, devices, inspect, audit, salvage, query, hash-password, router, status, cluster, and — from
+ * Subcommands: start, devices, inspect, audit, salvage, query, hash-password, router, node, status, cluster, and — from
  * firmware-sim — sim and verify.
  */
 // Must stay the first import: it sizes the libuv threadpool before anything starts it.
@@ -14,6 +14,7 @@ import { registerInspect } from './commands/inspect.js';
 import { registerSalvage } from './commands/salvage.js';
 import { registerQuery } from './commands/query.js';
 import { registerStart } from './commands/start.js';
+import { registerNode } from './node-command.js';
 import { registerRouter } from './router-command.js';
 import { registerStatus } from './status-command.js';
 import { registerSimCommands } from './sim.js';
@@ -30,6 +31,7 @@ registerSalvage(program);
 registerQuery(program);
 registerHashPassword(program);
 registerRouter(program);
+registerNode(program);
 registerStatus(program);
 registerCluster(program);
 // The simulator pulls in its own dependencies: load it only when it may be used.

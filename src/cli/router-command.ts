@@ -7,7 +7,9 @@ import { LmjError } from '../errors.js';
 import { fail } from './output.js';
 
 interface RouterFlags {
-  data: string;
+  data?: string;
+  etcd?: string;
+  group?: string;
   httpHost: string;
   httpPort: string;
   tokens?: string;
@@ -27,7 +29,9 @@ export function registerRouter(program: Command): void {
   program
     .command('router')
     .description('run the cloud router: sync endpoint for gateways, data nodes, query API over all devices')
-    .requiredOption('--data <dir>', 'data directory (routing table, directory, nodes/<node>/devices/<id>)')
+    .option('--data <dir>', 'data directory of the single-process router (routing table, directory, nodes/<node>/devices/<id>)')
+    .option('--group <id>', 'with --etcd: a router of this group, routing with the group\'s own table')
+    .option('--etcd <urls>', 'cluster router: route with the etcd table to data nodes (`lmj-edge node`) instead of local nodes (env LMJ_EDGE_ETCD)')
     .option('--http-host <host>', 'bind address (non-loopback requires --tokens)', '127.0.0.1')
     .option('--http-port <port>', 'HTTP port, 0 = any free port', '8081')
     .option('--tokens <file>', 'JSON {"gateways": {"<gateway id>": "<token>"}}')
@@ -37,8 +41,19 @@ export function registerRouter(program: Command): void {
     .action(async (flags: RouterFlags) => {
       let port: number;
       let nodes: number | undefined;
+      const etcdRaw = flags.etcd ?? process.env.LMJ_EDGE_ETCD;
+      let etcd: string[] | undefined;
       try {
         port = int('http-port', flags.httpPort, 0, 65535);
+        if (etcdRaw !== undefined) {
+          const { parseEtcdUrls } = await import('../cluster/index.js');
+          etcd = parseEtcdUrls(etcdRaw);
+          if (flags.data !== undefined || flags.nodes !== undefined) throw new LmjError('BAD_CONFIG', 'invalid configuration: --data and --nodes belong to the single-process router, not --etcd', { details: { key: 'etcd' } });
+          const { MEMBER_ID } = await import('../cluster/index.js');
+          if (flags.group !== undefined && !MEMBER_ID.test(flags.group)) throw new LmjError('BAD_CONFIG', 'invalid configuration: group: 1..64 of A-Z a-z 0-9 _ -', { details: { key: 'group' } });
+        } else if (flags.data === undefined) {
+          throw new LmjError('BAD_CONFIG', 'invalid configuration: give --data DIR (single-process router) or --etcd URLS (cluster router)', { details: { key: 'data' } });
+        }
         nodes = flags.nodes === undefined ? undefined : int('nodes', flags.nodes, 1, 256);
         if (flags.durability !== 'safe' && flags.durability !== 'fast') throw new LmjError('BAD_CONFIG', 'invalid configuration: durability: safe or fast');
       } catch (err) {
@@ -48,10 +63,21 @@ export function registerRouter(program: Command): void {
       const { createLogger } = await import('../http/logger.js');
       const { resolve } = await import('node:path');
       const log = createLogger(flags.logLevel, 'lmj-edge-router');
-      let router;
+      let router: { http: { host: string; port: number }; stop(): Promise<void> };
       try {
-        router = await startRouter({
-          dataDir: resolve(flags.data),
+        const token = process.env.LMJ_EDGE_CLUSTER_TOKEN;
+        router = etcd !== undefined
+          ? await (await import('../router/cluster/cluster-router.js')).startClusterRouter({
+            etcd,
+            ...(flags.group === undefined ? {} : { group: flags.group }),
+            httpHost: flags.httpHost,
+            httpPort: port,
+            ...(flags.tokens === undefined ? {} : { tokensFile: resolve(flags.tokens) }),
+            ...(token === undefined || token === '' ? {} : { clusterToken: token }),
+            log,
+          })
+          : await startRouter({
+          dataDir: resolve(flags.data ?? '.'),
           httpHost: flags.httpHost,
           httpPort: port,
           ...(flags.tokens === undefined ? {} : { tokensFile: resolve(flags.tokens) }),

@@ -4,8 +4,9 @@
  * CLUSTER_UNAVAILABLE instead of hanging; watch and keepalive streams get none (they
  * are meant to stay open, and etcd3 reconnects them).
  */
-import { Etcd3, type IOptions } from 'etcd3';
+import { Etcd3, type IOptions, type Namespace } from 'etcd3';
 import { LmjError, isLmjError } from '../errors.js';
+import { checkMemberId } from './keys.js';
 
 /** Options of {@link connectEtcd}. */
 export interface EtcdClientOptions {
@@ -52,6 +53,20 @@ export function connectEtcd(urls: readonly string[], opts: EtcdClientOptions = {
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
     faultHandling: { watchBackoff: cappedBackoff(opts.maxWatchBackoffMs ?? 2000) },
   });
+}
+
+/** Where a router group's own table and membership live: outside `/lmj/v1/`, so the top-level view never sees them. */
+export function groupScope(group: string): string {
+  return `/lmj/group/${checkMemberId(group, 'group')}`;
+}
+
+/**
+ * The client scoped to a router group (hierarchical routing, docs/cluster.md): the same
+ * key layout (`/lmj/v1/…`) under {@link groupScope}, so a group's routers and nodes run
+ * every cluster call unchanged on their own table. Without a group: the client itself.
+ */
+export function scopeTo(client: Etcd3, group: string | undefined): Namespace {
+  return group === undefined ? client : client.namespace(groupScope(group));
 }
 
 /**

@@ -6,7 +6,7 @@
  * membership (membership.ts), placement (placement.ts) and the epoch check a data node
  * runs before it writes (epoch-check.ts). See docs/cluster.md.
  */
-export { connectEtcd, parseEtcdUrls, clusterError, etcdCall, type EtcdClientOptions } from './etcd-client.js';
+export { connectEtcd, parseEtcdUrls, clusterError, etcdCall, groupScope, scopeTo, type EtcdClientOptions } from './etcd-client.js';
 export {
   FORMAT_VERSION,
   ROOT,

@@ -6,7 +6,7 @@
  * (`/lmj/v1/nodes/<id>`) stays: a dead node's ranges remain its own (never reassigned
  * automatically). Two live processes never hold one id (NODE_ID_IN_USE).
  */
-import type { Etcd3, Lease, PutBuilder } from 'etcd3';
+import type { Lease, Namespace, PutBuilder } from 'etcd3';
 import { LmjError, isLmjError } from '../errors.js';
 import { etcdCall } from './etcd-client.js';
 import { FORMAT_VERSION, LIVE_PREFIX, NODES_PREFIX, checkMemberId, liveKey, nodeKey } from './keys.js';
@@ -51,7 +51,7 @@ export class NodeRegistration {
   private lastRefreshAt: number | null = null;
 
   private constructor(
-    private readonly client: Etcd3,
+    private readonly client: Namespace,
     private readonly opts: NodeRegistrationOptions,
   ) {}
 
@@ -60,7 +60,7 @@ export class NodeRegistration {
    * lease. Throws NODE_ID_IN_USE when another live process holds the id,
    * CLUSTER_UNAVAILABLE when etcd cannot be reached.
    */
-  static async register(client: Etcd3, opts: NodeRegistrationOptions): Promise<NodeRegistration> {
+  static async register(client: Namespace, opts: NodeRegistrationOptions): Promise<NodeRegistration> {
     checkMemberId(opts.id, 'node');
     const reg = new NodeRegistration(client, opts);
     const record: NodeRecord = { format: FORMAT_VERSION, id: opts.id, registeredAt: Date.now() };
@@ -169,7 +169,7 @@ export class NodeRegistration {
 }
 
 /** The live nodes (invalid live values are skipped and counted in `invalid`). */
-export async function listLiveNodes(client: Etcd3): Promise<{ nodes: LiveNodeRecord[]; invalid: number }> {
+export async function listLiveNodes(client: Namespace): Promise<{ nodes: LiveNodeRecord[]; invalid: number }> {
   const res = await etcdCall('list live nodes', () => client.getAll().prefix(LIVE_PREFIX).exec());
   const nodes: LiveNodeRecord[] = [];
   let invalid = 0;
@@ -185,7 +185,7 @@ export async function listLiveNodes(client: Etcd3): Promise<{ nodes: LiveNodeRec
 }
 
 /** Every node that ever registered, live or not (invalid values are skipped and counted in `invalid`). */
-export async function listNodes(client: Etcd3): Promise<{ nodes: NodeRecord[]; invalid: number }> {
+export async function listNodes(client: Namespace): Promise<{ nodes: NodeRecord[]; invalid: number }> {
   const res = await etcdCall('list nodes', () => client.getAll().prefix(NODES_PREFIX).exec());
   const nodes: NodeRecord[] = [];
   let invalid = 0;

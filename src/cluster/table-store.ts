@@ -5,7 +5,7 @@
  * writer that lost sees TABLE_CONFLICT (or, for {@link assignPartition}, re-reads and
  * takes the winner's answer). Nothing here is read-modify-write without that compare.
  */
-import type { Etcd3, PutBuilder } from 'etcd3';
+import type { Namespace, PutBuilder } from 'etcd3';
 import { LmjError, isLmjError } from '../errors.js';
 import { etcdCall } from './etcd-client.js';
 import { FORMAT_VERSION, LIVE_PREFIX, META_KEY, PARTITIONS, RANGES_PREFIX, ROOT, groupKey, nodeKey, rangeKey } from './keys.js';
@@ -43,7 +43,7 @@ export interface RangeChange {
 }
 
 /** Reads every table, node and group key and validates them (null: not initialized). */
-export async function readTable(client: Etcd3): Promise<ClusterTable | null> {
+export async function readTable(client: Namespace): Promise<ClusterTable | null> {
   const res = await etcdCall('read the routing table', () => client.getAll().prefix(ROOT).exec());
   const kvs = new Map<string, RawValue>();
   for (const kv of res.kvs) {
@@ -53,7 +53,7 @@ export async function readTable(client: Etcd3): Promise<ClusterTable | null> {
   return ClusterTable.build(kvs, Number(res.header.revision));
 }
 
-async function readMeta(client: Etcd3): Promise<{ meta: TableMeta; modRevision: number; revision: number } | null> {
+async function readMeta(client: Namespace): Promise<{ meta: TableMeta; modRevision: number; revision: number } | null> {
   const res = await etcdCall('read the table header', () => client.get(META_KEY).exec());
   const kv = res.kvs[0];
   if (kv === undefined) return null;
@@ -67,7 +67,7 @@ async function readMeta(client: Etcd3): Promise<{ meta: TableMeta; modRevision: 
  * the header turns `ready` last — readers never see half a table, and an `init` that
  * died midway is resumed by running `init` again with the same size. Throws TABLE_EXISTS.
  */
-export async function initTable(client: Etcd3, partitionsPerRange = 256): Promise<TableMeta> {
+export async function initTable(client: Namespace, partitionsPerRange = 256): Promise<TableMeta> {
   if (!Number.isSafeInteger(partitionsPerRange) || partitionsPerRange < MIN_PARTITIONS_PER_RANGE || partitionsPerRange > PARTITIONS) {
     throw new LmjError('BAD_REQUEST', `partitions per range must be ${MIN_PARTITIONS_PER_RANGE}..${PARTITIONS}`, { details: { partitionsPerRange } });
   }
@@ -102,7 +102,7 @@ export async function initTable(client: Etcd3, partitionsPerRange = 256): Promis
 }
 
 /** Reads the header and the range holding `partition` at one revision. Throws TABLE_NOT_INITIALIZED. */
-export async function readRange(client: Etcd3, partition: number): Promise<RangeRead> {
+export async function readRange(client: Namespace, partition: number): Promise<RangeRead> {
   if (!Number.isInteger(partition) || partition < 0 || partition >= PARTITIONS) {
     throw new LmjError('BAD_REQUEST', `partition must be 0..${PARTITIONS - 1}`, { details: { partition } });
   }
@@ -132,7 +132,7 @@ export async function readRange(client: Etcd3, partition: number): Promise<Range
  * since `read` (nothing is written), BAD_REQUEST when `next` changes the range's bounds,
  * lowers its epoch, or changes its owner without a higher epoch.
  */
-export async function commitRangeChange(client: Etcd3, read: RangeRead, next: RangeRecord): Promise<RangeChange> {
+export async function commitRangeChange(client: Namespace, read: RangeRead, next: RangeRecord): Promise<RangeChange> {
   const prev = read.range;
   const ownerChanged = JSON.stringify(prev.owner) !== JSON.stringify(next.owner);
   if (next.from !== prev.from || next.to !== prev.to || next.epoch < prev.epoch || (ownerChanged && next.epoch <= prev.epoch)) {
@@ -152,12 +152,12 @@ function ownerKey(owner: Owner): string {
   return owner.kind === 'node' ? nodeKey(owner.id) : groupKey(owner.id);
 }
 
-async function checkOwnerExists(client: Etcd3, owner: Owner): Promise<void> {
+async function checkOwnerExists(client: Namespace, owner: Owner): Promise<void> {
   const exists = await etcdCall('read the owner', () => client.get(ownerKey(owner)).exists());
   if (!exists) throw new LmjError('BAD_REQUEST', `unknown ${owner.kind} ${owner.id}`, { details: { owner } });
 }
 
-async function readExact(client: Etcd3, from: number, expectEpoch: number | undefined): Promise<RangeRead> {
+async function readExact(client: Namespace, from: number, expectEpoch: number | undefined): Promise<RangeRead> {
   const read = await readRange(client, from);
   if (read.range.from !== from) throw new LmjError('NOT_FOUND', `no range starts at ${from} (partition ${from} is in ${read.range.from}..${read.range.to})`, { details: { from } });
   if (expectEpoch !== undefined && read.range.epoch !== expectEpoch) {
@@ -172,14 +172,14 @@ async function readExact(client: Etcd3, from: number, expectEpoch: number | unde
  * the range is at that epoch (the caller's view). Throws TABLE_CONFLICT when the table
  * changed between the read and the commit.
  */
-export async function setOwner(client: Etcd3, from: number, owner: Owner, expectEpoch?: number): Promise<RangeChange> {
+export async function setOwner(client: Namespace, from: number, owner: Owner, expectEpoch?: number): Promise<RangeChange> {
   await checkOwnerExists(client, owner);
   const read = await readExact(client, from, expectEpoch);
   return commitRangeChange(client, read, { ...read.range, owner: { ...owner }, epoch: read.range.epoch + 1 });
 }
 
 /** Increments the epoch of the range starting at `from` (fencing out every router's old view). */
-export async function bumpEpoch(client: Etcd3, from: number, expectEpoch?: number): Promise<RangeChange> {
+export async function bumpEpoch(client: Namespace, from: number, expectEpoch?: number): Promise<RangeChange> {
   const read = await readExact(client, from, expectEpoch);
   return commitRangeChange(client, read, { ...read.range, epoch: read.range.epoch + 1 });
 }
@@ -198,7 +198,7 @@ export interface AssignOptions {
  * transaction re-reads and returns the winner's owner. Throws NO_LIVE_NODES when no node
  * is live, TABLE_CONFLICT when every attempt lost to other table changes.
  */
-export async function assignPartition(client: Etcd3, partition: number, opts: AssignOptions = {}): Promise<RangeChange & { assigned: boolean }> {
+export async function assignPartition(client: Namespace, partition: number, opts: AssignOptions = {}): Promise<RangeChange & { assigned: boolean }> {
   const attempts = opts.maxAttempts ?? 8;
   for (let attempt = 0; attempt < attempts; attempt++) {
     const read = await readRange(client, partition);
@@ -219,7 +219,7 @@ export async function assignPartition(client: Etcd3, partition: number, opts: As
 }
 
 /** Creates or updates a router group (a range owner that routes further down). */
-export async function putGroup(client: Etcd3, id: string, routers: readonly string[]): Promise<GroupRecord> {
+export async function putGroup(client: Namespace, id: string, routers: readonly string[]): Promise<GroupRecord> {
   const record: GroupRecord = { format: FORMAT_VERSION, id, routers: [...routers] };
   if (routers.length === 0 || routers.some((u) => !/^https?:\/\/\S+$/.test(u))) {
     throw new LmjError('BAD_REQUEST', 'a group needs at least one http(s) router URL', { details: { group: id } });

@@ -11,7 +11,7 @@
  * `snapshot`) plus ranges with epochs and the live nodes.
  */
 import { EventEmitter } from 'node:events';
-import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
+import type { IKeyValue, Namespace, Watcher } from 'etcd3';
 import { LmjError, isLmjError } from '../errors.js';
 import { clusterError } from './etcd-client.js';
 import { LIVE_PREFIX, ROOT } from './keys.js';
@@ -68,7 +68,7 @@ export class TableView {
   readonly counters: TableViewCounters = { loads: 0, updates: 0, invalid: 0, invalidLive: 0, watchErrors: 0 };
 
   private constructor(
-    private readonly client: Etcd3,
+    private readonly client: Namespace,
     private readonly retryMs: number,
   ) {}
 
@@ -77,7 +77,7 @@ export class TableView {
    * `openTimeoutMs`, then throws CLUSTER_UNAVAILABLE. An invalid or uninitialized table
    * does not fail `open`: the view waits for etcd to hold a good one (see `status()`).
    */
-  static async open(client: Etcd3, opts: TableViewOptions = {}): Promise<TableView> {
+  static async open(client: Namespace, opts: TableViewOptions = {}): Promise<TableView> {
     const view = new TableView(client, opts.retryMs ?? 500);
     const deadline = Date.now() + (opts.openTimeoutMs ?? 10_000);
     for (;;) {

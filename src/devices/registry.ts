@@ -91,6 +91,11 @@ export class DeviceRegistry {
     return new Set(this.env.getKeys({}) as Iterable<string>);
   }
 
+  /** Number of registered devices. */
+  count(): number {
+    return this.env.getKeysCount();
+  }
+
   /** Waits for queued updates to commit. */
   async settle(): Promise<void> {
     await Promise.all([...this.pending]);

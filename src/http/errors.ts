@@ -7,6 +7,8 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { LmjError, isLmjError, type ErrorCode } from '../errors.js';
 import type { Logger } from './logger.js';
 
+const ROUTING_REFUSALS = new Set<ErrorCode>(['NOT_OWNER', 'STALE_EPOCH', 'EPOCH_AHEAD']);
+
 /** The JSON error body. */
 export function errorBody(err: LmjError): { error: { code: ErrorCode; errno: number; message: string } } {
   return { error: { code: err.code, errno: err.errno, message: err.message } };
@@ -28,6 +30,8 @@ export function makeErrorHandler(log: Logger) {
       log.error({ err, url: req.url }, 'http handler failed');
       lmj = new LmjError('STORE_IO', 'internal error');
     }
-    void reply.code(lmj.httpStatus).type('application/json').send(errorBody(lmj));
+    // A routing refusal's details (current range, epoch, owner) let a cluster router re-route at once.
+    const body = ROUTING_REFUSALS.has(lmj.code) && lmj.details !== undefined ? { error: { ...errorBody(lmj).error, details: lmj.details } } : errorBody(lmj);
+    void reply.code(lmj.httpStatus).type('application/json').send(body);
   };
 }

@@ -39,6 +39,11 @@ export interface HttpApiOptions {
   health?: () => Record<string, unknown>;
   /** True once the daemon is draining: /healthz answers 503. */
   isShuttingDown?: () => boolean;
+  /**
+   * Runs before every `/devices/:id…` handler (after the schema checked the id); throws to
+   * refuse. A data node checks here that it owns the device's partition (docs/cluster.md).
+   */
+  deviceGuard?: (deviceId: string, headers: Record<string, string | string[] | undefined>) => void | Promise<void>;
 }
 
 /** Splits `a,b,c` into field paths (empty items dropped). */
@@ -66,6 +71,13 @@ export function buildHttpApi(opts: HttpApiOptions): FastifyInstance {
     const err = new LmjError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`);
     void reply.code(err.httpStatus).send(errorBody(err));
   });
+  const guard = opts.deviceGuard;
+  if (guard !== undefined) {
+    app.addHook('preHandler', async (req) => {
+      const id = (req.params as { id?: unknown } | undefined)?.id;
+      if (typeof id === 'string' && req.routeOptions.url?.startsWith('/devices/:id') === true) await guard(id, req.headers);
+    });
+  }
 
   app.get<{ Querystring: ListQuery }>('/devices', { schema: { querystring: listQuery } }, async (req) => {
     const page = await source.listDevices({ ...req.query });

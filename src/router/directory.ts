@@ -24,8 +24,9 @@ export class DeviceDirectory {
   readonly registry: DeviceRegistry;
   private readonly locations: RootDatabase<{ gateway: string; at: number }, string>;
 
-  constructor(dataDir: string) {
-    const dir = join(dataDir, 'router');
+  /** `sub`: the directory under `dataDir` (`router` for the single-process router, `node` for a data node). */
+  constructor(dataDir: string, sub = 'router') {
+    const dir = join(dataDir, sub);
     mkdirSync(dir, { recursive: true });
     // Both fsync their commits (off the apply path): an unsynced LMDB env can be torn by a
     // power cut and then crash the process that maps it (found by the power-cut harness).

@@ -8,3 +8,5 @@ export { LocalRoutingTable, initialTable, validateTable, PARTITIONS, type Routin
 export { DataNodes, type DataNode } from './data-nodes.js';
 export { GatewayTokens } from './tokens.js';
 export { routerQuerySource, type DeviceLocationView } from './query-source.js';
+export { startClusterRouter, type ClusterRouter, type ClusterRouterOptions } from './cluster/cluster-router.js';
+export { startDataNode, APPLY_PATH, type DataNode as ClusterDataNode, type DataNodeOptions } from './node/data-node.js';

@@ -39,13 +39,18 @@ function positiveInt(key: string, v: number | undefined, dflt: number): number {
 
 /** Applies defaults and validates; throws BAD_CONFIG naming the setting. */
 export function syncSettings(o: SyncOptions): UplinkSettings {
-  let url: URL;
-  try {
-    url = new URL(o.upstream);
-  } catch {
-    throw bad('upstream', `not a URL: ${String(o.upstream).slice(0, 200)}`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw bad('upstream', 'use http://host:port or https://host:port');
+  const upstreams = String(o.upstream).split(',').map((u) => u.trim());
+  if (upstreams.length > 16) throw bad('upstream', 'at most 16 routers');
+  const urls = upstreams.map((raw) => {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw bad('upstream', `not a URL: ${raw.slice(0, 200)}`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw bad('upstream', 'use http://host:port or https://host:port (comma-separated for several routers)');
+    return url.toString().replace(/\/+$/, '');
+  });
   if (!GATEWAY_ID.test(o.gatewayId)) throw bad('gatewayId', 'use 1..64 of A-Z a-z 0-9 . _ -');
   if (o.token !== undefined && (o.token.length < 1 || o.token.length > 512 || /[\s\0]/.test(o.token))) {
     throw bad('upstreamToken', 'must be 1..512 characters without whitespace');
@@ -53,7 +58,7 @@ export function syncSettings(o: SyncOptions): UplinkSettings {
   const policy = o.policy ?? 'backpressure';
   if (policy !== 'backpressure' && policy !== 'drop-oldest') throw bad('outboxPolicy', 'backpressure or drop-oldest');
   return {
-    upstream: url.toString().replace(/\/+$/, ''),
+    upstream: urls.join(','),
     token: o.token,
     gatewayId: o.gatewayId,
     budgetBytes: positiveInt('outboxBudget', o.budgetBytes, 256 * 1024 * 1024),

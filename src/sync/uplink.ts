@@ -19,10 +19,18 @@ const MIN_BATCH_BYTES = 16 * 1024;
 /** Settings with defaults applied. */
 export type UplinkSettings = Required<Omit<SyncOptions, 'token'>> & { token: string | undefined };
 
+/** One router the uplink can send to. */
+interface Upstream {
+  url: string;
+  path: string;
+  pool: Pool;
+}
+
 /** The uplink worker of one gateway. */
 export class Uplink {
-  private readonly pool: Pool;
-  private readonly path: string;
+  /** The routers of `--upstream` (comma-separated), in order; `current` is the one in use. */
+  private readonly upstreams: Upstream[];
+  private current = 0;
   private seq = Date.now();
   private lastServed: string | undefined;
   private maxBytes: number;
@@ -49,9 +57,14 @@ export class Uplink {
     private readonly settings: UplinkSettings,
     private readonly log: SyncLog,
   ) {
-    const url = new URL(settings.upstream);
-    this.path = `${url.pathname.replace(/\/+$/, '')}${SYNC_PATH}`;
-    this.pool = new Pool(url.origin, { connections: settings.concurrency, pipelining: 1, keepAliveTimeout: 60_000 });
+    this.upstreams = settings.upstream.split(',').map((raw) => {
+      const url = new URL(raw);
+      return {
+        url: raw,
+        path: `${url.pathname.replace(/\/+$/, '')}${SYNC_PATH}`,
+        pool: new Pool(url.origin, { connections: settings.concurrency, pipelining: 1, keepAliveTimeout: 60_000 }),
+      };
+    });
     this.maxBytes = settings.batchMaxBytes;
     this.stopping = new Promise((resolve) => {
       this.signalStop = resolve;
@@ -115,8 +128,10 @@ export class Uplink {
       for (const e of exports) this.busy.add(e.deviceId);
       const p: Promise<void> = this.send(exports)
         .then(
-          (ok) => {
-            attempt = ok ? 0 : attempt + 1;
+          (outcome) => {
+            // Some devices committed: the router works, only some parts failed (e.g. one data
+            // node down) — retry those soon instead of backing off ever longer.
+            attempt = outcome === 'ok' ? 0 : outcome === 'partial' ? 1 : attempt + 1;
           },
           (err: unknown) => {
             // E.g. the cursor store failed: retry the batch later rather than end the loop.
@@ -162,8 +177,8 @@ export class Uplink {
     return out;
   }
 
-  /** Sends one batch; true when every device in it was confirmed. */
-  private async send(exports: DeviceExport[]): Promise<boolean> {
+  /** Sends one batch: `ok` when every device in it was confirmed, `partial` when some were. */
+  private async send(exports: DeviceExport[]): Promise<'ok' | 'partial' | 'failed'> {
     const seq = this.seq++;
     const body = encodeBatch({ gatewayId: this.settings.gatewayId, seq, devices: exports.map((e) => ({ deviceId: e.deviceId, records: e.records })) });
     let answer: BatchAnswer;
@@ -173,7 +188,7 @@ export class Uplink {
       this.counters.batchFailures++;
       this.noteError(err);
       if (isLmjError(err, 'BATCH_TOO_LARGE')) this.maxBytes = Math.max(MIN_BATCH_BYTES, Math.floor(this.maxBytes / 2));
-      return false;
+      return 'failed';
     }
     const done: { exp: DeviceExport; element: Buffer }[] = [];
     let failed: { code: string; message: string } | undefined;
@@ -199,9 +214,9 @@ export class Uplink {
     if (failed !== undefined) {
       this.counters.batchFailures++;
       this.noteError(new LmjError('UPSTREAM_FAILED', `router could not commit every device: ${failed.code}: ${failed.message}`));
-      return false;
+      return done.length > 0 ? 'partial' : 'failed';
     }
-    return true;
+    return 'ok';
   }
 
   private async post(body: Buffer): Promise<BatchAnswer> {
@@ -214,9 +229,10 @@ export class Uplink {
     this.aborts.add(abort);
     let status: number;
     let text: string;
+    const up = this.upstreams[this.current % this.upstreams.length] as Upstream;
     try {
-      const res = await this.pool.request({
-        path: this.path,
+      const res = await up.pool.request({
+        path: up.path,
         method: 'POST',
         headers,
         body,
@@ -227,7 +243,8 @@ export class Uplink {
       status = res.statusCode;
       text = await res.body.text();
     } catch (cause) {
-      throw new LmjError('UPSTREAM_FAILED', `cannot reach ${this.settings.upstream}: ${(cause as Error).message}`, { cause });
+      this.failOver(up);
+      throw new LmjError('UPSTREAM_FAILED', `cannot reach ${up.url}: ${(cause as Error).message}`, { cause });
     } finally {
       this.aborts.delete(abort);
     }
@@ -238,6 +255,8 @@ export class Uplink {
       json = null;
     }
     if (status !== 200) {
+      // A router that cannot work right now (draining, no etcd, a gateway or proxy error): try the next one.
+      if (status === 502 || status === 503 || status === 504) this.failOver(up);
       const e = (json as { error?: { code?: string; message?: string } } | null)?.error;
       const code = status === 413 ? 'BATCH_TOO_LARGE' : status === 401 ? 'UNAUTHORIZED' : 'UPSTREAM_FAILED';
       throw new LmjError(code, `router answered ${status}: ${e?.code ?? ''} ${e?.message ?? text.slice(0, 200)}`.trim(), {
@@ -245,6 +264,18 @@ export class Uplink {
       });
     }
     return parseAnswer(json);
+  }
+
+  /** Moves on to the next router after `failed` did not answer (once per failure, even with batches in flight). */
+  private failOver(failed: Upstream): void {
+    if (this.upstreams.length < 2 || this.upstreams[this.current % this.upstreams.length] !== failed) return;
+    this.current = (this.current + 1) % this.upstreams.length;
+    this.log.warn({ from: failed.url, to: this.upstreams[this.current]?.url }, 'uplink: failing over to the next router');
+  }
+
+  /** The router in use now. */
+  currentUpstream(): string {
+    return (this.upstreams[this.current % this.upstreams.length] as Upstream).url;
   }
 
   /** Stops the loop (an in-flight request is aborted: its batch is resent next run). */
@@ -255,6 +286,6 @@ export class Uplink {
     this.outbox.releaseDirtyWaiters();
     for (const a of this.aborts) a.abort();
     await this.loop;
-    await this.pool.close().catch(() => undefined);
+    await Promise.all(this.upstreams.map((u) => u.pool.close().catch(() => undefined)));
   }
 }

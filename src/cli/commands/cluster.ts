@@ -1,5 +1,5 @@
 /**
- * `lmj-edge cluster --etcd URLS init [--partitions-per-range N] | status | nodes | table`:
+ * `lmj-edge cluster --etcd URLS [--group ID] init [--partitions-per-range N] | status | nodes | table | put-group | set-owner`:
  * bootstraps and inspects the routing table and membership in etcd. `--etcd` may also
  * come from LMJ_EDGE_ETCD. Every subcommand takes `--json`. Exit codes: 0 ok, 1 an
  * error with its stable code on stderr (also: `status` of an invalid table), 2 bad flags.
@@ -42,6 +42,13 @@ async function withClient(cmd: Command, fn: (client: Etcd3) => Promise<void>): P
   client.close();
 }
 
+/** The `--group` of the command (checked), or undefined. */
+function groupOf(cmd: Command): string | undefined {
+  const g = (cmd.optsWithGlobals() as { group?: string }).group;
+  if (g !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(g)) fail(new LmjError('BAD_CONFIG', 'invalid configuration: group: 1..64 of A-Z a-z 0-9 _ -', { details: { key: 'group' } }), 2);
+  return g;
+}
+
 /** Same bounds as initTable (16..65536), checked before connecting so a typo exits 2. */
 function partitionsPerRange(raw: string): number {
   const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
@@ -75,7 +82,8 @@ export function registerCluster(program: Command): void {
   const group = program
     .command('cluster')
     .description('bootstrap and inspect the cluster: routing table and membership in etcd')
-    .addOption(new Option('--etcd <urls>', 'comma-separated etcd client URLs (http://host:port)').env('LMJ_EDGE_ETCD'));
+    .addOption(new Option('--etcd <urls>', 'comma-separated etcd client URLs (http://host:port)').env('LMJ_EDGE_ETCD'))
+    .option('--group <id>', 'init and table: the table of this router group (its routers and nodes run with --group)');
 
   group
     .command('init')
@@ -90,7 +98,8 @@ export function registerCluster(program: Command): void {
         fail(err, 2);
       }
       await withClient(cmd, async (client) => {
-        const meta = await (await cluster()).initTable(client, n);
+        const c = await cluster();
+        const meta = await c.initTable(c.scopeTo(client, groupOf(cmd)), n);
         if (flags.json === true) return printJson(meta);
         process.stdout.write(`initialized: ${Math.ceil(65536 / n)} ranges of ${n} partitions, table version ${meta.version}\n`);
       });
@@ -140,7 +149,8 @@ export function registerCluster(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (flags: JsonFlag, cmd: Command) => {
       await withClient(cmd, async (client) => {
-        const table = await (await cluster()).readTable(client);
+        const c = await cluster();
+        const table = await c.readTable(c.scopeTo(client, groupOf(cmd)));
         if (table === null) throw new LmjError('TABLE_NOT_INITIALIZED', 'the routing table is not initialized: run lmj-edge cluster --etcd URLS init');
         if (flags.json === true) return printJson(table.snapshot());
         process.stdout.write(`table version ${table.version} at etcd revision ${table.revision}, ${table.meta.partitionsPerRange} partitions per range\n`);
@@ -148,6 +158,33 @@ export function registerCluster(program: Command): void {
           ['FROM', 'TO', 'OWNER', 'EPOCH'],
           table.ranges.map((r) => [String(r.from), String(r.to), r.owner === null ? '-' : `${r.owner.kind === 'group' ? 'group:' : ''}${r.owner.id}`, String(r.epoch)]),
         );
+      });
+    });
+
+  group
+    .command('put-group <id>')
+    .description('create or update a router group (a range owner whose routers route within the group\'s own table)')
+    .requiredOption('--routers <urls>', 'comma-separated http(s) URLs of the group\'s routers')
+    .action(async (id: string, flags: { routers: string }, cmd: Command) => {
+      await withClient(cmd, async (client) => {
+        const g = await (await cluster()).putGroup(client, id, flags.routers.split(',').map((u) => u.trim()).filter((u) => u !== ''));
+        process.stdout.write(`group ${g.id}: ${g.routers.join(', ')}\n`);
+      });
+    });
+
+  group
+    .command('set-owner <from> <owner>')
+    .description('give the range starting at FROM to node:ID or group:ID (epoch + 1; moves no data)')
+    .option('--expect-epoch <n>', 'only if the range is at this epoch')
+    .action(async (from: string, owner: string, flags: { expectEpoch?: string }, cmd: Command) => {
+      const m = /^(node|group):([A-Za-z0-9_-]{1,64})$/.exec(owner);
+      if (m === null || !/^\d{1,5}$/.test(from) || (flags.expectEpoch !== undefined && !/^\d{1,15}$/.test(flags.expectEpoch))) {
+        fail(new LmjError('BAD_CONFIG', 'invalid configuration: set-owner FROM node:ID|group:ID [--expect-epoch N]', { details: { key: 'owner' } }), 2);
+      }
+      await withClient(cmd, async (client) => {
+        const c = await cluster();
+        const change = await c.setOwner(c.scopeTo(client, groupOf(cmd)), Number(from), { kind: m[1] as 'node' | 'group', id: m[2] as string }, flags.expectEpoch === undefined ? undefined : Number(flags.expectEpoch));
+        process.stdout.write(`range ${change.range.from}..${change.range.to}: ${owner} at epoch ${change.range.epoch}, table version ${change.version}\n`);
       });
     });
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isLmjError, type LmjError } from '../../../../src/errors.js';
 import { loadConfig, syncOptionsOf } from '../../../../src/gateway/config/index.js';
+import { syncSettings } from '../../../../src/sync/service.js';
 import { tmpDir } from '../../../helpers/tmp-dir.js';
 
 function badConfig(fn: () => unknown): LmjError {
@@ -38,6 +39,15 @@ describe('sync settings in the configuration table', () => {
       budgetBytes: 3000,
       policy: 'drop-oldest',
     });
+  });
+
+  it('take several routers in sync.upstream (comma-separated, each checked, normalized)', () => {
+    const cfg = loadConfig({ env: { LMJ_EDGE_UPSTREAM: 'http://127.0.0.1:9001/, http://127.0.0.1:9002', LMJ_EDGE_GATEWAY_ID: 'gw-1' } });
+    expect(syncSettings(syncOptionsOf(cfg)!).upstream).toBe('http://127.0.0.1:9001,http://127.0.0.1:9002');
+    const second = badConfig(() => loadConfig({ flags: { upstream: 'http://127.0.0.1:9001,ftp://x' } }));
+    expect(second.details).toMatchObject({ key: 'sync.upstream', source: 'flag', reason: expect.stringContaining('comma-separated') });
+    const empty = badConfig(() => loadConfig({ flags: { upstream: 'http://127.0.0.1:9001,' } }));
+    expect(empty.details).toMatchObject({ key: 'sync.upstream', source: 'flag' });
   });
 
   it('defaults the gateway id to an id-safe host name', () => {

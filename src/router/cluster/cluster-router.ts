@@ -1,0 +1,192 @@
+/**
+ * A cluster router (`lmj-edge router --etcd URLS`, docs/cluster.md): stateless, any
+ * number of them. Routes with a watched view of the etcd table (and keeps routing from
+ * the cached table while etcd is unreachable); splits each uplink batch per owner and
+ * answers the gateway once every part is committed or has failed; forwards device
+ * queries to their owners and gathers `/devices` from every node.
+ *
+ * POST /sync/v1/batch        as the single-process router (docs/sync.md); a device whose
+ *                            part failed answers {id, error}; when none committed: 503 + Retry-After
+ * GET  /devices              scatter-gather: {devices, next[, partial, failed]}
+ * GET  /devices/:id…         forwarded to the owner (summary, latest, readings, entities)
+ * GET  /routing              the table (snapshot), GET /healthz, /metrics
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
+import { TableView, connectEtcd, scopeTo } from '../../cluster/index.js';
+import { getCodec } from '../../codec/index.js';
+import { isValidDeviceId } from '../../devices/device-id.js';
+import { LmjError } from '../../errors.js';
+import { errorBody, makeErrorHandler } from '../../http/errors.js';
+import { createLogger, type Logger } from '../../http/logger.js';
+import { isLoopback } from '../../http/loopback.js';
+import { deviceParams, entityParams, listQuery, readingsQuery, type ListQuery } from '../../http/schemas.js';
+import { decodeBatch } from '../../sync/batch.js';
+import { SYNC_PATH } from '../../sync/uplink.js';
+import { RouterMetrics } from '../metrics.js';
+import { syncErrorHandler } from '../sync-errors.js';
+import { GatewayTokens, trustedGateway } from '../tokens.js';
+import { forwardBatch } from './forward-batch.js';
+import { HttpPools } from './http-pools.js';
+import { listFleet, queryDevice, type QueryContext } from './queries.js';
+import { Routes } from './routes.js';
+import { Targets, type Target } from './targets.js';
+
+/** Options of {@link startClusterRouter}. */
+export interface ClusterRouterOptions {
+  etcd: readonly string[];
+  /** A router of this group: routes with the group's own table (docs/cluster.md, Router groups). */
+  group?: string;
+  httpHost?: string;
+  httpPort: number;
+  tokensFile?: string;
+  /** Sent to data nodes as `authorization: Bearer` (LMJ_EDGE_CLUSTER_TOKEN). */
+  clusterToken?: string;
+  maxBatchBytes?: number;
+  /** Per request to a node or group router, ms (default 30 000). */
+  peerTimeoutMs?: number;
+  log?: Logger;
+}
+
+/** A running cluster router. */
+export interface ClusterRouter {
+  readonly http: { host: string; port: number };
+  readonly view: TableView;
+  stop(): Promise<void>;
+}
+
+/** Starts a cluster router; throws BAD_CONFIG / CLUSTER_UNAVAILABLE. */
+export async function startClusterRouter(opts: ClusterRouterOptions): Promise<ClusterRouter> {
+  const host = opts.httpHost ?? '127.0.0.1';
+  const log = opts.log ?? createLogger('info');
+  const maxBatchBytes = opts.maxBatchBytes ?? 16 * 1024 * 1024;
+  if (opts.tokensFile === undefined && !isLoopback(host)) {
+    throw new LmjError('BAD_CONFIG', `the router listens on ${host}, beyond this machine: --tokens FILE is required`, { details: { key: 'tokens' } });
+  }
+  const tokens = opts.tokensFile === undefined ? undefined : GatewayTokens.load(opts.tokensFile);
+  const codec = getCodec();
+  const root = connectEtcd(opts.etcd);
+  const client = scopeTo(root, opts.group);
+  const view = await TableView.open(client).catch((err: unknown) => {
+    root.close();
+    throw err;
+  });
+  const http = new HttpPools(opts.peerTimeoutMs ?? 30_000);
+  const routes = new Routes(view, client);
+  const targets = new Targets(view);
+  const metrics = new RouterMetrics(codec.kind);
+  const partitionOf = (id: string): number => codec.partitionOf(id);
+  // Nodes get the cluster token; group routers get the gateway's own credentials.
+  const headersFor = (req: FastifyRequest) => (t: Target): Record<string, string> => {
+    const h: Record<string, string> = {};
+    const gw = req.headers['x-lmj-gateway'];
+    if (typeof gw === 'string') h['x-lmj-gateway'] = gw;
+    if (t.kind === 'node' && opts.clusterToken !== undefined) h.authorization = `Bearer ${opts.clusterToken}`;
+    if (t.kind === 'group' && typeof req.headers.authorization === 'string') h.authorization = req.headers.authorization;
+    return h;
+  };
+  let shuttingDown = false;
+  const app = baseApp(log);
+  app.addContentTypeParser('application/cbor', { parseAs: 'buffer', bodyLimit: maxBatchBytes }, (_req, body, done) => done(null, body));
+
+  app.post(SYNC_PATH, {
+    bodyLimit: maxBatchBytes,
+    errorHandler: syncErrorHandler(log, metrics.batches, maxBatchBytes),
+    onRequest: async (req) => {
+      if (shuttingDown) throw new LmjError('SHUTTING_DOWN');
+      if (tokens === undefined) trustedGateway(req.headers['x-lmj-gateway']);
+      else tokens.authenticate(req.headers['x-lmj-gateway'], req.headers.authorization);
+      const len = Number(req.headers['content-length'] ?? 0);
+      if (len > maxBatchBytes) throw new LmjError('BATCH_TOO_LARGE', `batch of ${len} bytes, limit ${maxBatchBytes}`);
+    },
+  }, async (req, reply) => {
+    const gateway = String(req.headers['x-lmj-gateway']);
+    if (!Buffer.isBuffer(req.body)) throw new LmjError('BAD_BATCH', 'empty body');
+    // The whole batch is validated here, before any part leaves the router.
+    const batch = decodeBatch(req.body, { isValidDeviceId, gatewayId: gateway, codec });
+    // No table at all (never initialized, or invalid from the start): 503 before anything is routed.
+    view.current();
+    const devices = await forwardBatch({ routes, targets, http, partitionOf, headers: headersFor(req), onRefusal: (code) => metrics.batches.inc({ result: `refused_${code}` }) }, batch, req.body);
+    const failed = devices.filter((d) => 'error' in d);
+    metrics.batches.inc({ result: failed.length === 0 ? 'ok' : failed.length === devices.length ? 'failed' : 'partial' });
+    if (failed.length > 0) void reply.header('retry-after', '1');
+    if (failed.length === devices.length) {
+      const first = failed[0] as { error: { code: string; message: string } };
+      void reply.code(503);
+      return { error: { code: 'NODE_UNAVAILABLE', message: `no part of the batch was committed: ${first.error.code}: ${first.error.message}` }, seq: batch.seq, devices };
+    }
+    return { seq: batch.seq, devices };
+  });
+
+  const qctx = (req: FastifyRequest): QueryContext => ({ view, routes, targets, http, partitionOf, headers: headersFor(req) });
+  registerReads(app, qctx, () => shuttingDown);
+  app.get('/metrics', async (_req, reply) => {
+    const { contentType, body } = await metrics.render();
+    void reply.type(contentType);
+    return body;
+  });
+
+  const close = async (): Promise<void> => {
+    await app.close();
+    await http.close();
+    await view.close();
+    root.close();
+  };
+  try {
+    await app.listen({ host, port: opts.httpPort });
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : opts.httpPort;
+  let stopping: Promise<void> | undefined;
+  return {
+    http: { host, port },
+    view,
+    stop(): Promise<void> {
+      stopping ??= (async () => {
+        shuttingDown = true;
+        await close();
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** Fastify with the shared error mapping, tight parsing limits and a JSON 404. */
+function baseApp(log: Logger): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1024,
+    routerOptions: { maxParamLength: 128 },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
+  });
+  app.setErrorHandler(makeErrorHandler(log));
+  app.setNotFoundHandler((req, reply) => {
+    const err = new LmjError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`);
+    void reply.code(err.httpStatus).send(errorBody(err));
+  });
+  return app;
+}
+
+/** The read routes: device queries forwarded to their owners, the fleet gathered, the table, health. */
+function registerReads(app: FastifyInstance, qctx: (req: FastifyRequest) => QueryContext, isShuttingDown: () => boolean): void {
+  const forward = async (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply): Promise<unknown> => {
+    const res = await queryDevice(qctx(req), req.params.id, req.url);
+    void reply.code(res.status);
+    return res.json;
+  };
+  app.get<{ Querystring: ListQuery }>('/devices', { schema: { querystring: listQuery } }, async (req) => listFleet(qctx(req), req.query));
+  app.get<{ Params: { id: string } }>('/devices/:id', { schema: { params: deviceParams } }, forward);
+  app.get<{ Params: { id: string } }>('/devices/:id/latest', { schema: { params: deviceParams } }, forward);
+  app.get<{ Params: { id: string } }>('/devices/:id/readings', { schema: { params: deviceParams, querystring: readingsQuery } }, forward);
+  app.get<{ Params: { id: string; ptr: string } }>('/devices/:id/entities/:ptr', { schema: { params: entityParams } }, forward);
+  app.get('/routing', async (req) => qctx(req).view.snapshot());
+  app.get('/healthz', async (req, reply) => {
+    const down = isShuttingDown();
+    void reply.code(down ? 503 : 200);
+    return { status: down ? 'shutting_down' : 'ok', role: 'router', table: qctx(req).view.status() };
+  });
+}
