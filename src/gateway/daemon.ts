@@ -19,6 +19,8 @@ import { createIngestor } from './ingest/index.js';
 import type { Ingestor } from './ingest/types.js';
 import { createLogger, RejectionLogger, type Logger } from '../http/logger.js';
 import { GatewayMetrics } from './metrics.js';
+import { QueryMetrics, registerQueryRoute, runQuery } from '../query/index.js';
+import { daemonQuerySource } from './http/query-source.js';
 import { registerSyncMetrics, registerSyncRoutes, startSync, type SyncOptions, type SyncService } from '../sync/index.js';
 
 /** A running daemon. */
@@ -148,6 +150,13 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
     }),
   });
   if (sync !== undefined) registerSyncRoutes(http, sync);
+  const querySource = daemonQuerySource(ingestor, config.dataDir, config.durability);
+  registerQueryRoute(http, {
+    execute: (sql, opts) => runQuery(querySource, sql, opts),
+    limits: config.query,
+    metrics: new QueryMetrics(metrics.registry),
+    log,
+  });
   const dashboard = registerDashboard(http, dashboardDeps({ ingestor, registry: metrics.registry, dataDir: config.dataDir, syncStatus: () => sync?.status() }), { registry: metrics.registry });
   dashboardStored = (deviceId, ts) => dashboard.readingStored(deviceId, ts);
 
@@ -162,6 +171,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
     await http.close();
     await sync?.close();
     await ingestor.close();
+    await querySource.close();
     throw err;
   }
   const addr = http.server.address();
@@ -178,6 +188,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
       await sync?.close();
       await ingestor.close();
       await http.close();
+      await querySource.close();
       log.info('stopped');
     })();
     return stopping;

@@ -21,6 +21,8 @@ interface StartFlags {
   broker?: string;
   durability?: string;
   logLevel?: string;
+  queryMaxRows?: string;
+  queryTimeout?: string;
 }
 
 function hostPort(host: string, port: number): string {
@@ -41,6 +43,8 @@ export function registerStart(program: Command): void {
     .option('--broker <url>', 'external broker mode: subscribe to mqtt://host:port instead of running the embedded broker')
     .option('--durability <mode>', 'safe (fsync before ack, default) or fast')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default info)')
+    .option('--query-max-rows <n>', 'most rows in one POST /query answer (default 10000)')
+    .option('--query-timeout <ms>', 'time budget of one POST /query, ms (default 30000)')
     .action(async (flags: StartFlags) => {
       let config;
       let sync;
