@@ -4,8 +4,11 @@
  * `readings()` query (fields `seq`, `boot`). LMDB readers never block the gateway's
  * writer, so this works while the gateway runs. Nothing is ever created: a device without
  * an instance simply has no readings, and an invalid id from the ledger never becomes a path.
+ * So does an instance whose `data.mdb` is empty: it was created but no commit of it ever
+ * reached the disk (a power cut right after the device's first message), and LMDB
+ * initializes such a file on its next writable open; a read-only open would fail.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore } from '../src/core/index.js';
 import { MAX_READINGS_LIMIT, readings } from '../src/core/telemetry/index.js';
@@ -19,7 +22,8 @@ export function dataDirReadingSource(dataDir: string): ReadingSource {
     async *scan(deviceId: string) {
       if (!isValidDeviceId(deviceId)) return;
       const path = join(dataDir, 'devices', deviceId);
-      if (!existsSync(join(path, 'data.mdb'))) return;
+      const file = join(path, 'data.mdb');
+      if (!existsSync(file) || statSync(file).size === 0) return;
       const store = openStore(path, { readOnly: true });
       try {
         let cursor: string | null = null;

@@ -6,7 +6,8 @@
 #                                       the journal's one fdatasync per group commit
 #   etcd / etcdctl (etcd-server, etcd-client) - cluster table and membership, started by tests
 #   chromium                          - the dashboard tests drive Debian's headless Chromium
-#   g++ / make / python3              - node-gyp builds the native addon (and the power-cut shim)
+#   g++ / make / python3              - node-gyp builds the native addon
+#   cc (gcc)                          - the power-cut harness compiles its LD_PRELOAD shim
 # As root it uses apt-get; otherwise it checks and fails with a clear message.
 set -euo pipefail
 need=()
@@ -18,6 +19,7 @@ command -v strace >/dev/null 2>&1 || need+=(strace)
 command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
+command -v cc >/dev/null 2>&1 || need+=(gcc)
 command -v make >/dev/null 2>&1 || need+=(make)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 if [ "${#need[@]}" -eq 0 ]; then exit 0; fi

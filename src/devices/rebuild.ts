@@ -9,13 +9,16 @@ import { deviceIdsOnDisk } from './layout.js';
 import type { DevicePool } from './pool/types.js';
 import { DeviceRegistry } from './registry.js';
 
-/** Opens the registry at `dir`, recreating it when it is unreadable (it is derived data). */
-export function openRegistry(dir: string): DeviceRegistry {
+/**
+ * Opens the registry at `dir`, recreating it when it is unreadable (it is derived data).
+ * `durable`: fsync each commit, so a power cut cannot leave it torn.
+ */
+export function openRegistry(dir: string, durable = false): DeviceRegistry {
   try {
-    return new DeviceRegistry(dir);
+    return new DeviceRegistry(dir, durable);
   } catch {
     rmSync(dir, { recursive: true, force: true });
-    return new DeviceRegistry(dir);
+    return new DeviceRegistry(dir, durable);
   }
 }
 

@@ -31,19 +31,23 @@ export interface DeviceListPage {
 }
 
 /**
- * The registry store (`DIR/gateway/registry`, lmdb-js). Derived data, so it is written
- * without fsync (noSync): after a crash it may miss the newest devices or lag on
- * counts; {@link DeviceRegistry.reconcile} adds devices found on disk but missing here,
- * and every later commit of a device rewrites its entry with absolute values from the
- * device's own root.
+ * The registry store (`DIR/gateway/registry`, lmdb-js). Derived data: after a crash it
+ * may miss the newest devices or lag on counts; the ingestor's reconcile adds devices
+ * found on disk but missing here, and every later commit of a device rewrites its entry
+ * with absolute values from the device's own root. Durable (fsync on commit, off the
+ * ack path) unless the gateway runs `fast`: an LMDB environment written without fsync
+ * can be *torn* by a power cut — its newest meta page on disk, the pages it points to
+ * not — and the daemon then died at start (SIGBUS reading past the end of the file) or
+ * on the first registry commit (docs/power-cut.md, "Findings").
  */
 export class DeviceRegistry {
   private readonly env: RootDatabase<Omit<DeviceListEntry, 'id'>, string>;
   private pending = new Set<Promise<unknown>>();
 
-  constructor(dir: string) {
+  /** `durable`: fsync every commit (the gateway's `safe` mode). */
+  constructor(dir: string, durable = false) {
     mkdirSync(dir, { recursive: true });
-    this.env = open<Omit<DeviceListEntry, 'id'>, string>({ path: dir, noSync: true, overlappingSync: false });
+    this.env = open<Omit<DeviceListEntry, 'id'>, string>({ path: dir, noSync: !durable, overlappingSync: false });
   }
 
   /** Upserts entries (absolute values, not increments); not awaited by ingest. */

@@ -19,7 +19,8 @@ import { createIngestor } from './ingest/index.js';
 import type { Ingestor } from './ingest/types.js';
 import { createLogger, RejectionLogger, type Logger } from '../http/logger.js';
 import { GatewayMetrics } from './metrics.js';
-import { QueryMetrics, registerQueryRoute, runQuery } from '../query/index.js';
+import { QueryMetrics } from '../query/http-metrics.js';
+import { registerQueryRoute } from '../query/http-route.js';
 import { daemonQuerySource } from './http/query-source.js';
 import { registerSyncMetrics, registerSyncRoutes, startSync, type SyncOptions, type SyncService } from '../sync/index.js';
 
@@ -152,7 +153,8 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
   if (sync !== undefined) registerSyncRoutes(http, sync);
   const querySource = daemonQuerySource(ingestor, config.dataDir, config.durability);
   registerQueryRoute(http, {
-    execute: (sql, opts) => runQuery(querySource, sql, opts),
+    // The SQL layer (node-sql-parser) is loaded on the first query, not at every start.
+    execute: async (sql, opts) => (await import('../query/run.js')).runQuery(querySource, sql, opts),
     limits: config.query,
     metrics: new QueryMetrics(metrics.registry),
     log,

@@ -27,8 +27,10 @@ export class DeviceDirectory {
   constructor(dataDir: string) {
     const dir = join(dataDir, 'router');
     mkdirSync(dir, { recursive: true });
-    this.registry = new DeviceRegistry(join(dir, 'registry'));
-    this.locations = open<{ gateway: string; at: number }, string>({ path: join(dir, 'locations'), noSync: true, overlappingSync: false });
+    // Both fsync their commits (off the apply path): an unsynced LMDB env can be torn by a
+    // power cut and then crash the process that maps it (found by the power-cut harness).
+    this.registry = new DeviceRegistry(join(dir, 'registry'), true);
+    this.locations = open<{ gateway: string; at: number }, string>({ path: join(dir, 'locations'), noSync: false, overlappingSync: false });
   }
 
   /** Adds devices found on the nodes' disks but missing from the list (after a crash). */

@@ -75,7 +75,8 @@ export class OverviewSampler {
 
   /** A full overview; `fresh` takes a new sample first. */
   async overview(fresh: boolean): Promise<Overview> {
-    const counters = fresh || this.prev === undefined ? await this.sample() : this.prev.c;
+    // Rates move only with samples; the counters shown are always current.
+    const counters = fresh || this.prev === undefined ? await this.sample() : await this.deps.counters();
     const [deadLetters, disk] = await Promise.all([this.deps.deadLetters(RECENT_DEAD_LETTERS), diskUse(this.deps.dataDir)]);
     return { at: Date.now(), counters, rates: this.rates, deadLetters, sync: this.deps.sync(), disk };
   }

@@ -36,7 +36,7 @@ function safeHook<K extends keyof IngestHooks>(hooks: IngestHooks, name: K, ...a
 function openIngestState(options: IngestOptions, codec: Codec, hooks: IngestHooks) {
   mkdirSync(devicesDir(options.dataDir), { recursive: true });
   const deadLetters = new DeadLetterStore(join(options.dataDir, 'gateway', 'deadletters'), options.deadLetters);
-  const registry = openRegistry(join(options.dataDir, 'gateway', 'registry'));
+  const registry = openRegistry(join(options.dataDir, 'gateway', 'registry'), options.durability !== 'fast');
   const pool = createPool({
     dataDir: options.dataDir,
     codec,

@@ -4,7 +4,7 @@
  * (which the gateway's identity dedupe rightly stores twice) show up as a duplicate.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createIngestor } from '../../../src/gateway/ingest/index.js';
@@ -89,6 +89,20 @@ describe('verify on a real data directory', () => {
     // verify only reads: no instance was created for the unknown devices.
     expect(readdirSync(join(data, 'devices')).sort()).toEqual(['dev-a', 'dev-b']);
     expect(existsSync(join(dir, 'x'))).toBe(false);
+  });
+
+  it('an instance with an empty data.mdb (created, never synced, then a power cut) has no readings: its acked ones are missing', async () => {
+    const dir = tmpDir();
+    const data = join(dir, 'data');
+    const a = reading(0, 1, 10);
+    const b = reading(0, 1, 11);
+    await store(data, [['cut', a], ['kept', b]]);
+    truncateSync(join(data, 'devices', 'cut', 'data.mdb'), 0);
+    const ledger = join(dir, 'ledger.jsonl');
+    writeLedger(ledger, [entry('cut', 0, 1, a), entry('kept', 0, 1, b)]);
+    const v = await verifyLedger(ledger, dataDirReadingSource(data));
+    expect(v).toMatchObject({ ok: false, checked: 2, missing: 1, duplicate: 0, stored: 1 });
+    expect(v.examples.missing.map((p) => p.device)).toEqual(['cut']);
   });
 
   it('the CLI exits 0 only when nothing is missing or duplicated', async () => {

@@ -94,7 +94,8 @@ describe('lmj-edge CLI', () => {
     expect(missing.stderr).toContain('NOT_FOUND');
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('BAD_DEVICE_ID');
-  });
+    // Seven CLI processes, four of them at once, on a two-core machine.
+  }, 120_000);
 
   it('audit finds ghost members and --repair removes them', async () => {
     const dir = await populated();
