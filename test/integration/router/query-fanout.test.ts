@@ -109,7 +109,14 @@ describe('router POST /query across data nodes', () => {
     const want = await runQuery(gwSource, sql.replace('GROUP BY', `WHERE device IN (${inList}) GROUP BY`));
     expect(want.rows).toHaveLength(onOthers.length);
     expect(diffRows(got.body.rows, want.rows, true)).toBeUndefined();
+    // NDJSON: the header line carries the partial flag and the failed node.
+    const nd = await fetch(`http://127.0.0.1:${r.http.port}/query`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/x-ndjson' }, body: JSON.stringify({ sql }) });
+    const lines = (await nd.text()).trimEnd().split('\n').map((l) => JSON.parse(l));
+    expect(lines[0]).toMatchObject({ columns: want.columns, partial: true, failed: [{ node: 'node-1', error: { code: 'DEVICE_UNAVAILABLE' } }] });
+    expect(diffRows(lines.slice(1), want.rows, true)).toBeUndefined();
     const metrics = await (await fetch(`http://127.0.0.1:${r.http.port}/metrics`)).text();
-    expect(metrics).toMatch(/lmj_query_total\{outcome="partial"\} 1\b/);
+    expect(metrics).toMatch(/lmj_query_total\{outcome="partial"\} 2\b/);
+    const write = await post(r, { sql: 'CREATE TABLE t (a int)' });
+    expect([write.status, write.body.error.code]).toEqual([400, 'SQL_UNSUPPORTED']);
   }, 120_000);
 });
