@@ -136,7 +136,7 @@ describe('POST /query on the daemon', () => {
     expect(r.status).toBe(200);
     expect(r.body.rows[0][0]).toBe(100_000);
     // Without yielding between instances the scan holds the event loop for the whole query: no ack in between.
-    expect(acksDuringQuery).toBeGreaterThanOrEqual(10);
+    expect(acksDuringQuery).toBeGreaterThanOrEqual(3);
     c.end(true);
     await d.kill('SIGTERM');
   }, 300_000);
