@@ -19,6 +19,9 @@ import { createIngestor } from './ingest/index.js';
 import type { Ingestor } from './ingest/types.js';
 import { createLogger, RejectionLogger, type Logger } from '../http/logger.js';
 import { GatewayMetrics } from './metrics.js';
+import { QueryMetrics } from '../query/http-metrics.js';
+import { registerQueryRoute } from '../query/http-route.js';
+import { daemonQuerySource } from './http/query-source.js';
 import { registerSyncMetrics, registerSyncRoutes, startSync, type SyncOptions, type SyncService } from '../sync/index.js';
 
 /** A running daemon. */
@@ -155,6 +158,14 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
     }),
   });
   if (sync !== undefined) registerSyncRoutes(http, sync);
+  const querySource = daemonQuerySource(ingestor, config.dataDir, config.durability);
+  registerQueryRoute(http, {
+    // The SQL layer (node-sql-parser) is loaded on the first query, not at every start.
+    execute: async (sql, opts) => (await import('../query/run.js')).runQuery(querySource, sql, opts),
+    limits: config.query,
+    metrics: new QueryMetrics(metrics.registry),
+    log,
+  });
   const dashboard = registerDashboard(http, dashboardDeps({ ingestor, registry: metrics.registry, dataDir: config.dataDir, syncStatus: () => sync?.status() }), { registry: metrics.registry });
   dashboardStored = (deviceId, ts) => dashboard.readingStored(deviceId, ts);
 
@@ -169,6 +180,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
     await http.close();
     await sync?.close();
     await ingestor.close();
+    await querySource.close();
     throw err;
   }
   const addr = http.server.address();
@@ -185,6 +197,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
       await sync?.close();
       await ingestor.close();
       await http.close();
+      await querySource.close();
       log.info('stopped');
     })();
     return stopping;

@@ -10,3 +10,5 @@ export {
 } from './aggregate.js';
 export { dataDirSource, type DataDirSource } from './data-dir-source.js';
 export { formatResult, type OutputFormat } from './format.js';
+export { registerQueryRoute, type QueryAnswer, type ExecuteQuery, type FailedNode, type QueryRouteOptions } from './http-route.js';
+export { QueryMetrics } from './http-metrics.js';

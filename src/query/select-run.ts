@@ -49,6 +49,11 @@ function starItems(columns: readonly string[]): SelectItem[] {
   return columns.map((name) => ({ expr: { k: 'col', name }, name, alias: null }));
 }
 
+/** Lets pending I/O callbacks run (setImmediate runs after the poll phase). */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Resolves the view and compiles `stmt` (expanding `*` needs the source). */
 export async function prepareSelect(stmt: SelectStmt, source: QuerySource, ctx: EvalContext, budget: Budget): Promise<PreparedSelect> {
   const viewName = stmt.from;
@@ -91,6 +96,9 @@ export async function selectPartial(p: PreparedSelect, source: QuerySource, ctx:
   const members = c.members.map(memberName);
   const width = c.width;
   for (const id of selectDevices(p.plan.devices, await source.listDevices())) {
+    // Each instance is one synchronous read transaction; between instances the event
+    // loop runs (ingest acks, HTTP) so a long query never stalls the daemon's writes.
+    await yieldToEventLoop();
     budget.clock();
     const more = await source.readDevice(id, (txn) => {
       budget.stats.instances++;

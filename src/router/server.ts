@@ -10,6 +10,7 @@
  * GET  /deadletters               always empty: bad batches are refused whole, never dead-lettered
  * GET  /devices/:id/location      {"id","partition","node","gateway","lastBatchAt"}
  * GET  /routing                   the routing table
+ * POST /query                     SQL across every data node (./query-fanout.ts, docs/query.md)
  * GET  /healthz, /metrics
  */
 import { join } from 'node:path';
@@ -28,6 +29,8 @@ import { DataNodes } from './data-nodes.js';
 import { DeviceDirectory } from './directory.js';
 import { RouterMetrics } from './metrics.js';
 import { routerQuerySource } from './query-source.js';
+import { localQueryNodes, scatterGather } from './query-fanout.js';
+import { DEFAULT_LIMITS, QueryMetrics, registerQueryRoute, type QueryLimits } from '../query/index.js';
 import { LocalRoutingTable, type RoutingTable } from './routing-table.js';
 import { syncErrorHandler } from './sync-errors.js';
 import { GatewayTokens, trustedGateway } from './tokens.js';
@@ -45,6 +48,8 @@ export interface RouterOptions {
   durability?: Durability;
   /** Largest accepted batch body, bytes (default 16 MiB). */
   maxBatchBytes?: number;
+  /** Bounds of `POST /query` (default: the library's); a request may only lower them. */
+  queryLimits?: Partial<QueryLimits>;
   log?: Logger;
 }
 
@@ -104,6 +109,13 @@ export async function startRouter(opts: RouterOptions): Promise<Router> {
 
   app.get<{ Params: { id: string } }>('/devices/:id/location', { schema: { params: deviceParams } }, async (req) => source.location(req.params.id));
   app.get('/routing', async () => table.snapshot());
+  const queryNodes = localQueryNodes(nodes, source);
+  registerQueryRoute(app, {
+    execute: (sql, o) => scatterGather(queryNodes, nodes, source, sql, o),
+    limits: { ...DEFAULT_LIMITS, ...opts.queryLimits },
+    metrics: new QueryMetrics(metrics.registry),
+    log,
+  });
   // The router stores no raw messages: bad batches are refused whole, never dead-lettered.
   app.get('/deadletters', { schema: { querystring: listQuery } }, async () => ({ deadLetters: [], next: null, total: 0, dropped: 0 }));
 

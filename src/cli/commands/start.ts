@@ -22,6 +22,8 @@ interface StartFlags {
   durability?: string;
   journal?: string;
   logLevel?: string;
+  queryMaxRows?: string;
+  queryTimeout?: string;
 }
 
 function hostPort(host: string, port: number): string {
@@ -43,6 +45,8 @@ export function registerStart(program: Command): void {
     .option('--durability <mode>', 'safe (fsync before ack, default) or fast')
     .option('--journal <on|off>', 'ack after the write-ahead journal fdatasync, apply to devices afterwards (default on)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default info)')
+    .option('--query-max-rows <n>', 'most rows in one POST /query answer (default 10000)')
+    .option('--query-timeout <ms>', 'time budget of one POST /query, ms (default 30000)')
     .action(async (flags: StartFlags) => {
       let config;
       let sync;

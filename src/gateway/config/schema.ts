@@ -70,6 +70,17 @@ export interface GatewayConfig {
     /** Device commits in flight while applying the journal. */
     applyInFlight: number;
   };
+  /** Bounds of `POST /query` (docs/query.md, Limits); a request may only lower them. */
+  query: {
+    /** Most rows in one answer. */
+    maxRows: number;
+    /** Wall-clock budget of one query, ms. */
+    timeoutMs: number;
+    /** Most rows one query visits. */
+    maxScanned: number;
+    /** Most groups / buffered rows one query holds (its memory bound). */
+    maxGroups: number;
+  };
   /** Upstream sync to a cloud router (docs/sync.md); off while `upstream` is unset. */
   sync: {
     /** Router base URL, `http(s)://host:port`. */
@@ -137,6 +148,10 @@ export const SETTINGS: readonly Setting[] = [
   // At least two 32 MiB segments (the journal's own rule).
   { key: 'ingest.journalMaxBytes', env: 'LMJ_EDGE_INGEST_JOURNAL_MAX_BYTES', kind: 'int', min: 64 * 1024 * 1024, max: Number.MAX_SAFE_INTEGER },
   { key: 'ingest.applyInFlight', env: 'LMJ_EDGE_INGEST_APPLY_IN_FLIGHT', kind: 'int', min: 1, max: 64 },
+  { key: 'query.maxRows', env: 'LMJ_EDGE_QUERY_MAX_ROWS', flag: 'queryMaxRows', kind: 'int', min: 1, max: 10_000_000 },
+  { key: 'query.timeoutMs', env: 'LMJ_EDGE_QUERY_TIMEOUT_MS', flag: 'queryTimeout', kind: 'int', min: 1, max: 3_600_000 },
+  { key: 'query.maxScanned', env: 'LMJ_EDGE_QUERY_MAX_SCANNED', kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER },
+  { key: 'query.maxGroups', env: 'LMJ_EDGE_QUERY_MAX_GROUPS', kind: 'int', min: 1, max: 100_000_000 },
   { key: 'sync.upstream', env: 'LMJ_EDGE_UPSTREAM', flag: 'upstream', kind: 'string', optional: true },
   { key: 'sync.token', env: 'LMJ_EDGE_UPSTREAM_TOKEN', flag: 'upstreamToken', kind: 'string', optional: true },
   { key: 'sync.gatewayId', env: 'LMJ_EDGE_GATEWAY_ID', flag: 'gatewayId', kind: 'string', optional: true },
@@ -185,6 +200,7 @@ export function defaultConfig(): GatewayConfig {
     maxOpenInstances: 0,
     commitWindowMs: 2,
     ingest: { journal: true, journalMaxBytes: 512 * 1024 * 1024, applyInFlight: 4 },
+    query: { maxRows: 10_000, timeoutMs: 30_000, maxScanned: 50_000_000, maxGroups: 100_000 },
     sync: { upstream: undefined, token: undefined, gatewayId: undefined, outboxBudget: 256 * 1024 * 1024, outboxPolicy: 'backpressure' },
   };
 }

@@ -3,6 +3,8 @@
  * pipeline's read facade, plus the gateway's dead letters.
  *
  * GET /deadletters                  rejected messages, newest first
+ *
+ * The daemon adds `POST /query` (src/query/http-route.ts, docs/query.md) on this app.
  */
 import type { FastifyInstance } from 'fastify';
 import { buildHttpApi, type HttpApiOptions } from '../../http/server.js';

@@ -25,6 +25,17 @@ describe('loadConfig', () => {
     expect(cfg.mqtt.port).toBe(1883);
   });
 
+  it('reads the POST /query limits from file, env and flags in that order', () => {
+    const dir = tmpDir();
+    const file = join(dir, 'q.json');
+    writeFileSync(file, JSON.stringify({ query: { maxRows: 100, timeoutMs: 1000, maxGroups: 7 } }));
+    const cfg = loadConfig({ file, env: { LMJ_EDGE_QUERY_MAX_ROWS: '200', LMJ_EDGE_QUERY_MAX_SCANNED: '5000' }, flags: { queryTimeout: '300' } });
+    expect(cfg.query).toEqual({ maxRows: 200, timeoutMs: 300, maxScanned: 5000, maxGroups: 7 });
+    expect(loadConfig({ file, flags: { queryMaxRows: '300' } }).query.maxRows).toBe(300);
+    expect(defaultConfig().query).toEqual({ maxRows: 10_000, timeoutMs: 30_000, maxScanned: 50_000_000, maxGroups: 100_000 });
+    expect(badConfig(() => loadConfig({ env: { LMJ_EDGE_QUERY_MAX_ROWS: '0' } })).details?.['key']).toBe('query.maxRows');
+  });
+
   it('applies flags over env over file over defaults', () => {
     const dir = tmpDir();
     const file = join(dir, 'c.json');
