@@ -84,6 +84,8 @@ export const ERROR_CODES = {
   NOT_FOUND: { errno: -33205, httpStatus: 404, message: 'not found' },
   BAD_CONFIG: { errno: -33206, httpStatus: 500, message: 'invalid configuration' },
   SHUTTING_DOWN: { errno: -33207, httpStatus: 503, message: 'shutting down' },
+  URI_TOO_LONG: { errno: -33208, httpStatus: 414, message: 'request URL or path parameter too long' },
+  HEADERS_TOO_LARGE: { errno: -33209, httpStatus: 431, message: 'request header fields too large' },
 
   // Sync and router (-33300…).
   UNAUTHORIZED: { errno: -33300, httpStatus: 401, message: 'missing or wrong token' },

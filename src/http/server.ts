@@ -17,6 +17,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { DeviceReader } from '../devices/read-facade.js';
 import { LmjError } from '../errors.js';
+import { clientErrorHandler, frameworkErrors } from './client-errors.js';
 import { errorBody, makeErrorHandler } from './errors.js';
 import type { Logger } from './logger.js';
 import type { ProcessMetrics } from './metrics.js';
@@ -60,6 +61,8 @@ export function buildHttpApi(opts: HttpApiOptions): FastifyInstance {
     bodyLimit: 1024,
     routerOptions: { maxParamLength: 128 },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
+    frameworkErrors,
+    clientErrorHandler,
   });
   app.setErrorHandler(makeErrorHandler(opts.log));
   app.setNotFoundHandler((req, reply) => {
