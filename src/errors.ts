@@ -60,6 +60,7 @@ export const ERROR_CODES = {
   STORE_IO: { errno: -33002, httpStatus: 500, message: 'storage I/O error' },
   STORE_CORRUPT: { errno: -33003, httpStatus: 500, message: 'the LMJCore instance is corrupt' },
   TXN_FINISHED: { errno: -33004, httpStatus: 500, message: 'transaction already committed or aborted' },
+  DISK_FULL: { errno: -33005, httpStatus: 503, message: 'data directory full or below its free-space threshold' },
 
   // Payloads and codec (-33100…).
   BAD_JSON: { errno: -33100, httpStatus: 500, message: 'payload is not valid JSON' },

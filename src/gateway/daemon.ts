@@ -19,6 +19,7 @@ import { createIngestor } from './ingest/index.js';
 import type { Ingestor } from './ingest/types.js';
 import { createLogger, RejectionLogger, type Logger } from '../http/logger.js';
 import { GatewayMetrics } from './metrics.js';
+import { startDiskGuard } from './disk-guard-wiring.js';
 import { registerSyncMetrics, registerSyncRoutes, startSync, type SyncOptions, type SyncService } from '../sync/index.js';
 
 /** A running daemon. */
@@ -100,7 +101,9 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
   let dashboardStored: ((deviceId: string, ts: number) => void) | undefined;
 
   const syncOptions = options.sync;
+  const disk = startDiskGuard(config, log, metrics);
   const ingestor = await createIngestor({
+    refuse: disk.refuse,
     dataDir: config.dataDir,
     durability: config.durability,
     codec,
@@ -111,14 +114,16 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
       result: (r) => {
         if (r.status === 'stored') dashboardStored?.(r.deviceId, r.ts);
       },
-      error: (err, ctx) =>
+      error: (err, ctx) => {
+        disk.guard.noteError(err);
         rejections.reject({
           deviceId: ctx.deviceId,
           topic: ctx.topic?.slice(0, 200),
           clientId: ctx.clientId,
           reason: err.code,
           message: err.message,
-        }),
+        });
+      },
     }),
     // The outbox gates admission (back-pressure policy) and hears every stored reading.
     ...(syncOptions === undefined
@@ -140,6 +145,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
     metrics,
     log,
     isShuttingDown: () => shuttingDown,
+    degradedReason: () => disk.guard.pausedReason(),
     health: () => ({
       mode: external === undefined ? 'embedded' : 'external',
       codec: info.kind,
@@ -178,6 +184,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
       await sync?.close();
       await ingestor.close();
       await http.close();
+      disk.dispose();
       log.info('stopped');
     })();
     return stopping;

@@ -11,7 +11,7 @@
  * GET /devices/:id/readings         {"readings":[{"ts","ptr","id","values"}],"next"}
  *        ?from=&to=&limit=&fields=a,b&cursor=&order=asc|desc
  * GET /devices/:id/entities/:ptr    one entity (members / elements)
- * GET /healthz                      {"status":"ok"} (503 while shutting down)
+ * GET /healthz                      {"status":"ok"} (503 shutting_down, or degraded with a reason)
  * GET /metrics                      Prometheus text
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -40,6 +40,8 @@ export interface HttpApiOptions {
   health?: () => Record<string, unknown>;
   /** True once the daemon is draining: /healthz answers 503. */
   isShuttingDown?: () => boolean;
+  /** Why the process cannot do its work now (e.g. `disk full`): /healthz answers 503 degraded. */
+  degradedReason?: () => string | undefined;
 }
 
 /** Splits `a,b,c` into field paths (empty items dropped). */
@@ -119,8 +121,10 @@ export function buildHttpApi(opts: HttpApiOptions): FastifyInstance {
 
   app.get('/healthz', async (_req, reply) => {
     const down = opts.isShuttingDown?.() ?? false;
-    void reply.code(down ? 503 : 200);
-    return { status: down ? 'shutting_down' : 'ok', ...(opts.health?.() ?? {}) };
+    const reason = down ? undefined : opts.degradedReason?.();
+    void reply.code(down || reason !== undefined ? 503 : 200);
+    const status = down ? 'shutting_down' : reason !== undefined ? 'degraded' : 'ok';
+    return { status, ...(reason === undefined ? {} : { reason }), ...(opts.health?.() ?? {}) };
   });
 
   app.get('/metrics', async (_req, reply) => {

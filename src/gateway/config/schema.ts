@@ -61,6 +61,12 @@ export interface GatewayConfig {
   maxOpenInstances: number;
   /** Group commit window in ms. */
   commitWindowMs: number;
+  storage: {
+    /** Below this many free bytes in the data directory's file system, ingest stops acking. */
+    minFreeBytes: number;
+    /** statfs of the data directory at most this often, ms (and at once after ENOSPC/EIO). */
+    checkIntervalMs: number;
+  };
   /** Upstream sync to a cloud router (docs/sync.md); off while `upstream` is unset. */
   sync: {
     /** Router base URL, `http(s)://host:port`. */
@@ -124,6 +130,8 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'log.rejectionsPerMinute', env: 'LMJ_EDGE_LOG_REJECTIONS_PER_MINUTE', kind: 'int', min: 0, max: 1_000_000 },
   { key: 'maxOpenInstances', env: 'LMJ_EDGE_MAX_OPEN_INSTANCES', kind: 'int', min: 0, max: 1_000_000 },
   { key: 'commitWindowMs', env: 'LMJ_EDGE_COMMIT_WINDOW_MS', kind: 'int', min: 1, max: 1000 },
+  { key: 'storage.minFreeBytes', env: 'LMJ_EDGE_MIN_FREE_BYTES', flag: 'minFreeBytes', kind: 'int', min: 0, max: Number.MAX_SAFE_INTEGER },
+  { key: 'storage.checkIntervalMs', env: 'LMJ_EDGE_DISK_CHECK_MS', kind: 'int', min: 10, max: 60_000 },
   { key: 'sync.upstream', env: 'LMJ_EDGE_UPSTREAM', flag: 'upstream', kind: 'string', optional: true },
   { key: 'sync.token', env: 'LMJ_EDGE_UPSTREAM_TOKEN', flag: 'upstreamToken', kind: 'string', optional: true },
   { key: 'sync.gatewayId', env: 'LMJ_EDGE_GATEWAY_ID', flag: 'gatewayId', kind: 'string', optional: true },
@@ -171,6 +179,7 @@ export function defaultConfig(): GatewayConfig {
     log: { level: 'info', rejectionsPerMinute: 60 },
     maxOpenInstances: 0,
     commitWindowMs: 2,
+    storage: { minFreeBytes: 16 * 1024 * 1024, checkIntervalMs: 1000 },
     sync: { upstream: undefined, token: undefined, gatewayId: undefined, outboxBudget: 256 * 1024 * 1024, outboxPolicy: 'backpressure' },
   };
 }
