@@ -10,6 +10,10 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
+import { freePort } from '../../helpers/free-port.js';
+import { startRouterProcess } from '../../helpers/router-process.js';
+import { tmpDir } from '../../helpers/tmp-dir.js';
+import { TOKEN, tokensFile } from '../../integration/sync/helpers.js';
 import { mountTmpfs } from '../../helpers/tmpfs.js';
 import { allReadings, getJson, getText, waitFor } from './http-client.js';
 
@@ -38,45 +42,60 @@ async function health(d: DaemonProcess): Promise<{ status: number; body: any }> 
   return getJson(d.httpUrl, '/healthz');
 }
 
+/** Fills the tmpfs until acks stop, checks the paused state, frees space, checks the resume and exactly-once storage. */
+async function fullThenResume(extraArgs: string[], env: Record<string, string> = {}): Promise<DaemonProcess> {
+  const fs = mountTmpfs('20m');
+  const filler = join(fs, 'filler');
+  writeFileSync(filler, Buffer.alloc(6 * 1024 * 1024, 1));
+  const d = await startDaemon({
+    dataDir: join(fs, 'data'),
+    args: ['--min-free-bytes', '0', ...extraArgs],
+    env: { LMJ_EDGE_DISK_CHECK_MS: '50', ...env },
+    timeoutMs: 60_000,
+  });
+  const first = await publishUntilRefused(d.mqttUrl!, 'full-1', 0, 100_000);
+  expect(first.size).toBeGreaterThan(100);
+  expect(d.proc.exitCode).toBeNull();
+  await waitFor(async () => (await health(d)).status === 503, 10_000, 'healthz degraded');
+  const h = await health(d);
+  expect(h.body).toMatchObject({ status: 'degraded', reason: expect.stringMatching(/^disk (full|i\/o error)$/) });
+  const metrics = await getText(d.httpUrl, '/metrics');
+  expect(metrics).toMatch(/lmj_ingest_paused\{reason="disk (full|i\/o error)"\} 1/);
+  expect(metrics).toMatch(/lmj_ingest_pauses_total 1/);
+  expect(metrics).toMatch(/lmj_disk_free_bytes \d/);
+  expect(d.stderr()).toMatch(/ingest paused: disk/);
+
+  rmSync(filler);
+  await waitFor(async () => (await health(d)).status === 200, 10_000, 'healthz ok after space returned');
+  const second = await publishUntilRefused(d.mqttUrl!, 'full-1', 1_000_000, 64);
+  expect(second.size).toBe(64);
+
+  const stored = (await allReadings(d.httpUrl, 'full-1')).map((r) => r.values.seq as number);
+  const acked = [...first, ...second];
+  const counts = new Map<number, number>();
+  for (const s of stored) counts.set(s, (counts.get(s) ?? 0) + 1);
+  expect([...counts.values()].every((n) => n === 1)).toBe(true);
+  for (const s of acked) expect(counts.get(s)).toBe(1);
+  // What was refused is not stored, except messages of the window the disk filled in
+  // that committed but whose PUBACK the closed connection could not carry.
+  expect(stored.length - acked.length).toBeLessThanOrEqual(32);
+  return d;
+}
+
 describe('disk full', () => {
   it('stops acking, reports it, stores no unacked message, resumes when space returns', async () => {
-    const fs = mountTmpfs('20m');
-    const filler = join(fs, 'filler');
-    writeFileSync(filler, Buffer.alloc(6 * 1024 * 1024, 1));
-    const d = await startDaemon({
-      dataDir: join(fs, 'data'),
-      args: ['--min-free-bytes', '0'],
-      env: { LMJ_EDGE_DISK_CHECK_MS: '50', LMJ_EDGE_LOG_LEVEL: 'warn' },
-      timeoutMs: 60_000,
-    });
-    const first = await publishUntilRefused(d.mqttUrl!, 'full-1', 0, 100_000);
-    expect(first.size).toBeGreaterThan(100);
-    expect(d.proc.exitCode).toBeNull();
-    await waitFor(async () => (await health(d)).status === 503, 10_000, 'healthz degraded');
-    const h = await health(d);
-    expect(h.body).toMatchObject({ status: 'degraded', reason: expect.stringMatching(/^disk (full|i\/o error)$/) });
-    const metrics = await getText(d.httpUrl, '/metrics');
-    expect(metrics).toMatch(/lmj_ingest_paused\{reason="disk (full|i\/o error)"\} 1/);
-    expect(metrics).toMatch(/lmj_ingest_pauses_total 1/);
-    expect(metrics).toMatch(/lmj_disk_free_bytes \d/);
-    expect(d.stderr()).toMatch(/ingest paused: disk/);
-
-    rmSync(filler);
-    await waitFor(async () => (await health(d)).status === 200, 10_000, 'healthz ok after space returned');
-    const second = await publishUntilRefused(d.mqttUrl!, 'full-1', 1_000_000, 64);
-    expect(second.size).toBe(64);
-
-    const stored = (await allReadings(d.httpUrl, 'full-1')).map((r) => r.values.seq as number);
-    const acked = [...first, ...second];
-    const counts = new Map<number, number>();
-    for (const s of stored) counts.set(s, (counts.get(s) ?? 0) + 1);
-    expect([...counts.values()].every((n) => n === 1)).toBe(true);
-    for (const s of acked) expect(counts.get(s)).toBe(1);
-    // What was refused is not stored, except messages of the window the disk filled in
-    // that committed but whose PUBACK the closed connection could not carry.
-    expect(stored.length - acked.length).toBeLessThanOrEqual(32);
+    const d = await fullThenResume([]);
     expect(await d.kill('SIGTERM')).toBe(0);
   }, 180_000);
+
+  it('with --upstream: the outbox state on the full disk survives, and the backlog drains to the router after', async () => {
+    const port = await freePort();
+    const routerDir = tmpDir();
+    await startRouterProcess(join(routerDir, 'router'), port, tokensFile(routerDir));
+    const d = await fullThenResume(['--upstream', `http://127.0.0.1:${port}`, '--gateway-id', 'gw-1'], { LMJ_EDGE_UPSTREAM_TOKEN: TOKEN });
+    await waitFor(async () => (await getJson(d.httpUrl, '/sync/status')).body.backlog.readings === 0, 60_000, 'backlog synced');
+    expect(await d.kill('SIGTERM')).toBe(0);
+  }, 240_000);
 
   it('storage.minFreeBytes stops acking before the disk is full', async () => {
     const fs = mountTmpfs('20m');
