@@ -3,6 +3,7 @@
  * same run. Each section prints its own table of medians and ratios.
  * Select sections with arguments: `npm run bench -- codec core journal catch-up cluster`.
  */
+import { runBadInputBench } from './bad-input.js';
 import { runCatchUpBench } from './catch-up.js';
 import { runClusterBench } from './cluster.js';
 import { runCodecBench } from './codec.js';
@@ -23,6 +24,8 @@ const sections: Record<string, () => Promise<void>> = {
   'catch-up': () => runCatchUpBench(Number(process.env.LMJ_BENCH_CATCHUP_READINGS ?? 50_000), 5, 100),
   // Full size: LMJ_BENCH_QUERY_READINGS=1000000; the default runs in under a minute here.
   query: () => runQueryBench(),
+  // Canary throughput with and without a flood of dead-lettered bad input (~30 s).
+  'bad-input': runBadInputBench,
 };
 
 const wanted = process.argv.slice(2);

@@ -60,6 +60,7 @@ export const ERROR_CODES = {
   STORE_IO: { errno: -33002, httpStatus: 500, message: 'storage I/O error' },
   STORE_CORRUPT: { errno: -33003, httpStatus: 500, message: 'the LMJCore instance is corrupt' },
   TXN_FINISHED: { errno: -33004, httpStatus: 500, message: 'transaction already committed or aborted' },
+  DISK_FULL: { errno: -33005, httpStatus: 503, message: 'data directory full or below its free-space threshold' },
 
   // Payloads and codec (-33100…).
   BAD_JSON: { errno: -33100, httpStatus: 500, message: 'payload is not valid JSON' },
@@ -84,6 +85,8 @@ export const ERROR_CODES = {
   NOT_FOUND: { errno: -33205, httpStatus: 404, message: 'not found' },
   BAD_CONFIG: { errno: -33206, httpStatus: 500, message: 'invalid configuration' },
   SHUTTING_DOWN: { errno: -33207, httpStatus: 503, message: 'shutting down' },
+  URI_TOO_LONG: { errno: -33208, httpStatus: 414, message: 'request URL or path parameter too long' },
+  HEADERS_TOO_LARGE: { errno: -33209, httpStatus: 431, message: 'request header fields too large' },
 
   // Sync and router (-33300…).
   UNAUTHORIZED: { errno: -33300, httpStatus: 401, message: 'missing or wrong token' },

@@ -22,6 +22,7 @@ import { GatewayMetrics } from './metrics.js';
 import { QueryMetrics } from '../query/http-metrics.js';
 import { registerQueryRoute } from '../query/http-route.js';
 import { daemonQuerySource } from './http/query-source.js';
+import { startDiskGuard } from './disk-guard-wiring.js';
 import { registerSyncMetrics, registerSyncRoutes, startSync, type SyncOptions, type SyncService } from '../sync/index.js';
 
 /** A running daemon. */
@@ -103,7 +104,9 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
   let dashboardStored: ((deviceId: string, ts: number) => void) | undefined;
 
   const syncOptions = options.sync;
+  const disk = startDiskGuard(config, log, metrics);
   const ingestor = await createIngestor({
+    refuse: disk.refuse,
     dataDir: config.dataDir,
     durability: config.durability,
     codec,
@@ -115,14 +118,16 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
       result: (r) => {
         if (r.status === 'stored') dashboardStored?.(r.deviceId, r.ts);
       },
-      error: (err, ctx) =>
+      error: (err, ctx) => {
+        disk.guard.noteError(err);
         rejections.reject({
           deviceId: ctx.deviceId,
           topic: ctx.topic?.slice(0, 200),
           clientId: ctx.clientId,
           reason: err.code,
           message: err.message,
-        }),
+        });
+      },
     }),
     // The outbox gates admission (back-pressure policy) and hears every stored reading.
     ...(syncOptions === undefined
@@ -150,6 +155,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
     metrics,
     log,
     isShuttingDown: () => shuttingDown,
+    degradedReason: () => disk.guard.pausedReason(),
     health: () => ({
       mode: external === undefined ? 'embedded' : 'external',
       codec: info.kind,
@@ -198,6 +204,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
       await ingestor.close();
       await http.close();
       await querySource.close();
+      disk.dispose();
       log.info('stopped');
     })();
     return stopping;

@@ -11,12 +11,13 @@
  * GET /devices/:id/readings         {"readings":[{"ts","ptr","id","values"}],"next"}
  *        ?from=&to=&limit=&fields=a,b&cursor=&order=asc|desc
  * GET /devices/:id/entities/:ptr    one entity (members / elements)
- * GET /healthz                      {"status":"ok"} (503 while shutting down)
+ * GET /healthz                      {"status":"ok"} (503 shutting_down, or degraded with a reason)
  * GET /metrics                      Prometheus text
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { DeviceReader } from '../devices/read-facade.js';
 import { LmjError } from '../errors.js';
+import { clientErrorHandler, frameworkErrors } from './client-errors.js';
 import { errorBody, makeErrorHandler } from './errors.js';
 import type { Logger } from './logger.js';
 import type { ProcessMetrics } from './metrics.js';
@@ -44,6 +45,8 @@ export interface HttpApiOptions {
    * refuse. A data node checks here that it owns the device's partition (docs/cluster.md).
    */
   deviceGuard?: (deviceId: string, headers: Record<string, string | string[] | undefined>) => void | Promise<void>;
+  /** Why the process cannot do its work now (e.g. `disk full`): /healthz answers 503 degraded. */
+  degradedReason?: () => string | undefined;
 }
 
 /** Splits `a,b,c` into field paths (empty items dropped). */
@@ -65,6 +68,8 @@ export function buildHttpApi(opts: HttpApiOptions): FastifyInstance {
     bodyLimit: 1024,
     routerOptions: { maxParamLength: 128 },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
+    frameworkErrors,
+    clientErrorHandler,
   });
   app.setErrorHandler(makeErrorHandler(opts.log));
   app.setNotFoundHandler((req, reply) => {
@@ -128,8 +133,10 @@ export function buildHttpApi(opts: HttpApiOptions): FastifyInstance {
 
   app.get('/healthz', async (_req, reply) => {
     const down = opts.isShuttingDown?.() ?? false;
-    void reply.code(down ? 503 : 200);
-    return { status: down ? 'shutting_down' : 'ok', ...(opts.health?.() ?? {}) };
+    const reason = down ? undefined : opts.degradedReason?.();
+    void reply.code(down || reason !== undefined ? 503 : 200);
+    const status = down ? 'shutting_down' : reason !== undefined ? 'degraded' : 'ok';
+    return { status, ...(reason === undefined ? {} : { reason }), ...(opts.health?.() ?? {}) };
   });
 
   app.get('/metrics', async (_req, reply) => {

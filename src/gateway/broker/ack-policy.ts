@@ -5,7 +5,7 @@
  * what it is (bad topic, bad id, bad payload — the same bytes would fail again,
  * and they are dead-lettered durably) is acked too, so a bad message never blocks
  * its client's session. A message that failed because of the gateway itself
- * (shutting down, overloaded, storage or journal I/O, journal budget reached) is
+ * (shutting down, overloaded, disk full, storage or journal I/O, journal budget reached) is
  * NOT acked: the connection is closed and the client redelivers it after
  * reconnecting, when it can succeed.
  * DEVICE_UNAVAILABLE (an instance that cannot be opened, e.g. corrupt) is acked:
@@ -19,6 +19,7 @@ const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'SHUTTING_DOWN',
   'OVERLOADED',
   'STORE_IO',
+  'DISK_FULL',
   'STORE_CLOSED',
   'STORE_OPEN_FAILED',
   'TXN_FINISHED',

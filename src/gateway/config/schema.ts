@@ -81,6 +81,13 @@ export interface GatewayConfig {
     /** Most groups / buffered rows one query holds (its memory bound). */
     maxGroups: number;
   };
+  /** Disk-space guard of the data directory (docs/daemon.md, Disk full). */
+  storage: {
+    /** Below this many free bytes in the data directory's file system, ingest stops acking. */
+    minFreeBytes: number;
+    /** statfs of the data directory at most this often, ms (and at once after ENOSPC/EIO). */
+    checkIntervalMs: number;
+  };
   /** Upstream sync to a cloud router (docs/sync.md); off while `upstream` is unset. */
   sync: {
     /** Router base URL, `http(s)://host:port`. */
@@ -152,6 +159,8 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'query.timeoutMs', env: 'LMJ_EDGE_QUERY_TIMEOUT_MS', flag: 'queryTimeout', kind: 'int', min: 1, max: 3_600_000 },
   { key: 'query.maxScanned', env: 'LMJ_EDGE_QUERY_MAX_SCANNED', kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER },
   { key: 'query.maxGroups', env: 'LMJ_EDGE_QUERY_MAX_GROUPS', kind: 'int', min: 1, max: 100_000_000 },
+  { key: 'storage.minFreeBytes', env: 'LMJ_EDGE_MIN_FREE_BYTES', flag: 'minFreeBytes', kind: 'int', min: 0, max: Number.MAX_SAFE_INTEGER },
+  { key: 'storage.checkIntervalMs', env: 'LMJ_EDGE_DISK_CHECK_MS', kind: 'int', min: 10, max: 60_000 },
   { key: 'sync.upstream', env: 'LMJ_EDGE_UPSTREAM', flag: 'upstream', kind: 'string', optional: true },
   { key: 'sync.token', env: 'LMJ_EDGE_UPSTREAM_TOKEN', flag: 'upstreamToken', kind: 'string', optional: true },
   { key: 'sync.gatewayId', env: 'LMJ_EDGE_GATEWAY_ID', flag: 'gatewayId', kind: 'string', optional: true },
@@ -201,6 +210,7 @@ export function defaultConfig(): GatewayConfig {
     commitWindowMs: 2,
     ingest: { journal: true, journalMaxBytes: 512 * 1024 * 1024, applyInFlight: 4 },
     query: { maxRows: 10_000, timeoutMs: 30_000, maxScanned: 50_000_000, maxGroups: 100_000 },
+    storage: { minFreeBytes: 16 * 1024 * 1024, checkIntervalMs: 1000 },
     sync: { upstream: undefined, token: undefined, gatewayId: undefined, outboxBudget: 256 * 1024 * 1024, outboxPolicy: 'backpressure' },
   };
 }

@@ -182,7 +182,9 @@ export class DeviceApplier {
         return failed;
       }
       const error = asDeviceError(err, deviceId);
-      if (error.code === 'SHUTTING_DOWN') return 'retry-later';
+      // Acked already and durable in the journal: a full disk or a shutdown is the gateway's
+      // state, not the message's, so the records stay unapplied and replay at the next start.
+      if (error.code === 'SHUTTING_DOWN' || error.code === 'DISK_FULL') return 'retry-later';
       this.ctx.pool.invalidate(deviceId, error);
       return items.map((item) => ({ item, error }));
     }

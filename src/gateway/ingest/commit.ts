@@ -12,6 +12,7 @@ import { messageIdentity } from '../../core/telemetry/identity.js';
 import { readRoot } from '../../core/telemetry/root.js';
 import type { ApplyOutcome } from '../../core/telemetry/types.js';
 import { LmjError, isLmjError, type ErrorCode } from '../../errors.js';
+import { isDiskError } from '../disk-guard.js';
 import type { DeadLetterStore, NewDeadLetter } from '../dead-letters.js';
 import type { DevicePool } from '../../devices/pool/types.js';
 import type { TopicParser } from '../topics.js';
@@ -70,9 +71,11 @@ export const MESSAGE_CODES = new Set<ErrorCode>([
   'EMPTY_KEY', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_VALUE', 'INTEGER_OUT_OF_RANGE', 'MEMBER_TOO_LONG', 'INVALID_PARAM',
 ]);
 
-/** A storage failure as the device-level rejection (DEVICE_UNAVAILABLE; SHUTTING_DOWN kept). */
+/** A storage failure as the device-level rejection (DEVICE_UNAVAILABLE; SHUTTING_DOWN and DISK_FULL kept). */
 export function asDeviceError(err: unknown, deviceId: string): LmjError {
-  if (isLmjError(err) && (err.code === 'DEVICE_UNAVAILABLE' || err.code === 'SHUTTING_DOWN')) return err;
+  if (isLmjError(err) && (err.code === 'DEVICE_UNAVAILABLE' || err.code === 'SHUTTING_DOWN' || err.code === 'DISK_FULL')) return err;
+  // Out of space (or a failed commit): the gateway's fault, not the device's — retried, never acked.
+  if (isDiskError(err)) return new LmjError('DISK_FULL', `device ${deviceId}: commit failed, disk full or failing: ${(err as Error).message}`, { cause: err });
   return new LmjError('DEVICE_UNAVAILABLE', `device ${deviceId} cannot store data: ${(err as Error)?.message ?? String(err)}`, {
     cause: err,
     details: { deviceId, reason: isLmjError(err) ? err.code : 'STORE_ERROR' },
@@ -155,7 +158,8 @@ async function commitDevice(ctx: CommitContext, deviceId: string, work: readonly
 export async function rejectAll(ctx: CommitContext, rejects: readonly Reject[]): Promise<void> {
   if (rejects.length === 0) return;
   const at = Date.now();
-  const letters: NewDeadLetter[] = rejects.map(({ pending: { msg }, error, deviceId }) => ({
+  // DISK_FULL messages are not acked and come again: nothing to record.
+  const letters: NewDeadLetter[] = rejects.filter((r) => r.error.code !== 'DISK_FULL').map(({ pending: { msg }, error, deviceId }) => ({
     at,
     topic: String(msg.topic).slice(0, 1024),
     code: error.code,
@@ -166,7 +170,7 @@ export async function rejectAll(ctx: CommitContext, rejects: readonly Reject[]):
     ...(msg.clientId === undefined ? {} : { clientId: msg.clientId }),
   }));
   try {
-    const dropped = await ctx.deadLetters.add(letters);
+    const dropped = letters.length === 0 ? 0 : await ctx.deadLetters.add(letters);
     if (dropped > 0) ctx.onDeadLettersDropped(dropped);
   } catch (err) {
     // The rejection stands even if it could not be recorded; report the storage failure.

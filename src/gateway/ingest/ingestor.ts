@@ -10,6 +10,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { getCodec } from '../../codec/index.js';
+import type { ErrorCode } from '../../errors.js';
 import type { Codec } from '../../codec/types.js';
 import { devicesDir } from '../../devices/layout.js';
 import { createPool } from '../../devices/pool/pool.js';
@@ -254,6 +255,12 @@ export async function createIngestor(options: IngestOptions): Promise<Ingestor> 
   let closing = false;
   let closed: Promise<void> | undefined;
 
+  function refuse(refusal: { code: ErrorCode; message: string }, msg: InboundMessage): IngestResult {
+    const r: IngestResult = { status: 'rejected', ...refusal };
+    finish(r, msg);
+    return r;
+  }
+
   async function submit(msg: InboundMessage): Promise<IngestResult> {
     if (closing) {
       const r: IngestResult = { status: 'rejected', code: 'SHUTTING_DOWN', message: 'the gateway is shutting down' };
@@ -261,6 +268,8 @@ export async function createIngestor(options: IngestOptions): Promise<Ingestor> 
       return r;
     }
     counters.submitted++;
+    const refusal = options.refuse?.();
+    if (refusal !== undefined) return refuse(refusal, msg);
     const bytes = Buffer.isBuffer(msg.payload) ? msg.payload.length : 0;
     // Oversized payloads never hold queue bytes: they are rejected without being kept in full.
     const held = Math.min(bytes, limits.maxPayloadBytes);

@@ -124,6 +124,11 @@ export interface IngestOptions {
   };
   hooks?: IngestHooks;
   /**
+   * Asked before each message is admitted: a returned refusal rejects it at once, not
+   * stored and not dead-lettered (e.g. DISK_FULL while the data directory is full).
+   */
+  refuse?(): { code: ErrorCode; message: string } | undefined;
+  /**
    * Starts the downstream (upstream sync) over the pipeline's devices once they are
    * open; its `admit` gates every submit, its `onStored` hears every stored reading.
    */

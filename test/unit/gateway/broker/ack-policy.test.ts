@@ -9,7 +9,7 @@ describe('shouldAck', () => {
     for (const code of ['BAD_JSON', 'BAD_TOPIC', 'BAD_DEVICE_ID', 'TOO_DEEP', 'PAYLOAD_TOO_LARGE', 'DEVICE_UNAVAILABLE'] as const) {
       expect(shouldAck({ status: 'rejected', code, message: '' }), code).toBe(true);
     }
-    for (const code of ['SHUTTING_DOWN', 'OVERLOADED', 'STORE_IO', 'STORE_CLOSED', 'JOURNAL_IO', 'JOURNAL_FULL', 'JOURNAL_CLOSED'] as const) {
+    for (const code of ['SHUTTING_DOWN', 'OVERLOADED', 'DISK_FULL', 'STORE_IO', 'STORE_CLOSED', 'JOURNAL_IO', 'JOURNAL_FULL', 'JOURNAL_CLOSED'] as const) {
       expect(shouldAck({ status: 'rejected', code, message: '' }), code).toBe(false);
     }
   });

@@ -74,6 +74,17 @@ describe('loadConfig', () => {
     expect(small.details).toMatchObject({ key: 'ingest.journalMaxBytes', source: 'env' });
   });
 
+  it('storage.minFreeBytes: file < env < flag, validated', () => {
+    const dir = tmpDir();
+    const file = join(dir, 's.json');
+    writeFileSync(file, JSON.stringify({ storage: { minFreeBytes: 1000, checkIntervalMs: 250 } }));
+    expect(loadConfig({ file }).storage).toEqual({ minFreeBytes: 1000, checkIntervalMs: 250 });
+    expect(loadConfig({ file, env: { LMJ_EDGE_MIN_FREE_BYTES: '2000' } }).storage.minFreeBytes).toBe(2000);
+    expect(loadConfig({ file, env: { LMJ_EDGE_MIN_FREE_BYTES: '2000' }, flags: { minFreeBytes: '3000' } }).storage.minFreeBytes).toBe(3000);
+    expect(badConfig(() => loadConfig({ flags: { minFreeBytes: '-1' } })).details).toMatchObject({ key: 'storage.minFreeBytes', source: 'flag' });
+    expect(badConfig(() => loadConfig({ env: { LMJ_EDGE_DISK_CHECK_MS: '1' } })).details).toMatchObject({ key: 'storage.checkIntervalMs', source: 'env' });
+  });
+
   it('rejects unknown keys and non-JSON files', () => {
     const dir = tmpDir();
     const typo = join(dir, 'typo.json');
