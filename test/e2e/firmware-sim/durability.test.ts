@@ -121,7 +121,7 @@ describe('durability: SIGKILL the gateway mid-run, restart, verify', () => {
 
     expectExactlyOnce(await verifyLedger(ledger, dataDirReadingSource(data)), s);
     expectExactlyOnce(await verifyLedger(ledger, httpReadingSource(d2.httpUrl)), s);
-  });
+  }, 180_000);
 
   it('external mosquitto: every reading mosquitto acknowledged reaches the store exactly once', async () => {
     const dir = tmpDir();
@@ -150,5 +150,5 @@ describe('durability: SIGKILL the gateway mid-run, restart, verify', () => {
     }
     expectExactlyOnce(v, s);
     expectExactlyOnce(await verifyLedger(ledger, dataDirReadingSource(data)), s);
-  });
+  }, 180_000);
 });
