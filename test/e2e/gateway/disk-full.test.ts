@@ -49,7 +49,9 @@ async function fullThenResume(extraArgs: string[], env: Record<string, string> =
   writeFileSync(filler, Buffer.alloc(6 * 1024 * 1024, 1));
   const d = await startDaemon({
     dataDir: join(fs, 'data'),
-    args: ['--min-free-bytes', '0', ...extraArgs],
+    // The device-commit path (journal off): the journal's own ENOSPC behaviour is proven in
+    // test/integration/gateway/journal/disk-full.test.ts.
+    args: ['--journal', 'off', '--min-free-bytes', '0', ...extraArgs],
     env: { LMJ_EDGE_DISK_CHECK_MS: '50', ...env },
     timeoutMs: 60_000,
   });
@@ -99,7 +101,7 @@ describe('disk full', () => {
 
   it('storage.minFreeBytes stops acking before the disk is full', async () => {
     const fs = mountTmpfs('20m');
-    const d = await startDaemon({ dataDir: join(fs, 'data'), args: ['--min-free-bytes', String(8 << 20)], env: { LMJ_EDGE_DISK_CHECK_MS: '50' }, timeoutMs: 60_000 });
+    const d = await startDaemon({ dataDir: join(fs, 'data'), args: ['--journal', 'off', '--min-free-bytes', String(8 << 20)], env: { LMJ_EDGE_DISK_CHECK_MS: '50' }, timeoutMs: 60_000 });
     const acked = await publishUntilRefused(d.mqttUrl!, 'low-1', 0, 100_000);
     expect(acked.size).toBeGreaterThan(10);
     await waitFor(async () => (await health(d)).status === 503, 10_000, 'healthz degraded');
@@ -113,7 +115,7 @@ describe('disk full', () => {
 
   it('SIGTERM while the disk is full exits 0 within the drain timeout', async () => {
     const fs = mountTmpfs('20m');
-    const d = await startDaemon({ dataDir: join(fs, 'data'), args: ['--min-free-bytes', '0'], env: { LMJ_EDGE_DISK_CHECK_MS: '50' }, timeoutMs: 60_000 });
+    const d = await startDaemon({ dataDir: join(fs, 'data'), args: ['--journal', 'off', '--min-free-bytes', '0'], env: { LMJ_EDGE_DISK_CHECK_MS: '50' }, timeoutMs: 60_000 });
     await publishUntilRefused(d.mqttUrl!, 'full-2', 0, 100_000);
     await waitFor(async () => (await health(d)).status === 503, 10_000, 'healthz degraded');
     const t0 = Date.now();
