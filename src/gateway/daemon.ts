@@ -19,6 +19,8 @@ import { createIngestor } from './ingest/index.js';
 import type { Ingestor } from './ingest/types.js';
 import { createLogger, RejectionLogger, type Logger } from '../http/logger.js';
 import { GatewayMetrics } from './metrics.js';
+import { retentionSettingsOf } from './config/retention.js';
+import { startRetention } from './retention/service.js';
 import { registerSyncMetrics, registerSyncRoutes, startSync, type SyncOptions, type SyncService } from '../sync/index.js';
 
 /** A running daemon. */
@@ -150,6 +152,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
   if (sync !== undefined) registerSyncRoutes(http, sync);
   const dashboard = registerDashboard(http, dashboardDeps({ ingestor, registry: metrics.registry, dataDir: config.dataDir, syncStatus: () => sync?.status() }), { registry: metrics.registry });
   dashboardStored = (deviceId, ts) => dashboard.readingStored(deviceId, ts);
+  const retention = startRetention({ dataDir: config.dataDir, pool: ingestor.pool, settings: retentionSettingsOf(config), sync, registry: metrics.registry, http });
 
   try {
     const front = await startFrontEnd(config, { ingestor, metrics, log, users });
@@ -173,6 +176,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
       shuttingDown = true;
       log.info('shutting down: draining in-flight messages');
       sync?.releaseGate();
+      await retention.stop();
       await embedded?.close();
       await external?.close();
       await sync?.close();

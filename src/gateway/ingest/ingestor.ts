@@ -166,6 +166,7 @@ export async function createIngestor(options: IngestOptions): Promise<Ingestor> 
     ...createDeviceReader({ registry, use, codec }),
     submit,
     topics,
+    pool,
     async flush(): Promise<void> {
       const snapshot = [...unresolved];
       groups.cut();
