@@ -1,7 +1,7 @@
 /**
  * Copy-compaction of one closed LMJCore instance: LMDB files never shrink, so space
- * freed by deletes is only given back by writing a compacted copy (`mdb_env_copy2`
- * with `MDB_CP_COMPACT`, lmdb-js `env.backup(path, true)`) and swapping it in.
+ * freed by deletes is only given back by writing a compacted copy (a record-by-record
+ * copy, ./compact-copy.ts says why not `mdb_env_copy2`) and swapping it in.
  *
  * Crash safety: the copy is written to `<dir>/.compact/data.mdb`, fsynced, then
  * renamed over `<dir>/data.mdb` (one atomic rename in the same directory, then the
@@ -11,7 +11,7 @@
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { closeHandles, DEFAULT_MAP_SIZE, openHandles } from './lmdb-env.js';
+import { copyInstance } from './compact-copy.js';
 
 /** The temporary directory a compaction writes its copy into, inside the instance directory. */
 export const COMPACT_TMP = '.compact';
@@ -53,15 +53,10 @@ export async function compactInstance(dir: string, onStep?: (step: CompactStep) 
   cleanupCompaction(dir);
   const bytesBefore = statSync(data).size;
   await onStep?.('before-copy');
-  const h = openHandles(dir, 'fast', DEFAULT_MAP_SIZE, false);
-  try {
-    mkdirSync(tmp);
-    const copying = (h.root as unknown as { backup(path: string, compact: boolean): Promise<void> }).backup(tmp, true);
-    await onStep?.('copying');
-    await copying;
-  } finally {
-    await closeHandles(h);
-  }
+  mkdirSync(tmp);
+  const copying = copyInstance(dir, tmp);
+  await onStep?.('copying');
+  await copying;
   const copy = join(tmp, 'data.mdb');
   // The rename must never publish a file whose pages are still only in the page cache.
   fsyncPath(copy);

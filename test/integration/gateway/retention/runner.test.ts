@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { verifyInstance } from '../../../../src/core/verify/index.js';
 import { readings as readReadings, encodeElement } from '../../../../src/core/telemetry/index.js';
 import { readRoot } from '../../../../src/core/telemetry/root.js';
 import { applyReadings, messageIdentity } from '../../../../src/core/telemetry/index.js';
@@ -91,6 +92,8 @@ describe('retention runner', () => {
     // Per reading: a set element; per reading object 2 + its paths in main.
     expect(mdbDumpEntries(dir, 'set')).toBeGreaterThan(1000);
     expect(mdbDumpEntries(dir, 'main')).toBeGreaterThan(1000);
+    // Every page readable and the headers' counts match the contents.
+    expect((await verifyInstance(dir, { timeoutMs: 120_000 })).status).toBe('ok');
   });
 
   it('expires by size: data.mdb ends under maxBytes, the newest readings stay', async () => {
