@@ -90,6 +90,7 @@ export const ERROR_CODES = {
 
   // Sync and router (-33300…).
   UNAUTHORIZED: { errno: -33300, httpStatus: 401, message: 'missing or wrong token' },
+  ADMIN_LOOPBACK_ONLY: { errno: -33700, httpStatus: 403, message: 'admin endpoints answer loopback clients only' },
   BAD_BATCH: { errno: -33301, httpStatus: 400, message: 'invalid uplink batch' },
   BATCH_TOO_LARGE: { errno: -33302, httpStatus: 413, message: 'uplink batch too large' },
   WRONG_PARTITION: { errno: -33303, httpStatus: 400, message: 'pointer does not belong to this device' },

@@ -23,6 +23,8 @@ import { QueryMetrics } from '../query/http-metrics.js';
 import { registerQueryRoute } from '../query/http-route.js';
 import { daemonQuerySource } from './http/query-source.js';
 import { startDiskGuard } from './disk-guard-wiring.js';
+import { retentionSettingsOf } from './config/retention.js';
+import { startRetention } from './retention/service.js';
 import { registerSyncMetrics, registerSyncRoutes, startSync, type SyncOptions, type SyncService } from '../sync/index.js';
 
 /** A running daemon. */
@@ -174,6 +176,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
   });
   const dashboard = registerDashboard(http, dashboardDeps({ ingestor, registry: metrics.registry, dataDir: config.dataDir, syncStatus: () => sync?.status() }), { registry: metrics.registry });
   dashboardStored = (deviceId, ts) => dashboard.readingStored(deviceId, ts);
+  const retention = startRetention({ dataDir: config.dataDir, pool: ingestor.pool, settings: retentionSettingsOf(config), sync, registry: metrics.registry, http });
 
   try {
     const front = await startFrontEnd(config, { ingestor, metrics, log, users });
@@ -198,6 +201,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
       shuttingDown = true;
       log.info('shutting down: draining in-flight messages');
       sync?.releaseGate();
+      await retention.stop();
       await embedded?.close();
       await external?.close();
       await sync?.close();

@@ -92,6 +92,11 @@ export class Outbox {
     for (const fn of w) fn();
   }
 
+  /** The device's last element confirmed upstream (or dropped past); undefined when none. */
+  syncedThrough(deviceId: string): Buffer | undefined {
+    return this.b.devs.get(deviceId)?.cursor.element;
+  }
+
   /** Ingest hook: a reading was committed for `deviceId` with element timestamp `ts`. */
   onStored(deviceId: string, ts: number): void {
     if (this.closed) return;

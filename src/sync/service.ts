@@ -17,6 +17,8 @@ export interface SyncService {
   status(): SyncStatus;
   /** Resolves once no drop-oldest round is running (`status().dropping` false). */
   dropIdle(): Promise<void>;
+  /** The device's last `readings` element confirmed upstream (or dropped past); undefined when none. */
+  syncedThrough(deviceId: string): Buffer | undefined;
   /** Messages waiting at the back-pressure gate now. */
   waiting(): number;
   /** Shutdown step 1: lets every waiting and future message through (call before draining the front ends). */
@@ -109,6 +111,7 @@ export function startSync(ctx: SyncContext, options: SyncOptions): SyncService {
     },
     admit: () => outbox.admit(),
     dropIdle: () => outbox.dropIdle(),
+    syncedThrough: (deviceId) => outbox.syncedThrough(deviceId),
     releaseGate: () => outbox.releaseGate(),
     waiting: () => outbox.waiting(),
     status(): SyncStatus {

@@ -90,6 +90,11 @@ export class SyncStateStore {
     return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
   }
 
+  /** Closes without touching the clean flag (a reader such as the CLI, not the outbox's owner). */
+  async closeWithoutFlag(): Promise<void> {
+    await this.env.close();
+  }
+
   /** Sets the clean flag and stored numbers, waits for pending writes, closes. */
   async close(numbers: Record<string, number>): Promise<void> {
     await this.env.transaction(() => {

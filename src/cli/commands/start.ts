@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../gateway/config/index.js';
 import { syncOptionsOf } from '../../gateway/config/sync.js';
 import { fail } from '../output.js';
+import { addRetentionFlags } from '../retention-flags.js';
 import { addSyncFlags } from '../sync-flags.js';
 
 /** Options as commander hands them over (strings; the config loader validates). */
@@ -32,7 +33,7 @@ function hostPort(host: string, port: number): string {
 
 /** Adds the `start` command. */
 export function registerStart(program: Command): void {
-  addSyncFlags(program.command('start'))
+  addRetentionFlags(addSyncFlags(program.command('start')))
     .description('run the gateway daemon (embedded MQTT broker or external broker subscriber + HTTP API)')
     .option('--config <file>', 'JSON config file (flags > LMJ_EDGE_* env > file > defaults)')
     .option('--data <dir>', 'data directory (default /var/lib/lmj-edge as root, else ~/.local/share/lmj-edge)')

@@ -13,6 +13,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { getCodec } from '../../codec/index.js';
+import { cleanupCompaction } from '../../core/compact.js';
 import { openStore } from '../../core/index.js';
 import type { LmjStore } from '../../core/types.js';
 import { LmjError, isLmjError } from '../../errors.js';
@@ -57,6 +58,10 @@ class Pool implements DevicePool {
   private readonly entries = new Map<string, Entry>();
   private readonly failures = new Map<string, { until: number; error: LmjError }>();
   private waiters: (() => void)[] = [];
+  /** Devices held exclusively (compaction): their acquisitions wait for the promise. */
+  private readonly exclusives = new Map<string, Promise<void>>();
+  /** Per device, callbacks run when its instance's last user releases it. */
+  private readonly idleWaiters = new Map<string, (() => void)[]>();
   private closed = false;
   private readonly counters = { opens: 0, evictions: 0, waits: 0, openFailures: 0, fdRetries: 0 };
 
@@ -102,6 +107,12 @@ class Pool implements DevicePool {
     let fdRetries = 0;
     for (;;) {
       if (this.closed) throw new LmjError('SHUTTING_DOWN', 'the device pool is closed');
+      const held = this.exclusives.get(id);
+      if (held !== undefined) {
+        // Queued behind a compaction: the write resumes on the swapped-in instance.
+        await held;
+        continue;
+      }
       const entry = this.entries.get(id);
       if (entry !== undefined && entry.closing === undefined) {
         entry.refs++;
@@ -169,6 +180,8 @@ class Pool implements DevicePool {
   private open(id: string): Entry {
     const path = join(this.devicesDir, id);
     mkdirSync(path, { recursive: true });
+    // A compaction interrupted before its rename left its temporary copy behind.
+    cleanupCompaction(path);
     const store: LmjStore = openStore(path, {
       durability: this.options.durability ?? 'safe',
       codec: this.codec,
@@ -222,9 +235,31 @@ class Pool implements DevicePool {
     if (entry !== undefined && entry.refs === 0 && entry.closing === undefined) void this.closeEntry(entry);
   }
 
+  async exclusive<T>(deviceId: string, fn: (dir: string) => Promise<T>): Promise<T> {
+    const id = assertDeviceId(deviceId);
+    for (let held = this.exclusives.get(id); held !== undefined; held = this.exclusives.get(id)) await held;
+    if (this.closed) throw new LmjError('SHUTTING_DOWN', 'the device pool is closed');
+    let done: () => void = () => undefined;
+    this.exclusives.set(id, new Promise<void>((resolve) => (done = resolve)));
+    try {
+      for (let entry = this.entries.get(id); entry !== undefined; entry = this.entries.get(id)) {
+        if (entry.closing !== undefined) await entry.closing;
+        else if (entry.refs === 0) await this.closeEntry(entry);
+        else await new Promise<void>((resolve) => this.idleWaiters.set(id, [...(this.idleWaiters.get(id) ?? []), resolve]));
+      }
+      return await fn(this.pathOf(id));
+    } finally {
+      this.exclusives.delete(id);
+      done();
+    }
+  }
+
   private release(entry: Entry): void {
     entry.refs--;
     if (entry.refs === 0) {
+      const idle = this.idleWaiters.get(entry.id);
+      this.idleWaiters.delete(entry.id);
+      for (const w of idle ?? []) w();
       const failure = this.failures.get(entry.id);
       if (failure !== undefined && entry.closing === undefined) void this.closeEntry(entry);
       else this.wake();

@@ -67,6 +67,12 @@ export interface DevicePool {
    * closed once idle, and uses fail with `error` for the backoff period, then reopen.
    */
   invalidate(deviceId: string, error: import('../../errors.js').LmjError): void;
+  /**
+   * Holds the device exclusively: new uses wait (queued), current users finish, the
+   * instance is closed, `fn(dir)` runs with nothing open on it (compaction swaps the
+   * files), then queued uses reopen it. SHUTTING_DOWN after `close()`.
+   */
+  exclusive<T>(deviceId: string, fn: (dir: string) => Promise<T>): Promise<T>;
   stats(): PoolStats;
   /** Waits for users to finish, closes every instance. */
   close(): Promise<void>;

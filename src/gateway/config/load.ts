@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { LmjError } from '../../errors.js';
 import { isLoopback } from '../../http/loopback.js';
 import { defaultConfig, SETTINGS, type GatewayConfig, type Setting } from './schema.js';
+import { parseRetentionDevices, RETENTION_DEVICES_KEY } from './retention.js';
 import { syncProblem } from './sync.js';
 
 /** Where the configuration comes from. */
@@ -96,7 +97,7 @@ function checkUnknownKeys(obj: Record<string, unknown>, prefix: string): void {
     if (prefix === '' && groups.has(k)) {
       if (v === null || typeof v !== 'object' || Array.isArray(v)) throw bad(key, 'file', 'expected an object');
       checkUnknownKeys(v as Record<string, unknown>, key);
-    } else if (!known.has(key)) {
+    } else if (!known.has(key) && key !== RETENTION_DEVICES_KEY) {
       throw bad(key, 'file', 'unknown setting');
     }
   }
@@ -196,6 +197,7 @@ export function loadConfig(sources: ConfigSources = {}): GatewayConfig {
     }
   }
   const out = cfg as unknown as GatewayConfig;
+  if (file !== undefined) out.retention.devices = parseRetentionDevices(getPath(file, RETENTION_DEVICES_KEY), (k, why) => bad(k, 'file', why));
   validate(out, (key) => origin.get(key) ?? 'default');
   return out;
 }

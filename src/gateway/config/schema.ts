@@ -101,6 +101,28 @@ export interface GatewayConfig {
     /** At the budget: stop acking (`backpressure`) or skip the oldest (`drop-oldest`). */
     outboxPolicy: 'backpressure' | 'drop-oldest';
   };
+  /** Retention of old readings and compaction (docs/retention.md). */
+  retention: {
+    /** Default: remove readings older than this many seconds (0 = no age bound). */
+    maxAgeSeconds: number;
+    /** Default: keep each device's data.mdb under this many bytes (0 = no size bound). */
+    maxBytes: number;
+    /** Default: also remove readings not yet synced upstream (counted). */
+    dropUnsynced: boolean;
+    /** Background run period in seconds (0 = only on demand). */
+    intervalSeconds: number;
+    /** Most readings removed per write transaction. */
+    batchReadings: number;
+    /** Per-device overrides (config file only), by device id. */
+    devices: Record<string, RetentionOverride>;
+  };
+}
+
+/** A device's retention override in the config file: the keys given replace the defaults. */
+export interface RetentionOverride {
+  maxAgeSeconds?: number;
+  maxBytes?: number;
+  dropUnsynced?: boolean;
 }
 
 /** Value kinds the loader knows how to parse from env and flags. */
@@ -166,6 +188,11 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'sync.gatewayId', env: 'LMJ_EDGE_GATEWAY_ID', flag: 'gatewayId', kind: 'string', optional: true },
   { key: 'sync.outboxBudget', env: 'LMJ_EDGE_OUTBOX_BUDGET', flag: 'outboxBudget', kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER },
   { key: 'sync.outboxPolicy', env: 'LMJ_EDGE_OUTBOX_POLICY', flag: 'outboxPolicy', kind: 'enum', values: ['backpressure', 'drop-oldest'] },
+  { key: 'retention.maxAgeSeconds', env: 'LMJ_EDGE_RETENTION_MAX_AGE_SECONDS', flag: 'retentionMaxAge', kind: 'int', min: 0, max: 100 * 365 * 86_400 },
+  { key: 'retention.maxBytes', env: 'LMJ_EDGE_RETENTION_MAX_BYTES', flag: 'retentionMaxBytes', kind: 'int', min: 0, max: Number.MAX_SAFE_INTEGER },
+  { key: 'retention.dropUnsynced', env: 'LMJ_EDGE_RETENTION_DROP_UNSYNCED', flag: 'retentionDropUnsynced', kind: 'bool' },
+  { key: 'retention.intervalSeconds', env: 'LMJ_EDGE_RETENTION_INTERVAL_SECONDS', kind: 'int', min: 0, max: 7 * 86_400 },
+  { key: 'retention.batchReadings', env: 'LMJ_EDGE_RETENTION_BATCH_READINGS', kind: 'int', min: 1, max: 10_000 },
 ];
 
 /** Default data directory: system-wide when root, per-user otherwise. */
@@ -212,5 +239,7 @@ export function defaultConfig(): GatewayConfig {
     query: { maxRows: 10_000, timeoutMs: 30_000, maxScanned: 50_000_000, maxGroups: 100_000 },
     storage: { minFreeBytes: 16 * 1024 * 1024, checkIntervalMs: 1000 },
     sync: { upstream: undefined, token: undefined, gatewayId: undefined, outboxBudget: 256 * 1024 * 1024, outboxPolicy: 'backpressure' },
+    // Nothing is removed unless configured; a run per hour when it is.
+    retention: { maxAgeSeconds: 0, maxBytes: 0, dropUnsynced: false, intervalSeconds: 3600, batchReadings: 500, devices: {} },
   };
 }

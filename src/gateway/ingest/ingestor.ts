@@ -300,6 +300,7 @@ export async function createIngestor(options: IngestOptions): Promise<Ingestor> 
     ...journaledReader({ registry, use, codec }, journaled?.applier),
     submit,
     topics,
+    pool,
     async flush(): Promise<void> {
       const snapshot = [...unresolved];
       groups.cut();

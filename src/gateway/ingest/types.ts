@@ -172,6 +172,8 @@ export interface Ingestor extends DeviceReader {
 
   /** The compiled topic templates (filters to subscribe to, parse, topicFor). */
   readonly topics: TopicParser;
+  /** The instance pool the pipeline writes through (retention holds devices exclusively through it). */
+  readonly pool: import('../../devices/pool/types.js').DevicePool;
 
   /**
    * Runs `fn` with the device's open instance, pinned (never evicted while `fn` runs):
