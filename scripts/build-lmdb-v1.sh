@@ -5,7 +5,8 @@
 # Idempotent: does nothing when the v1 build is already the one lmdb-js loads.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-lmdb_dir="node_modules/lmdb"
+# LMDB_DIR: where lmdb-js is installed when not in ./node_modules (scripts/install-lmdb-v1.mjs).
+lmdb_dir="${LMDB_DIR:-node_modules/lmdb}"
 if [ ! -d "$lmdb_dir" ]; then echo "build-lmdb-v1: $lmdb_dir missing (run npm ci first)" >&2; exit 1; fi
 check='import("lmdb").then(m => process.exit(m.version.patch < 90 ? 0 : 1), () => process.exit(1))'
 # Without MDB_OVERLAPPINGSYNC (data v1), lmdb-js 3.5.6 never registers an env in its

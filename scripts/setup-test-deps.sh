@@ -6,6 +6,7 @@
 #                                       the journal's one fdatasync per group commit
 #   etcd / etcdctl (etcd-server, etcd-client) - cluster table and membership, started by tests
 #   chromium                          - the dashboard tests drive Debian's headless Chromium
+#   systemd-analyze (systemd)         - install-service: `systemd-analyze verify` checks the written unit
 #   g++ / make / python3              - node-gyp builds the native addon
 #   cc (gcc)                          - the power-cut harness compiles its LD_PRELOAD shim
 # As root it uses apt-get; otherwise it checks and fails with a clear message.
@@ -18,6 +19,7 @@ command -v strace >/dev/null 2>&1 || need+=(strace)
 [ -x /usr/bin/etcd ] || command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v cc >/dev/null 2>&1 || need+=(gcc)
 command -v make >/dev/null 2>&1 || need+=(make)

@@ -1,6 +1,6 @@
 /**
  * The `lmj-edge` command (bin/lmj-edge.js imports the compiled form of this file).
- * Subcommands: start, devices, inspect, audit, salvage, query, hash-password, router, node, status, cluster, and — from
+ * Subcommands: start, devices, inspect, audit, salvage, query, hash-password, router, node, status, cluster, install-service, and — from
  * firmware-sim — sim and verify.
  */
 // Must stay the first import: it sizes the libuv threadpool before anything starts it.
@@ -10,6 +10,7 @@ import { registerAudit } from './commands/audit.js';
 import { registerCluster } from './commands/cluster.js';
 import { registerDevices } from './commands/devices.js';
 import { registerHashPassword } from './commands/hash-password.js';
+import { registerInstallService } from './commands/install-service.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerSalvage } from './commands/salvage.js';
 import { registerQuery } from './commands/query.js';
@@ -36,6 +37,7 @@ registerRouter(program);
 registerNode(program);
 registerStatus(program);
 registerCluster(program);
+registerInstallService(program);
 // The simulator pulls in its own dependencies: load it only when it may be used.
 const first = process.argv[2];
 if (first === undefined || ['sim', 'verify', 'help', '--help', '-h'].includes(first)) {

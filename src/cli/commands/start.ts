@@ -1,13 +1,15 @@
 /**
  * `lmj-edge start`: runs the daemon until SIGTERM/SIGINT, then drains and exits 0.
  * Prints exactly `mqtt listening on H:P` (or `mqtt subscribed to URL`) and
- * `http listening on H:P` on stdout; logs go to stderr.
+ * `http listening on H:P` on stdout, then a short summary (listeners, data dir, codec,
+ * durability, upstream, dashboard URL; also logged as `started`); logs go to stderr.
  */
 import type { Command } from 'commander';
 import { loadConfig } from '../../gateway/config/index.js';
 import { syncOptionsOf } from '../../gateway/config/sync.js';
 import { fail } from '../output.js';
 import { addRetentionFlags } from '../retention-flags.js';
+import { formatSummary, startSummary } from '../start-summary.js';
 import { addSyncFlags } from '../sync-flags.js';
 
 /** Options as commander hands them over (strings; the config loader validates). */
@@ -97,6 +99,10 @@ export function registerStart(program: Command): void {
         process.stdout.write(`mqtt listening on ${hostPort(d.mqtt.host, d.mqtt.port)}\n`);
       }
       process.stdout.write(`http listening on ${hostPort(d.http.host, d.http.port)}\n`);
+      const { codecInfo } = await import('../../codec/index.js');
+      const summary = startSummary(d, codecInfo());
+      process.stdout.write(formatSummary(summary));
+      log.info({ summary }, 'started');
       if (d.brokerUrl !== undefined) {
         const url = d.brokerUrl;
         void d.subscribed.then(() => process.stdout.write(`mqtt subscribed to ${url}\n`));

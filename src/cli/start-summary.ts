@@ -1,0 +1,67 @@
+/**
+ * The short summary `lmj-edge start` prints once it is up: listeners, data dir, codec
+ * (and why), durability, upstream and where the dashboard is. The same fields go to
+ * the JSON log as one `started` line.
+ */
+import type { CodecInfo } from '../codec/index.js';
+import type { Daemon } from '../gateway/daemon.js';
+
+/** The summary's fields (also logged). */
+export interface StartSummary {
+  mqtt: string;
+  http: string;
+  dashboard: string;
+  dataDir: string;
+  codec: string;
+  durability: string;
+  upstream: string;
+}
+
+function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** A wildcard bind address is not one to browse to: name a loopback one instead. */
+function browsable(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '::1';
+  return host;
+}
+
+/** The summary of a running daemon. */
+export function startSummary(d: Pick<Daemon, 'config' | 'mqtt' | 'brokerUrl' | 'http'>, codec: CodecInfo): StartSummary {
+  const c = d.config;
+  const mqtt =
+    d.mqtt !== undefined
+      ? `${hostPort(d.mqtt.host, d.mqtt.port)} (embedded broker, plain TCP, no TLS${c.mqtt.usersFile === undefined ? ', no auth' : ', users file'})`
+      : `subscriber of ${d.brokerUrl ?? '?'} (external broker${d.brokerUrl?.startsWith('mqtts:') === true ? ', TLS' : ', no TLS'})`;
+  const why =
+    codec.kind === 'native'
+      ? `the C++ addon (LMJ_CODEC=${codec.requested})`
+      : codec.fallbackReason !== undefined
+        ? `fallback: ${codec.fallbackReason}`
+        : `LMJ_CODEC=${codec.requested}`;
+  return {
+    mqtt,
+    http: `${hostPort(d.http.host, d.http.port)} (plain HTTP, no TLS)`,
+    dashboard: `http://${hostPort(browsable(d.http.host), d.http.port)}/`,
+    dataDir: c.dataDir,
+    codec: `${codec.kind} (${why})`,
+    durability: c.durability === 'safe' ? 'safe (fsync before every ack)' : 'fast (a power cut may lose acknowledged readings)',
+    upstream: c.sync.upstream ?? 'none',
+  };
+}
+
+/** The summary as aligned text lines. */
+export function formatSummary(s: StartSummary): string {
+  const rows: [string, string][] = [
+    ['mqtt', s.mqtt],
+    ['http', s.http],
+    ['dashboard', s.dashboard],
+    ['data', s.dataDir],
+    ['codec', s.codec],
+    ['durability', s.durability],
+    ['upstream', s.upstream],
+  ];
+  return `lmj-edge started\n${rows.map(([k, v]) => `  ${`${k}:`.padEnd(12)}${v}\n`).join('')}`;
+}
