@@ -7,7 +7,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { LmjError, isLmjError } from '../../errors.js';
-import { commitDeviceWork, prepareBatch, rejectAll, type CommitContext, type Pending, type Prepared, type Work } from './commit.js';
+import { commitDeviceWork, type CommitContext, type Pending, type Work } from './commit.js';
+import { PrepareQueue } from './prepare-queue.js';
 import type { CommitBatchInfo, IngestResult } from './types.js';
 
 /** Limits and callbacks of a {@link GroupCommitter}. */
@@ -27,67 +28,50 @@ function failAll(items: readonly { resolve(r: IngestResult): void }[], err: unkn
 
 /** Queue → per-device forming groups → at most one commit in flight per device. */
 export class GroupCommitter {
-  /** Submitted, not yet prepared. */
-  private queue: Pending[] = [];
+  private readonly front: PrepareQueue;
   /** Prepared work per device, waiting for that device's commit slot (insertion = arrival order). */
   private readonly forming = new Map<string, Work[]>();
   /** Devices with a commit in flight. */
   private readonly busy = new Set<string>();
-  private timer: NodeJS.Timeout | undefined;
   private restartQueued = false;
-  /** Set while draining: every push is prepared at once. */
-  private draining = false;
 
   constructor(
     private readonly ctx: CommitContext,
     private readonly opts: GroupCommitOptions,
-  ) {}
+  ) {
+    this.front = new PrepareQueue(ctx, {
+      maxMessages: opts.maxMessages,
+      maxDelayMs: opts.maxDelayMs,
+      prepared: (byDevice) => {
+        for (const [id, work] of byDevice) {
+          const f = this.forming.get(id);
+          if (f === undefined) this.forming.set(id, work);
+          else for (const w of work) f.push(w);
+        }
+      },
+      failed: (batch, err) => failAll(batch, err),
+      afterCut: () => this.startReady(),
+    });
+  }
 
   /** Messages submitted and not yet prepared. */
   get queued(): number {
-    return this.queue.length;
+    return this.front.queued;
   }
 
   /** Adds a message; it is prepared within `maxDelayMs` (at once when a batch is full or draining). */
   push(pending: Pending): void {
-    this.queue.push(pending);
-    if (this.queue.length >= this.opts.maxMessages || this.draining) {
-      this.cut();
-      return;
-    }
-    this.timer ??= setTimeout(() => this.cut(), this.opts.maxDelayMs);
+    this.front.push(pending);
   }
 
   /** From now on, prepare every push at once (shutdown). */
   drain(): void {
-    this.draining = true;
+    this.front.drain();
   }
 
   /** Prepares everything queued (one codec call per `maxMessages`) into the devices' forming groups. */
   cut(): void {
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    const max = this.opts.maxMessages;
-    while (this.queue.length > 0) {
-      const batch = this.queue.length <= max ? this.queue : this.queue.slice(0, max);
-      this.queue = batch === this.queue ? [] : this.queue.slice(max);
-      let prepared: Prepared;
-      try {
-        prepared = prepareBatch(this.ctx, batch);
-      } catch (err) {
-        failAll(batch, err);
-        continue;
-      }
-      if (prepared.early.length > 0) void rejectAll(this.ctx, prepared.early);
-      for (const [id, work] of prepared.byDevice) {
-        const f = this.forming.get(id);
-        if (f === undefined) this.forming.set(id, work);
-        else for (const w of work) f.push(w);
-      }
-    }
-    this.startReady();
+    this.front.cut();
   }
 
   /**

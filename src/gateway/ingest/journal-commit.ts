@@ -10,7 +10,8 @@ import { performance } from 'node:perf_hooks';
 import { LmjError, isLmjError } from '../../errors.js';
 import type { Journal, JournalRecord } from '../journal/index.js';
 import type { DeviceApplier } from './apply-queue.js';
-import { prepareBatch, rejectAll, type CommitContext, type Pending, type Prepared, type Work } from './commit.js';
+import type { CommitContext, Pending, Work } from './commit.js';
+import { PrepareQueue } from './prepare-queue.js';
 
 /** Limits of a {@link JournalCommitter}. */
 export interface JournalCommitOptions {
@@ -26,59 +27,42 @@ function failAll(items: readonly Pending[], err: unknown): void {
 
 /** Queue → prepare → journal append (group commit) → apply queues; resolves `accepted`. */
 export class JournalCommitter {
-  private queue: Pending[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private draining = false;
+  private readonly front: PrepareQueue;
   /** Set while the journal is over budget: later cuts wait behind it, so appends keep their order. */
   private spaceWait: Promise<void> | undefined;
 
   constructor(
-    private readonly ctx: CommitContext,
+    ctx: CommitContext,
     private readonly journal: Journal,
     private readonly applier: DeviceApplier,
-    private readonly opts: JournalCommitOptions,
-  ) {}
+    opts: JournalCommitOptions,
+  ) {
+    this.front = new PrepareQueue(ctx, {
+      maxMessages: opts.maxMessages,
+      maxDelayMs: opts.maxDelayMs,
+      prepared: (byDevice) => void this.journalBatch(byDevice),
+      failed: (batch, err) => failAll(batch, err),
+    });
+  }
 
   /** Messages submitted and not yet prepared. */
   get queued(): number {
-    return this.queue.length;
+    return this.front.queued;
   }
 
   /** Adds a message; it is prepared within `maxDelayMs` (at once when a batch is full or draining). */
   push(pending: Pending): void {
-    this.queue.push(pending);
-    if (this.queue.length >= this.opts.maxMessages || this.draining) {
-      this.cut();
-      return;
-    }
-    this.timer ??= setTimeout(() => this.cut(), this.opts.maxDelayMs);
+    this.front.push(pending);
   }
 
   /** From now on, prepare every push at once (shutdown). */
   drain(): void {
-    this.draining = true;
+    this.front.drain();
   }
 
   /** Prepares everything queued and appends it to the journal (one group per turn). */
   cut(): void {
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    const max = this.opts.maxMessages;
-    while (this.queue.length > 0) {
-      const batch = this.queue.length <= max ? this.queue : this.queue.slice(0, max);
-      this.queue = batch === this.queue ? [] : this.queue.slice(max);
-      let prepared: Prepared;
-      try {
-        prepared = prepareBatch(this.ctx, batch);
-      } catch (err) {
-        failAll(batch, err);
-        continue;
-      }
-      if (prepared.early.length > 0) void rejectAll(this.ctx, prepared.early);
-      if (prepared.byDevice.size > 0) void this.journalBatch(prepared.byDevice);
-    }
+    this.front.cut();
   }
 
   private async journalBatch(byDevice: Map<string, Work[]>): Promise<void> {

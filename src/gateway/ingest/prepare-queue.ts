@@ -1,0 +1,75 @@
+/**
+ * The front of both commit paths: submitted messages wait at most `maxDelayMs` (or until
+ * `maxMessages` are queued, or at once while draining), then are prepared — validated
+ * and flattened, one codec call per `maxMessages` — and handed on per device. Bad input
+ * found while preparing is rejected (dead-lettered) here.
+ */
+import { prepareBatch, rejectAll, type CommitContext, type Pending, type Prepared, type Work } from './commit.js';
+
+/** What a {@link PrepareQueue} hands its owner. */
+export interface PrepareQueueOptions {
+  maxMessages: number;
+  maxDelayMs: number;
+  /** One prepared batch: each device's work in arrival order. */
+  prepared(byDevice: Map<string, Work[]>): void;
+  /** The whole batch failed to prepare (an unexpected codec error): reject it. */
+  failed(batch: readonly Pending[], err: unknown): void;
+  /** After a cut has handed on everything queued. */
+  afterCut?(): void;
+}
+
+/** Queue → prepare, cut by size, time or drain. */
+export class PrepareQueue {
+  private queue: Pending[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  /** Set while draining: every push is prepared at once. */
+  private draining = false;
+
+  constructor(
+    private readonly ctx: CommitContext,
+    private readonly opts: PrepareQueueOptions,
+  ) {}
+
+  /** Messages submitted and not yet prepared. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Adds a message; it is prepared within `maxDelayMs` (at once when a batch is full or draining). */
+  push(pending: Pending): void {
+    this.queue.push(pending);
+    if (this.queue.length >= this.opts.maxMessages || this.draining) {
+      this.cut();
+      return;
+    }
+    this.timer ??= setTimeout(() => this.cut(), this.opts.maxDelayMs);
+  }
+
+  /** From now on, prepare every push at once (shutdown). */
+  drain(): void {
+    this.draining = true;
+  }
+
+  /** Prepares everything queued and hands it on. */
+  cut(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    const max = this.opts.maxMessages;
+    while (this.queue.length > 0) {
+      const batch = this.queue.length <= max ? this.queue : this.queue.slice(0, max);
+      this.queue = batch === this.queue ? [] : this.queue.slice(max);
+      let prepared: Prepared;
+      try {
+        prepared = prepareBatch(this.ctx, batch);
+      } catch (err) {
+        this.opts.failed(batch, err);
+        continue;
+      }
+      if (prepared.early.length > 0) void rejectAll(this.ctx, prepared.early);
+      if (prepared.byDevice.size > 0) this.opts.prepared(prepared.byDevice);
+    }
+    this.opts.afterCut?.();
+  }
+}
