@@ -127,6 +127,13 @@ export const ERROR_CODES = {
   SQL_TABLE_NOT_FOUND: { errno: -33604, httpStatus: 404, message: 'no such table' },
   SQL_TABLE_EXISTS: { errno: -33605, httpStatus: 409, message: 'table already exists' },
   CONSTRAINT_FAILED: { errno: -33606, httpStatus: 400, message: 'row violates the table schema' },
+
+  // Authentication and authorization: MQTT ACL, API tokens (-33740…).
+  ACL_DENIED: { errno: -33740, httpStatus: 403, message: 'this MQTT client may not publish to that device' },
+  TOKEN_MISSING: { errno: -33741, httpStatus: 401, message: 'an API token is required (authorization: Bearer <token>)' },
+  TOKEN_INVALID: { errno: -33742, httpStatus: 401, message: 'wrong or revoked API token' },
+  INSUFFICIENT_SCOPE: { errno: -33743, httpStatus: 403, message: 'the API token lacks the scope this endpoint needs' },
+  AUTH_RATE_LIMITED: { errno: -33744, httpStatus: 429, message: 'too many failed authentications from this address' },
 } as const;
 
 /** A stable string error code. */

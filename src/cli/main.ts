@@ -1,6 +1,6 @@
 /**
  * The `lmj-edge` command (bin/lmj-edge.js imports the compiled form of this file).
- * Subcommands: start, devices, inspect, audit, salvage, query, hash-password, router, node, status, cluster, install-service, and — from
+ * Subcommands: start, devices, inspect, audit, salvage, query, hash-password, token, router, node, status, cluster, install-service, and — from
  * firmware-sim — sim and verify.
  */
 // Must stay the first import: it sizes the libuv threadpool before anything starts it.
@@ -16,6 +16,7 @@ import { registerSalvage } from './commands/salvage.js';
 import { registerQuery } from './commands/query.js';
 import { registerRetention } from './commands/retention.js';
 import { registerStart } from './commands/start.js';
+import { registerToken } from './commands/token.js';
 import { registerNode } from './node-command.js';
 import { registerRouter } from './router-command.js';
 import { registerStatus } from './status-command.js';
@@ -33,6 +34,7 @@ registerSalvage(program);
 registerQuery(program);
 registerRetention(program);
 registerHashPassword(program);
+registerToken(program);
 registerRouter(program);
 registerNode(program);
 registerStatus(program);

@@ -18,6 +18,7 @@ import { dashboardDeps, registerDashboard } from './dashboard/index.js';
 import { createIngestor } from './ingest/index.js';
 import type { Ingestor } from './ingest/types.js';
 import { createLogger, RejectionLogger, type Logger } from '../http/logger.js';
+import { ApiTokens } from '../http/api-tokens.js';
 import { GatewayMetrics } from './metrics.js';
 import { QueryMetrics } from '../query/http-metrics.js';
 import { registerQueryRoute } from '../query/http-route.js';
@@ -83,6 +84,7 @@ async function startFrontEnd(
     metrics,
     log,
     users: deps.users,
+    topics: ingestor.topics,
     maxConnections: config.mqtt.maxConnections,
     maxPacketBytes: config.mqtt.maxPacketBytes,
     maxInFlight: config.mqtt.maxInFlight,
@@ -99,6 +101,9 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
   const metrics = new GatewayMetrics(codec.kind);
   const rejections = new RejectionLogger(log, config.log.rejectionsPerMinute);
   const users = config.mqtt.usersFile === undefined ? undefined : UserTable.load(config.mqtt.usersFile);
+  const apiTokens = config.http.apiTokensFile === undefined
+    ? undefined
+    : ApiTokens.load(config.http.apiTokensFile, (err) => log.warn({ err: err.message }, 'API tokens file could not be re-read; keeping the tokens loaded before'));
   const startedAt = Date.now();
   let shuttingDown = false;
   let sync: SyncService | undefined;
@@ -158,6 +163,12 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
     log,
     isShuttingDown: () => shuttingDown,
     degradedReason: () => disk.guard.pausedReason(),
+    auth: {
+      listenHost: config.http.host,
+      tokens: apiTokens,
+      loopbackOpen: config.http.apiLoopbackOpen,
+      rateLimit: { maxFailures: config.http.authFailuresPerMinute, windowMs: 60_000 },
+    },
     health: () => ({
       mode: external === undefined ? 'embedded' : 'external',
       codec: info.kind,

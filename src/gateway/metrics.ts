@@ -5,6 +5,7 @@
  */
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { ProcessMetrics } from '../http/metrics.js';
+import type { AclDenyReason } from './broker/acl.js';
 import type { CommitBatchInfo, IngestHooks, IngestResult, IngestStats, InboundMessage } from './ingest/types.js';
 
 /** Where a message came in. */
@@ -35,6 +36,7 @@ export class GatewayMetrics extends ProcessMetrics {
   private readonly deadLettersDropped: Counter;
   private readonly connections: Gauge<'transport'>;
   private readonly applyLag: Histogram;
+  private readonly aclDeniedTotal: Counter<'reason'>;
   private statsSource: (() => IngestStats) | undefined;
 
   constructor(codecKind: string) {
@@ -114,6 +116,12 @@ export class GatewayMetrics extends ProcessMetrics {
       name: 'lmj_ingest_apply_lag_seconds',
       help: 'Journal on: from a message\'s ack (journaled) to readable (applied to its device)',
       buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 0.75, 1, 2, 5, 10],
+      registers,
+    });
+    this.aclDeniedTotal = new Counter({
+      name: 'lmj_mqtt_acl_denied_total',
+      help: 'Publishes refused by the MQTT ACL (another device\'s topic, or a user mapped to no device), dead-lettered as ACL_DENIED',
+      labelNames: ['reason'],
       registers,
     });
     const stats = (): IngestStats | undefined => this.statsSource?.();
@@ -207,6 +215,11 @@ export class GatewayMetrics extends ProcessMetrics {
   /** Something (`count` things) was dropped before ingest. */
   shedOne(reason: ShedReason, count = 1): void {
     this.shed.inc({ reason }, count);
+  }
+
+  /** A publish was refused by the MQTT ACL (src/gateway/broker/acl.ts). */
+  aclDenied(reason: AclDenyReason): void {
+    this.aclDeniedTotal.inc({ reason });
   }
 
   /** Connection count changed. */

@@ -17,6 +17,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { DeviceReader } from '../devices/read-facade.js';
 import { LmjError } from '../errors.js';
+import { installApiAuth, type ApiAuthOptions } from './api-auth.js';
 import { clientErrorHandler, frameworkErrors } from './client-errors.js';
 import { errorBody, makeErrorHandler } from './errors.js';
 import type { Logger } from './logger.js';
@@ -47,6 +48,8 @@ export interface HttpApiOptions {
   deviceGuard?: (deviceId: string, headers: Record<string, string | string[] | undefined>) => void | Promise<void>;
   /** Why the process cannot do its work now (e.g. `disk full`): /healthz answers 503 degraded. */
   degradedReason?: () => string | undefined;
+  /** API-token authentication of every route (./api-auth.ts); absent = none (loopback listeners). */
+  auth?: Omit<ApiAuthOptions, 'registry'>;
 }
 
 /** Splits `a,b,c` into field paths (empty items dropped). */
@@ -72,6 +75,7 @@ export function buildHttpApi(opts: HttpApiOptions): FastifyInstance {
     clientErrorHandler,
   });
   app.setErrorHandler(makeErrorHandler(opts.log));
+  if (opts.auth !== undefined) installApiAuth(app, { ...opts.auth, registry: metrics.registry });
   app.setNotFoundHandler((req, reply) => {
     const err = new LmjError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`);
     void reply.code(err.httpStatus).send(errorBody(err));

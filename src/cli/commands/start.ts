@@ -21,6 +21,8 @@ interface StartFlags {
   mqttUsers?: string;
   httpHost?: string;
   httpPort?: string;
+  apiTokens?: string;
+  apiLoopbackOpen?: boolean;
   broker?: string;
   durability?: string;
   journal?: string;
@@ -44,6 +46,8 @@ export function registerStart(program: Command): void {
     .option('--mqtt-users <file>', 'users file of scrypt hashes (see lmj-edge hash-password)')
     .option('--http-host <host>', 'HTTP API bind address (default 127.0.0.1)')
     .option('--http-port <port>', 'HTTP API port, 0 = any free port (default 8080)')
+    .option('--api-tokens <file>', 'API tokens file (lmj-edge token create); required for a non-loopback --http-host')
+    .option('--api-loopback-open', 'with --api-tokens on a loopback --http-host: answer without a token anyway')
     .option('--broker <url>', 'external broker mode: subscribe to mqtt://host:port instead of running the embedded broker')
     .option('--durability <mode>', 'safe (fsync before ack, default) or fast')
     .option('--journal <on|off>', 'ack after the write-ahead journal fdatasync, apply to devices afterwards (default off)')

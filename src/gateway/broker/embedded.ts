@@ -23,17 +23,23 @@
  *   the CONNACK; more close the connection, counted (`connect_queue_full`) and logged;
  * - at most `maxInFlight` messages are between arrival and commit: QoS 0 beyond
  *   that is shed (counted); QoS 1 waits, which stops reading that socket (TCP back-pressure).
+ *
+ * With a users file, each client publishes only for its own devices (./acl.ts): a publish
+ * to another device's topic is handed to ingest already refused (ACL_DENIED), so it is
+ * dead-lettered durably and acked like any bad message, the session stays open, nothing
+ * reaches the other device's store, and it is counted (`lmj_mqtt_acl_denied_total`).
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import { LmjError } from '../../errors.js';
-import type { Ingestor, IngestResult } from '../ingest/types.js';
+import type { InboundMessage, Ingestor, IngestResult } from '../ingest/types.js';
 import type { Logger } from '../../http/logger.js';
-import { isReservedTopic } from '../topics.js';
+import { createTopicParser, isReservedTopic, type TopicParser } from '../topics.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { shouldAck } from './ack-policy.js';
 import { ConnectQueueGuard, DEFAULT_QUEUED_BEFORE_CONNACK } from './connect-queue.js';
 import type { UserTable } from './users.js';
+import { decidePublish, type MqttIdentity } from './acl.js';
 
 /** Options of {@link startEmbeddedBroker}. */
 export interface EmbeddedBrokerOptions {
@@ -44,6 +50,8 @@ export interface EmbeddedBrokerOptions {
   log: Logger;
   /** Required credentials; undefined = anonymous (only allowed on loopback by config). */
   users?: UserTable | undefined;
+  /** The topic templates, to find the device a publish is for (the ACL, with `users`; default templates when absent). */
+  topics?: TopicParser;
   maxConnections: number;
   maxPacketBytes: number;
   maxInFlight: number;
@@ -78,6 +86,19 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   let inFlight = 0;
   let idle: (() => void) | undefined;
   const tails = new WeakMap<Client, Promise<void>>();
+  // Set at authentication when a users file is given; absent = anonymous (no ACL).
+  const identities = new WeakMap<Client, MqttIdentity>();
+  const topics = opts.topics ?? createTopicParser();
+
+  /** The ACL's refusal of this publish, counted, or undefined when allowed. */
+  const aclRefusal = (client: Client, topic: string): InboundMessage['refused'] => {
+    const identity = identities.get(client);
+    if (identity === undefined) return undefined;
+    const decision = decidePublish(identity, topic, topics);
+    if (decision.allowed) return undefined;
+    metrics.aclDenied(decision.reason);
+    return { code: 'ACL_DENIED', message: `client ${JSON.stringify(client.id)}: ${decision.message}` };
+  };
 
   const track = (p: Promise<IngestResult>): Promise<IngestResult> => {
     inFlight++;
@@ -108,18 +129,20 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       return;
     }
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    const refused = opts.users === undefined ? undefined : aclRefusal(client, topic);
+    const extra = refused === undefined ? {} : { refused };
     if (packet.qos === 0) {
       if (inFlight >= opts.maxInFlight) {
         metrics.shedOne('overloaded');
       } else {
-        track(ingestor.submit({ topic, payload, qos: 0, clientId: client.id })).catch((err: unknown) =>
+        track(ingestor.submit({ topic, payload, qos: 0, clientId: client.id, ...extra })).catch((err: unknown) =>
           log.error({ err, client: client.id }, 'ingest failed for a QoS 0 message'),
         );
       }
       cb(null);
       return;
     }
-    const result = track(ingestor.submit({ topic, payload, qos: 1, clientId: client.id }));
+    const result = track(ingestor.submit({ topic, payload, qos: 1, clientId: client.id, ...extra }));
     const prev = tails.get(client) ?? Promise.resolve();
     const tail = Promise.all([result, prev]).then(
       ([res]) => {
@@ -140,7 +163,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   };
 
   const authenticate = (
-    _client: Client,
+    client: Client,
     username: string | undefined,
     password: Buffer | undefined,
     done: (err: AuthenticateError | null, ok: boolean | null) => void,
@@ -150,9 +173,12 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       done(null, true);
       return;
     }
-    users.check(username, password).then(
-      (ok) => {
-        if (ok) return done(null, true);
+    users.authenticate(username, password).then(
+      (identity) => {
+        if (identity !== undefined) {
+          identities.set(client, identity);
+          return done(null, true);
+        }
         metrics.shedOne('auth_failed');
         log.warn({ user: username }, 'mqtt authentication failed');
         const err = Object.assign(new Error('bad username or password'), { returnCode: 4 }) as AuthenticateError;

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { LmjError } from '../../errors.js';
+import { assertApiListener } from '../../http/api-auth.js';
 import { isLoopback } from '../../http/loopback.js';
 import { defaultConfig, SETTINGS, type GatewayConfig, type Setting } from './schema.js';
 import { parseRetentionDevices, RETENTION_DEVICES_KEY } from './retention.js';
@@ -163,6 +164,7 @@ function validate(cfg: GatewayConfig, sourceOf: (key: string) => Source): void {
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(cfg.broker.shareGroup)) {
     throw bad('broker.shareGroup', 'combined', 'use 1..64 letters, digits, - or _');
   }
+  assertApiListener(cfg.http.host, cfg.http.apiTokensFile !== undefined, 'http.apiTokensFile', '--api-tokens');
   const problem = syncProblem(cfg);
   if (problem !== undefined) throw bad(problem.key, sourceOf(problem.key), problem.reason);
 }

@@ -51,6 +51,12 @@ export interface GatewayConfig {
   http: {
     host: string;
     port: number;
+    /** API tokens file (`lmj-edge token create`); required when `host` is not loopback (src/http/api-auth.ts). */
+    apiTokensFile: string | undefined;
+    /** With a tokens file on a loopback `host`: answer without a token anyway. */
+    apiLoopbackOpen: boolean;
+    /** Failed authentications per remote address and minute before it gets 429s for the rest of that minute. */
+    authFailuresPerMinute: number;
   };
   log: {
     level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -163,6 +169,9 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'topics.meta', env: 'LMJ_EDGE_TOPIC_META', kind: 'string' },
   { key: 'http.host', env: 'LMJ_EDGE_HTTP_HOST', flag: 'httpHost', kind: 'string' },
   { key: 'http.port', env: 'LMJ_EDGE_HTTP_PORT', flag: 'httpPort', kind: 'port' },
+  { key: 'http.apiTokensFile', env: 'LMJ_EDGE_API_TOKENS', flag: 'apiTokens', kind: 'path', optional: true },
+  { key: 'http.apiLoopbackOpen', env: 'LMJ_EDGE_API_LOOPBACK_OPEN', flag: 'apiLoopbackOpen', kind: 'bool' },
+  { key: 'http.authFailuresPerMinute', env: 'LMJ_EDGE_API_AUTH_FAILURES_PER_MINUTE', kind: 'int', min: 1, max: 1_000_000 },
   {
     key: 'log.level',
     env: 'LMJ_EDGE_LOG_LEVEL',
@@ -231,7 +240,7 @@ export function defaultConfig(): GatewayConfig {
       password: undefined,
     },
     topics: { telemetry: 'devices/{deviceId}/telemetry', meta: 'devices/{deviceId}/meta' },
-    http: { host: '127.0.0.1', port: 8080 },
+    http: { host: '127.0.0.1', port: 8080, apiTokensFile: undefined, apiLoopbackOpen: false, authFailuresPerMinute: 10 },
     log: { level: 'info', rejectionsPerMinute: 60 },
     maxOpenInstances: 0,
     commitWindowMs: 2,

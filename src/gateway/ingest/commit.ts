@@ -202,6 +202,8 @@ export function prepareBatch(ctx: CommitContext, batch: readonly Pending[]): Pre
     const { msg } = pending;
     let deviceId: string | undefined;
     try {
+      // Refused by the front end (the ACL): recorded, never touching the topic's device.
+      if (msg.refused !== undefined) throw new LmjError(msg.refused.code, msg.refused.message);
       const parsed = ctx.topics.parse(msg.topic);
       deviceId = parsed.deviceId;
       if (!Buffer.isBuffer(msg.payload)) throw new LmjError('BAD_REQUEST', 'payload must be a Buffer');

@@ -19,6 +19,8 @@ export interface InboundMessage {
   /** Gateway receive time, Unix ms (default: when `submit` is called). */
   receivedAt?: number;
   clientId?: string;
+  /** Refused by the front end before ingest (e.g. ACL_DENIED): dead-lettered with this code, never stored. */
+  refused?: { code: ErrorCode; message: string };
 }
 
 /**

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { assertDeviceId } from '../../devices/device-id.js';
 import { LmjError } from '../../errors.js';
+import { authOf } from '../../http/api-auth.js';
 import { isLoopback } from '../../http/loopback.js';
 import { deviceIdsOnDisk } from '../../devices/layout.js';
 import type { DevicePool } from '../../devices/pool/types.js';
@@ -34,9 +35,9 @@ export function startRetention(deps: RetentionServiceDeps): RetentionRunner {
   registerRetentionMetrics(deps.registry, () => runner.status());
   deps.http.get('/retention/status', async () => runner.status());
   deps.http.post<{ Querystring: { device?: string } }>('/retention/run', async (req) => {
-    // Deleting data is an operator's action: only from this machine, whatever the bind address.
+    // Deleting data is an operator's action: from this machine, or with an admin API token.
     const peer = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
-    if (!isLoopback(peer)) throw new LmjError('ADMIN_LOOPBACK_ONLY', `POST /retention/run from ${peer}`);
+    if (!isLoopback(peer) && authOf(req)?.scope !== 'admin') throw new LmjError('ADMIN_LOOPBACK_ONLY', `POST /retention/run from ${peer}`);
     const device = req.query.device;
     // BAD_DEVICE_ID for a malformed id, before anything runs.
     const devices = await runner.run(device === undefined ? undefined : assertDeviceId(device));

@@ -83,7 +83,7 @@ describe('embedded broker', () => {
     await expect(mqtt.connectAsync(url, { clientId: 'anon', reconnectPeriod: 0 })).rejects.toMatchObject({ code: 4 });
     await expect(mqtt.connectAsync(url, { clientId: 'bad', username: 'dev', password: 'nope', reconnectPeriod: 0 })).rejects.toMatchObject({ code: 4 });
     const ok = await mqtt.connectAsync(url, { clientId: 'good', username: 'dev', password: 'pw', reconnectPeriod: 0 });
-    await ok.publishAsync('devices/auth-1/telemetry', '{"x":1}', { qos: 1 });
+    await ok.publishAsync('devices/dev/telemetry', '{"x":1}', { qos: 1 });
     await ok.endAsync();
   });
 

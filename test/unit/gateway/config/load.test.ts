@@ -107,6 +107,15 @@ describe('loadConfig', () => {
     );
   });
 
+  it('refuses a LAN-facing HTTP API without API tokens', () => {
+    const err = badConfig(() => loadConfig({ flags: { httpHost: '0.0.0.0' } }));
+    expect(err.details).toMatchObject({ key: 'http.apiTokensFile' });
+    expect(err.message).toContain('API tokens are required (--api-tokens FILE');
+    const cfg = loadConfig({ flags: { httpHost: '0.0.0.0', apiTokens: '/etc/lmj-edge/api-tokens.json', apiLoopbackOpen: true } });
+    expect(cfg.http).toMatchObject({ apiTokensFile: '/etc/lmj-edge/api-tokens.json', apiLoopbackOpen: true, authFailuresPerMinute: 10 });
+    expect(loadConfig({ env: { LMJ_EDGE_API_TOKENS: '/t.json', LMJ_EDGE_API_AUTH_FAILURES_PER_MINUTE: '3' } }).http).toMatchObject({ apiTokensFile: '/t.json', authFailuresPerMinute: 3 });
+  });
+
   it('checks topic templates and broker URLs', () => {
     expect(badConfig(() => loadConfig({ env: { LMJ_EDGE_TOPIC_TELEMETRY: 'devices/+/t' } })).details).toMatchObject({
       key: 'topics.telemetry',
