@@ -13,6 +13,8 @@ interface RouterFlags {
   httpHost: string;
   httpPort: string;
   tokens?: string;
+  apiTokens?: string;
+  apiLoopbackOpen?: boolean;
   nodes?: string;
   durability: string;
   logLevel: string;
@@ -32,9 +34,11 @@ export function registerRouter(program: Command): void {
     .option('--data <dir>', 'data directory of the single-process router (routing table, directory, nodes/<node>/devices/<id>)')
     .option('--group <id>', 'with --etcd: a router of this group, routing with the group\'s own table')
     .option('--etcd <urls>', 'cluster router: route with the etcd table to data nodes (`lmj-edge node`) instead of local nodes (env LMJ_EDGE_ETCD)')
-    .option('--http-host <host>', 'bind address (non-loopback requires --tokens)', '127.0.0.1')
+    .option('--http-host <host>', 'bind address (non-loopback requires --tokens and --api-tokens)', '127.0.0.1')
     .option('--http-port <port>', 'HTTP port, 0 = any free port', '8081')
-    .option('--tokens <file>', 'JSON {"gateways": {"<gateway id>": "<token>"}}')
+    .option('--tokens <file>', 'gateway upload tokens, JSON {"gateways": {"<gateway id>": "sha256:<hex>"}} (lmj-edge token gateway; plain tokens are hashed in place at start)')
+    .option('--api-tokens <file>', 'API tokens of the query API (lmj-edge token create; env LMJ_EDGE_API_TOKENS)')
+    .option('--api-loopback-open', 'with --api-tokens on a loopback --http-host: answer queries without a token anyway')
     .option('--nodes <n>', 'data nodes when the routing table is created (default 1; an existing table wins)')
     .option('--durability <mode>', 'safe (fsync before answering, default) or fast', 'safe')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', 'info')
@@ -64,6 +68,19 @@ export function registerRouter(program: Command): void {
       const { resolve } = await import('node:path');
       const log = createLogger(flags.logLevel, 'lmj-edge-router');
       let router: { http: { host: string; port: number }; stop(): Promise<void> };
+      const apiTokensFile = flags.apiTokens ?? process.env.LMJ_EDGE_API_TOKENS;
+      const failuresRaw = process.env.LMJ_EDGE_API_AUTH_FAILURES_PER_MINUTE;
+      let failures: number | undefined;
+      try {
+        failures = failuresRaw === undefined || failuresRaw === '' ? undefined : int('LMJ_EDGE_API_AUTH_FAILURES_PER_MINUTE', failuresRaw, 1, 1_000_000);
+      } catch (err) {
+        fail(err, 2);
+      }
+      const api = {
+        ...(apiTokensFile === undefined || apiTokensFile === '' ? {} : { apiTokensFile: resolve(apiTokensFile) }),
+        ...(flags.apiLoopbackOpen === true ? { apiLoopbackOpen: true } : {}),
+        ...(failures === undefined ? {} : { authFailuresPerMinute: failures }),
+      };
       try {
         const token = process.env.LMJ_EDGE_CLUSTER_TOKEN;
         router = etcd !== undefined
@@ -74,6 +91,7 @@ export function registerRouter(program: Command): void {
             httpPort: port,
             ...(flags.tokens === undefined ? {} : { tokensFile: resolve(flags.tokens) }),
             ...(token === undefined || token === '' ? {} : { clusterToken: token }),
+            ...api,
             log,
           })
           : await startRouter({
@@ -83,6 +101,7 @@ export function registerRouter(program: Command): void {
           ...(flags.tokens === undefined ? {} : { tokensFile: resolve(flags.tokens) }),
           ...(nodes === undefined ? {} : { nodes }),
           durability: flags.durability as 'safe' | 'fast',
+          ...api,
           log,
         });
       } catch (err) {

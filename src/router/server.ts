@@ -12,6 +12,9 @@
  * GET  /routing                   the routing table
  * POST /query                     SQL across every data node (./query-fanout.ts, docs/query.md)
  * GET  /healthz, /metrics
+ *
+ * Every route but the upload (gateway tokens) and /healthz takes the API tokens of
+ * `apiTokensFile` (src/http/api-auth.ts), required when the router listens beyond loopback.
  */
 import { join } from 'node:path';
 import { getCodec } from '../codec/index.js';
@@ -33,7 +36,9 @@ import { localQueryNodes, scatterGather } from './query-fanout.js';
 import { DEFAULT_LIMITS, QueryMetrics, registerQueryRoute, type QueryLimits } from '../query/index.js';
 import { LocalRoutingTable, type RoutingTable } from './routing-table.js';
 import { syncErrorHandler } from './sync-errors.js';
-import { GatewayTokens, trustedGateway } from './tokens.js';
+import { loadGatewayTokens, trustedGateway } from './tokens.js';
+import { assertApiListener } from '../http/api-auth.js';
+import { ApiTokens } from '../http/api-tokens.js';
 
 /** Options of {@link startRouter}. */
 export interface RouterOptions {
@@ -43,6 +48,12 @@ export interface RouterOptions {
   httpPort: number;
   /** JSON tokens file; required unless the router listens on loopback only. */
   tokensFile?: string;
+  /** API tokens of the query API (`lmj-edge token create`); required unless the router listens on loopback only. */
+  apiTokensFile?: string;
+  /** With `apiTokensFile` on a loopback listener: answer queries without a token anyway. */
+  apiLoopbackOpen?: boolean;
+  /** Failed authentications per remote address and minute before 429s (default 10). */
+  authFailuresPerMinute?: number;
   /** Number of data nodes when the routing table is created (an existing table wins). */
   nodes?: number;
   durability?: Durability;
@@ -69,7 +80,9 @@ export async function startRouter(opts: RouterOptions): Promise<Router> {
   if (opts.tokensFile === undefined && !isLoopback(host)) {
     throw new LmjError('BAD_CONFIG', `the router listens on ${host}, beyond this machine: --tokens FILE is required`, { details: { key: 'tokens' } });
   }
-  const tokens = opts.tokensFile === undefined ? undefined : GatewayTokens.load(opts.tokensFile);
+  assertApiListener(host, opts.apiTokensFile !== undefined, 'apiTokens', '--api-tokens');
+  const tokens = opts.tokensFile === undefined ? undefined : loadGatewayTokens(opts.tokensFile, log);
+  const apiTokens = opts.apiTokensFile === undefined ? undefined : ApiTokens.load(opts.apiTokensFile, (err) => log.warn({ err: err.message }, 'API tokens file could not be re-read; keeping the tokens loaded before'));
   const codec = getCodec();
   const table = LocalRoutingTable.openOrCreate(join(opts.dataDir, 'router', 'routing.json'), opts.nodes);
   const nodes = new DataNodes({ dataDir: opts.dataDir, table, codec, durability: opts.durability ?? 'safe' });
@@ -79,7 +92,14 @@ export async function startRouter(opts: RouterOptions): Promise<Router> {
   const { batches, records } = metrics;
   let shuttingDown = false;
   const source = routerQuerySource(nodes, directory);
-  const app = buildHttpApi({ source, metrics, log, isShuttingDown: () => shuttingDown, health: () => ({ role: 'router', nodes: table.nodes().length }) });
+  const app = buildHttpApi({
+    source,
+    metrics,
+    log,
+    isShuttingDown: () => shuttingDown,
+    health: () => ({ role: 'router', nodes: table.nodes().length }),
+    auth: { listenHost: host, tokens: apiTokens, loopbackOpen: opts.apiLoopbackOpen ?? false, rateLimit: { maxFailures: opts.authFailuresPerMinute ?? 10 }, exempt: [SYNC_PATH] },
+  });
 
   app.addContentTypeParser('application/cbor', { parseAs: 'buffer', bodyLimit: maxBatchBytes }, (_req, body, done) => done(null, body));
 

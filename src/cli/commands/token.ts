@@ -2,10 +2,14 @@
  * `lmj-edge token create|list|revoke`: API tokens of the HTTP API (src/http/api-tokens.ts).
  * The file is `--api-tokens FILE`, else `LMJ_EDGE_API_TOKENS`, else `http.apiTokensFile`
  * of `--config FILE`. `create` prints the token once on stdout; the file keeps its hash.
+ * `lmj-edge token gateway <id> --tokens FILE`: a gateway's upload token for the router's
+ * `--tokens` file (src/router/tokens.ts), printed once, stored hashed.
  */
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../gateway/config/index.js';
-import { createApiToken, readTokensFile, revokeApiToken } from '../../http/api-tokens.js';
+import { createApiToken, generateApiToken, readTokensFile, revokeApiToken } from '../../http/api-tokens.js';
+import { addGatewayToken } from '../../router/tokens.js';
 import { LmjError } from '../../errors.js';
 import { fail, printTable } from '../output.js';
 
@@ -63,6 +67,21 @@ export function registerToken(program: Command): void {
         const file = tokensFile(flags);
         revokeApiToken(file, name);
         process.stderr.write(`token ${name} revoked in ${file}\n`);
+      } catch (err) {
+        fail(err, 2);
+      }
+    });
+  token
+    .command('gateway')
+    .description("make gateway <id>'s upload token: print it once (give it to the gateway as LMJ_EDGE_UPSTREAM_TOKEN), store its hash in the router's --tokens file")
+    .argument('<id>', 'the gateway id (its --gateway-id)')
+    .requiredOption('--tokens <file>', "the router's gateway tokens file (created when missing; an existing token of <id> is replaced)")
+    .action((id: string, flags: { tokens: string }) => {
+      try {
+        const secret = generateApiToken();
+        addGatewayToken(resolve(flags.tokens), id, secret);
+        process.stdout.write(`${secret}\n`);
+        process.stderr.write(`gateway ${id}: token stored (hashed) in ${resolve(flags.tokens)}; restart the router to load it\n`);
       } catch (err) {
         fail(err, 2);
       }

@@ -10,6 +10,9 @@
  * GET  /devices              scatter-gather: {devices, next[, partial, failed]}
  * GET  /devices/:id…         forwarded to the owner (summary, latest, readings, entities)
  * GET  /routing              the table (snapshot), GET /healthz, /metrics
+ *
+ * As the single-process router, every route but the upload and /healthz takes the API
+ * tokens of `apiTokensFile` (src/http/api-auth.ts).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
@@ -25,7 +28,9 @@ import { decodeBatch } from '../../sync/batch.js';
 import { SYNC_PATH } from '../../sync/uplink.js';
 import { RouterMetrics } from '../metrics.js';
 import { syncErrorHandler } from '../sync-errors.js';
-import { GatewayTokens, trustedGateway } from '../tokens.js';
+import { loadGatewayTokens, trustedGateway } from '../tokens.js';
+import { assertApiListener, installApiAuth } from '../../http/api-auth.js';
+import { ApiTokens } from '../../http/api-tokens.js';
 import { forwardBatch } from './forward-batch.js';
 import { HttpPools } from './http-pools.js';
 import { listFleet, queryDevice, type QueryContext } from './queries.js';
@@ -40,6 +45,12 @@ export interface ClusterRouterOptions {
   httpHost?: string;
   httpPort: number;
   tokensFile?: string;
+  /** API tokens of the query API; required unless the router listens on loopback only. */
+  apiTokensFile?: string;
+  /** With `apiTokensFile` on a loopback listener: answer queries without a token anyway. */
+  apiLoopbackOpen?: boolean;
+  /** Failed authentications per remote address and minute before 429s (default 10). */
+  authFailuresPerMinute?: number;
   /** Sent to data nodes as `authorization: Bearer` (LMJ_EDGE_CLUSTER_TOKEN). */
   clusterToken?: string;
   maxBatchBytes?: number;
@@ -63,7 +74,9 @@ export async function startClusterRouter(opts: ClusterRouterOptions): Promise<Cl
   if (opts.tokensFile === undefined && !isLoopback(host)) {
     throw new LmjError('BAD_CONFIG', `the router listens on ${host}, beyond this machine: --tokens FILE is required`, { details: { key: 'tokens' } });
   }
-  const tokens = opts.tokensFile === undefined ? undefined : GatewayTokens.load(opts.tokensFile);
+  assertApiListener(host, opts.apiTokensFile !== undefined, 'apiTokens', '--api-tokens');
+  const tokens = opts.tokensFile === undefined ? undefined : loadGatewayTokens(opts.tokensFile, log);
+  const apiTokens = opts.apiTokensFile === undefined ? undefined : ApiTokens.load(opts.apiTokensFile, (err) => log.warn({ err: err.message }, 'API tokens file could not be re-read; keeping the tokens loaded before'));
   const codec = getCodec();
   const root = connectEtcd(opts.etcd);
   const client = scopeTo(root, opts.group);
@@ -87,6 +100,7 @@ export async function startClusterRouter(opts: ClusterRouterOptions): Promise<Cl
   };
   let shuttingDown = false;
   const app = baseApp(log);
+  installApiAuth(app, { listenHost: host, tokens: apiTokens, loopbackOpen: opts.apiLoopbackOpen ?? false, rateLimit: { maxFailures: opts.authFailuresPerMinute ?? 10 }, registry: metrics.registry, exempt: [SYNC_PATH] });
   app.addContentTypeParser('application/cbor', { parseAs: 'buffer', bodyLimit: maxBatchBytes }, (_req, body, done) => done(null, body));
 
   app.post(SYNC_PATH, {

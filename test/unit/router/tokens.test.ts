@@ -1,8 +1,9 @@
 /** Gateway tokens (src/router/tokens.ts): file errors, authentication, the no-tokens mode. */
-import { writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { GatewayTokens, trustedGateway } from '../../../src/router/tokens.js';
+import { addGatewayToken, GatewayTokens, trustedGateway } from '../../../src/router/tokens.js';
 import { tmpDir } from '../../helpers/tmp-dir.js';
 
 const TOKEN = 'a-long-enough-token-0123';
@@ -57,5 +58,47 @@ describe('no tokens file (loopback only)', () => {
     for (const bad of [undefined, '', 'gw 1', 'g'.repeat(65), ['gw-1'], 7]) {
       expect(() => trustedGateway(bad), String(bad)).toThrow(code('UNAUTHORIZED'));
     }
+  });
+});
+
+describe('hashed at rest', () => {
+  it('migrates a plain-text file to hashes on load; the same tokens still authenticate, then and after a reload', () => {
+    const f = file(JSON.stringify({ gateways: { 'gw-1': TOKEN, 'gw-2': `${TOKEN}-2` } }));
+    const migrated: number[] = [];
+    const t = GatewayTokens.load(f, { migrated: (n) => migrated.push(n) });
+    expect(migrated).toEqual([2]);
+    const text = readFileSync(f, 'utf8');
+    expect(text).not.toContain(TOKEN);
+    expect(JSON.parse(text).gateways['gw-1']).toBe(`sha256:${createHash('sha256').update(TOKEN).digest('hex')}`);
+    expect(statSync(f).mode & 0o777).toBe(0o600);
+    expect(t.authenticate('gw-1', `Bearer ${TOKEN}`)).toBe('gw-1');
+    const again = GatewayTokens.load(f, { migrated: (n) => migrated.push(n) });
+    expect(migrated).toEqual([2]);
+    expect(again.authenticate('gw-2', `Bearer ${TOKEN}-2`)).toBe('gw-2');
+    expect(() => again.authenticate('gw-1', `Bearer ${JSON.parse(text).gateways['gw-1']}`)).toThrow(code('UNAUTHORIZED'));
+  });
+
+  it('keeps working from memory when the file cannot be rewritten, and says so', () => {
+    const f = file(JSON.stringify({ gateways: { 'gw-1': TOKEN } }));
+    // The temp file's path is taken by a directory: the rewrite fails (also as root).
+    mkdirSync(`${f}.tmp-${process.pid}`);
+    const failed: string[] = [];
+    const t = GatewayTokens.load(f, { failed: (n, err) => failed.push(`${n} ${(err as NodeJS.ErrnoException).code}`) });
+    expect(failed).toEqual(['1 EISDIR']);
+    expect(t.authenticate('gw-1', `Bearer ${TOKEN}`)).toBe('gw-1');
+    expect(readFileSync(f, 'utf8')).toContain(TOKEN);
+  });
+
+  it('addGatewayToken creates the file or replaces a gateway token, hashed', () => {
+    const f = join(tmpDir(), 'gw.json');
+    addGatewayToken(f, 'gw-1', TOKEN);
+    addGatewayToken(f, 'gw-2', `${TOKEN}-2`);
+    addGatewayToken(f, 'gw-1', `${TOKEN}-new`);
+    expect(readFileSync(f, 'utf8')).not.toContain(TOKEN);
+    const t = GatewayTokens.load(f);
+    expect(t.authenticate('gw-1', `Bearer ${TOKEN}-new`)).toBe('gw-1');
+    expect(() => t.authenticate('gw-1', `Bearer ${TOKEN}`)).toThrow(code('UNAUTHORIZED'));
+    expect(t.authenticate('gw-2', `Bearer ${TOKEN}-2`)).toBe('gw-2');
+    expect(() => addGatewayToken(f, 'bad id', TOKEN)).toThrow(code('BAD_REQUEST'));
   });
 });
