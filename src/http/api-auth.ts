@@ -12,6 +12,12 @@
  *   a route not listed here that changes something is admin by this rule.
  * Unknown routes need a token too (401 before 404), so nothing reveals which exist.
  *
+ * Browsers cannot send a header on page loads or EventSource, so for the dashboard a
+ * GET/HEAD may carry the token in the `lmj_token` cookie instead: opening
+ * `/?token=<token>` checks it, sets that cookie (HttpOnly, SameSite=Strict, Secure over
+ * HTTPS) and redirects to `/`. Other methods accept only the header, so a cookie can
+ * never drive an admin write from another site.
+ *
  * Missing token → 401 TOKEN_MISSING, wrong or revoked → 401 TOKEN_INVALID, read token on
  * an admin route → 403 INSUFFICIENT_SCOPE; each counted in `lmj_http_auth_denied_total{reason}`.
  * 401s count as failures of the remote address: past the limit (10 a minute by default)
@@ -83,11 +89,31 @@ export function authOf(req: FastifyRequest): ApiPrincipal | undefined {
   return principals.get(req);
 }
 
+/** The cookie that carries a token for the dashboard's page loads and event stream. */
+export const TOKEN_COOKIE = 'lmj_token';
+const TOKEN_CHARS = /^[A-Za-z0-9._~+/=-]{1,512}$/;
+
 function bearer(req: FastifyRequest): string | undefined {
   const h = req.headers.authorization;
-  if (typeof h !== 'string') return undefined;
-  const m = /^Bearer ([^\s]{1,512})$/i.exec(h.trim());
-  return m?.[1];
+  if (typeof h === 'string') return /^Bearer ([^\s]{1,512})$/i.exec(h.trim())?.[1];
+  if (req.method !== 'GET' && req.method !== 'HEAD') return undefined;
+  // Dashboard login link `/?token=…`, then the cookie it sets.
+  const q = (req.query as { token?: unknown } | undefined)?.token;
+  if (req.routeOptions.url === '/' && typeof q === 'string') return q;
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [k, v] = part.trim().split('=', 2);
+    if (k === TOKEN_COOKIE && v !== undefined && TOKEN_CHARS.test(v)) return v;
+  }
+  return undefined;
+}
+
+/** `/?token=…` with a good token: keep it in the cookie and drop it from the address bar. */
+function dashboardLogin(req: FastifyRequest, reply: FastifyReply, token: string): FastifyReply | undefined {
+  const q = (req.query as { token?: unknown } | undefined)?.token;
+  if (req.routeOptions.url !== '/' || q !== token || !TOKEN_CHARS.test(token)) return undefined;
+  const secure = req.protocol === 'https' ? '; Secure' : '';
+  void reply.code(303).header('set-cookie', `${TOKEN_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Strict${secure}`).header('location', '/').send();
+  return reply;
 }
 
 /** Installs the hook on `app` (before its routes are used); also counts its refusals. */
@@ -133,6 +159,6 @@ export function installApiAuth(app: FastifyInstance, opts: ApiAuthOptions): void
       return refuse(reply, 'scope', new LmjError('INSUFFICIENT_SCOPE', `token ${principal.name} has scope ${principal.scope}; ${req.method} ${url ?? req.url.split('?')[0]} needs admin`), {});
     }
     principals.set(req, principal);
-    return undefined;
+    return token === undefined ? undefined : dashboardLogin(req, reply, token);
   });
 }

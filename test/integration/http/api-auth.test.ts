@@ -133,6 +133,25 @@ describe('API tokens on the gateway', () => {
     expect(run.status).toBe(200);
   });
 
+  it('logs a browser in with /?token=: an HttpOnly cookie for page loads and events, never for writes', async () => {
+    const login = await call('GET', `/?token=${encodeURIComponent(readToken)}`);
+    expect(login.status).toBe(303);
+    expect(login.headers.location).toBe('/');
+    const cookie = String(login.headers['set-cookie']);
+    expect(cookie).toBe(`lmj_token=${readToken}; Path=/; HttpOnly; SameSite=Strict`);
+    const withCookie = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
+      const res = await request(`${base}${path}`, { method, headers: { cookie: `theme=dark; ${cookie.split(';')[0]}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      await res.body.dump();
+      return res.statusCode;
+    };
+    expect(await withCookie('GET', '/')).toBe(200);
+    expect(await withCookie('GET', '/dashboard/overview')).toBe(200);
+    expect(await withCookie('GET', '/deadletters')).toBe(403);
+    expect(await withCookie('POST', '/query', { sql: 'SELECT count(*) AS n FROM readings' })).toBe(401);
+    const bad = await call('GET', '/?token=lmj_wrong');
+    expect([bad.status, bad.json().error?.code]).toEqual([401, 'TOKEN_INVALID']);
+  });
+
   it('keeps only hashes at rest', () => {
     const text = readFileSync(tokensFile, 'utf8');
     expect(text).not.toContain(readToken);
