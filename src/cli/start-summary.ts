@@ -5,6 +5,7 @@
  */
 import type { CodecInfo } from '../codec/index.js';
 import type { Daemon } from '../gateway/daemon.js';
+import { tokenRequired } from '../http/api-auth.js';
 
 /** The summary's fields (also logged). */
 export interface StartSummary {
@@ -15,6 +16,8 @@ export interface StartSummary {
   codec: string;
   durability: string;
   upstream: string;
+  /** Who may publish and read: the MQTT ACL and the API tokens. */
+  auth: string;
 }
 
 function hostPort(host: string, port: number): string {
@@ -49,7 +52,15 @@ export function startSummary(d: Pick<Daemon, 'config' | 'mqtt' | 'brokerUrl' | '
     codec: `${codec.kind} (${why})`,
     durability: c.durability === 'safe' ? 'safe (fsync before every ack)' : 'fast (a power cut may lose acknowledged readings)',
     upstream: c.sync.upstream ?? 'none',
+    auth: authSummary(c),
   };
+}
+
+function authSummary(c: Daemon['config']): string {
+  const mqtt = c.broker.url !== undefined ? 'mqtt: the external broker\'s' : c.mqtt.usersFile === undefined ? 'mqtt: anonymous (loopback), no ACL' : 'mqtt: users file, per-device ACL';
+  const open = c.http.apiTokensFile !== undefined && !tokenRequired(c.http.host, true, c.http.apiLoopbackOpen);
+  const api = c.http.apiTokensFile === undefined ? 'api: no tokens (loopback only)' : open ? 'api: tokens file, loopback open' : 'api: tokens required';
+  return `${mqtt}; ${api}`;
 }
 
 /** The summary as aligned text lines. */
@@ -62,6 +73,7 @@ export function formatSummary(s: StartSummary): string {
     ['codec', s.codec],
     ['durability', s.durability],
     ['upstream', s.upstream],
+    ['auth', s.auth],
   ];
   return `lmj-edge started\n${rows.map(([k, v]) => `  ${`${k}:`.padEnd(12)}${v}\n`).join('')}`;
 }

@@ -6,12 +6,13 @@
  * A token is `lmj_` + 256 random bits (base64url); the file keeps only its SHA-256 (a
  * salt or a slow hash adds nothing for a 256-bit random secret), so the file reveals no
  * token. `lmj-edge token create|list|revoke` edits it (written to a temp file, then
- * renamed, mode 0600). A running process re-reads the file when it changes, so a revoked
+ * renamed; mode 0600 when new, else the file's own mode and owner). A running process re-reads the file when it changes, so a revoked
  * token stops working within about a second.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { LmjError } from '../errors.js';
+import { writeSecretFile } from './secret-file.js';
 
 /** What a token allows: `read` (devices, readings, queries, dashboard, metrics) or `admin` (also dead letters, retention runs…). */
 export type ApiScope = 'read' | 'admin';
@@ -89,11 +90,9 @@ export function readTokensFile(file: string, missingOk = false): ApiTokenEntry[]
   return parseTokensFile(text, file);
 }
 
-/** Writes the whole file atomically (temp file + rename), readable by its owner only. */
+/** Writes the whole file atomically (./secret-file.ts: a new file is 0600; an existing one keeps mode and owner). */
 export function writeTokensFile(file: string, entries: readonly ApiTokenEntry[]): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, `${JSON.stringify({ version: 1, tokens: entries }, null, 2)}\n`, { mode: 0o600 });
-  renameSync(tmp, file);
+  writeSecretFile(file, `${JSON.stringify({ version: 1, tokens: entries }, null, 2)}\n`);
 }
 
 /** Adds a token named `name` (default `<scope>-<n>`) and returns it: the only time it is seen. */

@@ -6,14 +6,15 @@
  *
  * Migration: a file written before tokens were hashed holds plain tokens
  * (`"<gateway id>": "<token>"`). On load every plain entry is hashed and the file is
- * rewritten with hashes only (temp file + rename, mode 0600); when it cannot be
+ * rewritten with hashes only (temp file + rename, keeping its mode and owner); when it cannot be
  * rewritten (a read-only /etc), the router runs on the in-memory hashes and says so.
  * A value of exactly `sha256:` + 64 hex digits is taken as a hash.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { LmjError } from '../errors.js';
 import type { Logger } from '../http/logger.js';
+import { writeSecretFile } from '../http/secret-file.js';
 
 const HASHED = /^sha256:[0-9a-f]{64}$/;
 
@@ -93,9 +94,7 @@ export class GatewayTokens {
 
 function writeHashed(file: string, map: ReadonlyMap<string, Buffer>): void {
   const gateways = Object.fromEntries([...map].map(([id, d]) => [id, `sha256:${d.toString('hex')}`]));
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, `${JSON.stringify({ gateways }, null, 2)}\n`, { mode: 0o600 });
-  renameSync(tmp, file);
+  writeSecretFile(file, `${JSON.stringify({ gateways }, null, 2)}\n`);
 }
 
 /** Adds (or replaces) gateway `id`'s token, hashed, in the tokens file (created when missing). */

@@ -1,4 +1,4 @@
-import { readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { assertApiListener, routeAccess, tokenRequired } from '../../../src/http/api-auth.js';
@@ -23,7 +23,10 @@ describe('API tokens file', () => {
     expect(tokens.verify(hashApiToken(a.token))).toBeUndefined();
     expect(tokens.verify('')).toBeUndefined();
     expect(() => createApiToken(file, 'read', 'ops')).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
+    // An operator made it readable for the service's group: rewrites keep that.
+    chmodSync(file, 0o640);
     revokeApiToken(file, 'read-1');
+    expect(statSync(file).mode & 0o777).toBe(0o640);
     expect(readTokensFile(file).map((e) => e.name)).toEqual(['ops']);
     expect(() => revokeApiToken(file, 'read-1')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
   });

@@ -1,6 +1,6 @@
 /** Gateway tokens (src/router/tokens.ts): file errors, authentication, the no-tokens mode. */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { addGatewayToken, GatewayTokens, trustedGateway } from '../../../src/router/tokens.js';
@@ -64,13 +64,14 @@ describe('no tokens file (loopback only)', () => {
 describe('hashed at rest', () => {
   it('migrates a plain-text file to hashes on load; the same tokens still authenticate, then and after a reload', () => {
     const f = file(JSON.stringify({ gateways: { 'gw-1': TOKEN, 'gw-2': `${TOKEN}-2` } }));
+    chmodSync(f, 0o640);
     const migrated: number[] = [];
     const t = GatewayTokens.load(f, { migrated: (n) => migrated.push(n) });
     expect(migrated).toEqual([2]);
     const text = readFileSync(f, 'utf8');
     expect(text).not.toContain(TOKEN);
     expect(JSON.parse(text).gateways['gw-1']).toBe(`sha256:${createHash('sha256').update(TOKEN).digest('hex')}`);
-    expect(statSync(f).mode & 0o777).toBe(0o600);
+    expect(statSync(f).mode & 0o777).toBe(0o640);
     expect(t.authenticate('gw-1', `Bearer ${TOKEN}`)).toBe('gw-1');
     const again = GatewayTokens.load(f, { migrated: (n) => migrated.push(n) });
     expect(migrated).toEqual([2]);
