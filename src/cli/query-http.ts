@@ -4,6 +4,7 @@
  * (a data node did not answer) is printed, with the failed nodes on stderr.
  */
 import type { QueryAnswer, QueryLimits, SqlValue } from '../query/index.js';
+import { apiTokenHeaders } from './remote.js';
 
 /** An error answer of the endpoint, printed as `lmj-edge: CODE: message`. */
 export class RemoteQueryError extends Error {
@@ -23,7 +24,7 @@ export async function queryOverHttp(base: string, sql: string, params: readonly 
   const body = { sql, params, ...(limits.maxRows === undefined ? {} : { maxRows: limits.maxRows }), ...(limits.timeoutMs === undefined ? {} : { timeoutMs: limits.timeoutMs }) };
   let res: Response;
   try {
-    res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify(body) });
+    res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json', ...apiTokenHeaders() }, body: JSON.stringify(body) });
   } catch (err) {
     throw new RemoteQueryError('UNAVAILABLE', `cannot reach ${url.origin}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`);
   }

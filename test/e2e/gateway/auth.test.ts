@@ -16,8 +16,8 @@ import { tmpDir } from '../../helpers/tmp-dir.js';
 
 const run = promisify(execFile);
 
-function cli(args: string[], input?: string): Promise<{ stdout: string; stderr: string }> {
-  const p = run(process.execPath, [CLI, ...args], { cwd: ROOT });
+function cli(args: string[], input?: string, env: Record<string, string> = {}): Promise<{ stdout: string; stderr: string }> {
+  const p = run(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env } });
   p.child.stdin?.end(input ?? '');
   return p;
 }
@@ -62,6 +62,12 @@ describe('lmj-edge credentials', () => {
     expect(await status(`${d.httpUrl}/deadletters`, readToken)).toBe(403);
     const metrics = await request(`${d.httpUrl}/metrics`, { headers: { authorization: `Bearer ${adminToken}` } });
     expect(await metrics.body.text()).toMatch(/lmj_mqtt_acl_denied_total\{reason="other_device"\} 1\b/);
+
+    // The CLI's remote reads send LMJ_EDGE_API_TOKEN.
+    const listed = await cli(['devices', '--http', d.httpUrl, '--json'], undefined, { LMJ_EDGE_API_TOKEN: readToken });
+    expect(listed.stdout).toContain('room-a');
+    const refused = await cli(['devices', '--http', d.httpUrl]).then(() => undefined, (e: { stderr: string }) => e.stderr);
+    expect(refused).toMatch(/TOKEN_MISSING/);
 
     await cli(['token', 'revoke', 'viewer', '--api-tokens', tokens]);
     // The daemon re-reads the file within about a second; wait for the refusal, bounded.
