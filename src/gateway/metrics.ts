@@ -31,6 +31,7 @@ export class GatewayMetrics extends ProcessMetrics {
   private readonly commitLatency: Histogram;
   private readonly poolOpens: Counter;
   private readonly poolEvictions: Counter;
+  private readonly quarantines: Counter;
   private readonly backpressure: Counter;
   private readonly deadLettersDropped: Counter;
   private readonly connections: Gauge<'transport'>;
@@ -92,6 +93,11 @@ export class GatewayMetrics extends ProcessMetrics {
     this.poolEvictions = new Counter({
       name: 'lmj_pool_evictions_total',
       help: 'Device instances closed to stay within the file-descriptor budget',
+      registers,
+    });
+    this.quarantines = new Counter({
+      name: 'lmj_instances_quarantined_total',
+      help: 'Device instances quarantined (failed verification after an unclean stop; counted again at each start while quarantined)',
       registers,
     });
     this.backpressure = new Counter({
@@ -182,6 +188,10 @@ export class GatewayMetrics extends ProcessMetrics {
       poolEvict: (deviceId: string) => {
         this.poolEvictions.inc();
         extra.poolEvict?.(deviceId);
+      },
+      quarantined: (deviceId: string, reason: string) => {
+        this.quarantines.inc();
+        extra.quarantined?.(deviceId, reason);
       },
       backpressure: () => {
         this.backpressure.inc();

@@ -1,12 +1,13 @@
 /**
- * Child process of {@link verifyInstance}: opens an instance read-only and reads
- * every key and value of `main` and every key and duplicate of `set`, touching
- * every page; checks the LMJCore key shapes and the entry counts on the way.
- * Prints JSON lines: `{"type":"opened"}`, then `{"type":"ok",...}` or
- * `{"type":"corrupt","reason"}` / `{"type":"unreadable","reason"}`. A bad page may
- * instead abort this process: that is what the parent is for.
+ * Child process of {@link verifyInstances}: for each instance in turn, opens it
+ * read-only and reads every key and value of `main` and every key and duplicate of
+ * `set`, touching every page; checks the LMJCore key shapes and the entry counts on
+ * the way. Prints JSON lines per instance, each with its `dir`: `{"type":"begin"}`,
+ * `{"type":"opened"}`, then `{"type":"ok",...}` or `{"type":"corrupt","reason"}` /
+ * `{"type":"unreadable","reason"}`. A bad page may instead abort this process:
+ * that is what the parent is for (it resumes with the instances after that one).
  *
- * Usage: walk-child <instance dir>
+ * Usage: walk-child <instance dir> [<instance dir> …]
  */
 import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
@@ -55,33 +56,40 @@ function walkSet(db: LmdbDb): { entries: number; bytes: number } | string {
   return { entries: n, bytes };
 }
 
-function main(path: string): void {
+async function walk(dir: string): Promise<void> {
+  const tell = (m: Record<string, unknown>): void => say({ ...m, dir });
+  tell({ type: 'begin' });
   try {
-    accessSync(join(path, 'data.mdb'), constants.R_OK);
+    accessSync(join(dir, 'data.mdb'), constants.R_OK);
   } catch (err) {
-    say({ type: 'unreadable', reason: (err as Error).message });
+    tell({ type: 'unreadable', reason: (err as Error).message });
     return;
   }
   let h;
   try {
-    h = openHandles(path, 'safe', DEFAULT_MAP_SIZE, true);
+    h = openHandles(dir, 'safe', DEFAULT_MAP_SIZE, true);
   } catch (err) {
     // data.mdb is there and readable, so failing to find the databases means its pages are bad.
-    say({ type: 'corrupt', reason: (err as Error).message });
+    tell({ type: 'corrupt', reason: (err as Error).message });
     return;
   }
-  say({ type: 'opened' });
+  tell({ type: 'opened' });
   try {
     const main = walkMain(h.main);
-    if (typeof main === 'string') return say({ type: 'corrupt', reason: main });
+    if (typeof main === 'string') return tell({ type: 'corrupt', reason: main });
     const set = walkSet(h.set);
-    if (typeof set === 'string') return say({ type: 'corrupt', reason: set });
-    say({ type: 'ok', main: main.entries, set: set.entries, bytes: main.bytes + set.bytes });
+    if (typeof set === 'string') return tell({ type: 'corrupt', reason: set });
+    tell({ type: 'ok', main: main.entries, set: set.entries, bytes: main.bytes + set.bytes });
   } catch (err) {
-    say({ type: 'corrupt', reason: (err as Error).message });
+    tell({ type: 'corrupt', reason: (err as Error).message });
   } finally {
-    void closeHandles(h);
+    // Closed before the next one is opened: one map at a time. A failed close says nothing about the pages.
+    await closeHandles(h).catch(() => undefined);
   }
 }
 
-main(process.argv[2] ?? '');
+async function main(dirs: readonly string[]): Promise<void> {
+  for (const dir of dirs) await walk(dir);
+}
+
+void main(process.argv.slice(2));

@@ -58,6 +58,12 @@ export interface IngestHooks {
   poolOpen?(deviceId: string): void;
   /** A device instance was closed to stay within the fd budget. */
   poolEvict?(deviceId: string): void;
+  /** At start, after an unclean stop: the instances open when it happened, now being verified. */
+  verifying?(deviceIds: readonly string[]): void;
+  /** One of them verified: `ok`, or why it was quarantined (or could not be judged). */
+  verified?(deviceId: string, status: 'ok' | 'corrupt' | 'unreadable', reason?: string): void;
+  /** A device was quarantined (also, at start, each one quarantined by an earlier run). */
+  quarantined?(deviceId: string, reason: string): void;
   /** A rejection or an internal failure, with the device when known (for logs). */
   error?(err: LmjError, context: { deviceId?: string; topic?: string; clientId?: string }): void;
   /** `submit` had to wait for queue capacity (back-pressure). */
