@@ -11,48 +11,92 @@
  */
 import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
-import { MARKER } from '../bytes.js';
 import { closeHandles, DEFAULT_MAP_SIZE, openHandles, type LmdbDb } from '../lmdb-env.js';
 import { badKey } from './key-shape.js';
 
 const say = (m: Record<string, unknown>): void => void process.stdout.write(`${JSON.stringify(m)}\n`);
 
+/** The last key of `db` found by a reverse seek from the root (not by walking the leaves). */
+function lastKeyBySeek(db: LmdbDb): Buffer | undefined {
+  for (const key of db.getKeys({ reverse: true, limit: 1 })) return Buffer.from(key);
+  return undefined;
+}
+
+/**
+ * A forward walk that ends at a damaged leaf ends there without any error (seen with
+ * an overwritten `set` leaf: 1,488 of 3,000 keys, then nothing). The rightmost leaf,
+ * reached by a seek from the root, must hold the key the walk ended on.
+ */
+function endProblem(db: 'main' | 'set', walked: Buffer | undefined, seek: Buffer | undefined): string | undefined {
+  if (walked === undefined && seek === undefined) return undefined;
+  if (walked !== undefined && seek !== undefined && walked.equals(seek)) return undefined;
+  const hex = (b: Buffer | undefined): string => (b === undefined ? 'none' : b.toString('hex'));
+  return `${db}: the walk ended at key ${hex(walked)} but the last key is ${hex(seek)} (the pages between are unreadable)`;
+}
+
+/** The shape and order of each key: a garbage page can read as a leaf of random keys. */
+function keyProblem(db: 'main' | 'set', key: Buffer, prev: Buffer | undefined): string | undefined {
+  const bad = badKey(db, key);
+  if (bad !== undefined) return bad;
+  if (prev !== undefined && Buffer.compare(key, prev) <= 0) return `${db}: key ${key.toString('hex')} out of order`;
+  return undefined;
+}
+
 /** Reads all of `main`; returns entries and value bytes read, or the first violation. */
 function walkMain(db: LmdbDb): { entries: number; bytes: number } | string {
   let n = 0;
   let bytes = 0;
+  let prev: Buffer | undefined;
   for (const { key, value } of db.getRange({}) as Iterable<{ key: Buffer; value: Buffer }>) {
-    const bad = badKey('main', key);
+    const bad = keyProblem('main', key, prev);
     if (bad !== undefined) return bad;
+    prev = Buffer.from(key);
     // lmdb-js copies every value into its Buffer, so overflow pages are read too.
     bytes += value.length;
     n++;
   }
+  const end = endProblem('main', prev, lastKeyBySeek(db));
+  if (end !== undefined) return end;
+  // A plain database's header counts exactly what it holds.
   const expected = db.getStats().entryCount;
   if (n !== expected) return `main: ${n} entries read, the database header says ${expected}`;
   return { entries: n, bytes };
 }
 
 /**
- * Reads all of `set`, every duplicate of every key. lmdb-js iterates and counts
- * past zero-length duplicates (the existence markers), so a marker is counted
- * with an exact lookup.
+ * Reads all of `set`, every duplicate of every key, and counts one existence marker
+ * per key: every LMJCore entity starts with one, and that is what the header counts
+ * (lmdb-js iterates past zero-length duplicates, and its lookup of a zero-length
+ * duplicate answers true for every key, so it tells nothing).
+ *
+ * `set`'s header (`md_entries`) is only an upper bound: LMDB counts the zero-length
+ * marker when it is put, drops it physically when the key gets its first real value
+ * (`mdb_dump` no longer shows it) but keeps counting it, and deleting the key later
+ * subtracts only the duplicates it really holds. So every deleted entity that ever had
+ * a member or element (retention's expired readings) and every marker put back after
+ * the last name was removed leaves one count behind for good; only a copy rewritten
+ * entry by entry (compaction) resets it. Fewer entries than the header is therefore not
+ * a finding; more is, and a walk that stopped early is caught by {@link endProblem}.
  */
 function walkSet(db: LmdbDb): { entries: number; bytes: number } | string {
   let n = 0;
   let bytes = 0;
+  let prev: Buffer | undefined;
   for (const key of db.getKeys({})) {
-    const bad = badKey('set', key);
+    const bad = keyProblem('set', key, prev);
     if (bad !== undefined) return bad;
-    if (db.doesExist(key, MARKER)) n++;
+    prev = Buffer.from(key);
+    n++;
     for (const value of db.getValues(key)) {
       if (value.length === 0) continue;
       bytes += value.length;
       n++;
     }
   }
-  const expected = db.getStats().entryCount;
-  if (n !== expected) return `set: ${n} entries read, the database header says ${expected}`;
+  const end = endProblem('set', prev, lastKeyBySeek(db));
+  if (end !== undefined) return end;
+  const header = db.getStats().entryCount;
+  if (n > header) return `set: ${n} entries read, more than the ${header} the database header says`;
   return { entries: n, bytes };
 }
 
