@@ -258,7 +258,7 @@ export async function createIngestor(options: IngestOptions): Promise<Ingestor> 
   const counters = newCounters();
   function finish(r: IngestResult, msg: InboundMessage): void {
     countResult(counters, r);
-    if (r.status === 'stored') sync?.onStored(r.deviceId, r.ts);
+    if (r.status === 'stored') sync?.onStored(r.deviceId, r.ts, r.readings);
     safeHook(hooks, 'result', r, msg);
   }
   const ctx = commitContext({ codec, topics, pool, deadLetters, registry }, limits, options, hooks, counters);

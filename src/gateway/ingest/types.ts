@@ -29,7 +29,8 @@ export interface InboundMessage {
  */
 export type IngestResult =
   | { status: 'accepted'; deviceId: string }
-  | { status: 'stored'; deviceId: string; ptr: string; ts: number }
+  /** `readings`: the device's reading count right after the commit that stored it (an absolute count, for the outbox). */
+  | { status: 'stored'; deviceId: string; ptr: string; ts: number; readings: number }
   | { status: 'duplicate'; deviceId: string; ptr: string }
   | { status: 'meta'; deviceId: string }
   /** Already dead-lettered durably (except SHUTTING_DOWN after close, which is not stored). */
@@ -79,8 +80,8 @@ export interface IngestDeviceAccess {
 
 /** The downstream the pipeline feeds: told of every stored reading, and gating admission. */
 export interface IngestSync {
-  /** A reading was durably stored. */
-  onStored(deviceId: string, ts: number): void;
+  /** A reading was durably stored; `readings`: the device's reading count after that commit. */
+  onStored(deviceId: string, ts: number, readings?: number): void;
   /** Resolves when a new message may be admitted (waits while the downstream budget is exceeded). */
   admit(): Promise<void>;
 }
