@@ -93,6 +93,20 @@ async function startFrontEnd(
   return { embedded };
 }
 
+/** `/healthz`'s reason while devices are quarantined (the others are served): names them. */
+function quarantineReason(ingestor: Ingestor): string | undefined {
+  const ids = ingestor.pool.quarantined().map((q) => q.deviceId);
+  if (ids.length === 0) return undefined;
+  const shown = ids.slice(0, 20).join(', ');
+  return `device instance quarantined (corrupt): ${shown}${ids.length > 20 ? ` and ${ids.length - 20} more` : ''}`;
+}
+
+/** `/healthz`'s `quarantined` field: each quarantined device and why (absent when none). */
+function quarantinedList(ingestor: Ingestor): { quarantined?: { deviceId: string; reason: string }[] } {
+  const q = ingestor.pool.quarantined();
+  return q.length === 0 ? {} : { quarantined: q.slice(0, 100) };
+}
+
 /** Starts the daemon per `config`. Throws LmjError (BAD_CONFIG, STORE_OPEN_FAILED, …) on failure. */
 export async function startDaemon(config: GatewayConfig, options: StartOptions = {}): Promise<Daemon> {
   const log = options.log ?? createLogger(config.log.level);
@@ -125,6 +139,9 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
       result: (r) => {
         if (r.status === 'stored') dashboardStored?.(r.deviceId, r.ts);
       },
+      verifying: (ids) => log.warn({ devices: ids.length }, 'the last run stopped uncleanly: verifying the device instances it had open before mapping them'),
+      verified: (deviceId, status, reason) => (status === 'ok' ? log.info({ deviceId }, 'device instance verified') : log.warn({ deviceId, status, reason }, 'device instance failed verification')),
+      quarantined: (deviceId, reason) => log.error({ deviceId, reason }, `device ${deviceId} quarantined: its messages are dead-lettered (DEVICE_UNAVAILABLE) until lmj-edge salvage ${deviceId} --swap`),
       error: (err, ctx) => {
         disk.guard.noteError(err);
         rejections.reject({
@@ -162,7 +179,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
     metrics,
     log,
     isShuttingDown: () => shuttingDown,
-    degradedReason: () => disk.guard.pausedReason(),
+    degradedReason: () => disk.guard.pausedReason() ?? quarantineReason(ingestor),
     auth: {
       listenHost: config.http.host,
       tokens: apiTokens,
@@ -174,6 +191,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
       codec: info.kind,
       uptimeSec: Math.round((Date.now() - startedAt) / 1000),
       inFlight: embedded?.inFlight() ?? external?.inFlight() ?? 0,
+      ...quarantinedList(ingestor),
     }),
   });
   if (sync !== undefined) registerSyncRoutes(http, sync);

@@ -1,6 +1,7 @@
 /**
  * The gateway's own state inside a data directory: `DIR/gateway/` with the dead
- * letters, the device registry and the write-ahead journal, spelled here once.
+ * letters, the device registry, the write-ahead journal, the in-use record of the
+ * device instances and the quarantine markers, spelled here once.
  */
 import { join } from 'node:path';
 
@@ -22,4 +23,14 @@ export function registryDir(dataDir: string): string {
 /** `DIR/gateway/journal`: segments and checkpoints (docs/journal.md). */
 export function journalDir(dataDir: string): string {
   return join(gatewayDir(dataDir), 'journal');
+}
+
+/** `DIR/gateway/in-use`: which device instances are mapped (src/devices/pool/in-use-log.ts). */
+export function inUseFile(dataDir: string): string {
+  return join(gatewayDir(dataDir), 'in-use');
+}
+
+/** `DIR/gateway/quarantined`: one marker per quarantined device (src/devices/pool/quarantine.ts). */
+export function quarantinedDir(dataDir: string): string {
+  return join(gatewayDir(dataDir), 'quarantined');
 }

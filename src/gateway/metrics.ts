@@ -32,6 +32,7 @@ export class GatewayMetrics extends ProcessMetrics {
   private readonly commitLatency: Histogram;
   private readonly poolOpens: Counter;
   private readonly poolEvictions: Counter;
+  private readonly quarantines: Counter;
   private readonly backpressure: Counter;
   private readonly deadLettersDropped: Counter;
   private readonly connections: Gauge<'transport'>;
@@ -94,6 +95,11 @@ export class GatewayMetrics extends ProcessMetrics {
     this.poolEvictions = new Counter({
       name: 'lmj_pool_evictions_total',
       help: 'Device instances closed to stay within the file-descriptor budget',
+      registers,
+    });
+    this.quarantines = new Counter({
+      name: 'lmj_instances_quarantined_total',
+      help: 'Device instances quarantined (failed verification after an unclean stop; counted again at each start while quarantined)',
       registers,
     });
     this.backpressure = new Counter({
@@ -190,6 +196,10 @@ export class GatewayMetrics extends ProcessMetrics {
       poolEvict: (deviceId: string) => {
         this.poolEvictions.inc();
         extra.poolEvict?.(deviceId);
+      },
+      quarantined: (deviceId: string, reason: string) => {
+        this.quarantines.inc();
+        extra.quarantined?.(deviceId, reason);
       },
       backpressure: () => {
         this.backpressure.inc();

@@ -97,13 +97,25 @@ export class Outbox {
     return this.b.devs.get(deviceId)?.cursor.element;
   }
 
-  /** Ingest hook: a reading was committed for `deviceId` with element timestamp `ts`. */
-  onStored(deviceId: string, ts: number): void {
+  /**
+   * Ingest hook: a reading was committed for `deviceId` with element timestamp `ts`;
+   * `readings` is the device's reading count right after that commit.
+   *
+   * With `readings` the backlog is set from that absolute count, not incremented: a
+   * recount from the instance (an export, the uplink retrying while the router is
+   * down) can see a commit before its readings are announced here, and adding them
+   * again on top counted them twice (10,250 for 10,000 readings). Announcements of an
+   * older commit arriving after such a recount lower the count only until the newer
+   * commit's own announcements, which always follow.
+   */
+  onStored(deviceId: string, ts: number, readings?: number): void {
     if (this.closed) return;
     const d = this.b.dev(deviceId);
     d.gen++;
-    if (d.pending !== undefined) this.b.setPending(d, d.pending + 1);
-    else if (!this.counting.has(deviceId)) {
+    const uncounted = d.pending === undefined;
+    if (readings !== undefined) this.b.setPending(d, Math.max(0, readings - d.cursor.passed));
+    else if (!uncounted) this.b.setPending(d, (d.pending ?? 0) + 1);
+    if (uncounted && !this.counting.has(deviceId)) {
       // First reading of a device this run: count its backlog once (it may predate the run).
       this.counting.add(deviceId);
       void this.refreshDevice(deviceId).finally(() => this.counting.delete(deviceId));

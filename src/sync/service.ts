@@ -10,8 +10,11 @@ import { Uplink, type UplinkSettings } from './uplink.js';
 
 /** A running sync service. */
 export interface SyncService {
-  /** Ingest hook: call for every `stored` result. Cheap, never throws. */
-  onStored(deviceId: string, ts: number): void;
+  /**
+   * Ingest hook: call for every `stored` result, with its `readings` (the device's
+   * reading count after the commit) when known. Cheap, never throws.
+   */
+  onStored(deviceId: string, ts: number, readings?: number): void;
   /** Resolves when a new message may be ingested (waits while the budget is exceeded under `backpressure`). */
   admit(): Promise<void>;
   status(): SyncStatus;
@@ -101,9 +104,9 @@ export function startSync(ctx: SyncContext, options: SyncOptions): SyncService {
   uplink.start();
   let closing: Promise<void> | undefined;
   return {
-    onStored: (deviceId, ts) => {
+    onStored: (deviceId, ts, readings) => {
       try {
-        outbox.onStored(deviceId, ts);
+        outbox.onStored(deviceId, ts, readings);
       } catch (err) {
         // Bookkeeping must never fail an ingest; the next sweep recounts.
         log.warn({ err, deviceId }, 'sync: could not note a stored reading');

@@ -5,8 +5,11 @@
  * entries copied per database, the key ranges lost, ghost members left, and the
  * verification of the copy. The copy goes to `--out` (default
  * `DIR/salvage/<device>-<time>`); only with `--swap` does it replace the device's
- * instance, the corrupt one moving to `DIR/quarantine/<device>-<time>`. Stop the
- * daemon before `--swap`.
+ * instance, the corrupt one moving to `DIR/quarantine/<device>-<time>`, and it
+ * releases the device's quarantine (`DIR/gateway/quarantined/<device>.json`, written by
+ * the daemon when verification found the instance corrupt). Stop the daemon before
+ * `--swap`, unless the device is quarantined: the daemon never maps a quarantined
+ * instance, and serves the swapped-in one from its next message on.
  * Exit 0 when everything was copied, 3 when something was lost, 1 on errors.
  */
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
@@ -15,6 +18,8 @@ import type { Command } from 'commander';
 import { salvageInstance } from '../../core/verify/index.js';
 import { LmjError } from '../../errors.js';
 import { assertDeviceId } from '../../devices/device-id.js';
+import { QuarantineStore } from '../../devices/pool/quarantine.js';
+import { quarantinedDir } from '../../gateway/layout.js';
 import { devicePath } from '../local-store.js';
 import { fail, printJson } from '../output.js';
 
@@ -32,7 +37,7 @@ export function registerSalvage(program: Command): void {
     .argument('<device>', 'device id')
     .option('--data <dir>', 'data directory')
     .option('--out <dir>', 'where to write the copy (must not exist; default DIR/salvage/<device>-<time>)')
-    .option('--swap', 'replace the device instance with the copy; the corrupt one goes to DIR/quarantine/ (stop the daemon first)')
+    .option('--swap', 'replace the device instance with the copy (the corrupt one goes to DIR/quarantine/) and release its quarantine; stop the daemon first unless the device is quarantined')
     .action(async (device: string, flags: Flags) => {
       try {
         const id = assertDeviceId(device);
@@ -43,14 +48,16 @@ export function registerSalvage(program: Command): void {
         const out = resolve(flags.out ?? join(flags.data, 'salvage', `${id}-${stamp}`));
         mkdirSync(dirname(out), { recursive: true });
         const report = await salvageInstance(source, out);
-        let swapped: { instance: string; quarantined: string } | null = null;
+        let swapped: { instance: string; quarantined: string; released: boolean } | null = null;
         if (flags.swap === true) {
           if (report.verdict.status !== 'ok') throw new LmjError('STORE_CORRUPT', `the copy at ${out} did not verify; nothing swapped`);
           const quarantined = resolve(join(flags.data, 'quarantine', `${id}-${stamp}`));
           mkdirSync(dirname(quarantined), { recursive: true });
           renameSync(source, quarantined);
           renameSync(out, source);
-          swapped = { instance: source, quarantined };
+          // Only once the fresh instance is in place: a daemon may open it as soon as the marker is gone.
+          const released = new QuarantineStore(quarantinedDir(flags.data)).release(id);
+          swapped = { instance: source, quarantined, released };
         }
         printJson({ device: id, ...report, swapped });
         if (!report.complete) process.exitCode = 3;

@@ -21,6 +21,8 @@ export interface ChildOutcome {
   exitCode: number | null;
   signal: NodeJS.Signals | null;
   timedOut: boolean;
+  /** Ended by the caller's abort signal. */
+  aborted: boolean;
   /** The last bytes of its stderr (where liblmdb prints its assertion). */
   stderrTail: string;
 }
@@ -38,8 +40,19 @@ function childCommand(name: string): { script: string; execArgv: string[] } {
   return { script: join(dirname(here), `${name}.ts`), execArgv: ['--import', tsx] };
 }
 
-/** Runs child script `name` with `args`; SIGKILLs it after `timeoutMs`. Never rejects for what the child does. */
-export function runChild(name: string, args: readonly string[], timeoutMs: number): Promise<ChildOutcome> {
+/** Options of {@link runChild}. */
+export interface RunChildOptions {
+  /** Restart the timeout at every line the child writes (a child working through a list). */
+  timeoutPerMessage?: boolean;
+  /** Aborting SIGKILLs the child; the outcome then says `aborted`. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs child script `name` with `args`; SIGKILLs it after `timeoutMs` (without a
+ * line, with `timeoutPerMessage`). Never rejects for what the child does.
+ */
+export function runChild(name: string, args: readonly string[], timeoutMs: number, options: RunChildOptions = {}): Promise<ChildOutcome> {
   const { script, execArgv } = childCommand(name);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...execArgv, script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -47,10 +60,14 @@ export function runChild(name: string, args: readonly string[], timeoutMs: numbe
     let out = '';
     let err = '';
     let timedOut = false;
-    const timer = setTimeout(() => {
+    const expire = (): void => {
       timedOut = true;
       child.kill('SIGKILL');
-    }, timeoutMs);
+    };
+    let timer = setTimeout(expire, timeoutMs);
+    const abort = (): void => void child.kill('SIGKILL');
+    options.signal?.addEventListener('abort', abort, { once: true });
+    if (options.signal?.aborted === true) abort();
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       out += chunk;
       let nl: number;
@@ -62,18 +79,26 @@ export function runChild(name: string, args: readonly string[], timeoutMs: numbe
         } catch {
           // A partial line from a child killed mid-write carries nothing usable.
         }
+        if (options.timeoutPerMessage === true && !timedOut) {
+          clearTimeout(timer);
+          timer = setTimeout(expire, timeoutMs);
+        }
       }
     });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       err = (err + chunk).slice(-STDERR_TAIL);
     });
-    child.once('error', (e) => {
+    const done = (): void => {
       clearTimeout(timer);
+      options.signal?.removeEventListener('abort', abort);
+    };
+    child.once('error', (e) => {
+      done();
       reject(e);
     });
     child.once('close', (exitCode, signal) => {
-      clearTimeout(timer);
-      resolve({ messages, exitCode, signal, timedOut, stderrTail: err.trim() });
+      done();
+      resolve({ messages, exitCode, signal, timedOut, aborted: options.signal?.aborted === true, stderrTail: err.trim() });
     });
   });
 }

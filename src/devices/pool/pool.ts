@@ -62,6 +62,8 @@ class Pool implements DevicePool {
   private readonly exclusives = new Map<string, Promise<void>>();
   /** Per device, callbacks run when its instance's last user releases it. */
   private readonly idleWaiters = new Map<string, (() => void)[]>();
+  /** Quarantined devices: the error their uses throw. */
+  private readonly quarantines = new Map<string, { reason: string; error: LmjError }>();
   private closed = false;
   private readonly counters = { opens: 0, evictions: 0, waits: 0, openFailures: 0, fdRetries: 0 };
 
@@ -73,6 +75,41 @@ class Pool implements DevicePool {
     if (!Number.isSafeInteger(this.maxOpen) || this.maxOpen < 1) {
       throw new LmjError('BAD_CONFIG', 'pool.maxOpen must be a positive integer', { details: { key: 'pool.maxOpen' } });
     }
+    for (const r of options.quarantine?.list() ?? []) this.holdQuarantined(r.deviceId, r.reason);
+  }
+
+  private holdQuarantined(id: string, reason: string): void {
+    const why = deviceMessage(reason, this.devicesDir, join(this.devicesDir, id), id);
+    const error = new LmjError(
+      'DEVICE_UNAVAILABLE',
+      `device ${id} is quarantined: its instance failed verification (${why}); recover it with: lmj-edge salvage ${id} --swap`,
+      { details: { deviceId: id, reason: 'QUARANTINED' } },
+    );
+    this.quarantines.set(id, { reason: why, error });
+    this.hook('quarantine', id, why);
+  }
+
+  quarantine(deviceId: string, reason: string): void {
+    const id = assertDeviceId(deviceId);
+    if (this.quarantines.has(id)) return;
+    this.holdQuarantined(id, reason);
+    const why = this.quarantines.get(id)!.reason;
+    this.options.quarantine?.add({ deviceId: id, reason: why, at: Date.now() });
+    const entry = this.entries.get(id);
+    if (entry !== undefined && entry.refs === 0 && entry.closing === undefined) void this.closeEntry(entry);
+  }
+
+  quarantined(): { deviceId: string; reason: string }[] {
+    return [...this.quarantines].map(([deviceId, q]) => ({ deviceId, reason: q.reason })).sort((a, b) => (a.deviceId < b.deviceId ? -1 : 1));
+  }
+
+  /** Throws the quarantine error of `id`, unless its marker was removed (salvaged) since. */
+  private checkQuarantine(id: string): void {
+    const q = this.quarantines.get(id);
+    if (q === undefined) return;
+    if (this.options.quarantine === undefined || this.options.quarantine.has(id)) throw q.error;
+    this.quarantines.delete(id);
+    this.failures.delete(id);
   }
 
   pathOf(deviceId: string): string {
@@ -113,6 +150,7 @@ class Pool implements DevicePool {
         await held;
         continue;
       }
+      this.checkQuarantine(id);
       const entry = this.entries.get(id);
       if (entry !== undefined && entry.closing === undefined) {
         entry.refs++;
@@ -182,12 +220,20 @@ class Pool implements DevicePool {
     mkdirSync(path, { recursive: true });
     // A compaction interrupted before its rename left its temporary copy behind.
     cleanupCompaction(path);
-    const store: LmjStore = openStore(path, {
-      durability: this.options.durability ?? 'safe',
-      codec: this.codec,
-      partition: this.codec.partitionOf(id),
-      ...(this.options.mapSize === undefined ? {} : { mapSize: this.options.mapSize }),
-    });
+    // Recorded before the map exists: if reading it kills the process, the next start knows.
+    this.options.inUse?.opened(id);
+    let store: LmjStore;
+    try {
+      store = openStore(path, {
+        durability: this.options.durability ?? 'safe',
+        codec: this.codec,
+        partition: this.codec.partitionOf(id),
+        ...(this.options.mapSize === undefined ? {} : { mapSize: this.options.mapSize }),
+      });
+    } catch (err) {
+      this.options.inUse?.closed(id);
+      throw err;
+    }
     this.failures.delete(id);
     const entry: Entry = { id, store, refs: 1 };
     this.entries.set(id, entry);
@@ -222,6 +268,7 @@ class Pool implements DevicePool {
         // A failed close leaves nothing we could retry; the entry is dropped regardless.
       } finally {
         this.entries.delete(entry.id);
+        this.options.inUse?.closed(entry.id);
         this.wake();
       }
     })();
@@ -247,7 +294,13 @@ class Pool implements DevicePool {
         else if (entry.refs === 0) await this.closeEntry(entry);
         else await new Promise<void>((resolve) => this.idleWaiters.set(id, [...(this.idleWaiters.get(id) ?? []), resolve]));
       }
-      return await fn(this.pathOf(id));
+      this.checkQuarantine(id);
+      // fn works on the files directly (compaction opens them): recorded like an open, and
+      // left open in the record when fn fails (the files stay suspect for the next start).
+      this.options.inUse?.opened(id);
+      const result = await fn(this.pathOf(id));
+      this.options.inUse?.closed(id);
+      return result;
     } finally {
       this.exclusives.delete(id);
       done();
@@ -277,16 +330,16 @@ class Pool implements DevicePool {
     for (const w of waiters) w();
   }
 
-  private hook(kind: 'open' | 'evict', id: string): void {
+  private hook(kind: 'open' | 'evict' | 'quarantine', id: string, reason = ''): void {
     try {
-      this.options.hooks?.[kind]?.(id);
+      this.options.hooks?.[kind]?.(id, reason);
     } catch {
       // Hooks are metrics/logging; their failures must not affect storage.
     }
   }
 
   stats(): PoolStats {
-    return { open: this.entries.size, maxOpen: this.maxOpen, ...this.counters };
+    return { open: this.entries.size, maxOpen: this.maxOpen, ...this.counters, quarantined: this.quarantines.size };
   }
 
   async close(): Promise<void> {
@@ -299,5 +352,6 @@ class Pool implements DevicePool {
       if (closing.length > 0) await Promise.all(closing);
       else if (busy.length > 0) await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
+    this.options.inUse?.markClean();
   }
 }

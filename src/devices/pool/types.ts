@@ -22,7 +22,16 @@ export interface PoolOptions {
   mapSize?: number;
   /** After an open fails, don't retry that device for this long, ms (default 1,000). */
   failureBackoffMs?: number;
-  hooks?: { open?(deviceId: string): void; evict?(deviceId: string): void };
+  hooks?: {
+    open?(deviceId: string): void;
+    evict?(deviceId: string): void;
+    /** A device was quarantined (or found quarantined by an earlier run at start). */
+    quarantine?(deviceId: string, reason: string): void;
+  };
+  /** Records which instances are mapped, so a crash leaves the suspects named (./in-use-log.ts). */
+  inUse?: import('./in-use-log.js').InUseLog;
+  /** Persistent quarantine markers (./quarantine.ts): a quarantined device is never opened. */
+  quarantine?: import('./quarantine.js').QuarantineStore;
 }
 
 /** How to get a device's instance. */
@@ -48,6 +57,8 @@ export interface PoolStats {
    * idle instance was closed; non-zero means the budget is too tight for this process.
    */
   fdRetries: number;
+  /** Gauge: devices quarantined now. */
+  quarantined: number;
 }
 
 /** Lazily opened, LRU-bounded per-device instances. */
@@ -73,6 +84,14 @@ export interface DevicePool {
    * files), then queued uses reopen it. SHUTTING_DOWN after `close()`.
    */
   exclusive<T>(deviceId: string, fn: (dir: string) => Promise<T>): Promise<T>;
+  /**
+   * Quarantines a device whose instance failed verification: never opened again
+   * (uses and exclusive holds throw DEVICE_UNAVAILABLE, reason QUARANTINED) until its
+   * marker is removed (`lmj-edge salvage --swap`). Persistent with a quarantine store.
+   */
+  quarantine(deviceId: string, reason: string): void;
+  /** The devices quarantined now, sorted by id. */
+  quarantined(): { deviceId: string; reason: string }[];
   stats(): PoolStats;
   /** Waits for users to finish, closes every instance. */
   close(): Promise<void>;

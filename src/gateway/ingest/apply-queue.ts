@@ -166,7 +166,7 @@ export class DeviceApplier {
       this.opts.onCommit({ devices: 1, messages: items.length, latencyMs: now - first });
       items.forEach((it, i) => {
         if (it.acceptedAt !== undefined) this.opts.onLag(now - it.acceptedAt);
-        this.opts.onResult(resultOf(deviceId, done.outcomes[i] ?? null), it.msg);
+        this.opts.onResult(resultOf(deviceId, done.outcomes[i] ?? null, done.entry.readings), it.msg);
       });
       return [];
     } catch (err) {

@@ -109,11 +109,11 @@ export function applyWork(txn: WriteTxn, deviceId: string, work: readonly ApplyI
   };
 }
 
-/** The final result of one applied message. */
-export function resultOf(deviceId: string, outcome: ApplyOutcome | null): IngestResult {
+/** The final result of one applied message; `readings`: the device's reading count after its commit. */
+export function resultOf(deviceId: string, outcome: ApplyOutcome | null, readings: number): IngestResult {
   if (outcome === null) return { status: 'meta', deviceId };
   if (outcome.status === 'duplicate') return { status: 'duplicate', deviceId, ptr: outcome.ptr.toString('hex') };
-  return { status: 'stored', deviceId, ptr: outcome.ptr.toString('hex'), ts: outcome.ts };
+  return { status: 'stored', deviceId, ptr: outcome.ptr.toString('hex'), ts: outcome.ts, readings };
 }
 
 const inputOf = (w: Work): ApplyInput => ({ kind: w.kind, flat: w.flat, identity: w.identity, receivedAt: w.pending.receivedAt });
@@ -123,7 +123,7 @@ async function commitOnce(ctx: CommitContext, deviceId: string, work: readonly W
   // Queue the registry update before resolving: listDevices (which settles queued
   // updates) right after a resolved submit must see it, whatever the microtask order.
   ctx.registry.update([done.entry]);
-  work.forEach((w, i) => w.pending.resolve(resultOf(deviceId, done.outcomes[i] ?? null)));
+  work.forEach((w, i) => w.pending.resolve(resultOf(deviceId, done.outcomes[i] ?? null, done.entry.readings)));
   return done.entry;
 }
 

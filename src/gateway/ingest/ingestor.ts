@@ -13,12 +13,15 @@ import { getCodec } from '../../codec/index.js';
 import type { ErrorCode } from '../../errors.js';
 import type { Codec } from '../../codec/types.js';
 import { devicesDir } from '../../devices/layout.js';
+import { InUseLog } from '../../devices/pool/in-use-log.js';
 import { createPool } from '../../devices/pool/pool.js';
+import { QuarantineStore } from '../../devices/pool/quarantine.js';
+import { verifySuspects } from '../../devices/pool/verify-suspects.js';
 import { createDeviceReader, type DeviceReader, type UseDevice } from '../../devices/read-facade.js';
 import { openRegistry, reconcileRegistry } from '../../devices/rebuild.js';
 import { DeadLetterStore } from '../dead-letters.js';
 import { Journal } from '../journal/index.js';
-import { deadLettersDir, journalDir, registryDir } from '../layout.js';
+import { deadLettersDir, inUseFile, journalDir, quarantinedDir, registryDir } from '../layout.js';
 import { createTopicParser } from '../topics.js';
 import { Admission, combineGates, journalGate, type Gate } from './admission.js';
 import { DeviceApplier } from './apply-queue.js';
@@ -28,7 +31,7 @@ import { GroupCommitter } from './group-commit.js';
 import { JournalCommitter } from './journal-commit.js';
 import { replayJournal } from './journal-replay.js';
 import { resolveIngestLimits, type IngestLimits } from './settings.js';
-import type { LmjError } from '../../errors.js';
+import { LmjError } from '../../errors.js';
 import type { IngestHooks, IngestOptions, IngestResult, IngestStats, IngestSync, Ingestor, InboundMessage } from './types.js';
 
 function safeHook<K extends keyof IngestHooks>(hooks: IngestHooks, name: K, ...args: Parameters<NonNullable<IngestHooks[K]>>): void {
@@ -47,6 +50,7 @@ function openIngestState(options: IngestOptions, codec: Codec, hooks: IngestHook
   const deadLetters = new DeadLetterStore(deadLettersDir(options.dataDir), options.deadLetters);
   // Fsynced in safe mode: a torn registry after a power cut kept the daemon from starting.
   const registry = openRegistry(registryDir(options.dataDir), options.durability !== 'fast');
+  const inUse = new InUseLog(inUseFile(options.dataDir), options.durability !== 'fast');
   const pool = createPool({
     dataDir: options.dataDir,
     codec,
@@ -54,13 +58,31 @@ function openIngestState(options: IngestOptions, codec: Codec, hooks: IngestHook
     ...(options.pool?.maxOpen === undefined ? {} : { maxOpen: options.pool.maxOpen }),
     ...(options.pool?.fdHeadroom === undefined ? {} : { fdHeadroom: options.pool.fdHeadroom }),
     ...(options.pool?.mapSize === undefined ? {} : { mapSize: options.pool.mapSize }),
-    hooks: { open: (id) => safeHook(hooks, 'poolOpen', id), evict: (id) => safeHook(hooks, 'poolEvict', id) },
+    inUse,
+    quarantine: new QuarantineStore(quarantinedDir(options.dataDir)),
+    hooks: {
+      open: (id) => safeHook(hooks, 'poolOpen', id),
+      evict: (id) => safeHook(hooks, 'poolEvict', id),
+      quarantine: (id, reason) => safeHook(hooks, 'quarantined', id, reason),
+    },
+  });
+  // Before anything can open them (journal replay, registry rebuild, the first message).
+  const suspects = inUse.previous.suspects;
+  if (suspects.length > 0) safeHook(hooks, 'verifying', suspects);
+  const check = verifySuspects(pool, suspects, {
+    onVerdict: (id, v) => safeHook(hooks, 'verified', id, v.status, v.status === 'ok' ? undefined : v.reason),
+  });
+  const checked = check.done.catch((err: unknown) => {
+    const error = new LmjError('STORE_IO', `verifying the instances open at an unclean stop failed: ${(err as Error).message}`, { cause: err });
+    safeHook(hooks, 'error', error, {});
   });
   return {
     deadLetters,
     registry,
     pool,
     async close(): Promise<void> {
+      check.abort();
+      await checked;
       await registry.close();
       await pool.close();
       await deadLetters.close();
@@ -236,7 +258,7 @@ export async function createIngestor(options: IngestOptions): Promise<Ingestor> 
   const counters = newCounters();
   function finish(r: IngestResult, msg: InboundMessage): void {
     countResult(counters, r);
-    if (r.status === 'stored') sync?.onStored(r.deviceId, r.ts);
+    if (r.status === 'stored') sync?.onStored(r.deviceId, r.ts, r.readings);
     safeHook(hooks, 'result', r, msg);
   }
   const ctx = commitContext({ codec, topics, pool, deadLetters, registry }, limits, options, hooks, counters);

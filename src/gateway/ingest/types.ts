@@ -31,7 +31,8 @@ export interface InboundMessage {
  */
 export type IngestResult =
   | { status: 'accepted'; deviceId: string }
-  | { status: 'stored'; deviceId: string; ptr: string; ts: number }
+  /** `readings`: the device's reading count right after the commit that stored it (an absolute count, for the outbox). */
+  | { status: 'stored'; deviceId: string; ptr: string; ts: number; readings: number }
   | { status: 'duplicate'; deviceId: string; ptr: string }
   | { status: 'meta'; deviceId: string }
   /** Already dead-lettered durably (except SHUTTING_DOWN after close, which is not stored). */
@@ -60,6 +61,12 @@ export interface IngestHooks {
   poolOpen?(deviceId: string): void;
   /** A device instance was closed to stay within the fd budget. */
   poolEvict?(deviceId: string): void;
+  /** At start, after an unclean stop: the instances open when it happened, now being verified. */
+  verifying?(deviceIds: readonly string[]): void;
+  /** One of them verified: `ok`, or why it was quarantined (or could not be judged). */
+  verified?(deviceId: string, status: 'ok' | 'corrupt' | 'unreadable', reason?: string): void;
+  /** A device was quarantined (also, at start, each one quarantined by an earlier run). */
+  quarantined?(deviceId: string, reason: string): void;
   /** A rejection or an internal failure, with the device when known (for logs). */
   error?(err: LmjError, context: { deviceId?: string; topic?: string; clientId?: string }): void;
   /** `submit` had to wait for queue capacity (back-pressure). */
@@ -75,8 +82,8 @@ export interface IngestDeviceAccess {
 
 /** The downstream the pipeline feeds: told of every stored reading, and gating admission. */
 export interface IngestSync {
-  /** A reading was durably stored. */
-  onStored(deviceId: string, ts: number): void;
+  /** A reading was durably stored; `readings`: the device's reading count after that commit. */
+  onStored(deviceId: string, ts: number, readings?: number): void;
   /** Resolves when a new message may be admitted (waits while the downstream budget is exceeded). */
   admit(): Promise<void>;
 }

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createIngestor } from '../../../../src/gateway/ingest/index.js';
-import { verifyInstance } from '../../../../src/core/verify/index.js';
+import { verifyInstance, verifyInstances } from '../../../../src/core/verify/index.js';
 import { overwriteAllDataPages, overwriteMiddleLeaf, writeInstance } from '../../../helpers/corrupt-instance.js';
 import { tmpDir } from '../../../helpers/tmp-dir.js';
 
@@ -45,6 +45,18 @@ describe('verifyInstance', () => {
     const v = await verifyInstance(dir);
     expect(v).toMatchObject({ status: 'corrupt', reason: expect.any(String) });
     if (v.status === 'corrupt') expect(v.reason.length).toBeGreaterThan(0);
+  });
+
+  it('verifyInstances: one child walks them in turn; a corrupt one in the middle does not cost the others their verdict', async () => {
+    const dir = tmpDir();
+    const dirs = ['a', 'b', 'c', 'd'].map((n) => `${dir}/${n}`);
+    for (const [i, d] of dirs.entries()) await writeInstance(d, i === 1 ? 1000 : 50);
+    overwriteMiddleLeaf(dirs[1]!, 'main');
+    overwriteAllDataPages(dirs[2]!);
+    const seen: string[] = [];
+    const v = await verifyInstances(dirs, { onVerdict: (d, x) => seen.push(`${d.slice(-1)} ${x.status}`) });
+    expect(seen).toEqual(['a ok', 'b corrupt', 'c corrupt', 'd ok']);
+    expect(v.get(dirs[3]!)).toEqual({ status: 'ok', main: 100, set: 150, bytes: expect.any(Number) });
   });
 
   it('unreadable when there is no instance, and within the timeout', async () => {
