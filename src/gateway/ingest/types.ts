@@ -186,8 +186,10 @@ export interface Ingestor extends DeviceReader {
 
   /**
    * Runs `fn` with the device's open instance, pinned (never evicted while `fn` runs):
-   * the escape hatch for audit/repair and anything not covered above. NOT_FOUND for an
-   * unknown device (never creates one).
+   * the escape hatch for audit/repair and anything not covered above (the SQL query source,
+   * the dashboard). With the journal it first waits, like every read, until the device's
+   * messages acked before the call are applied. NOT_FOUND for an unknown device (never
+   * creates one).
    */
   withDevice<T>(deviceId: string, fn: (store: LmjStore) => T | Promise<T>): Promise<T>;
   /** Dead letters, newest first, paged. */
