@@ -16,6 +16,8 @@ interface RouterFlags {
   nodes?: string;
   durability: string;
   logLevel: string;
+  moveRate?: string;
+  moveDriverTtl?: string;
 }
 
 function int(key: string, raw: string, min: number, max: number): number {
@@ -38,8 +40,12 @@ export function registerRouter(program: Command): void {
     .option('--nodes <n>', 'data nodes when the routing table is created (default 1; an existing table wins)')
     .option('--durability <mode>', 'safe (fsync before answering, default) or fast', 'safe')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', 'info')
+    .option('--move-rate <bytes/s>', 'with --etcd: copy rate of the range moves this router drives when elected (default 20971520; 0 = unthrottled)')
+    .option('--move-driver-ttl <s>', 'with --etcd: lease TTL of the move driver election, seconds (default 5)')
     .action(async (flags: RouterFlags) => {
       let port: number;
+      let moveRate: number | undefined;
+      let moveTtl: number | undefined;
       let nodes: number | undefined;
       const etcdRaw = flags.etcd ?? process.env.LMJ_EDGE_ETCD;
       let etcd: string[] | undefined;
@@ -55,6 +61,8 @@ export function registerRouter(program: Command): void {
           throw new LmjError('BAD_CONFIG', 'invalid configuration: give --data DIR (single-process router) or --etcd URLS (cluster router)', { details: { key: 'data' } });
         }
         nodes = flags.nodes === undefined ? undefined : int('nodes', flags.nodes, 1, 256);
+        moveRate = flags.moveRate === undefined ? undefined : int('move-rate', flags.moveRate, 0, 10 * 1024 ** 3);
+        moveTtl = flags.moveDriverTtl === undefined ? undefined : int('move-driver-ttl', flags.moveDriverTtl, 2, 600);
         if (flags.durability !== 'safe' && flags.durability !== 'fast') throw new LmjError('BAD_CONFIG', 'invalid configuration: durability: safe or fast');
       } catch (err) {
         fail(err, 2);
@@ -74,6 +82,8 @@ export function registerRouter(program: Command): void {
             httpPort: port,
             ...(flags.tokens === undefined ? {} : { tokensFile: resolve(flags.tokens) }),
             ...(token === undefined || token === '' ? {} : { clusterToken: token }),
+            ...(moveRate === undefined ? {} : { moveRateBytesPerSec: moveRate }),
+            ...(moveTtl === undefined ? {} : { moveDriverTtlSeconds: moveTtl }),
             log,
           })
           : await startRouter({

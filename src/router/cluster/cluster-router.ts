@@ -10,6 +10,7 @@
  * GET  /devices              scatter-gather: {devices, next[, partial, failed]}
  * GET  /devices/:id…         forwarded to the owner (summary, latest, readings, entities)
  * GET  /routing              the table (snapshot), GET /healthz, /metrics
+ * Range moves: the router elected move driver runs them (move-driver.ts).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
@@ -28,6 +29,7 @@ import { syncErrorHandler } from '../sync-errors.js';
 import { GatewayTokens, trustedGateway } from '../tokens.js';
 import { forwardBatch } from './forward-batch.js';
 import { HttpPools } from './http-pools.js';
+import { MoveDriver } from './move-driver.js';
 import { listFleet, queryDevice, type QueryContext } from './queries.js';
 import { Routes } from './routes.js';
 import { Targets, type Target } from './targets.js';
@@ -45,6 +47,10 @@ export interface ClusterRouterOptions {
   maxBatchBytes?: number;
   /** Per request to a node or group router, ms (default 30 000). */
   peerTimeoutMs?: number;
+  /** Range moves this router drives when elected: copy bytes per second (default 20 MB/s; 0 = unthrottled). */
+  moveRateBytesPerSec?: number;
+  /** TTL of the move driver's election lease, seconds (default 5). */
+  moveDriverTtlSeconds?: number;
   log?: Logger;
 }
 
@@ -140,6 +146,16 @@ export async function startClusterRouter(opts: ClusterRouterOptions): Promise<Cl
   }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : opts.httpPort;
+  const driver = new MoveDriver({
+    client,
+    view,
+    http,
+    clusterToken: opts.clusterToken,
+    rateBytesPerSec: opts.moveRateBytesPerSec ?? 20 * 1024 * 1024,
+    name: `router-${host}:${port}-${process.pid}`,
+    ...(opts.moveDriverTtlSeconds === undefined ? {} : { ttlSeconds: opts.moveDriverTtlSeconds }),
+    log,
+  });
   let stopping: Promise<void> | undefined;
   return {
     http: { host, port },
@@ -147,6 +163,7 @@ export async function startClusterRouter(opts: ClusterRouterOptions): Promise<Cl
     stop(): Promise<void> {
       stopping ??= (async () => {
         shuttingDown = true;
+        await driver.close();
         await close();
       })();
       return stopping;
