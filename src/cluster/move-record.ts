@@ -49,8 +49,10 @@ export interface MoveRecord {
   updatedAt: number;
   fencedAt: number | null;
   flippedAt: number | null;
-  /** When the source's copy was deleted (`cluster cleanup`). */
+  /** When the copy left behind was deleted (`cluster cleanup`): the source's after `done`, the target's after a cancel or roll-back. */
   cleanedAt: number | null;
+  /** Copy bytes per second for this move (null: the driving router's `--move-rate`). */
+  rateBytesPerSec: number | null;
   /** The router driving the move (its election value), when one does. */
   driver: string | null;
   error: { code: string; message: string } | null;
@@ -127,6 +129,7 @@ export function decodeMove(key: string, raw: Buffer): MoveRecord {
     fencedAt: uintOrNull(key, o, 'fencedAt'),
     flippedAt: uintOrNull(key, o, 'flippedAt'),
     cleanedAt: uintOrNull(key, o, 'cleanedAt'),
+    rateBytesPerSec: uintOrNull(key, o, 'rateBytesPerSec'),
     driver: driverOf(key, o.driver),
     error,
   };

@@ -26,6 +26,8 @@ export interface MoveRequest {
   from: number;
   to: number;
   target: string;
+  /** Copy bytes per second for this move (default: the driving router's rate). */
+  rateBytesPerSec?: number;
 }
 
 /** A range record with the move fields set (absent when null/false, so older readers see the same shape). */
@@ -107,6 +109,7 @@ export async function requestMove(client: Namespace, req: MoveRequest): Promise<
     fencedAt: null,
     flippedAt: null,
     cleanedAt: null,
+    rateBytesPerSec: req.rateBytesPerSec ?? null,
     driver: null,
     error: null,
   };

@@ -2,12 +2,11 @@
  * `lmj-edge cluster --etcd URLS move --range FROM-TO --to NODE | moves | cancel MOVE | cleanup`:
  * requests, lists, cancels range moves and deletes the sources' copies of finished ones
  * (docs/cluster.md, Moves). A move is driven by the elected cluster router; these
- * commands only write and read the records in etcd (cleanup also calls the source nodes).
+ * commands only write and read the records in etcd (cleanup also calls the nodes).
  * Refusals change nothing and exit 1 with their code.
  */
 import type { Command } from 'commander';
 import type { Etcd3 } from 'etcd3';
-import { request } from 'undici';
 import type { MoveRecord } from '../../cluster/index.js';
 import { LmjError } from '../../errors.js';
 import { fail, printJson, printTable } from '../output.js';
@@ -76,37 +75,6 @@ async function waitForEnd(client: Etcd3, id: string, timeoutMs: number): Promise
   }
 }
 
-/** Deletes the source copies of finished moves not cleaned yet; returns what was done per move. */
-async function cleanup(client: Etcd3): Promise<{ move: string; source: string; removed: number | null; error?: string }[]> {
-  const c = await cluster();
-  const { moves } = await c.listMoves(client);
-  const live = new Map((await c.listLiveNodes(client)).nodes.map((n) => [n.id, n]));
-  const token = process.env.LMJ_EDGE_CLUSTER_TOKEN;
-  const out: { move: string; source: string; removed: number | null; error?: string }[] = [];
-  for (const m of moves) {
-    if (m.move.phase !== 'done' || m.move.cleanedAt !== null) continue;
-    const node = live.get(m.move.source);
-    if (node === undefined) {
-      out.push({ move: m.move.id, source: m.move.source, removed: null, error: 'source not live; run cleanup again once it is' });
-      continue;
-    }
-    const host = node.address.host.includes(':') ? `[${node.address.host}]` : node.address.host;
-    const res = await request(`http://${host}:${node.address.port}/cluster/v1/move/cleanup`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token === undefined || token === '' ? {} : { authorization: `Bearer ${token}` }) },
-      body: JSON.stringify({ from: m.move.range.from, to: m.move.range.to }),
-    });
-    const body = (await res.body.json()) as { removed?: number; error?: { code: string; message: string } };
-    if (res.statusCode !== 200 || body.removed === undefined) {
-      out.push({ move: m.move.id, source: m.move.source, removed: null, error: `${body.error?.code ?? res.statusCode}: ${body.error?.message ?? ''}` });
-      continue;
-    }
-    await c.updateMove(client, m, { cleanedAt: Date.now() });
-    out.push({ move: m.move.id, source: m.move.source, removed: body.removed });
-  }
-  return out;
-}
-
 /** Adds `move`, `moves`, `cancel` and `cleanup` to the `cluster` command. */
 export function registerClusterMoves(group: Command, h: ClusterCommandHelpers): void {
   group
@@ -114,19 +82,23 @@ export function registerClusterMoves(group: Command, h: ClusterCommandHelpers): 
     .description('move a range (its data and its ownership) to another live data node; the elected router drives it')
     .requiredOption('--range <from-to>', 'the range, by its exact boundaries (see `cluster table`)')
     .requiredOption('--to <node>', 'the live data node that takes it')
+    .option('--rate <bytes/s>', 'copy rate of this move (default: the driving router\'s --move-rate; 0 = unthrottled)')
     .option('--wait', 'wait until the move has ended; exit 1 unless it is done')
     .option('--timeout <s>', 'with --wait: give up after this many seconds', '600')
     .option('--json', 'print JSON')
-    .action(async (flags: { range: string; to: string; wait?: boolean; timeout: string; json?: boolean }, cmd: Command) => {
+    .action(async (flags: { range: string; to: string; rate?: string; wait?: boolean; timeout: string; json?: boolean }, cmd: Command) => {
       let range: { from: number; to: number };
+      let rate: number | undefined;
       try {
         range = parseRange(flags.range);
+        if (flags.rate !== undefined && !/^\d{1,12}$/.test(flags.rate)) throw new LmjError('BAD_CONFIG', 'invalid configuration: rate: bytes per second, an integer', { details: { key: 'rate' } });
+        rate = flags.rate === undefined ? undefined : Number(flags.rate);
         if (!/^[A-Za-z0-9_-]{1,64}$/.test(flags.to)) throw new LmjError('BAD_CONFIG', 'invalid configuration: to: a node id', { details: { key: 'to' } });
       } catch (err) {
         fail(err, 2);
       }
       await h.withClient(cmd, async (client) => {
-        const { move } = await (await cluster()).requestMove(client, { ...range, target: flags.to });
+        const { move } = await (await cluster()).requestMove(client, { ...range, target: flags.to, ...(rate === undefined ? {} : { rateBytesPerSec: rate }) });
         if (flags.json === true && flags.wait !== true) return printJson(move);
         if (flags.json !== true) process.stdout.write(`move ${move.id}: range ${move.range.from}-${move.range.to} from ${move.source} to ${move.target}, requested\n`);
         if (flags.wait !== true) return;
@@ -166,14 +138,16 @@ export function registerClusterMoves(group: Command, h: ClusterCommandHelpers): 
 
   group
     .command('cleanup')
-    .description('delete the source copies of finished moves (the sources keep them until then)')
+    .description('delete what ended moves left behind: the source copy after done, the target copy after a cancel or roll-back')
     .option('--json', 'print JSON')
     .action(async (flags: { json?: boolean }, cmd: Command) => {
       await h.withClient(cmd, async (client) => {
-        const done = await cleanup(client);
+        const token = process.env.LMJ_EDGE_CLUSTER_TOKEN;
+        const { cleanupMoves } = await import('../../router/cluster/move-cleanup.js');
+        const done = await cleanupMoves(client, token === undefined || token === '' ? {} : { clusterToken: token });
         if (flags.json === true) return printJson({ cleaned: done });
         if (done.length === 0) process.stdout.write('nothing to clean up\n');
-        for (const d of done) process.stdout.write(d.error === undefined ? `move ${d.move}: removed ${d.removed} device(s) from ${d.source}\n` : `move ${d.move}: ${d.source}: ${d.error}\n`);
+        for (const d of done) process.stdout.write(d.error === undefined ? `move ${d.move}: removed ${d.removed} device(s) from ${d.node}\n` : `move ${d.move}: ${d.node}: ${d.error}\n`);
         if (done.some((d) => d.error !== undefined)) process.exitCode = 1;
       });
     });

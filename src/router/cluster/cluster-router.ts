@@ -51,6 +51,8 @@ export interface ClusterRouterOptions {
   moveRateBytesPerSec?: number;
   /** TTL of the move driver's election lease, seconds (default 5). */
   moveDriverTtlSeconds?: number;
+  /** When elected: delete the copies ended moves left behind this long after they ended, seconds (default: only `cluster cleanup`). */
+  moveCleanupDelaySeconds?: number;
   log?: Logger;
 }
 
@@ -154,6 +156,7 @@ export async function startClusterRouter(opts: ClusterRouterOptions): Promise<Cl
     rateBytesPerSec: opts.moveRateBytesPerSec ?? 20 * 1024 * 1024,
     name: `router-${host}:${port}-${process.pid}`,
     ...(opts.moveDriverTtlSeconds === undefined ? {} : { ttlSeconds: opts.moveDriverTtlSeconds }),
+    ...(opts.moveCleanupDelaySeconds === undefined ? {} : { cleanupDelaySeconds: opts.moveCleanupDelaySeconds }),
     log,
   });
   let stopping: Promise<void> | undefined;

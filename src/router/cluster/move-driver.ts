@@ -6,12 +6,12 @@
  * moves where their records stand. No consensus of our own: the election is etcd's, and
  * every phase change is a compare-and-swap on the move record.
  */
-import type { Namespace } from 'etcd3';
-import type { Campaign } from 'etcd3';
+import type { Campaign, Namespace } from 'etcd3';
 import { ROOT, isTerminal, listMoves, type TableView } from '../../cluster/index.js';
 import { isLmjError } from '../../errors.js';
 import type { Logger } from '../../http/logger.js';
 import type { HttpPools } from './http-pools.js';
+import { cleanupMoves } from './move-cleanup.js';
 import { MoveRunner } from './move-runner.js';
 
 /** Options of {@link MoveDriver}. */
@@ -25,6 +25,8 @@ export interface MoveDriverOptions {
   name: string;
   /** Election lease TTL, seconds (default 5): how long a dead leader holds the moves. */
   ttlSeconds?: number;
+  /** Delete what ended moves left behind this long after they ended, seconds (default: never; `cluster cleanup` does it). */
+  cleanupDelaySeconds?: number;
   log: Logger;
 }
 
@@ -76,6 +78,7 @@ export class MoveDriver {
         const active = (await listMoves(this.opts.client)).moves.filter((m) => !isTerminal(m.move.phase));
         for (const m of active) await runner.run(m.move.id);
         if (active.length > 0) continue;
+        await this.cleanupDue();
       } catch (err) {
         // A node unreachable, etcd unavailable: keep the record's phase and try again shortly.
         this.opts.log.warn({ err: isLmjError(err) ? err.toJSON() : err }, 'move step failed; retrying');
@@ -90,6 +93,18 @@ export class MoveDriver {
         };
       });
       this.wake = null;
+    }
+  }
+
+  private lastCleanup = 0;
+
+  /** With a cleanup delay: at most every 5 s, deletes the copies of moves that ended more than the delay ago. */
+  private async cleanupDue(): Promise<void> {
+    const delay = this.opts.cleanupDelaySeconds;
+    if (delay === undefined || Date.now() - this.lastCleanup < 5000) return;
+    this.lastCleanup = Date.now();
+    for (const r of await cleanupMoves(this.opts.client, { olderThanMs: delay * 1000, ...(this.opts.clusterToken === undefined ? {} : { clusterToken: this.opts.clusterToken }) })) {
+      this.opts.log.info({ move: r.move, node: r.node, removed: r.removed, error: r.error }, 'move cleanup');
     }
   }
 

@@ -149,14 +149,15 @@ export class MoveRunner {
    */
   private async pass(start: MoveRead, fence: number | undefined): Promise<{ read: MoveRead; bytes: number }> {
     const mv = start.move;
-    const listed = (await this.call(mv.source, 'GET', `/cluster/v1/move/devices?from=${mv.range.from}&to=${mv.range.to}`)) as { devices: string[] };
+    const listed = (await this.call(mv.source, 'GET', `/cluster/v1/move/devices?from=${mv.range.from}&to=${mv.range.to}${fence === undefined ? '' : `&fence=${fence}`}`)) as { devices: string[] };
     const progress = { ...mv.progress, devicesTotal: listed.devices.length, devicesCopied: 0, passes: mv.progress.passes + 1 };
     let read = await updateMove(this.ctx.client, await this.fresh(mv.id), { progress, driver: this.ctx.driver });
     const began = Date.now();
     let passBytes = 0;
     let written = Date.now();
     const source = this.origin(mv.source);
-    const chunk = this.ctx.rateBytesPerSec > 0 ? Math.max(16 * 1024, Math.min(1 << 20, Math.floor(this.ctx.rateBytesPerSec / 4))) : 1 << 20;
+    const rate = mv.rateBytesPerSec ?? this.ctx.rateBytesPerSec;
+    const chunk = rate > 0 ? Math.max(16 * 1024, Math.min(1 << 20, Math.floor(rate / 4))) : 1 << 20;
     for (const device of listed.devices) {
       for (;;) {
         const a = (await this.call(mv.target, 'POST', '/cluster/v1/move/pull', { move: mv.id, source, device, maxBytes: chunk, fence: fence ?? null })) as PullAnswer;
@@ -164,8 +165,8 @@ export class MoveRunner {
         progress.bytes += a.bytes;
         progress.readings += a.readings;
         // The final delta runs inside the fence window: not throttled.
-        if (this.ctx.rateBytesPerSec > 0 && fence === undefined) {
-          const due = began + (passBytes / this.ctx.rateBytesPerSec) * 1000;
+        if (rate > 0 && fence === undefined) {
+          const due = began + (passBytes / rate) * 1000;
           if (due > Date.now()) await sleep(due - Date.now());
         }
         if (Date.now() - written >= PROGRESS_EVERY_MS) {

@@ -8,7 +8,7 @@
  * epoch: the source then answers only once its table shows the fence and every apply
  * that passed the ownership check before it is committed.
  *
- * GET  /cluster/v1/move/devices?from&to              source: its devices in the range
+ * GET  /cluster/v1/move/devices?from&to&fence        source: its devices in the range
  * GET  /cluster/v1/move/export?device&after&limit&fence  source: CBOR {i: instance image, b: batch of records}
  * POST /cluster/v1/move/begin   {move, from, to}     target: drop stale copies of the range
  * POST /cluster/v1/move/pull    {move, source, device, maxBytes, fence?}  target: copy a chunk
@@ -106,20 +106,31 @@ async function dropCopies(d: MoveEndpointDeps, from: number, to: number): Promis
   return ids.length;
 }
 
-/** Waits until this node's table shows `fence` for `partition`, then for every apply in flight. */
-async function awaitFence(d: MoveEndpointDeps, partition: number, fence: number): Promise<void> {
+/**
+ * Waits until this node's table shows `fence` for `partition`, then (once per fence) for
+ * every apply in flight: after that, nothing more is written to the range here.
+ */
+async function awaitFence(d: MoveEndpointDeps, drained: Set<string>, partition: number, fence: number): Promise<void> {
+  if (!Number.isSafeInteger(fence) || fence < 1) throw new LmjError('BAD_REQUEST', 'fence must be an epoch ≥ 1');
   await d.view.waitFor((v) => (v.tryCurrent()?.rangeOf(partition).epoch ?? 0) >= fence, FENCE_WAIT_MS).catch(() => {
     throw new LmjError('EPOCH_AHEAD', `this node's table has not reached the fence epoch ${fence} yet`, { details: { partition, fence } });
   });
+  const key = `${d.view.rangeOf(partition).from}:${fence}`;
+  if (drained.has(key)) return;
   await d.gate.drain();
+  drained.add(key);
 }
 
 /** Registers the move endpoints on a node's server. */
 export function registerMoveEndpoints(app: FastifyInstance, d: MoveEndpointDeps): void {
   const guard = async (req: { headers: Record<string, unknown> }): Promise<void> => checkClusterToken(d.clusterToken, req.headers.authorization);
+  // Fences (range start and epoch) whose in-flight applies were drained already.
+  const drained = new Set<string>();
 
   app.get<{ Querystring: Record<string, unknown> }>('/cluster/v1/move/devices', { onRequest: guard }, async (req) => {
     const { from, to } = partitionBounds(req.query);
+    // After the fence, list only once the writes in flight are in: a device created by one of them is listed too.
+    if (req.query.fence !== undefined) await awaitFence(d, drained, from, Number(req.query.fence));
     return { devices: devicesIn(d, from, to) };
   });
 
@@ -127,7 +138,7 @@ export function registerMoveEndpoints(app: FastifyInstance, d: MoveEndpointDeps)
     const id = deviceParam(req.query.device);
     const after = typeof req.query.after === 'string' && /^([0-9a-f]{2}){1,64}$/.test(req.query.after) ? Buffer.from(req.query.after, 'hex') : undefined;
     const limit = Math.min(EXPORT_LIMIT, Math.max(1, Number(req.query.limit ?? EXPORT_LIMIT) || EXPORT_LIMIT));
-    if (req.query.fence !== undefined) await awaitFence(d, d.codec.partitionOf(id), Number(req.query.fence));
+    if (req.query.fence !== undefined) await awaitFence(d, drained, d.codec.partitionOf(id), Number(req.query.fence));
     if (!d.pool.exists(id)) throw new LmjError('NOT_FOUND', `device ${id} is not on node ${d.self}`, { details: { deviceId: id } });
     // Image and records from one read transaction: a consistent cut of the instance.
     const { records, count, image } = await d.pool.use(id, (store) =>

@@ -20,8 +20,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Simulation, type SimSummary } from '../../../firmware-sim/sim.js';
 import { verifyLedger } from '../../../firmware-sim/verify.js';
 import { httpReadingSource } from '../../../firmware-sim/verify-http.js';
-import { connectEtcd, encodeRecord, initTable, listMoves, nodeKey, readMove, readTable, requestMove, type ClusterTable } from '../../../src/cluster/index.js';
+import { abortMove, connectEtcd, encodeRecord, initTable, listMoves, nodeKey, readMove, readTable, requestMove, type ClusterTable } from '../../../src/cluster/index.js';
 import { getCodec } from '../../../src/codec/index.js';
+import { isLmjError } from '../../../src/errors.js';
 import { startClusterRouterProcess, startNodeProcess, type ClusterProc } from '../../helpers/cluster-process.js';
 import { CLI, ROOT, startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
 import { startEtcd, type EtcdCluster } from '../../helpers/etcd.js';
@@ -99,7 +100,7 @@ beforeAll(async () => {
   for (const id of ['node-a', 'node-b']) nodes.set(id, await startNodeProcess(etcd.urls, id, join(dir, id), { ttl: 3 }));
   const tokens = tokensFile(join(dir, 'tokens'));
   const ports = [await freePort(), await freePort()];
-  for (const p of ports) routers.set(p, await startClusterRouterProcess(etcd.urls, p, tokens, undefined, ['--move-rate', '10000', '--move-driver-ttl', '2']));
+  for (const p of ports) routers.set(p, await startClusterRouterProcess(etcd.urls, p, tokens, undefined, ['--move-driver-ttl', '2']));
   gw = await startDaemon({
     dataDir: join(dir, 'gw-1'),
     args: ['--upstream', ports.map((p) => `http://127.0.0.1:${p}`).join(','), '--gateway-id', 'gw-1', '--durability', 'fast'],
@@ -143,7 +144,8 @@ describe('range moves', () => {
     await waitFor('syncing on after the flip', async () => (await synced()).synced > before + 100);
 
     // 2. The driving router is SIGKILLed mid-copy; the other one is elected and finishes.
-    const { move } = await requestMove(client, { from: second.from, to: second.to, target: other(second.owner) });
+    // Throttled to 10 kB/s so the copy lasts a few seconds.
+    const { move } = await requestMove(client, { from: second.from, to: second.to, target: other(second.owner), rateBytesPerSec: 10_000 });
     await waitFor('copying with bytes copied', async () => {
       const m = (await readMove(client, move.id)).move;
       return m.phase === 'copying' && m.progress.bytes > 0 && m.driver !== null;
@@ -203,8 +205,8 @@ describe('range moves', () => {
     }
     const cleaned = await cli('cleanup', '--json');
     expect(cleaned.code, cleaned.stderr).toBe(0);
-    const out = JSON.parse(cleaned.stdout) as { cleaned: { source: string; removed: number }[] };
-    expect(out.cleaned.find((c) => c.source === range.owner && c.removed === range.devices.length)).toBeDefined();
+    const out = JSON.parse(cleaned.stdout) as { cleaned: { node: string; removed: number }[] };
+    expect(out.cleaned.find((c) => c.node === range.owner && c.removed === range.devices.length)).toBeDefined();
     for (const d of range.devices) {
       expect(existsSync(join(dir, range.owner, 'devices', d)), d).toBe(false);
       expect(existsSync(join(dir, target, 'devices', d)), d).toBe(true);
@@ -234,7 +236,7 @@ describe('range moves', () => {
 
     // A running move holds its range: a second one is refused; cancel gives the range back.
     const target = range.owner === 'node-a' ? 'node-b' : 'node-a';
-    const { move } = await requestMove(client, { from: range.from, to: range.to, target });
+    const { move } = await requestMove(client, { from: range.from, to: range.to, target, rateBytesPerSec: 1000 });
     const overlap = await cli('move', '--range', spec, '--to', target);
     expect(overlap.code).toBe(1);
     expect(overlap.stderr).toContain(`MOVE_CONFLICT: range ${spec} is already moving to ${target} (move ${move.id}`);
@@ -244,10 +246,28 @@ describe('range moves', () => {
     const after = (await readTable(client))!;
     expect(after.rangeOf(range.from).owner).toEqual({ kind: 'node', id: range.owner });
     expectOneOwnerNoMove(after);
-    const again = await cli('cancel', move.id);
-    expect(again.code).toBe(1);
-    expect(again.stderr).toContain('MOVE_CONFLICT');
+    const again = await abortMove(client, await readMove(client, move.id), 'cancelled', null).catch((e: unknown) => e);
+    expect(isLmjError(again, 'MOVE_CONFLICT')).toBe(true);
     const list = await cli('moves');
     expect(list.stdout).toMatch(new RegExp(`${move.id}\\s+${spec}\\s+${range.owner}\\s+${target}\\s+cancelled`));
   }, 60_000);
+
+  it('drain moves every range of a node to the other live node (dry run first: nothing requested)', async () => {
+    const t = (await readTable(client))!;
+    const owned = t.ranges.filter((r) => r.owner?.id === 'node-a').length;
+    expect(owned).toBeGreaterThan(0);
+    const moves = (await listMoves(client)).moves.length;
+    const dry = await cli('drain', 'node-a', '--dry-run', '--json');
+    expect(dry.code, dry.stderr).toBe(0);
+    expect((JSON.parse(dry.stdout) as { moves: unknown[]; requested: unknown }).moves).toHaveLength(owned);
+    expect((await listMoves(client)).moves.length).toBe(moves);
+    const drained = await cli('drain', 'node-a', '--json');
+    expect(drained.code, drained.stderr).toBe(0);
+    const ids = (JSON.parse(drained.stdout) as { requested: { move: string }[] }).requested.map((r) => r.move);
+    expect(ids).toHaveLength(owned);
+    await waitFor('every drain move done', async () => (await Promise.all(ids.map((id) => readMove(client, id)))).every((m) => m.move.phase === 'done'), 60_000);
+    const after = (await readTable(client))!;
+    expect(after.ranges.filter((r) => r.owner?.id === 'node-a')).toEqual([]);
+    expectOneOwnerNoMove(after);
+  }, 90_000);
 });
