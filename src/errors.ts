@@ -119,6 +119,14 @@ export const ERROR_CODES = {
   UNASSIGNED: { errno: -33511, httpStatus: 503, message: 'the partition has no owner yet' },
   NODE_UNAVAILABLE: { errno: -33512, httpStatus: 503, message: 'the data node owning the partition is not reachable' },
 
+  // Range moves (hot expansion, -33550…).
+  RANGE_FENCED: { errno: -33550, httpStatus: 503, message: 'the range is fenced for a move: retry after the owner flips' },
+  MOVE_NOT_FOUND: { errno: -33551, httpStatus: 404, message: 'no such move' },
+  MOVE_CONFLICT: { errno: -33552, httpStatus: 409, message: 'the move or its range changed, or another move holds the range' },
+  MOVE_BAD_TARGET: { errno: -33553, httpStatus: 409, message: 'the move target is unknown, not live, or the current owner' },
+  RANGE_NOT_FOUND: { errno: -33554, httpStatus: 404, message: 'no range has these boundaries' },
+  MOVE_FAILED: { errno: -33555, httpStatus: 500, message: 'a move step failed' },
+
   // SQL queries and pseudo-tables (-33600…).
   SQL_SYNTAX: { errno: -33600, httpStatus: 400, message: 'SQL syntax error' },
   SQL_UNSUPPORTED: { errno: -33601, httpStatus: 400, message: 'SQL feature not supported' },

@@ -18,6 +18,9 @@ interface RouterFlags {
   nodes?: string;
   durability: string;
   logLevel: string;
+  moveRate?: string;
+  moveDriverTtl?: string;
+  moveCleanupDelay?: string;
 }
 
 function int(key: string, raw: string, min: number, max: number): number {
@@ -42,8 +45,14 @@ export function registerRouter(program: Command): void {
     .option('--nodes <n>', 'data nodes when the routing table is created (default 1; an existing table wins)')
     .option('--durability <mode>', 'safe (fsync before answering, default) or fast', 'safe')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', 'info')
+    .option('--move-rate <bytes/s>', 'with --etcd: copy rate of the range moves this router drives when elected (default 20971520; 0 = unthrottled)')
+    .option('--move-driver-ttl <s>', 'with --etcd: lease TTL of the move driver election, seconds (default 5)')
+    .option('--move-cleanup-delay <s>', 'with --etcd: when elected, delete the copies ended moves left behind this many seconds after they ended (default: only `cluster cleanup`)')
     .action(async (flags: RouterFlags) => {
       let port: number;
+      let moveRate: number | undefined;
+      let moveTtl: number | undefined;
+      let cleanupDelay: number | undefined;
       let nodes: number | undefined;
       const etcdRaw = flags.etcd ?? process.env.LMJ_EDGE_ETCD;
       let etcd: string[] | undefined;
@@ -59,6 +68,9 @@ export function registerRouter(program: Command): void {
           throw new LmjError('BAD_CONFIG', 'invalid configuration: give --data DIR (single-process router) or --etcd URLS (cluster router)', { details: { key: 'data' } });
         }
         nodes = flags.nodes === undefined ? undefined : int('nodes', flags.nodes, 1, 256);
+        moveRate = flags.moveRate === undefined ? undefined : int('move-rate', flags.moveRate, 0, 10 * 1024 ** 3);
+        moveTtl = flags.moveDriverTtl === undefined ? undefined : int('move-driver-ttl', flags.moveDriverTtl, 2, 600);
+        cleanupDelay = flags.moveCleanupDelay === undefined ? undefined : int('move-cleanup-delay', flags.moveCleanupDelay, 0, 365 * 86400);
         if (flags.durability !== 'safe' && flags.durability !== 'fast') throw new LmjError('BAD_CONFIG', 'invalid configuration: durability: safe or fast');
       } catch (err) {
         fail(err, 2);
@@ -92,6 +104,9 @@ export function registerRouter(program: Command): void {
             ...(flags.tokens === undefined ? {} : { tokensFile: resolve(flags.tokens) }),
             ...(token === undefined || token === '' ? {} : { clusterToken: token }),
             ...api,
+            ...(moveRate === undefined ? {} : { moveRateBytesPerSec: moveRate }),
+            ...(moveTtl === undefined ? {} : { moveDriverTtlSeconds: moveTtl }),
+            ...(cleanupDelay === undefined ? {} : { moveCleanupDelaySeconds: cleanupDelay }),
             log,
           })
           : await startRouter({

@@ -37,9 +37,10 @@ export interface RefusalDetails {
  *   current ones (the router must refresh);
  * - EPOCH_AHEAD: the request's epoch is newer than this node's table (the node's watch
  *   has not caught up yet; retry shortly);
- * - NOT_OWNER: same epoch, but the range is not this node's (or has no owner).
+ * - NOT_OWNER: same epoch, but the range is not this node's (or has no owner);
+ * - RANGE_FENCED (writes only, `opts.write`): the range is fenced for a move.
  */
-export function checkEpoch(table: ClusterTable, self: string, claim: RouteClaim): RangeEntry {
+export function checkEpoch(table: ClusterTable, self: string, claim: RouteClaim, opts: { write?: boolean } = {}): RangeEntry {
   const range = table.rangeOf(claim.partition);
   const details: RefusalDetails = {
     partition: claim.partition,
@@ -62,14 +63,18 @@ export function checkEpoch(table: ClusterTable, self: string, claim: RouteClaim)
     const who = range.owner === null ? 'nobody' : `${range.owner.kind} ${range.owner.id}`;
     throw new LmjError('NOT_OWNER', `partition ${claim.partition}: range ${range.from}..${range.to} at epoch ${range.epoch} belongs to ${who}, not ${self}`, { details: { ...details } });
   }
+  // A move's fence: reads go on, writes wait for the owner to flip (the router retries).
+  if (opts.write === true && range.fenced) {
+    throw new LmjError('RANGE_FENCED', `partition ${claim.partition}: range ${range.from}..${range.to} is fenced at epoch ${range.epoch} for a move`, { details: { ...details } });
+  }
   return range;
 }
 
 /** The refusal details of an error answer body `{error: {code, details}}`, when it is a routing refusal. */
-export function parseRefusal(body: unknown): { code: 'NOT_OWNER' | 'STALE_EPOCH' | 'EPOCH_AHEAD'; details: RefusalDetails } | undefined {
+export function parseRefusal(body: unknown): { code: 'NOT_OWNER' | 'STALE_EPOCH' | 'EPOCH_AHEAD' | 'RANGE_FENCED'; details: RefusalDetails } | undefined {
   const err = (body as { error?: { code?: unknown; details?: unknown } } | null)?.error;
   const code = err?.code;
-  if (code !== 'NOT_OWNER' && code !== 'STALE_EPOCH' && code !== 'EPOCH_AHEAD') return undefined;
+  if (code !== 'NOT_OWNER' && code !== 'STALE_EPOCH' && code !== 'EPOCH_AHEAD' && code !== 'RANGE_FENCED') return undefined;
   const d = err?.details as Partial<RefusalDetails> | undefined;
   if (d === undefined || !Number.isSafeInteger(d.epoch) || !Number.isSafeInteger(d.from) || !Number.isSafeInteger(d.partition)) return undefined;
   return { code, details: d as RefusalDetails };

@@ -16,6 +16,8 @@ export {
   NODES_PREFIX,
   GROUPS_PREFIX,
   LIVE_PREFIX,
+  MOVES_PREFIX,
+  moveKey,
   PARTITIONS,
   MEMBER_ID,
   rangeKey,
@@ -48,3 +50,6 @@ export { NodeRegistration, listLiveNodes, listNodes, type NodeRegistrationOption
 export { pickLeastLoaded, fillPercent } from './placement.js';
 export { checkEpoch, parseRefusal, type RouteClaim, type RefusalDetails } from './epoch-check.js';
 export { readClusterStatus, type ClusterStatus, type NodeStatus } from './cluster-status.js';
+export { MOVE_PHASES, isTerminal, decodeMove, type MovePhase, type MoveRecord, type MoveProgress } from './move-record.js';
+export { listMoves, readMove, requestMove, updateMove, fenceMove, flipMove, abortMove, type MoveRead, type MoveRequest } from './moves.js';
+export { planDrain, planRebalance, type BalancePolicy, type BalancePlan, type PlannedMove, type RangeWeight } from './balance.js';

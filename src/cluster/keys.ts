@@ -9,6 +9,8 @@
  * /lmj/v1/nodes/<id>              a data node that ever joined (NodeRecord), persistent
  * /lmj/v1/groups/<id>             a router group that can own ranges (GroupRecord), persistent
  * /lmj/v1/live/<id>               a live data node (LiveNodeRecord), under the node's lease
+ * /lmj/v1/moves/<id>              a range move and its phase (MoveRecord), persistent
+ * /lmj/v1/election/move-driver/…  the etcd3 election of the router that drives moves
  * ```
  */
 import { LmjError } from '../errors.js';
@@ -29,6 +31,9 @@ export const NODES_PREFIX = `${ROOT}nodes/`;
 export const GROUPS_PREFIX = `${ROOT}groups/`;
 /** Prefix of the leased live-node records. */
 export const LIVE_PREFIX = `${ROOT}live/`;
+
+/** Prefix of the range move records. */
+export const MOVES_PREFIX = `${ROOT}moves/`;
 
 /** Number of partitions (pointer bytes 1–2). */
 export const PARTITIONS = 65536;
@@ -69,4 +74,10 @@ export function liveKey(id: string): string {
 /** The record key of a router group. */
 export function groupKey(id: string): string {
   return `${GROUPS_PREFIX}${checkMemberId(id, 'group')}`;
+}
+
+/** Move ids: what {@link MEMBER_ID} allows (the CLI makes them from time and randomness). */
+export function moveKey(id: string): string {
+  if (!MEMBER_ID.test(id)) throw new LmjError('BAD_REQUEST', 'move id must be 1..64 of A-Z a-z 0-9 _ -', { details: { move: id.slice(0, 80) } });
+  return `${MOVES_PREFIX}${id}`;
 }

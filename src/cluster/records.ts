@@ -28,6 +28,10 @@ export interface RangeRecord {
   /** null until the first batch for one of its partitions assigns it. */
   owner: Owner | null;
   epoch: number;
+  /** The target of a move in progress (docs/cluster.md, Moves); absent or null otherwise. Never writable. */
+  learner?: Owner | null;
+  /** Set by a move's fence: the owner refuses writes (RANGE_FENCED) until the owner flips. */
+  fenced?: boolean;
 }
 
 /** A data node that joined the cluster once (kept when it dies: its ranges stay its own). */
@@ -117,6 +121,12 @@ function object(key: string, v: unknown, field: string): Obj {
   return v as Obj;
 }
 
+function decodeOwner(key: string, v: unknown, field: string): Owner {
+  const ow = object(key, v, field);
+  if (ow.kind !== 'node' && ow.kind !== 'group') throw invalid(key, `${field}.kind must be node or group`);
+  return { kind: ow.kind, id: memberId(key, ow.id, `${field}.id`) };
+}
+
 /** Decodes the table header. */
 export function decodeMeta(key: string, raw: Buffer): TableMeta {
   const o = parseObject(key, raw);
@@ -140,13 +150,17 @@ export function decodeRange(key: string, raw: Buffer): RangeRecord {
   const from = uint(key, o, 'from', PARTITIONS - 1);
   const to = uint(key, o, 'to', PARTITIONS - 1);
   if (to < from) throw invalid(key, `to ${to} < from ${from}`);
-  let owner: Owner | null = null;
-  if (o.owner !== null) {
-    const ow = object(key, o.owner, 'owner');
-    if (ow.kind !== 'node' && ow.kind !== 'group') throw invalid(key, 'owner.kind must be node or group');
-    owner = { kind: ow.kind, id: memberId(key, ow.id, 'owner.id') };
+  const owner = o.owner === null ? null : decodeOwner(key, o.owner, 'owner');
+  const range: RangeRecord = { format: o.format as number, from, to, owner, epoch: uint(key, o, 'epoch') };
+  if (o.learner !== undefined && o.learner !== null) {
+    range.learner = decodeOwner(key, o.learner, 'learner');
+    if (range.learner.kind !== 'node') throw invalid(key, 'learner must be a node');
   }
-  return { format: o.format as number, from, to, owner, epoch: uint(key, o, 'epoch') };
+  if (o.fenced !== undefined) {
+    if (typeof o.fenced !== 'boolean') throw invalid(key, 'fenced must be a boolean');
+    if (o.fenced) range.fenced = true;
+  }
+  return range;
 }
 
 /** Decodes a node record. */

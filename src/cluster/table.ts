@@ -15,6 +15,10 @@ export interface RangeEntry {
   to: number;
   owner: Owner | null;
   epoch: number;
+  /** A move's target while the move runs (not writable). */
+  learner: Owner | null;
+  /** A move's fence is up: the owner refuses writes. */
+  fenced: boolean;
   modRevision: number;
 }
 
@@ -79,7 +83,7 @@ export class ClusterTable {
         if (from === undefined) throw new LmjError('TABLE_INVALID', `${key}: not a range key`, { details: { key } });
         const r = decodeRange(key, raw.value);
         if (r.from !== from) throw new LmjError('TABLE_INVALID', `${key}: holds a range from ${r.from}`, { details: { key } });
-        ranges.push({ from: r.from, to: r.to, owner: r.owner, epoch: r.epoch, modRevision: raw.modRevision });
+        ranges.push({ from: r.from, to: r.to, owner: r.owner, epoch: r.epoch, learner: r.learner ?? null, fenced: r.fenced === true, modRevision: raw.modRevision });
       } else if (key.startsWith(TABLE_PREFIX)) {
         throw new LmjError('TABLE_INVALID', `${key}: unknown table key`, { details: { key } });
       } else if (key.startsWith(NODES_PREFIX)) {
@@ -105,6 +109,9 @@ export class ClusterTable {
         throw new LmjError('TABLE_INVALID', `invalid routing table: range ${r.from}..${r.to} names unknown ${r.owner.kind} ${r.owner.id}`, {
           details: { from: r.from, to: r.to, owner: r.owner },
         });
+      }
+      if (r.learner !== null && !nodes.has(r.learner.id)) {
+        throw new LmjError('TABLE_INVALID', `invalid routing table: range ${r.from}..${r.to} names unknown learner node ${r.learner.id}`, { details: { from: r.from, to: r.to, learner: r.learner } });
       }
       byPartition.fill(i, r.from, r.to + 1);
       next = r.to + 1;

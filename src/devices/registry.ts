@@ -62,6 +62,14 @@ export class DeviceRegistry {
     this.pending.add(p);
   }
 
+  /** Removes entries (a data node deleting the copies of a range it gave away); resolves once committed. */
+  async remove(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.env.transaction(() => {
+      for (const id of ids) this.env.removeSync(id);
+    });
+  }
+
   /** Devices sorted by id, paged by the last id. Throws BAD_REQUEST. */
   list(query: DeviceListQuery = {}): DeviceListPage {
     const limit = query.limit ?? 100;

@@ -54,10 +54,10 @@ export function startNodeProcess(etcd: readonly string[], id: string, dataDir: s
   );
 }
 
-/** `lmj-edge router --etcd URLS --tokens FILE [--group G]` on `port`. */
-export function startClusterRouterProcess(etcd: readonly string[], port: number, tokens: string, group?: string): Promise<ClusterProc> {
+/** `lmj-edge router --etcd URLS --tokens FILE [--group G] [extra…]` on `port`. */
+export function startClusterRouterProcess(etcd: readonly string[], port: number, tokens: string, group?: string, extra: readonly string[] = []): Promise<ClusterProc> {
   return spawnReady(
-    ['router', '--etcd', etcd.join(','), '--http-port', String(port), '--tokens', tokens, '--log-level', 'warn', ...(group === undefined ? [] : ['--group', group])],
+    ['router', '--etcd', etcd.join(','), '--http-port', String(port), '--tokens', tokens, '--log-level', 'warn', ...(group === undefined ? [] : ['--group', group]), ...extra],
     /^router listening on [^\n]*:(\d+)$/m,
   );
 }

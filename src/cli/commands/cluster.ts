@@ -1,5 +1,6 @@
 /**
- * `lmj-edge cluster --etcd URLS [--group ID] init [--partitions-per-range N] | status | nodes | table | put-group | set-owner`:
+ * `lmj-edge cluster --etcd URLS [--group ID] init [--partitions-per-range N] | status | nodes | table | put-group | set-owner`
+ * (and `move | moves | cancel | cleanup`, cluster-move.ts; `drain | rebalance`, cluster-balance.ts):
  * bootstraps and inspects the routing table and membership in etcd. `--etcd` may also
  * come from LMJ_EDGE_ETCD. Every subcommand takes `--json`. Exit codes: 0 ok, 1 an
  * error with its stable code on stderr (also: `status` of an invalid table), 2 bad flags.
@@ -9,6 +10,8 @@ import type { Etcd3 } from 'etcd3';
 import type { ClusterStatus } from '../../cluster/index.js';
 import { LmjError } from '../../errors.js';
 import { fail, printJson, printTable } from '../output.js';
+import { registerClusterBalance } from './cluster-balance.js';
+import { registerClusterMoves } from './cluster-move.js';
 
 interface JsonFlag {
   json?: boolean;
@@ -187,4 +190,7 @@ export function registerCluster(program: Command): void {
         process.stdout.write(`range ${change.range.from}..${change.range.to}: ${owner} at epoch ${change.range.epoch}, table version ${change.version}\n`);
       });
     });
+
+  registerClusterMoves(group, { withClient });
+  registerClusterBalance(group, { withClient });
 }

@@ -13,6 +13,7 @@
  *
  * As the single-process router, every route but the upload and /healthz takes the API
  * tokens of `apiTokensFile` (src/http/api-auth.ts).
+ * Range moves: the router elected move driver runs them (move-driver.ts).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
@@ -33,6 +34,7 @@ import { assertApiListener, installApiAuth } from '../../http/api-auth.js';
 import { ApiTokens } from '../../http/api-tokens.js';
 import { forwardBatch } from './forward-batch.js';
 import { HttpPools } from './http-pools.js';
+import { MoveDriver } from './move-driver.js';
 import { listFleet, queryDevice, type QueryContext } from './queries.js';
 import { Routes } from './routes.js';
 import { Targets, type Target } from './targets.js';
@@ -56,6 +58,12 @@ export interface ClusterRouterOptions {
   maxBatchBytes?: number;
   /** Per request to a node or group router, ms (default 30 000). */
   peerTimeoutMs?: number;
+  /** Range moves this router drives when elected: copy bytes per second (default 20 MB/s; 0 = unthrottled). */
+  moveRateBytesPerSec?: number;
+  /** TTL of the move driver's election lease, seconds (default 5). */
+  moveDriverTtlSeconds?: number;
+  /** When elected: delete the copies ended moves left behind this long after they ended, seconds (default: only `cluster cleanup`). */
+  moveCleanupDelaySeconds?: number;
   log?: Logger;
 }
 
@@ -154,6 +162,17 @@ export async function startClusterRouter(opts: ClusterRouterOptions): Promise<Cl
   }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : opts.httpPort;
+  const driver = new MoveDriver({
+    client,
+    view,
+    http,
+    clusterToken: opts.clusterToken,
+    rateBytesPerSec: opts.moveRateBytesPerSec ?? 20 * 1024 * 1024,
+    name: `router-${host}:${port}-${process.pid}`,
+    ...(opts.moveDriverTtlSeconds === undefined ? {} : { ttlSeconds: opts.moveDriverTtlSeconds }),
+    ...(opts.moveCleanupDelaySeconds === undefined ? {} : { cleanupDelaySeconds: opts.moveCleanupDelaySeconds }),
+    log,
+  });
   let stopping: Promise<void> | undefined;
   return {
     http: { host, port },
@@ -161,6 +180,7 @@ export async function startClusterRouter(opts: ClusterRouterOptions): Promise<Cl
     stop(): Promise<void> {
       stopping ??= (async () => {
         shuttingDown = true;
+        await driver.close();
         await close();
       })();
       return stopping;

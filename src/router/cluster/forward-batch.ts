@@ -2,7 +2,8 @@
  * A cluster router's apply path: splits a validated batch per owner (a data node or a
  * router group), sends every part at once and merges the answers into one batch answer.
  * A node's refusal (NOT_OWNER / STALE_EPOCH / EPOCH_AHEAD) teaches the router the newer
- * route and the refused devices are routed again (bounded). A part that cannot be
+ * route and the refused devices are routed again (bounded); RANGE_FENCED (a move's
+ * fence) is retried once the table shows the range past the fenced epoch. A part that cannot be
  * committed (node down, etcd unreachable for an assignment, retries used up) answers
  * its devices with an error, so the gateway keeps their cursors and resends them —
  * exactly-once through the nodes' idempotent apply.
@@ -19,6 +20,8 @@ import type { Target, Targets } from './targets.js';
 
 /** Routing attempts per device before its part is answered with the last error. */
 const MAX_ATTEMPTS = 5;
+/** How long a batch refused by a move's fence waits for the flip per attempt, ms. */
+const FENCE_WAIT_MS = 3000;
 
 /** What {@link forwardBatch} needs. */
 export interface ForwardContext {
@@ -81,6 +84,8 @@ async function sendPart(ctx: ForwardContext, batch: Batch, raw: Buffer, part: Pa
       ctx.onRefusal(refusal.code);
       ctx.routes.learn(refusal.details);
       if (refusal.code === 'EPOCH_AHEAD') await new Promise((r) => setTimeout(r, 100));
+      // A move's fence: the owner flips within the fence window; retry once the table shows it.
+      else if (refusal.code === 'RANGE_FENCED') await ctx.routes.pastEpoch(refusal.details.partition, refusal.details.epoch, FENCE_WAIT_MS);
       else await ctx.routes.catchUp(refusal.details.version, 1000);
       for (const d of part.devices) out.set(d.deviceId, errorOf(d.deviceId, new LmjError(refusal.code, 'routing refused; retries used up', { details: { ...refusal.details } })));
       return part.devices;

@@ -64,6 +64,11 @@ export class Routes {
     if (d.epoch > current.epoch) this.hints.set(d.from, { from: d.from, to: d.to, owner: d.owner, epoch: d.epoch });
   }
 
+  /** Waits (bounded) until the view shows `partition`'s range past `epoch` (a fenced range flipped or came down). */
+  async pastEpoch(partition: number, epoch: number, timeoutMs: number): Promise<void> {
+    await this.view.waitFor((v) => (v.tryCurrent()?.rangeOf(partition).epoch ?? 0) > epoch, timeoutMs).catch(() => undefined);
+  }
+
   /** Waits (bounded) for the view to reach a table version. */
   async catchUp(version: number, timeoutMs: number): Promise<void> {
     await this.view.waitFor((v) => (v.tryCurrent()?.version ?? 0) >= version, timeoutMs).catch(() => undefined);

@@ -10,6 +10,7 @@
  *                            → the batch answer {"seq","devices":[…]}
  * GET  /devices…             the shared read routes (src/http/server.ts), own devices only
  * GET  /healthz, /metrics, /cluster/v1/status
+ * …    /cluster/v1/move/*     range moves, node to node (move-endpoints.ts)
  * Layout: DATA/devices/<id>/ (one instance per device), DATA/node/{registry,locations}.
  */
 import { join } from 'node:path';
@@ -32,7 +33,9 @@ import { decodeClaims, ROUTE_HEADER } from '../route-claims.js';
 import { syncErrorHandler } from '../sync-errors.js';
 import { checkClusterToken } from './cluster-token.js';
 import { NodeLoad, nodeCapacity } from './load.js';
+import { registerMoveEndpoints } from './move-endpoints.js';
 import { Ownership } from './ownership.js';
+import { WriteGate } from './write-gate.js';
 
 /** Path of a node's apply endpoint. */
 export const APPLY_PATH = '/cluster/v1/apply';
@@ -105,7 +108,11 @@ export async function startDataNode(opts: DataNodeOptions): Promise<DataNode> {
       load.noteRead();
     },
   });
-  registerApply(app, { log, metrics, maxBatchBytes, ownership, load, nodes, directory, clusterToken: opts.clusterToken, isShuttingDown: () => shuttingDown });
+  const gate = new WriteGate();
+  registerApply(app, { log, metrics, maxBatchBytes, ownership, load, nodes, directory, gate, clusterToken: opts.clusterToken, isShuttingDown: () => shuttingDown });
+  const pool = nodes.all()[0]?.pool;
+  if (pool === undefined) throw new Error('a data node holds exactly one pool');
+  registerMoveEndpoints(app, { self: opts.nodeId, dataDir: opts.dataDir, view, pool, directory, codec, gate, clusterToken: opts.clusterToken });
   app.get('/cluster/v1/status', async () => ({ id: opts.nodeId, table: view.status(), devices: directory.registry.count() }));
 
   const close = async (): Promise<void> => {
@@ -160,6 +167,7 @@ interface ApplyDeps {
   load: NodeLoad;
   nodes: DataNodes;
   directory: DeviceDirectory;
+  gate: WriteGate;
   clusterToken: string | undefined;
   isShuttingDown: () => boolean;
 }
@@ -182,9 +190,12 @@ function registerApply(app: FastifyInstance, d: ApplyDeps): void {
     const claims = decodeClaims(req.headers[ROUTE_HEADER]);
     if (!Buffer.isBuffer(req.body)) throw new LmjError('BAD_BATCH', 'empty body');
     const batch = decodeBatch(req.body, { isValidDeviceId, gatewayId: gateway, codec });
-    // Every device is checked before anything is written: a refused part writes nothing.
-    await d.ownership.checkDevices(batch.devices.map((p) => p.deviceId), claims);
-    const { answer, counts } = await applyBatch(d.nodes, d.directory, gateway, batch);
+    // Check + write in flight as one: a move's final delta waits for every write that passed the check.
+    const { answer, counts } = await d.gate.run(async () => {
+      // Every device is checked before anything is written: a refused part writes nothing.
+      await d.ownership.checkDevices(batch.devices.map((p) => p.deviceId), claims, { write: true });
+      return applyBatch(d.nodes, d.directory, gateway, batch);
+    });
     d.load.noteWrites(counts.applied, req.body.length);
     d.metrics.batches.inc({ result: counts.failedDevices > 0 ? 'partial' : 'ok' });
     d.metrics.records.inc({ outcome: 'applied' }, counts.applied);

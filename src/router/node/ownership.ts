@@ -19,9 +19,13 @@ export class Ownership {
     private readonly partitionOf: (deviceId: string) => number,
   ) {}
 
-  /** Resolves when `self` owns every device's partition at the claimed range and epoch; else throws NOT_OWNER / STALE_EPOCH / EPOCH_AHEAD / BAD_REQUEST. */
-  async checkDevices(deviceIds: readonly string[], claims: readonly RangeClaim[]): Promise<void> {
-    for (const id of deviceIds) await this.checkOne(claimFor(claims, this.partitionOf(id)));
+  /**
+   * Resolves when `self` owns every device's partition at the claimed range and epoch;
+   * else throws NOT_OWNER / STALE_EPOCH / EPOCH_AHEAD / BAD_REQUEST, and with `write`
+   * RANGE_FENCED for a range fenced by a move.
+   */
+  async checkDevices(deviceIds: readonly string[], claims: readonly RangeClaim[], opts: { write?: boolean } = {}): Promise<void> {
+    for (const id of deviceIds) await this.checkOne(claimFor(claims, this.partitionOf(id)), opts.write === true);
   }
 
   /**
@@ -39,13 +43,13 @@ export class Ownership {
     await this.checkOne(claimFor(decodeClaims(raw), partition));
   }
 
-  private async checkOne(claim: RouteClaim): Promise<void> {
+  private async checkOne(claim: RouteClaim, write = false): Promise<void> {
     try {
-      checkEpoch(this.view.current(), this.self, claim);
+      checkEpoch(this.view.current(), this.self, claim, { write });
     } catch (err) {
       if (!isLmjError(err, 'EPOCH_AHEAD')) throw err;
       await this.view.waitFor((v) => (v.tryCurrent()?.rangeOf(claim.partition).epoch ?? 0) >= claim.epoch, CATCH_UP_MS).catch(() => undefined);
-      checkEpoch(this.view.current(), this.self, claim);
+      checkEpoch(this.view.current(), this.self, claim, { write });
     }
   }
 }

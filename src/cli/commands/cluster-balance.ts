@@ -1,0 +1,107 @@
+/**
+ * `lmj-edge cluster --etcd URLS drain NODE [--dry-run]` and `... rebalance [--dry-run]
+ * [--policy count|bytes|heat]`: plan moves over the live load records and the ranges'
+ * device counts (asked of each range's owner) and request them; the elected router runs
+ * them one after another. `--dry-run` prints the plan only.
+ */
+import type { Command } from 'commander';
+import type { Etcd3 } from 'etcd3';
+import { request } from 'undici';
+import type { BalancePlan, BalancePolicy, LiveNodeRecord, RangeWeight } from '../../cluster/index.js';
+import { LmjError, isLmjError } from '../../errors.js';
+import { fail, printJson, printTable } from '../output.js';
+import type { ClusterCommandHelpers } from './cluster-move.js';
+
+const cluster = (): Promise<typeof import('../../cluster/index.js')> => import('../../cluster/index.js');
+
+/** Every range owned by a live node, with the devices its owner holds in it. */
+async function rangeWeights(client: Etcd3): Promise<{ ranges: RangeWeight[]; live: LiveNodeRecord[] }> {
+  const c = await cluster();
+  const table = await c.readTable(client);
+  if (table === null) throw new LmjError('TABLE_NOT_INITIALIZED', 'the routing table is not initialized: run lmj-edge cluster --etcd URLS init');
+  const live = (await c.listLiveNodes(client)).nodes;
+  const byId = new Map(live.map((n) => [n.id, n]));
+  const token = process.env.LMJ_EDGE_CLUSTER_TOKEN;
+  const ranges: RangeWeight[] = [];
+  for (const r of table.ranges) {
+    const node = r.owner?.kind === 'node' ? byId.get(r.owner.id) : undefined;
+    if (node === undefined) continue;
+    const host = node.address.host.includes(':') ? `[${node.address.host}]` : node.address.host;
+    const res = await request(`http://${host}:${node.address.port}/cluster/v1/move/devices?from=${r.from}&to=${r.to}`, {
+      headers: token === undefined || token === '' ? {} : { authorization: `Bearer ${token}` },
+    });
+    const body = (await res.body.json()) as { devices?: string[] };
+    if (res.statusCode !== 200 || !Array.isArray(body.devices)) throw new LmjError('NODE_UNAVAILABLE', `node ${node.id} did not list its devices of range ${r.from}-${r.to} (${res.statusCode})`);
+    ranges.push({ from: r.from, to: r.to, owner: node.id, devices: body.devices.length });
+  }
+  return { ranges, live };
+}
+
+/** Requests the plan's moves; returns the move id or the refusal of each. */
+async function requestAll(client: Etcd3, plan: BalancePlan): Promise<{ from: number; move?: string; error?: string }[]> {
+  const c = await cluster();
+  const out: { from: number; move?: string; error?: string }[] = [];
+  for (const m of plan.moves) {
+    try {
+      out.push({ from: m.from, move: (await c.requestMove(client, { from: m.from, to: m.to, target: m.target })).move.id });
+    } catch (err) {
+      if (!isLmjError(err)) throw err;
+      out.push({ from: m.from, error: `${err.code}: ${err.message}` });
+    }
+  }
+  return out;
+}
+
+function print(plan: BalancePlan, requested: { from: number; move?: string; error?: string }[] | null, json: boolean): void {
+  if (json) return printJson({ ...plan, requested });
+  printTable(
+    ['RANGE', 'SOURCE', 'TARGET', 'WEIGHT', requested === null ? 'PLANNED' : 'MOVE'],
+    plan.moves.map((m) => {
+      const r = requested?.find((x) => x.from === m.from);
+      return [`${m.from}-${m.to}`, m.source, m.target, String(Math.round(m.weight * 100) / 100), r === undefined ? 'dry run' : (r.move ?? r.error ?? '')];
+    }),
+  );
+  process.stdout.write(`${plan.policy}: before ${JSON.stringify(plan.before)}, after ${JSON.stringify(plan.after)}\n`);
+}
+
+function policyOf(raw: string): BalancePolicy {
+  if (raw !== 'count' && raw !== 'bytes' && raw !== 'heat') fail(new LmjError('BAD_CONFIG', 'invalid configuration: policy: count, bytes or heat', { details: { key: 'policy' } }), 2);
+  return raw;
+}
+
+/** Adds `drain` and `rebalance` to the `cluster` command. */
+export function registerClusterBalance(group: Command, h: ClusterCommandHelpers): void {
+  group
+    .command('drain <node>')
+    .description('move every range of a live node to the live nodes with the fewest devices (one move per range)')
+    .option('--dry-run', 'print the plan, request nothing')
+    .option('--json', 'print JSON')
+    .action(async (node: string, flags: { dryRun?: boolean; json?: boolean }, cmd: Command) => {
+      await h.withClient(cmd, async (client) => {
+        const { ranges, live } = await rangeWeights(client);
+        if (!live.some((n) => n.id === node)) throw new LmjError('MOVE_BAD_TARGET', `node ${node} is not live: its data cannot be copied (start it again, then drain)`, { details: { node } });
+        if (live.length < 2) throw new LmjError('MOVE_BAD_TARGET', `no other live node to drain ${node} to`, { details: { node } });
+        const plan = (await cluster()).planDrain(node, ranges, live);
+        const requested = flags.dryRun === true ? null : await requestAll(client, plan);
+        print(plan, requested, flags.json === true);
+        if (requested?.some((r) => r.error !== undefined)) process.exitCode = 1;
+      });
+    });
+
+  group
+    .command('rebalance')
+    .description('even out the live nodes by devices (count), bytes, or writes+reads/s (heat): moves whole ranges from the heaviest to the lightest node')
+    .option('--policy <p>', 'count, bytes or heat', 'count')
+    .option('--dry-run', 'print the plan, request nothing')
+    .option('--json', 'print JSON')
+    .action(async (flags: { policy: string; dryRun?: boolean; json?: boolean }, cmd: Command) => {
+      const policy = policyOf(flags.policy);
+      await h.withClient(cmd, async (client) => {
+        const { ranges, live } = await rangeWeights(client);
+        const plan = (await cluster()).planRebalance(policy, ranges, live);
+        const requested = flags.dryRun === true ? null : await requestAll(client, plan);
+        print(plan, requested, flags.json === true);
+        if (requested?.some((r) => r.error !== undefined)) process.exitCode = 1;
+      });
+    });
+}

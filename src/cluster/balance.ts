@@ -1,0 +1,106 @@
+/**
+ * Planning moves (docs/cluster.md, Drain and rebalance): which ranges go where so that a
+ * node empties (`drain`) or the live nodes even out (`rebalance`). Pure functions over
+ * the live records and the ranges' device counts; the moves themselves are requested
+ * and run as any other move.
+ *
+ * Weights per policy, per range: `count` its devices; `bytes` its devices times its
+ * owner's bytes per device; `heat` its devices times its owner's (writes + reads)/s per
+ * device. Nodes report load per node, not per range or device, so `bytes` and `heat`
+ * spread a node's figure evenly over its devices.
+ */
+import type { LiveNodeRecord } from './records.js';
+
+/** A balancing policy. */
+export type BalancePolicy = 'count' | 'bytes' | 'heat';
+
+/** An owned range with the number of devices its owner holds in it. */
+export interface RangeWeight {
+  from: number;
+  to: number;
+  owner: string;
+  devices: number;
+}
+
+/** One move of a plan. */
+export interface PlannedMove {
+  from: number;
+  to: number;
+  source: string;
+  target: string;
+  /** The range's weight under the plan's policy. */
+  weight: number;
+}
+
+/** A plan and each live node's load before and after it. */
+export interface BalancePlan {
+  policy: BalancePolicy;
+  moves: PlannedMove[];
+  before: Record<string, number>;
+  after: Record<string, number>;
+}
+
+function perDevice(policy: BalancePolicy, node: LiveNodeRecord | undefined): number {
+  if (policy === 'count' || node === undefined || node.load.devices === 0) return 1;
+  return policy === 'bytes' ? node.load.bytes / node.load.devices : (node.load.writesPerSec + node.load.readsPerSec) / node.load.devices;
+}
+
+function weigh(policy: BalancePolicy, ranges: readonly RangeWeight[], live: readonly LiveNodeRecord[]): { weighted: (RangeWeight & { weight: number })[]; load: Map<string, number> } {
+  const byId = new Map(live.map((n) => [n.id, n]));
+  const load = new Map(live.map((n) => [n.id, 0]));
+  const weighted = ranges.filter((r) => byId.has(r.owner)).map((r) => ({ ...r, weight: r.devices * perDevice(policy, byId.get(r.owner)) }));
+  for (const r of weighted) load.set(r.owner, (load.get(r.owner) ?? 0) + r.weight);
+  return { weighted, load };
+}
+
+const round = (m: Map<string, number>): Record<string, number> => Object.fromEntries([...m].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, Math.round(v * 100) / 100]));
+
+function lightest(load: ReadonlyMap<string, number>, except: string): string | undefined {
+  let best: [string, number] | undefined;
+  for (const [id, l] of load) if (id !== except && (best === undefined || l < best[1] || (l === best[1] && id < best[0]))) best = [id, l];
+  return best?.[0];
+}
+
+/** Every range of `node` to the live node with the least load at that point (heaviest range first). */
+export function planDrain(node: string, ranges: readonly RangeWeight[], live: readonly LiveNodeRecord[], policy: BalancePolicy = 'count'): BalancePlan {
+  const { weighted, load } = weigh(policy, ranges, live);
+  const before = round(load);
+  const moves: PlannedMove[] = [];
+  const own = ranges.filter((r) => r.owner === node).map((r) => weighted.find((w) => w.from === r.from) ?? { ...r, weight: r.devices });
+  for (const r of own.sort((a, b) => b.weight - a.weight || a.from - b.from)) {
+    const target = lightest(load, node);
+    if (target === undefined) break;
+    moves.push({ from: r.from, to: r.to, source: node, target, weight: r.weight });
+    load.set(target, (load.get(target) ?? 0) + r.weight);
+    if (load.has(node)) load.set(node, (load.get(node) ?? 0) - r.weight);
+  }
+  load.delete(node);
+  return { policy, moves, before, after: round(load) };
+}
+
+/**
+ * Greedy: while moving one range from the heaviest to the lightest live node narrows
+ * the gap between them, move the range whose weight is closest to half the gap. At most
+ * `maxMoves` moves; ranges of nodes that are not live are left alone (they cannot be
+ * copied from).
+ */
+export function planRebalance(policy: BalancePolicy, ranges: readonly RangeWeight[], live: readonly LiveNodeRecord[], maxMoves = 64): BalancePlan {
+  const { weighted, load } = weigh(policy, ranges, live);
+  const before = round(load);
+  const moves: PlannedMove[] = [];
+  const moved = new Set<number>();
+  while (moves.length < maxMoves && load.size >= 2) {
+    const sorted = [...load].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+    const [hi, hiLoad] = sorted[0] as [string, number];
+    const [lo, loLoad] = sorted[sorted.length - 1] as [string, number];
+    const gap = hiLoad - loLoad;
+    const candidates = weighted.filter((r) => r.owner === hi && !moved.has(r.from) && r.weight > 0 && r.weight < gap);
+    if (candidates.length === 0) break;
+    const pick = candidates.sort((a, b) => Math.abs(gap / 2 - a.weight) - Math.abs(gap / 2 - b.weight) || a.from - b.from)[0] as (typeof candidates)[0];
+    moves.push({ from: pick.from, to: pick.to, source: hi, target: lo, weight: pick.weight });
+    moved.add(pick.from);
+    load.set(hi, hiLoad - pick.weight);
+    load.set(lo, loLoad + pick.weight);
+  }
+  return { policy, moves, before, after: round(load) };
+}

@@ -1,0 +1,273 @@
+/**
+ * Range moves end to end, real processes: one etcd, 2 `lmj-edge node`, 2 `lmj-edge router
+ * --etcd` (throttled copies, a 2 s driver election lease), one gateway fed by the firmware
+ * simulator with a ledger. Under continuous writes: a range moves to the other node
+ * (`cluster move --wait`), then the router driving a second move is SIGKILLed mid-copy
+ * and the other router resumes it. Every acknowledged reading then verifies exactly once,
+ * in per-device order, through the surviving router, and etcd shows one owner per range.
+ * With ingest idle, a moved instance equals its source (`mdb_dump` of both databases).
+ * Refusals (unknown/dead target, current owner, no such range, overlapping move) change
+ * nothing; `cancel` leaves the source the owner; `cleanup` deletes the source's copies.
+ * Requires `npm run build`.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Etcd3 } from 'etcd3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Simulation, type SimSummary } from '../../../firmware-sim/sim.js';
+import { verifyLedger } from '../../../firmware-sim/verify.js';
+import { httpReadingSource } from '../../../firmware-sim/verify-http.js';
+import { abortMove, connectEtcd, encodeRecord, initTable, listMoves, nodeKey, readMove, readTable, requestMove, type ClusterTable } from '../../../src/cluster/index.js';
+import { getCodec } from '../../../src/codec/index.js';
+import { isLmjError } from '../../../src/errors.js';
+import { startClusterRouterProcess, startNodeProcess, type ClusterProc } from '../../helpers/cluster-process.js';
+import { CLI, ROOT, startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
+import { startEtcd, type EtcdCluster } from '../../helpers/etcd.js';
+import { freePort } from '../../helpers/free-port.js';
+import { getJson, tokensFile } from '../../integration/sync/helpers.js';
+
+const run = promisify(execFile);
+const TOKEN = 'gw-1-secret-token-0123456789';
+const DEVICES = Array.from({ length: 8 }, (_, i) => `mv-${i}`);
+
+let etcd: EtcdCluster;
+let client: Etcd3;
+let dir: string;
+const nodes = new Map<string, ClusterProc>();
+const routers = new Map<number, ClusterProc>();
+let gw: DaemonProcess;
+let sim: Simulation;
+let simRun: Promise<SimSummary>;
+
+async function waitFor(what: string, fn: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await fn().catch(() => false))) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function synced(): Promise<{ synced: number; backlog: number }> {
+  const s = (await getJson(gw.httpUrl, '/sync/status')).json as { backlog: { readings: number }; counters: { readingsSynced: number } };
+  return { synced: s.counters.readingsSynced, backlog: s.backlog.readings };
+}
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(process.execPath, [CLI, 'cluster', '--etcd', etcd.urls.join(','), ...args], { cwd: ROOT });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+const partitionOf = (id: string): number => getCodec().partitionOf(id);
+
+/** Ranges holding simulator devices, with their devices. */
+function rangesWithDevices(t: ClusterTable): { from: number; to: number; owner: string; devices: string[] }[] {
+  const out = new Map<number, { from: number; to: number; owner: string; devices: string[] }>();
+  for (const d of DEVICES) {
+    const r = t.rangeOf(partitionOf(d));
+    if (r.owner === null) continue;
+    const e = out.get(r.from) ?? { from: r.from, to: r.to, owner: r.owner.id, devices: [] };
+    e.devices.push(d);
+    out.set(r.from, e);
+  }
+  return [...out.values()];
+}
+
+function expectOneOwnerNoMove(t: ClusterTable): void {
+  for (const r of t.ranges) {
+    expect(r.learner, `range ${r.from}`).toBeNull();
+    expect(r.fenced, `range ${r.from}`).toBe(false);
+  }
+}
+
+function dump(dirPath: string, db: string): string {
+  return execFileSync('mdb_dump', ['-s', db, dirPath], { maxBuffer: 256 * 1024 * 1024 }).toString();
+}
+
+beforeAll(async () => {
+  etcd = await startEtcd(1);
+  client = connectEtcd(etcd.urls);
+  // Ranges of 1,024 partitions: the simulator's 8 devices fall into 4 of them (1–3 per range).
+  await initTable(client, 1024);
+  dir = mkdtempSync(join(tmpdir(), 'lmj-e2e-move-'));
+  for (const id of ['node-a', 'node-b']) nodes.set(id, await startNodeProcess(etcd.urls, id, join(dir, id), { ttl: 3 }));
+  const tokens = tokensFile(join(dir, 'tokens'));
+  const ports = [await freePort(), await freePort()];
+  for (const p of ports) routers.set(p, await startClusterRouterProcess(etcd.urls, p, tokens, undefined, ['--move-driver-ttl', '2']));
+  gw = await startDaemon({
+    dataDir: join(dir, 'gw-1'),
+    args: ['--upstream', ports.map((p) => `http://127.0.0.1:${p}`).join(','), '--gateway-id', 'gw-1', '--durability', 'fast'],
+    env: { LMJ_EDGE_UPSTREAM_TOKEN: TOKEN },
+  });
+  sim = new Simulation({ broker: gw.mqttUrl!, devices: DEVICES.length, rate: 80, durationS: 600, qos: 1, ledger: join(dir, 'ledger.jsonl'), seed: 7, devicePrefix: 'mv-', backoffMinMs: 50, backoffMaxMs: 300, drainTimeoutMs: 30_000 });
+  simRun = sim.run();
+  await waitFor('first readings synced', async () => (await synced()).synced > 300);
+}, 120_000);
+
+afterAll(async () => {
+  sim?.stop();
+  await simRun?.catch(() => undefined);
+  await gw?.kill('SIGKILL');
+  for (const p of [...nodes.values(), ...routers.values()]) await p.kill('SIGKILL');
+  client?.close();
+  await etcd?.destroy();
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('range moves', () => {
+  it('moves a range under continuous writes, survives a SIGKILL of the driving router mid-copy, and loses, doubles or reorders nothing', async () => {
+    const t0 = (await readTable(client))!;
+    const moving = rangesWithDevices(t0).sort((a, b) => b.devices.length - a.devices.length);
+    expect(moving.length).toBeGreaterThanOrEqual(2);
+    const [first, second] = moving as [(typeof moving)[0], (typeof moving)[0]];
+    const other = (n: string): string => (n === 'node-a' ? 'node-b' : 'node-a');
+
+    // 1. A move under writes, through the CLI.
+    const moved = await cli('move', '--range', `${first.from}-${first.to}`, '--to', other(first.owner), '--wait', '--timeout', '90', '--json');
+    expect(moved.code, moved.stderr).toBe(0);
+    const rec = JSON.parse(moved.stdout) as { id: string; phase: string; progress: { readings: number; devicesTotal: number; passes: number } };
+    expect(rec.phase).toBe('done');
+    expect(rec.progress.readings).toBeGreaterThan(0);
+    expect(rec.progress.devicesTotal).toBe(first.devices.length);
+    const t1 = (await readTable(client))!;
+    const r1 = t1.rangeOf(first.from);
+    expect(r1.owner).toEqual({ kind: 'node', id: other(first.owner) });
+    expect(r1.epoch).toBe(t0.rangeOf(first.from).epoch + 2);
+    const before = (await synced()).synced;
+    await waitFor('syncing on after the flip', async () => (await synced()).synced > before + 100);
+
+    // 2. The driving router is SIGKILLed mid-copy; the other one is elected and finishes.
+    // Throttled to 10 kB/s so the copy lasts a few seconds.
+    const { move } = await requestMove(client, { from: second.from, to: second.to, target: other(second.owner), rateBytesPerSec: 10_000 });
+    await waitFor('copying with bytes copied', async () => {
+      const m = (await readMove(client, move.id)).move;
+      return m.phase === 'copying' && m.progress.bytes > 0 && m.driver !== null;
+    }, 30_000);
+    const driver = (await readMove(client, move.id)).move.driver!;
+    const port = Number(/:(\d+)-/.exec(driver)?.[1]);
+    expect(routers.has(port)).toBe(true);
+    await routers.get(port)!.kill('SIGKILL');
+    routers.delete(port);
+    await waitFor('the move resumed and done', async () => (await readMove(client, move.id)).move.phase === 'done', 90_000);
+    const end = (await readMove(client, move.id)).move;
+    expect(end.driver).not.toBe(driver);
+    expect(end.error).toBeNull();
+    const after = (await synced()).synced;
+    await waitFor('syncing on after the second flip', async () => (await synced()).synced > after + 100);
+
+    // Stop the writes, drain, verify every acknowledged reading once, in order.
+    sim.stop();
+    const summary = await simRun;
+    expect(summary.unacked).toBe(0);
+    await waitFor('backlog drained', async () => (await synced()).backlog === 0, 60_000);
+    const survivor = [...routers.values()][0]!;
+    const v = await verifyLedger(join(dir, 'ledger.jsonl'), httpReadingSource(survivor.url));
+    expect({ missing: v.missing, duplicate: v.duplicate, conflicts: v.conflicts, badLedgerLines: v.badLedgerLines }).toEqual({ missing: 0, duplicate: 0, conflicts: 0, badLedgerLines: 0 });
+    expect(v.checked).toBeGreaterThan(500);
+    const source = httpReadingSource(survivor.url);
+    for (const d of [...first.devices, ...second.devices]) {
+      const seqs = new Map<number, number>();
+      let n = 0;
+      for await (const r of source.scan(d)) {
+        const boot = Number(r.boot);
+        const prev = seqs.get(boot) ?? -1;
+        expect(Number(r.seq), `${d} boot ${boot}`).toBeGreaterThan(prev);
+        seqs.set(boot, Number(r.seq));
+        n++;
+      }
+      expect(n, d).toBeGreaterThan(10);
+    }
+    await source.close();
+    const t2 = (await readTable(client))!;
+    expectOneOwnerNoMove(t2);
+    expect(t2.rangeOf(second.from).owner).toEqual({ kind: 'node', id: other(second.owner) });
+  }, 240_000);
+
+  it('a moved instance is byte-identical to its source (mdb_dump); cleanup then deletes the source copy', async () => {
+    const t = (await readTable(client))!;
+    const range = rangesWithDevices(t)[0]!;
+    const target = range.owner === 'node-a' ? 'node-b' : 'node-a';
+    const moved = await cli('move', '--range', `${range.from}-${range.to}`, '--to', target, '--wait', '--timeout', '60');
+    expect(moved.code, moved.stderr).toBe(0);
+    for (const d of range.devices) {
+      for (const db of ['main', 'set']) {
+        const src = dump(join(dir, range.owner, 'devices', d), db);
+        expect(src.split('\n').length).toBeGreaterThan(20);
+        expect(dump(join(dir, target, 'devices', d), db) === src, `${d} ${db}`).toBe(true);
+      }
+    }
+    const cleaned = await cli('cleanup', '--json');
+    expect(cleaned.code, cleaned.stderr).toBe(0);
+    const out = JSON.parse(cleaned.stdout) as { cleaned: { node: string; removed: number }[] };
+    expect(out.cleaned.find((c) => c.node === range.owner && c.removed === range.devices.length)).toBeDefined();
+    for (const d of range.devices) {
+      expect(existsSync(join(dir, range.owner, 'devices', d)), d).toBe(false);
+      expect(existsSync(join(dir, target, 'devices', d)), d).toBe(true);
+    }
+  }, 120_000);
+
+  it('refuses a move to an unknown, dead or current node, of a range that does not exist, or over a running move; cancel keeps the source', async () => {
+    const t = (await readTable(client))!;
+    const range = rangesWithDevices(t)[0]!;
+    await client.put(nodeKey('node-dead')).value(encodeRecord({ format: 1, id: 'node-dead', registeredAt: Date.now() }));
+    const version = (await readTable(client))!.version;
+    const moves = (await listMoves(client)).moves.length;
+    const spec = `${range.from}-${range.to}`;
+    const [unknown, dead, owner, noRange] = await Promise.all([
+      cli('move', '--range', spec, '--to', 'node-nope'),
+      cli('move', '--range', spec, '--to', 'node-dead'),
+      cli('move', '--range', spec, '--to', range.owner),
+      cli('move', '--range', `${range.from}-${range.from + 10}`, '--to', range.owner === 'node-a' ? 'node-b' : 'node-a'),
+    ]);
+    expect([unknown.code, dead.code, owner.code, noRange.code]).toEqual([1, 1, 1, 1]);
+    expect(unknown.stderr).toMatch(/MOVE_BAD_TARGET: unknown node node-nope/);
+    expect(dead.stderr).toMatch(/MOVE_BAD_TARGET: node node-dead is not live/);
+    expect(owner.stderr).toMatch(/MOVE_BAD_TARGET: node \S+ already owns range/);
+    expect(noRange.stderr).toMatch(/RANGE_NOT_FOUND: no range \d+-\d+: partition \d+ is in range \d+-\d+; a move takes whole ranges \(split first/);
+    expect((await readTable(client))!.version).toBe(version);
+    expect((await listMoves(client)).moves.length).toBe(moves);
+
+    // A running move holds its range: a second one is refused; cancel gives the range back.
+    const target = range.owner === 'node-a' ? 'node-b' : 'node-a';
+    const { move } = await requestMove(client, { from: range.from, to: range.to, target, rateBytesPerSec: 1000 });
+    const overlap = await cli('move', '--range', spec, '--to', target);
+    expect(overlap.code).toBe(1);
+    expect(overlap.stderr).toContain(`MOVE_CONFLICT: range ${spec} is already moving to ${target} (move ${move.id}`);
+    const cancelled = await cli('cancel', move.id);
+    expect(cancelled.code, cancelled.stderr).toBe(0);
+    expect((await readMove(client, move.id)).move.phase).toBe('cancelled');
+    const after = (await readTable(client))!;
+    expect(after.rangeOf(range.from).owner).toEqual({ kind: 'node', id: range.owner });
+    expectOneOwnerNoMove(after);
+    const again = await abortMove(client, await readMove(client, move.id), 'cancelled', null).catch((e: unknown) => e);
+    expect(isLmjError(again, 'MOVE_CONFLICT')).toBe(true);
+    const list = await cli('moves');
+    expect(list.stdout).toMatch(new RegExp(`${move.id}\\s+${spec}\\s+${range.owner}\\s+${target}\\s+cancelled`));
+  }, 60_000);
+
+  it('drain moves every range of a node to the other live node (dry run first: nothing requested)', async () => {
+    const t = (await readTable(client))!;
+    const owned = t.ranges.filter((r) => r.owner?.id === 'node-a').length;
+    expect(owned).toBeGreaterThan(0);
+    const moves = (await listMoves(client)).moves.length;
+    const dry = await cli('drain', 'node-a', '--dry-run', '--json');
+    expect(dry.code, dry.stderr).toBe(0);
+    expect((JSON.parse(dry.stdout) as { moves: unknown[]; requested: unknown }).moves).toHaveLength(owned);
+    expect((await listMoves(client)).moves.length).toBe(moves);
+    const drained = await cli('drain', 'node-a', '--json');
+    expect(drained.code, drained.stderr).toBe(0);
+    const ids = (JSON.parse(drained.stdout) as { requested: { move: string }[] }).requested.map((r) => r.move);
+    expect(ids).toHaveLength(owned);
+    await waitFor('every drain move done', async () => (await Promise.all(ids.map((id) => readMove(client, id)))).every((m) => m.move.phase === 'done'), 60_000);
+    const after = (await readTable(client))!;
+    expect(after.ranges.filter((r) => r.owner?.id === 'node-a')).toEqual([]);
+    expectOneOwnerNoMove(after);
+  }, 90_000);
+});
