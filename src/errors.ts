@@ -127,6 +127,14 @@ export const ERROR_CODES = {
   SQL_TABLE_NOT_FOUND: { errno: -33604, httpStatus: 404, message: 'no such table' },
   SQL_TABLE_EXISTS: { errno: -33605, httpStatus: 409, message: 'table already exists' },
   CONSTRAINT_FAILED: { errno: -33606, httpStatus: 400, message: 'row violates the table schema' },
+
+  // TLS material, listeners and uplinks (-33720…).
+  TLS_FILE_MISSING: { errno: -33720, httpStatus: 500, message: 'a TLS certificate, key or CA file does not exist' },
+  TLS_FILE_UNREADABLE: { errno: -33721, httpStatus: 500, message: 'a TLS certificate, key or CA file cannot be read' },
+  TLS_BAD_PEM: { errno: -33722, httpStatus: 500, message: 'a TLS file holds no valid PEM certificate or key' },
+  TLS_KEY_MISMATCH: { errno: -33723, httpStatus: 500, message: 'the TLS private key does not belong to the certificate' },
+  FOREIGN_TOPIC: { errno: -33724, httpStatus: 403, message: "the publisher's identity names another device than the topic" },
+  UPSTREAM_TLS: { errno: -33725, httpStatus: 502, message: 'the upstream TLS handshake failed (certificate not trusted, expired or for another name)' },
 } as const;
 
 /** A stable string error code. */

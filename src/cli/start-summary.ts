@@ -31,9 +31,16 @@ function browsable(host: string): string {
 /** The summary of a running daemon. */
 export function startSummary(d: Pick<Daemon, 'config' | 'mqtt' | 'brokerUrl' | 'http'>, codec: CodecInfo): StartSummary {
   const c = d.config;
+  const auth = c.mqtt.usersFile === undefined ? ', no auth' : ', users file';
+  const tls = d.mqtt?.tls;
+  const certs = { off: 'no client certificates', optional: 'client certificates optional', require: 'client certificates required' };
+  const tlsListener =
+    tls === undefined
+      ? ''
+      : `; ${hostPort(tls.host, tls.port)} (embedded broker, TLS, ${certs[tls.clientCerts]}${tls.clientCerts === 'require' && c.mqtt.usersFile === undefined ? '' : auth})`;
   const mqtt =
     d.mqtt !== undefined
-      ? `${hostPort(d.mqtt.host, d.mqtt.port)} (embedded broker, plain TCP, no TLS${c.mqtt.usersFile === undefined ? ', no auth' : ', users file'})`
+      ? `${hostPort(d.mqtt.host, d.mqtt.port)} (embedded broker, plain TCP, no TLS${auth})${tlsListener}`
       : `subscriber of ${d.brokerUrl ?? '?'} (external broker${d.brokerUrl?.startsWith('mqtts:') === true ? ', TLS' : ', no TLS'})`;
   const why =
     codec.kind === 'native'

@@ -12,6 +12,9 @@ import { codecInfo, getCodec } from '../codec/index.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
 import { startExternalSubscriber, type ExternalSubscriber } from './broker/external.js';
 import { UserTable } from './broker/users.js';
+import { aclDeniedCounter } from './broker/publish-acl.js';
+import { TlsMetrics, type ClientCertMode } from '../http/tls-listener.js';
+import { loadTlsMaterial, type TlsMaterial } from '../http/tls-material.js';
 import type { GatewayConfig } from './config/index.js';
 import { buildGatewayHttpApi } from './http/api.js';
 import { dashboardDeps, registerDashboard } from './dashboard/index.js';
@@ -30,8 +33,8 @@ import { registerSyncMetrics, registerSyncRoutes, startSync, type SyncOptions, t
 /** A running daemon. */
 export interface Daemon {
   readonly config: GatewayConfig;
-  /** Embedded mode: where the broker listens. */
-  readonly mqtt: { host: string; port: number } | undefined;
+  /** Embedded mode: where the broker listens (`tls`: the MQTT-over-TLS listener, when a certificate is set). */
+  readonly mqtt: { host: string; port: number; tls?: { host: string; port: number; clientCerts: ClientCertMode } } | undefined;
   /** External mode: the broker URL subscribed to. */
   readonly brokerUrl: string | undefined;
   readonly http: { host: string; port: number };
@@ -56,7 +59,7 @@ export interface StartOptions {
 /** The MQTT front end the configuration asks for: an external subscriber or the embedded broker. */
 async function startFrontEnd(
   config: GatewayConfig,
-  deps: { ingestor: Ingestor; metrics: GatewayMetrics; log: Logger; users: UserTable | undefined },
+  deps: { ingestor: Ingestor; metrics: GatewayMetrics; log: Logger; users: UserTable | undefined; tls: TlsMaterial | undefined },
 ): Promise<{ embedded?: EmbeddedBroker; external?: ExternalSubscriber }> {
   const { ingestor, metrics, log } = deps;
   if (config.broker.url !== undefined) {
@@ -87,8 +90,28 @@ async function startFrontEnd(
     maxPacketBytes: config.mqtt.maxPacketBytes,
     maxInFlight: config.mqtt.maxInFlight,
     maxQueuedBeforeConnack: config.mqtt.maxQueuedBeforeConnack,
+    tls:
+      deps.tls === undefined || config.mqtt.tlsPort === undefined
+        ? undefined
+        : {
+            host: config.mqtt.tlsHost ?? config.mqtt.host,
+            port: config.mqtt.tlsPort,
+            material: deps.tls,
+            clientCerts: config.mqtt.clientCerts,
+            handshakeTimeoutMs: config.tls.handshakeTimeoutMs,
+            metrics: new TlsMetrics(metrics.registry),
+          },
   });
   return { embedded };
+}
+
+/** The configured TLS material, read and checked once (TLS_* errors name the file); warnings logged. */
+function tlsMaterialOf(config: GatewayConfig, log: Logger): TlsMaterial | undefined {
+  const { cert, key, ca } = config.tls;
+  if (cert === undefined || key === undefined) return undefined;
+  const material = loadTlsMaterial({ cert, key, ca });
+  for (const warning of material.warnings) log.warn({ cert, validTo: material.validTo.toISOString() }, warning);
+  return material;
 }
 
 /** Starts the daemon per `config`. Throws LmjError (BAD_CONFIG, STORE_OPEN_FAILED, …) on failure. */
@@ -99,6 +122,8 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
   const metrics = new GatewayMetrics(codec.kind);
   const rejections = new RejectionLogger(log, config.log.rejectionsPerMinute);
   const users = config.mqtt.usersFile === undefined ? undefined : UserTable.load(config.mqtt.usersFile);
+  const tls = tlsMaterialOf(config, log);
+  const aclDenied = aclDeniedCounter(metrics.registry);
   const startedAt = Date.now();
   let shuttingDown = false;
   let sync: SyncService | undefined;
@@ -117,8 +142,9 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
     ...(config.ingest.journal ? { journal: { maxBytes: config.ingest.journalMaxBytes, applyInFlight: config.ingest.applyInFlight } } : {}),
     ...(config.maxOpenInstances > 0 ? { pool: { maxOpen: config.maxOpenInstances } } : {}),
     hooks: metrics.ingestHooks({
-      result: (r) => {
+      result: (r, msg) => {
         if (r.status === 'stored') dashboardStored?.(r.deviceId, r.ts);
+        else if (r.status === 'rejected' && r.code === 'FOREIGN_TOPIC' && msg.identity !== undefined) aclDenied(msg.identity.source);
       },
       error: (err, ctx) => {
         disk.guard.noteError(err);
@@ -179,7 +205,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
   const retention = startRetention({ dataDir: config.dataDir, pool: ingestor.pool, settings: retentionSettingsOf(config), sync, registry: metrics.registry, http });
 
   try {
-    const front = await startFrontEnd(config, { ingestor, metrics, log, users });
+    const front = await startFrontEnd(config, { ingestor, metrics, log, users, tls });
     embedded = front.embedded;
     external = front.external;
     await http.listen({ host: config.http.host, port: config.http.port });
@@ -216,7 +242,16 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
 
   return {
     config,
-    mqtt: embedded === undefined ? undefined : { host: embedded.host, port: embedded.port },
+    mqtt:
+      embedded === undefined
+        ? undefined
+        : {
+            host: embedded.host,
+            port: embedded.port,
+            ...(embedded.tlsPort === undefined
+              ? {}
+              : { tls: { host: config.mqtt.tlsHost ?? config.mqtt.host, port: embedded.tlsPort, clientCerts: config.mqtt.clientCerts } }),
+          },
     brokerUrl: external?.url,
     http: { host: config.http.host, port: httpPort },
     ingestor,

@@ -27,6 +27,13 @@ interface StartFlags {
   logLevel?: string;
   queryMaxRows?: string;
   queryTimeout?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+  tlsHandshakeTimeout?: string;
+  mqttTlsPort?: string;
+  mqttTlsHost?: string;
+  mqttClientCerts?: string;
 }
 
 function hostPort(host: string, port: number): string {
@@ -51,6 +58,13 @@ export function registerStart(program: Command): void {
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default info)')
     .option('--query-max-rows <n>', 'most rows in one POST /query answer (default 10000)')
     .option('--query-timeout <ms>', 'time budget of one POST /query, ms (default 30000)')
+    .option('--tls-cert <file>', 'PEM server certificate: turns on MQTT over TLS and HTTPS (docs/daemon.md, TLS)')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert')
+    .option('--tls-ca <file>', 'PEM CA bundle that client certificates must chain to')
+    .option('--tls-handshake-timeout <ms>', 'drop a TLS handshake not finished in this time, ms (default 10000)')
+    .option('--mqtt-tls-port <port>', 'MQTT over TLS port, 0 = any free port (default 8883 when --tls-cert is set)')
+    .option('--mqtt-tls-host <host>', 'MQTT over TLS bind address (default: --mqtt-host)')
+    .option('--mqtt-client-certs <mode>', 'off (default), optional or require: client certificates verified against --tls-ca; a CN that is a device id binds the connection to that device')
     .action(async (flags: StartFlags) => {
       let config;
       let sync;
@@ -97,6 +111,7 @@ export function registerStart(program: Command): void {
       process.on('SIGINT', onSignal);
       if (d.mqtt !== undefined) {
         process.stdout.write(`mqtt listening on ${hostPort(d.mqtt.host, d.mqtt.port)}\n`);
+        if (d.mqtt.tls !== undefined) process.stdout.write(`mqtts listening on ${hostPort(d.mqtt.tls.host, d.mqtt.tls.port)}\n`);
       }
       process.stdout.write(`http listening on ${hostPort(d.http.host, d.http.port)}\n`);
       const { codecInfo } = await import('../../codec/index.js');

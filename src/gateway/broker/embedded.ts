@@ -23,17 +23,23 @@
  *   the CONNACK; more close the connection, counted (`connect_queue_full`) and logged;
  * - at most `maxInFlight` messages are between arrival and commit: QoS 0 beyond
  *   that is shed (counted); QoS 1 waits, which stops reading that socket (TCP back-pressure).
+ *
+ * With `tls`, a second listener speaks MQTT over TLS (./tls-server.ts) into the same
+ * aedes instance; a verified client certificate naming a device binds its connection to
+ * that device (./publish-acl.ts).
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import { LmjError } from '../../errors.js';
-import type { Ingestor, IngestResult } from '../ingest/types.js';
+import type { InboundMessage, Ingestor, IngestResult } from '../ingest/types.js';
 import type { Logger } from '../../http/logger.js';
 import { isReservedTopic } from '../topics.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { shouldAck } from './ack-policy.js';
 import { ConnectQueueGuard, DEFAULT_QUEUED_BEFORE_CONNACK } from './connect-queue.js';
 import type { UserTable } from './users.js';
+import { identityOf, type PublisherIdentity } from './publish-acl.js';
+import { listenMqttTls, type MqttTlsListener, type MqttTlsOptions } from './tls-server.js';
 
 /** Options of {@link startEmbeddedBroker}. */
 export interface EmbeddedBrokerOptions {
@@ -50,12 +56,16 @@ export interface EmbeddedBrokerOptions {
   /** Packets a client may pipeline after CONNECT before its CONNACK (aedes `queueLimit`). */
   /** Default {@link DEFAULT_QUEUED_BEFORE_CONNACK}. */
   maxQueuedBeforeConnack?: number;
+  /** MQTT over TLS on a second listener, when set. */
+  tls?: MqttTlsOptions | undefined;
 }
 
 /** A running embedded broker. */
 export interface EmbeddedBroker {
   readonly host: string;
   readonly port: number;
+  /** The MQTT-over-TLS port, when `tls` was given. */
+  readonly tlsPort: number | undefined;
   /** Messages handed to ingest and not yet resolved. */
   inFlight(): number;
   /**
@@ -78,6 +88,13 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   let inFlight = 0;
   let idle: (() => void) | undefined;
   const tails = new WeakMap<Client, Promise<void>>();
+  // Read once per client: the certificate does not change during a connection.
+  const identities = new WeakMap<Client, PublisherIdentity | null>();
+  const identity = (client: Client): PublisherIdentity | undefined => {
+    let id = identities.get(client);
+    if (id === undefined) identities.set(client, (id = identityOf(client) ?? null));
+    return id ?? undefined;
+  };
 
   const track = (p: Promise<IngestResult>): Promise<IngestResult> => {
     inFlight++;
@@ -87,6 +104,11 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     };
     p.then(settle, settle);
     return p;
+  };
+
+  const inbound = (topic: string, payload: Buffer, qos: 0 | 1, client: Client): InboundMessage => {
+    const id = identity(client);
+    return id === undefined ? { topic, payload, qos, clientId: client.id } : { topic, payload, qos, clientId: client.id, identity: id };
   };
 
   const authorizePublish = (client: Client | null, packet: PublishPacket, cb: (err?: Error | null) => void): void => {
@@ -112,14 +134,14 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       if (inFlight >= opts.maxInFlight) {
         metrics.shedOne('overloaded');
       } else {
-        track(ingestor.submit({ topic, payload, qos: 0, clientId: client.id })).catch((err: unknown) =>
+        track(ingestor.submit(inbound(topic, payload, 0, client))).catch((err: unknown) =>
           log.error({ err, client: client.id }, 'ingest failed for a QoS 0 message'),
         );
       }
       cb(null);
       return;
     }
-    const result = track(ingestor.submit({ topic, payload, qos: 1, clientId: client.id }));
+    const result = track(ingestor.submit(inbound(topic, payload, 1, client)));
     const prev = tails.get(client) ?? Promise.resolve();
     const tail = Promise.all([result, prev]).then(
       ([res]) => {
@@ -194,7 +216,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   });
 
   const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
+  const accept = (socket: Socket): void => {
     sockets.add(socket);
     metrics.connectionDelta('embedded', 1);
     socket.once('close', () => {
@@ -207,7 +229,8 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       return;
     }
     guardPacketSize(aedes.handle(socket), socket, opts.maxPacketBytes, () => metrics.shedOne('packet_too_large'));
-  });
+  };
+  const server: Server = createServer(accept);
   server.maxConnections = opts.maxConnections;
   server.on('drop', () => metrics.shedOne('max_connections'));
 
@@ -220,21 +243,35 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   });
   const addr = server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : opts.port;
+  let tlsListener: MqttTlsListener | undefined;
+  if (opts.tls !== undefined) {
+    const bounds = { maxConnections: opts.maxConnections, onDrop: () => metrics.shedOne('max_connections'), log };
+    try {
+      tlsListener = await listenMqttTls(opts.tls, bounds, accept);
+    } catch (err) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      throw err;
+    }
+  }
 
   return {
     host: opts.host,
     port,
+    tlsPort: tlsListener?.port,
     inFlight: () => inFlight,
     async close(): Promise<void> {
       if (draining) return;
       draining = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const tlsClosed = tlsListener?.close();
       if (inFlight > 0) await new Promise<void>((resolve) => (idle = resolve));
       // Let the PUBACK writes queued by the last callbacks reach the sockets.
       await new Promise((resolve) => setImmediate(resolve));
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       for (const s of sockets) s.destroy();
       await closed;
+      await tlsClosed;
     },
   };
 }

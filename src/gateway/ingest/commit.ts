@@ -16,6 +16,7 @@ import { isDiskError } from '../disk-guard.js';
 import type { DeadLetterStore, NewDeadLetter } from '../dead-letters.js';
 import type { DevicePool } from '../../devices/pool/types.js';
 import type { TopicParser } from '../topics.js';
+import { foreignTopicError } from '../broker/publish-acl.js';
 import type { DeviceListEntry, DeviceRegistry } from '../../devices/registry.js';
 import type { InboundMessage, IngestResult } from './types.js';
 
@@ -204,6 +205,8 @@ export function prepareBatch(ctx: CommitContext, batch: readonly Pending[]): Pre
     try {
       const parsed = ctx.topics.parse(msg.topic);
       deviceId = parsed.deviceId;
+      const foreign = foreignTopicError(msg.identity, deviceId);
+      if (foreign !== undefined) throw foreign;
       if (!Buffer.isBuffer(msg.payload)) throw new LmjError('BAD_REQUEST', 'payload must be a Buffer');
       if (msg.payload.length > ctx.maxPayloadBytes) {
         throw new LmjError('PAYLOAD_TOO_LARGE', `payload of ${msg.payload.length} bytes exceeds ${ctx.maxPayloadBytes}`, {

@@ -10,6 +10,7 @@ import type { DeviceReader } from '../../devices/read-facade.js';
 import type { DeadLetterPage, DeadLetterQuery } from '../dead-letters.js';
 import type { JournalStats } from '../journal/index.js';
 import type { TopicParser, TopicTemplates } from '../topics.js';
+import type { PublisherIdentity } from '../broker/publish-acl.js';
 
 /** One MQTT publication handed to the gateway. */
 export interface InboundMessage {
@@ -19,6 +20,8 @@ export interface InboundMessage {
   /** Gateway receive time, Unix ms (default: when `submit` is called). */
   receivedAt?: number;
   clientId?: string;
+  /** The device the publisher is bound to (broker/publish-acl.ts); a topic of another device is rejected with FOREIGN_TOPIC. */
+  identity?: PublisherIdentity;
 }
 
 /**

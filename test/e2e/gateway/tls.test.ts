@@ -1,0 +1,100 @@
+/**
+ * The daemon with TLS, as a real process: `--tls-cert/--tls-key/--tls-ca` with client
+ * certificates required. The start summary names the TLS listener; a device with its
+ * certificate stores a reading; its certificate cannot publish for another device
+ * (dead-lettered FOREIGN_TOPIC, counted on /metrics); a bad key file stops the start
+ * with a clear error.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeCa, type CertFiles, type TestCa } from '../../helpers/certs.js';
+import { CLI, startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
+
+let dir: string;
+let ca: TestCa;
+let server: CertFiles;
+let daemon: DaemonProcess;
+let tlsPort: number;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'lmj-tls-e2e-'));
+  ca = makeCa(dir);
+  server = ca.server('server');
+  daemon = await startDaemon({
+    dataDir: join(dir, 'data'),
+    args: ['--tls-cert', server.cert, '--tls-key', server.key, '--tls-ca', ca.cert, '--mqtt-tls-port', '0', '--mqtt-client-certs', 'require'],
+    env: { LMJ_EDGE_LOG_LEVEL: 'info' },
+  });
+  const m = /^mqtts listening on 127\.0\.0\.1:(\d+)$/m.exec(daemon.stdout());
+  if (m === null) throw new Error(`no mqtts line in:\n${daemon.stdout()}`);
+  tlsPort = Number(m[1]);
+  // The summary follows the listening lines.
+  await new Promise<void>((resolve) => {
+    const check = (): void => {
+      if (daemon.stdout().includes('  upstream:')) resolve();
+    };
+    daemon.proc.stdout?.on('data', check);
+    check();
+  });
+});
+afterAll(async () => {
+  await daemon?.kill('SIGTERM');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function deviceClient(cn: string): Promise<MqttClient> {
+  const c = ca.client(cn);
+  return mqtt.connectAsync(`mqtts://127.0.0.1:${tlsPort}`, {
+    clientId: cn,
+    reconnectPeriod: 0,
+    ca: readFileSync(ca.cert),
+    cert: readFileSync(c.cert),
+    key: readFileSync(c.key),
+  });
+}
+
+async function metric(name: string): Promise<number> {
+  const text = await (await fetch(`${daemon.httpUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? 0 : Number(line.split(' ')[1]);
+}
+
+describe('daemon with TLS', () => {
+  it('says in its start summary which MQTT listener uses TLS', () => {
+    expect(daemon.stdout()).toContain(
+      `  mqtt:       127.0.0.1:${daemon.mqttPort} (embedded broker, plain TCP, no TLS, no auth); 127.0.0.1:${tlsPort} (embedded broker, TLS, client certificates required)\n`,
+    );
+  });
+
+  it('stores a device reading over TLS and refuses its certificate on another device topic', async () => {
+    const c = await deviceClient('sensor-1');
+    try {
+      await c.publishAsync('devices/sensor-1/telemetry', JSON.stringify({ t: 20.5, seq: 1 }), { qos: 1 });
+      await c.publishAsync('devices/sensor-2/telemetry', JSON.stringify({ t: -1, seq: 2 }), { qos: 1 });
+    } finally {
+      await c.endAsync();
+    }
+    const latest = (await (await fetch(`${daemon.httpUrl}/devices/sensor-1/latest`)).json()) as { values: Record<string, unknown> };
+    expect(latest.values).toMatchObject({ t: 20.5 });
+    expect((await fetch(`${daemon.httpUrl}/devices/sensor-2/latest`)).status).toBe(404);
+    expect(await metric('lmj_mqtt_acl_denied_total{reason="cert_cn"}')).toBe(1);
+    const letters = (await (await fetch(`${daemon.httpUrl}/deadletters`)).json()) as { deadLetters: { code: string; deviceId: string }[] };
+    expect(letters.deadLetters.map((l) => [l.code, l.deviceId])).toEqual([['FOREIGN_TOPIC', 'sensor-2']]);
+  });
+
+  it('refuses to start with a key that is not the certificate’s, naming the file', async () => {
+    const other = ca.server('other');
+    const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const p = execFile(process.execPath, [CLI, 'start', '--data', join(dir, 'data2'), '--mqtt-port', '0', '--http-port', '0', '--tls-cert', server.cert, '--tls-key', other.key], (err, _out, se) =>
+        resolve({ code: err === null ? 0 : (p.exitCode ?? null), stderr: se }),
+      );
+    });
+    expect(code).not.toBe(0);
+    expect(stderr).toContain('TLS_KEY_MISMATCH');
+    expect(stderr).toContain(other.key);
+  });
+});
