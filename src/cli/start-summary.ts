@@ -50,8 +50,10 @@ export function startSummary(d: Pick<Daemon, 'config' | 'mqtt' | 'brokerUrl' | '
         : `LMJ_CODEC=${codec.requested}`;
   return {
     mqtt,
-    http: `${hostPort(d.http.host, d.http.port)} (plain HTTP, no TLS)`,
-    dashboard: `http://${hostPort(browsable(d.http.host), d.http.port)}/`,
+    http: d.http.tls
+      ? `${hostPort(d.http.host, d.http.port)} (HTTPS, TLS)${d.http.plainPort === undefined ? '' : `; 127.0.0.1:${d.http.plainPort} (plain HTTP, loopback only)`}`
+      : `${hostPort(d.http.host, d.http.port)} (plain HTTP, no TLS)`,
+    dashboard: `${d.http.tls ? 'https' : 'http'}://${hostPort(browsable(d.http.host), d.http.port)}/`,
     dataDir: c.dataDir,
     codec: `${codec.kind} (${why})`,
     durability: c.durability === 'safe' ? 'safe (fsync before every ack)' : 'fast (a power cut may lose acknowledged readings)',

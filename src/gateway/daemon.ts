@@ -17,6 +17,7 @@ import { TlsMetrics, type ClientCertMode } from '../http/tls-listener.js';
 import { loadTlsMaterial, type TlsMaterial } from '../http/tls-material.js';
 import type { GatewayConfig } from './config/index.js';
 import { buildGatewayHttpApi } from './http/api.js';
+import { listenPlainLoopback, type PlainLoopback } from './http/plain-loopback.js';
 import { dashboardDeps, registerDashboard } from './dashboard/index.js';
 import { createIngestor } from './ingest/index.js';
 import type { Ingestor } from './ingest/types.js';
@@ -37,7 +38,8 @@ export interface Daemon {
   readonly mqtt: { host: string; port: number; tls?: { host: string; port: number; clientCerts: ClientCertMode } } | undefined;
   /** External mode: the broker URL subscribed to. */
   readonly brokerUrl: string | undefined;
-  readonly http: { host: string; port: number };
+  /** The API listener (`tls`: HTTPS), and the plain loopback twin when configured. */
+  readonly http: { host: string; port: number; tls: boolean; plainPort: number | undefined };
   readonly ingestor: Ingestor;
   readonly metrics: GatewayMetrics;
   /** Upstream sync (outbox + uplink) when started with `sync` options. */
@@ -178,7 +180,9 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
   }
   let embedded: EmbeddedBroker | undefined;
   let external: ExternalSubscriber | undefined;
+  let plain: PlainLoopback | undefined;
   const http = buildGatewayHttpApi({
+    ...(tls === undefined ? {} : { https: { material: tls, clientCerts: 'off' as const, handshakeTimeoutMs: config.tls.handshakeTimeoutMs, listener: 'http' } }),
     source: ingestor,
     metrics,
     log,
@@ -209,6 +213,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
     embedded = front.embedded;
     external = front.external;
     await http.listen({ host: config.http.host, port: config.http.port });
+    if (config.http.plainPort !== undefined) plain = await listenPlainLoopback(http, config.http.plainPort);
   } catch (err) {
     await external?.close();
     await embedded?.close();
@@ -232,6 +237,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
       await external?.close();
       await sync?.close();
       await ingestor.close();
+      await plain?.close();
       await http.close();
       await querySource.close();
       disk.dispose();
@@ -253,7 +259,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
               : { tls: { host: config.mqtt.tlsHost ?? config.mqtt.host, port: embedded.tlsPort, clientCerts: config.mqtt.clientCerts } }),
           },
     brokerUrl: external?.url,
-    http: { host: config.http.host, port: httpPort },
+    http: { host: config.http.host, port: httpPort, tls: tls !== undefined, plainPort: plain?.port },
     ingestor,
     metrics,
     sync,

@@ -96,6 +96,39 @@ export function clientCertRefusal(socket: TLSSocket, mode: ClientCertMode): TlsR
   return err === 'CERT_HAS_EXPIRED' || err === 'CERT_NOT_YET_VALID' ? 'client_cert_expired' : 'client_cert_untrusted';
 }
 
+/** TLS of outgoing peer connections: the CA to trust and, when this process has one, its own certificate (for mutual TLS). */
+export interface PeerTls {
+  ca: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+}
+
+/** TLS settings of an HTTPS listener (gateway API, router, data node). */
+export interface HttpsOptions {
+  material: TlsMaterial;
+  /** `require` when the listener only serves clients with a certificate signed by the material's CA. */
+  clientCerts: ClientCertMode;
+  handshakeTimeoutMs: number;
+  /** The `listener` label of the counters (`http`, `router`, `node`). */
+  listener: string;
+}
+
+/**
+ * Guards an HTTPS server: counts its handshake failures and refuses (counted) clients
+ * whose certificate fails `clientCerts`, before any request of theirs is read.
+ */
+export function guardHttpsServer(server: TlsServer, opts: HttpsOptions, metrics: TlsMetrics, log: Logger): void {
+  watchHandshakeErrors(server, opts.listener, metrics, log);
+  if (opts.clientCerts === 'off') return;
+  server.on('secureConnection', (socket: TLSSocket) => {
+    const refusal = clientCertRefusal(socket, opts.clientCerts);
+    if (refusal === undefined) return;
+    metrics.refused(opts.listener, refusal);
+    log.warn({ listener: opts.listener, reason: refusal, remote: socket.remoteAddress }, 'tls client refused');
+    socket.destroy();
+  });
+}
+
 /**
  * Counts and logs handshake failures of `server` (`tlsClientError`) and closes their
  * sockets; Node keeps a failed socket open until it is destroyed.

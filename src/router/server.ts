@@ -22,6 +22,7 @@ import { createLogger, type Logger } from '../http/logger.js';
 import { isLoopback } from '../http/loopback.js';
 import { deviceParams, listQuery } from '../http/schemas.js';
 import { buildHttpApi } from '../http/server.js';
+import type { HttpsOptions } from '../http/tls-listener.js';
 import { decodeBatch } from '../sync/batch.js';
 import { SYNC_PATH } from '../sync/uplink.js';
 import { applyBatch } from './apply-batch.js';
@@ -50,6 +51,8 @@ export interface RouterOptions {
   maxBatchBytes?: number;
   /** Bounds of `POST /query` (default: the library's); a request may only lower them. */
   queryLimits?: Partial<QueryLimits>;
+  /** Serve HTTPS (`--tls-cert`, `--tls-key`, `--tls-ca`). */
+  https?: HttpsOptions | undefined;
   log?: Logger;
 }
 
@@ -79,7 +82,7 @@ export async function startRouter(opts: RouterOptions): Promise<Router> {
   const { batches, records } = metrics;
   let shuttingDown = false;
   const source = routerQuerySource(nodes, directory);
-  const app = buildHttpApi({ source, metrics, log, isShuttingDown: () => shuttingDown, health: () => ({ role: 'router', nodes: table.nodes().length }) });
+  const app = buildHttpApi({ https: opts.https, source, metrics, log, isShuttingDown: () => shuttingDown, health: () => ({ role: 'router', nodes: table.nodes().length }) });
 
   app.addContentTypeParser('application/cbor', { parseAs: 'buffer', bodyLimit: maxBatchBytes }, (_req, body, done) => done(null, body));
 

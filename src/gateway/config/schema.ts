@@ -57,7 +57,10 @@ export interface GatewayConfig {
   };
   http: {
     host: string;
+    /** The API port; it speaks HTTPS when `tls.cert` is set. */
     port: number;
+    /** With HTTPS: also plain HTTP on 127.0.0.1 at this port (undefined: none). */
+    plainPort: number | undefined;
   };
   log: {
     level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -107,6 +110,8 @@ export interface GatewayConfig {
     outboxBudget: number;
     /** At the budget: stop acking (`backpressure`) or skip the oldest (`drop-oldest`). */
     outboxPolicy: 'backpressure' | 'drop-oldest';
+    /** PEM CA file the https:// routers' certificates must chain to (default: Node's public CAs). */
+    upstreamCa: string | undefined;
   };
   /** Certificate, key and CA of the TLS listeners (MQTT over TLS, HTTPS; docs/daemon.md, TLS). */
   tls: {
@@ -214,6 +219,8 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'tls.handshakeTimeoutMs', env: 'LMJ_EDGE_TLS_HANDSHAKE_TIMEOUT_MS', flag: 'tlsHandshakeTimeout', kind: 'int', min: 50, max: 120_000 },
   { key: 'mqtt.tlsPort', env: 'LMJ_EDGE_MQTT_TLS_PORT', flag: 'mqttTlsPort', kind: 'port', optional: true },
   { key: 'mqtt.tlsHost', env: 'LMJ_EDGE_MQTT_TLS_HOST', flag: 'mqttTlsHost', kind: 'string', optional: true },
+  { key: 'sync.upstreamCa', env: 'LMJ_EDGE_UPSTREAM_CA', flag: 'upstreamCa', kind: 'path', optional: true },
+  { key: 'http.plainPort', env: 'LMJ_EDGE_HTTP_PLAIN_PORT', flag: 'httpPlainPort', kind: 'port', optional: true },
   { key: 'mqtt.clientCerts', env: 'LMJ_EDGE_MQTT_CLIENT_CERTS', flag: 'mqttClientCerts', kind: 'enum', values: ['off', 'optional', 'require'] },
 ];
 
@@ -256,7 +263,7 @@ export function defaultConfig(): GatewayConfig {
       password: undefined,
     },
     topics: { telemetry: 'devices/{deviceId}/telemetry', meta: 'devices/{deviceId}/meta' },
-    http: { host: '127.0.0.1', port: 8080 },
+    http: { host: '127.0.0.1', port: 8080, plainPort: undefined },
     log: { level: 'info', rejectionsPerMinute: 60 },
     maxOpenInstances: 0,
     commitWindowMs: 2,
@@ -265,7 +272,7 @@ export function defaultConfig(): GatewayConfig {
     ingest: { journal: false, journalMaxBytes: 512 * 1024 * 1024, applyInFlight: 4 },
     query: { maxRows: 10_000, timeoutMs: 30_000, maxScanned: 50_000_000, maxGroups: 100_000 },
     storage: { minFreeBytes: 16 * 1024 * 1024, checkIntervalMs: 1000 },
-    sync: { upstream: undefined, token: undefined, gatewayId: undefined, outboxBudget: 256 * 1024 * 1024, outboxPolicy: 'backpressure' },
+    sync: { upstream: undefined, token: undefined, gatewayId: undefined, outboxBudget: 256 * 1024 * 1024, outboxPolicy: 'backpressure', upstreamCa: undefined },
     tls: { cert: undefined, key: undefined, ca: undefined, handshakeTimeoutMs: DEFAULT_HANDSHAKE_TIMEOUT_MS },
     // Nothing is removed unless configured; a run per hour when it is.
     retention: { maxAgeSeconds: 0, maxBytes: 0, dropUnsynced: false, intervalSeconds: 3600, batchReadings: 500, devices: {} },

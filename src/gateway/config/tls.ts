@@ -11,6 +11,7 @@
  *   address with `mqtt.tlsHost`.
  * - A TLS listener beyond loopback needs a credential: client certificates required, or
  *   the users file.
+ * - `http.plainPort` (plain HTTP on 127.0.0.1 next to HTTPS) only with a certificate.
  */
 import { isLoopback } from '../../http/loopback.js';
 import type { GatewayConfig } from './schema.js';
@@ -30,6 +31,9 @@ export function tlsProblem(cfg: GatewayConfig): { key: string; reason: string } 
   if (mqtt.clientCerts !== 'off') {
     if (!hasCert) return { key: 'mqtt.clientCerts', reason: 'client certificates need the TLS listener: set --tls-cert and --tls-key' };
     if (tls.ca === undefined) return { key: 'tls.ca', reason: `mqtt.clientCerts=${mqtt.clientCerts} verifies client certificates against a CA: set --tls-ca` };
+  }
+  if (cfg.http.plainPort !== undefined && !hasCert) {
+    return { key: 'http.plainPort', reason: 'a plain loopback listener is the companion of HTTPS: without --tls-cert the API port is plain HTTP already' };
   }
   if (cfg.broker.url !== undefined) return undefined;
   if (mqtt.clientCerts === 'require' && !isLoopback(mqtt.host)) {

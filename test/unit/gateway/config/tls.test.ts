@@ -40,6 +40,21 @@ describe('TLS configuration', () => {
     expect(badConfig(() => loadConfig({ env: { LMJ_EDGE_TLS_HANDSHAKE_TIMEOUT_MS: '0' } })).details?.['key']).toBe('tls.handshakeTimeoutMs');
   });
 
+  it('checks the plain loopback twin of HTTPS and the upstream CA', () => {
+    expect(badConfig(() => loadConfig({ flags: { httpPlainPort: '8079' } })).details?.['key']).toBe('http.plainPort');
+    expect(loadConfig({ flags: { ...files, httpPlainPort: '0' } }).http.plainPort).toBe(0);
+    const upstream = { upstream: 'http://127.0.0.1:9001', upstreamToken: 'tok-0123456789', gatewayId: 'gw-1' };
+    expect(badConfig(() => loadConfig({ flags: { ...upstream, upstreamCa: '/etc/lmj/ca.pem' } })).details?.['key']).toBe('sync.upstreamCa');
+    let missing: unknown;
+    try {
+      loadConfig({ flags: { ...upstream, upstream: 'https://127.0.0.1:9001', upstreamCa: '/nonexistent/ca.pem' } });
+    } catch (err) {
+      missing = err;
+    }
+    expect(isLmjError(missing, 'TLS_FILE_MISSING')).toBe(true);
+    expect((missing as LmjError).message).toContain('/nonexistent/ca.pem');
+  });
+
   it('keeps listeners beyond loopback behind a credential', () => {
     const withCa = { ...files, tlsCa: '/etc/lmj/ca.pem' };
     // Required client certificates: the plain listener would bypass them off loopback.
