@@ -9,6 +9,7 @@
 #   systemd-analyze (systemd)         - install-service: `systemd-analyze verify` checks the written unit
 #   g++ / make / python3              - node-gyp builds the native addon
 #   cc (gcc)                          - the power-cut harness compiles its LD_PRELOAD shim
+#   openssl                           - the TLS tests make their CA, server and client certificates
 # As root it uses apt-get; otherwise it checks and fails with a clear message.
 set -euo pipefail
 need=()
@@ -24,6 +25,7 @@ command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v cc >/dev/null 2>&1 || need+=(gcc)
 command -v make >/dev/null 2>&1 || need+=(make)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 if [ "${#need[@]}" -eq 0 ]; then exit 0; fi
 mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then

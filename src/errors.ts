@@ -142,6 +142,12 @@ export const ERROR_CODES = {
   TOKEN_INVALID: { errno: -33742, httpStatus: 401, message: 'wrong or revoked API token' },
   INSUFFICIENT_SCOPE: { errno: -33743, httpStatus: 403, message: 'the API token lacks the scope this endpoint needs' },
   AUTH_RATE_LIMITED: { errno: -33744, httpStatus: 429, message: 'too many failed authentications from this address' },
+  // TLS material, listeners and uplinks (-33720…).
+  TLS_FILE_MISSING: { errno: -33720, httpStatus: 500, message: 'a TLS certificate, key or CA file does not exist' },
+  TLS_FILE_UNREADABLE: { errno: -33721, httpStatus: 500, message: 'a TLS certificate, key or CA file cannot be read' },
+  TLS_BAD_PEM: { errno: -33722, httpStatus: 500, message: 'a TLS file holds no valid PEM certificate or key' },
+  TLS_KEY_MISMATCH: { errno: -33723, httpStatus: 500, message: 'the TLS private key does not belong to the certificate' },
+  UPSTREAM_TLS: { errno: -33725, httpStatus: 502, message: 'the upstream TLS handshake failed (certificate not trusted, expired or for another name)' },
 } as const;
 
 /** A stable string error code. */

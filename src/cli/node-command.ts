@@ -1,12 +1,14 @@
 /**
  * `lmj-edge node`: runs one data node of a cluster (docs/cluster.md) until SIGTERM/SIGINT.
- * Prints exactly `node <id> listening on H:P` on stdout once registered; logs go to stderr.
+ * Prints exactly `node <id> listening on H:P` on stdout once registered (HTTPS with
+ * `--tls-cert`); logs go to stderr.
  */
 import type { Command } from 'commander';
 import { LmjError } from '../errors.js';
 import { fail } from './output.js';
+import { addTlsFlags, httpsOptionsOf, type TlsFlags } from './tls-flags.js';
 
-interface NodeFlags {
+interface NodeFlags extends TlsFlags {
   etcd?: string;
   nodeId: string;
   group?: string;
@@ -27,8 +29,7 @@ export function intFlag(key: string, raw: string, min: number, max: number): num
 
 /** Adds the `node` command. */
 export function registerNode(program: Command): void {
-  program
-    .command('node')
+  addTlsFlags(program.command('node'))
     .description('run one data node of a cluster: registers in etcd, applies and answers only for its own partitions')
     .option('--etcd <urls>', 'comma-separated etcd client URLs (env LMJ_EDGE_ETCD)')
     .requiredOption('--node-id <id>', 'node id, 1..64 of A-Z a-z 0-9 _ -')
@@ -60,8 +61,11 @@ export function registerNode(program: Command): void {
       const log = createLogger(flags.logLevel, 'lmj-edge-node');
       const token = process.env.LMJ_EDGE_CLUSTER_TOKEN;
       let node;
+      let https;
       try {
+        https = httpsOptionsOf(flags, 'node', log);
         node = await startDataNode({
+          https,
           etcd,
           nodeId: flags.nodeId,
           ...(flags.group === undefined ? {} : { group: flags.group }),
@@ -88,5 +92,6 @@ export function registerNode(program: Command): void {
       process.once('SIGINT', onSignal);
       const host = n.http.host.includes(':') ? `[${n.http.host}]` : n.http.host;
       process.stdout.write(`node ${flags.nodeId} listening on ${host}:${n.http.port}\n`);
+      log.info({ tls: https !== undefined, clientCerts: https?.clientCerts ?? 'off' }, https === undefined ? 'node serves plain HTTP' : 'node serves HTTPS');
     });
 }

@@ -1,12 +1,13 @@
 /**
  * `lmj-edge router`: runs the cloud router until SIGTERM/SIGINT. Prints exactly
- * `router listening on H:P` on stdout; logs go to stderr.
+ * `router listening on H:P` on stdout (HTTPS with `--tls-cert`); logs go to stderr.
  */
 import type { Command } from 'commander';
 import { LmjError } from '../errors.js';
 import { fail } from './output.js';
+import { addTlsFlags, httpsOptionsOf, peerTlsOf, type TlsFlags } from './tls-flags.js';
 
-interface RouterFlags {
+interface RouterFlags extends TlsFlags {
   data?: string;
   etcd?: string;
   group?: string;
@@ -31,8 +32,7 @@ function int(key: string, raw: string, min: number, max: number): number {
 
 /** Adds the `router` command. */
 export function registerRouter(program: Command): void {
-  program
-    .command('router')
+  addTlsFlags(program.command('router'), 'data nodes (with --etcd)')
     .description('run the cloud router: sync endpoint for gateways, data nodes, query API over all devices')
     .option('--data <dir>', 'data directory of the single-process router (routing table, directory, nodes/<node>/devices/<id>)')
     .option('--group <id>', 'with --etcd: a router of this group, routing with the group\'s own table')
@@ -72,6 +72,7 @@ export function registerRouter(program: Command): void {
         moveTtl = flags.moveDriverTtl === undefined ? undefined : int('move-driver-ttl', flags.moveDriverTtl, 2, 600);
         cleanupDelay = flags.moveCleanupDelay === undefined ? undefined : int('move-cleanup-delay', flags.moveCleanupDelay, 0, 365 * 86400);
         if (flags.durability !== 'safe' && flags.durability !== 'fast') throw new LmjError('BAD_CONFIG', 'invalid configuration: durability: safe or fast');
+        if (flags.upstreamCa !== undefined && etcdRaw === undefined) throw new LmjError('BAD_CONFIG', 'invalid configuration: upstream-ca: the single-process router has no remote data nodes; --upstream-ca belongs to --etcd', { details: { key: 'upstream-ca' } });
       } catch (err) {
         fail(err, 2);
       }
@@ -93,7 +94,10 @@ export function registerRouter(program: Command): void {
         ...(flags.apiLoopbackOpen === true ? { apiLoopbackOpen: true } : {}),
         ...(failures === undefined ? {} : { authFailuresPerMinute: failures }),
       };
+      let https;
       try {
+        https = httpsOptionsOf(flags, 'router', log);
+        const peerTls = peerTlsOf(flags, https);
         const token = process.env.LMJ_EDGE_CLUSTER_TOKEN;
         router = etcd !== undefined
           ? await (await import('../router/cluster/cluster-router.js')).startClusterRouter({
@@ -107,6 +111,8 @@ export function registerRouter(program: Command): void {
             ...(moveRate === undefined ? {} : { moveRateBytesPerSec: moveRate }),
             ...(moveTtl === undefined ? {} : { moveDriverTtlSeconds: moveTtl }),
             ...(cleanupDelay === undefined ? {} : { moveCleanupDelaySeconds: cleanupDelay }),
+            https,
+            peerTls,
             log,
           })
           : await startRouter({
@@ -117,6 +123,7 @@ export function registerRouter(program: Command): void {
           ...(nodes === undefined ? {} : { nodes }),
           durability: flags.durability as 'safe' | 'fast',
           ...api,
+          https,
           log,
         });
       } catch (err) {
@@ -134,6 +141,7 @@ export function registerRouter(program: Command): void {
       process.once('SIGINT', onSignal);
       const host = r.http.host.includes(':') ? `[${r.http.host}]` : r.http.host;
       process.stdout.write(`router listening on ${host}:${r.http.port}\n`);
+      log.info({ tls: https !== undefined, clientCerts: https?.clientCerts ?? 'off', upstreamCa: flags.upstreamCa ?? null }, https === undefined ? 'router serves plain HTTP' : 'router serves HTTPS');
     });
 }
 

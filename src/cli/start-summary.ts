@@ -34,9 +34,16 @@ function browsable(host: string): string {
 /** The summary of a running daemon. */
 export function startSummary(d: Pick<Daemon, 'config' | 'mqtt' | 'brokerUrl' | 'http'>, codec: CodecInfo): StartSummary {
   const c = d.config;
+  const auth = c.mqtt.usersFile === undefined ? ', no auth' : ', users file';
+  const tls = d.mqtt?.tls;
+  const certs = { off: 'no client certificates', optional: 'client certificates optional', require: 'client certificates required' };
+  const tlsListener =
+    tls === undefined
+      ? ''
+      : `; ${hostPort(tls.host, tls.port)} (embedded broker, TLS, ${certs[tls.clientCerts]}${tls.clientCerts === 'require' && c.mqtt.usersFile === undefined ? '' : auth})`;
   const mqtt =
     d.mqtt !== undefined
-      ? `${hostPort(d.mqtt.host, d.mqtt.port)} (embedded broker, plain TCP, no TLS${c.mqtt.usersFile === undefined ? ', no auth' : ', users file'})`
+      ? `${hostPort(d.mqtt.host, d.mqtt.port)} (embedded broker, plain TCP, no TLS${auth})${tlsListener}`
       : `subscriber of ${d.brokerUrl ?? '?'} (external broker${d.brokerUrl?.startsWith('mqtts:') === true ? ', TLS' : ', no TLS'})`;
   const why =
     codec.kind === 'native'
@@ -46,8 +53,10 @@ export function startSummary(d: Pick<Daemon, 'config' | 'mqtt' | 'brokerUrl' | '
         : `LMJ_CODEC=${codec.requested}`;
   return {
     mqtt,
-    http: `${hostPort(d.http.host, d.http.port)} (plain HTTP, no TLS)`,
-    dashboard: `http://${hostPort(browsable(d.http.host), d.http.port)}/`,
+    http: d.http.tls
+      ? `${hostPort(d.http.host, d.http.port)} (HTTPS, TLS)${d.http.plainPort === undefined ? '' : `; 127.0.0.1:${d.http.plainPort} (plain HTTP, loopback only)`}`
+      : `${hostPort(d.http.host, d.http.port)} (plain HTTP, no TLS)`,
+    dashboard: `${d.http.tls ? 'https' : 'http'}://${hostPort(browsable(d.http.host), d.http.port)}/`,
     dataDir: c.dataDir,
     codec: `${codec.kind} (${why})`,
     durability: c.durability === 'safe' ? 'safe (fsync before every ack)' : 'fast (a power cut may lose acknowledged readings)',

@@ -12,8 +12,11 @@ import { codecInfo, getCodec } from '../codec/index.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
 import { startExternalSubscriber, type ExternalSubscriber } from './broker/external.js';
 import { UserTable } from './broker/users.js';
+import { TlsMetrics, type ClientCertMode } from '../http/tls-listener.js';
+import { loadTlsMaterial, type TlsMaterial } from '../http/tls-material.js';
 import type { GatewayConfig } from './config/index.js';
 import { buildGatewayHttpApi } from './http/api.js';
+import { listenPlainLoopback, type PlainLoopback } from './http/plain-loopback.js';
 import { dashboardDeps, registerDashboard } from './dashboard/index.js';
 import { createIngestor } from './ingest/index.js';
 import type { Ingestor } from './ingest/types.js';
@@ -31,11 +34,12 @@ import { registerSyncMetrics, registerSyncRoutes, startSync, type SyncOptions, t
 /** A running daemon. */
 export interface Daemon {
   readonly config: GatewayConfig;
-  /** Embedded mode: where the broker listens. */
-  readonly mqtt: { host: string; port: number } | undefined;
+  /** Embedded mode: where the broker listens (`tls`: the MQTT-over-TLS listener, when a certificate is set). */
+  readonly mqtt: { host: string; port: number; tls?: { host: string; port: number; clientCerts: ClientCertMode } } | undefined;
   /** External mode: the broker URL subscribed to. */
   readonly brokerUrl: string | undefined;
-  readonly http: { host: string; port: number };
+  /** The API listener (`tls`: HTTPS), and the plain loopback twin when configured. */
+  readonly http: { host: string; port: number; tls: boolean; plainPort: number | undefined };
   readonly ingestor: Ingestor;
   readonly metrics: GatewayMetrics;
   /** Upstream sync (outbox + uplink) when started with `sync` options. */
@@ -57,7 +61,7 @@ export interface StartOptions {
 /** The MQTT front end the configuration asks for: an external subscriber or the embedded broker. */
 async function startFrontEnd(
   config: GatewayConfig,
-  deps: { ingestor: Ingestor; metrics: GatewayMetrics; log: Logger; users: UserTable | undefined },
+  deps: { ingestor: Ingestor; metrics: GatewayMetrics; log: Logger; users: UserTable | undefined; tls: TlsMaterial | undefined },
 ): Promise<{ embedded?: EmbeddedBroker; external?: ExternalSubscriber }> {
   const { ingestor, metrics, log } = deps;
   if (config.broker.url !== undefined) {
@@ -89,6 +93,17 @@ async function startFrontEnd(
     maxPacketBytes: config.mqtt.maxPacketBytes,
     maxInFlight: config.mqtt.maxInFlight,
     maxQueuedBeforeConnack: config.mqtt.maxQueuedBeforeConnack,
+    tls:
+      deps.tls === undefined || config.mqtt.tlsPort === undefined
+        ? undefined
+        : {
+            host: config.mqtt.tlsHost ?? config.mqtt.host,
+            port: config.mqtt.tlsPort,
+            material: deps.tls,
+            clientCerts: config.mqtt.clientCerts,
+            handshakeTimeoutMs: config.tls.handshakeTimeoutMs,
+            metrics: new TlsMetrics(metrics.registry),
+          },
   });
   return { embedded };
 }
@@ -107,6 +122,15 @@ function quarantinedList(ingestor: Ingestor): { quarantined?: { deviceId: string
   return q.length === 0 ? {} : { quarantined: q.slice(0, 100) };
 }
 
+/** The configured TLS material, read and checked once (TLS_* errors name the file); warnings logged. */
+function tlsMaterialOf(config: GatewayConfig, log: Logger): TlsMaterial | undefined {
+  const { cert, key, ca } = config.tls;
+  if (cert === undefined || key === undefined) return undefined;
+  const material = loadTlsMaterial({ cert, key, ca });
+  for (const warning of material.warnings) log.warn({ cert, validTo: material.validTo.toISOString() }, warning);
+  return material;
+}
+
 /** Starts the daemon per `config`. Throws LmjError (BAD_CONFIG, STORE_OPEN_FAILED, …) on failure. */
 export async function startDaemon(config: GatewayConfig, options: StartOptions = {}): Promise<Daemon> {
   const log = options.log ?? createLogger(config.log.level);
@@ -118,6 +142,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
   const apiTokens = config.http.apiTokensFile === undefined
     ? undefined
     : ApiTokens.load(config.http.apiTokensFile, (err) => log.warn({ err: err.message }, 'API tokens file could not be re-read; keeping the tokens loaded before'));
+  const tls = tlsMaterialOf(config, log);
   const startedAt = Date.now();
   let shuttingDown = false;
   let sync: SyncService | undefined;
@@ -174,7 +199,9 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
   }
   let embedded: EmbeddedBroker | undefined;
   let external: ExternalSubscriber | undefined;
+  let plain: PlainLoopback | undefined;
   const http = buildGatewayHttpApi({
+    ...(tls === undefined ? {} : { https: { material: tls, clientCerts: 'off' as const, handshakeTimeoutMs: config.tls.handshakeTimeoutMs, listener: 'http' } }),
     source: ingestor,
     metrics,
     log,
@@ -208,10 +235,11 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
   const retention = startRetention({ dataDir: config.dataDir, pool: ingestor.pool, settings: retentionSettingsOf(config), sync, registry: metrics.registry, http });
 
   try {
-    const front = await startFrontEnd(config, { ingestor, metrics, log, users });
+    const front = await startFrontEnd(config, { ingestor, metrics, log, users, tls });
     embedded = front.embedded;
     external = front.external;
     await http.listen({ host: config.http.host, port: config.http.port });
+    if (config.http.plainPort !== undefined) plain = await listenPlainLoopback(http, config.http.plainPort);
   } catch (err) {
     await external?.close();
     await embedded?.close();
@@ -235,6 +263,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
       await external?.close();
       await sync?.close();
       await ingestor.close();
+      await plain?.close();
       await http.close();
       await querySource.close();
       disk.dispose();
@@ -245,9 +274,18 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
 
   return {
     config,
-    mqtt: embedded === undefined ? undefined : { host: embedded.host, port: embedded.port },
+    mqtt:
+      embedded === undefined
+        ? undefined
+        : {
+            host: embedded.host,
+            port: embedded.port,
+            ...(embedded.tlsPort === undefined
+              ? {}
+              : { tls: { host: config.mqtt.tlsHost ?? config.mqtt.host, port: embedded.tlsPort, clientCerts: config.mqtt.clientCerts } }),
+          },
     brokerUrl: external?.url,
-    http: { host: config.http.host, port: httpPort },
+    http: { host: config.http.host, port: httpPort, tls: tls !== undefined, plainPort: plain?.port },
     ingestor,
     metrics,
     sync,

@@ -22,6 +22,8 @@ import { clientErrorHandler, frameworkErrors } from './client-errors.js';
 import { errorBody, makeErrorHandler } from './errors.js';
 import type { Logger } from './logger.js';
 import type { ProcessMetrics } from './metrics.js';
+import type { Server as TlsServer } from 'node:tls';
+import { guardHttpsServer, TlsMetrics, tlsServerOptions, type HttpsOptions } from './tls-listener.js';
 import {
   deviceParams,
   entityParams,
@@ -50,6 +52,8 @@ export interface HttpApiOptions {
   degradedReason?: () => string | undefined;
   /** API-token authentication of every route (./api-auth.ts); absent = none (loopback listeners). */
   auth?: Omit<ApiAuthOptions, 'registry'>;
+  /** Serve HTTPS with this material instead of plain HTTP (./tls-listener.ts). */
+  https?: HttpsOptions | undefined;
 }
 
 /** Splits `a,b,c` into field paths (empty items dropped). */
@@ -64,7 +68,10 @@ function parseFields(fields: string | undefined): string[] | undefined {
 /** Builds the fastify app (not listening: call `listen`, or `inject` in tests). */
 export function buildHttpApi(opts: HttpApiOptions): FastifyInstance {
   const { source, metrics } = opts;
+  const https = opts.https;
+  // Typed as the plain-HTTP instance: the routes and hooks are the same for both servers.
   const app = Fastify({
+    ...(https === undefined ? {} : { https: tlsServerOptions(https.material, https.clientCerts, https.handshakeTimeoutMs) }),
     loggerInstance: opts.log.child({ component: 'http' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     // Only GETs with small query strings: keep parsing limits tight.
@@ -73,7 +80,8 @@ export function buildHttpApi(opts: HttpApiOptions): FastifyInstance {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
     frameworkErrors,
     clientErrorHandler,
-  });
+  }) as unknown as FastifyInstance;
+  if (https !== undefined) guardHttpsServer(app.server as unknown as TlsServer, https, new TlsMetrics(metrics.registry), opts.log);
   app.setErrorHandler(makeErrorHandler(opts.log));
   if (opts.auth !== undefined) installApiAuth(app, { ...opts.auth, registry: metrics.registry });
   app.setNotFoundHandler((req, reply) => {

@@ -25,6 +25,7 @@ import { createLogger, type Logger } from '../http/logger.js';
 import { isLoopback } from '../http/loopback.js';
 import { deviceParams, listQuery } from '../http/schemas.js';
 import { buildHttpApi } from '../http/server.js';
+import type { HttpsOptions } from '../http/tls-listener.js';
 import { decodeBatch } from '../sync/batch.js';
 import { SYNC_PATH } from '../sync/uplink.js';
 import { applyBatch } from './apply-batch.js';
@@ -61,6 +62,8 @@ export interface RouterOptions {
   maxBatchBytes?: number;
   /** Bounds of `POST /query` (default: the library's); a request may only lower them. */
   queryLimits?: Partial<QueryLimits>;
+  /** Serve HTTPS (`--tls-cert`, `--tls-key`, `--tls-ca`). */
+  https?: HttpsOptions | undefined;
   log?: Logger;
 }
 
@@ -93,6 +96,7 @@ export async function startRouter(opts: RouterOptions): Promise<Router> {
   let shuttingDown = false;
   const source = routerQuerySource(nodes, directory);
   const app = buildHttpApi({
+    https: opts.https,
     source,
     metrics,
     log,

@@ -50,5 +50,6 @@ export function registerSyncMetrics(registry: Registry, status: () => SyncStatus
   counter('lmj_sync_readings_synced_total', 'Readings confirmed by the router', (s) => s.counters.readingsSynced);
   counter('lmj_sync_readings_duplicate_total', 'Readings the router already had (replays)', (s) => s.counters.readingsDuplicate);
   counter('lmj_sync_readings_dropped_total', 'Readings skipped by the drop-oldest policy', (s) => s.counters.readingsDropped);
+  counter('lmj_sync_tls_failures_total', 'Upload requests whose TLS handshake with the router failed (see lastError)', (s) => s.counters.tlsFailures);
   counter('lmj_sync_backpressure_waits_total', 'Messages that waited for outbox space', (s) => s.counters.backpressureWaits);
 }

@@ -4,6 +4,7 @@
  * (back-pressure), `status` for `/sync/status`, `/metrics` and `lmj-edge status`.
  */
 import { LmjError } from '../errors.js';
+import { loadCaBundle } from '../http/tls-material.js';
 import { Outbox } from './outbox.js';
 import type { DeviceAccess, SyncLog, SyncOptions, SyncStatus } from './types.js';
 import { Uplink, type UplinkSettings } from './uplink.js';
@@ -42,6 +43,13 @@ function positiveInt(key: string, v: number | undefined, dflt: number): number {
   return n;
 }
 
+/** The `--upstream-ca` bundle, read once (TLS_FILE_* / TLS_BAD_PEM name the file); only for https:// routers. */
+function upstreamCaOf(path: string | undefined, urls: string[]): Buffer | undefined {
+  if (path === undefined) return undefined;
+  if (urls.some((u) => !u.startsWith('https:'))) throw bad('upstreamCa', 'a CA file is for https:// routers only; every --upstream must be https://');
+  return loadCaBundle(path, 'sync.upstreamCa');
+}
+
 /** Applies defaults and validates; throws BAD_CONFIG naming the setting. */
 export function syncSettings(o: SyncOptions): UplinkSettings {
   const upstreams = String(o.upstream).split(',').map((u) => u.trim());
@@ -75,6 +83,7 @@ export function syncSettings(o: SyncOptions): UplinkSettings {
     backoffMs: positiveInt('backoffMs', o.backoffMs, 200),
     maxBackoffMs: positiveInt('maxBackoffMs', o.maxBackoffMs, 30_000),
     requestTimeoutMs: positiveInt('requestTimeoutMs', o.requestTimeoutMs, 30_000),
+    upstreamCa: upstreamCaOf(o.upstreamCa, urls),
   };
 }
 

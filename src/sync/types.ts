@@ -38,6 +38,8 @@ export interface SyncOptions {
   maxBackoffMs?: number;
   /** Per-request timeout, ms (default 30,000). */
   requestTimeoutMs?: number;
+  /** PEM CA file the https:// routers' certificates must chain to (`--upstream-ca`; default: Node's public CAs). */
+  upstreamCa?: string;
 }
 
 /** An error as shown in status. */
@@ -84,6 +86,8 @@ export interface SyncCounters {
   readingsDropped: number;
   /** Messages that had to wait for outbox space (policy backpressure). */
   backpressureWaits: number;
+  /** Requests whose TLS handshake with the router failed (certificate not trusted, expired, wrong name). */
+  tlsFailures: number;
 }
 
 /** Minimal logger (pino-compatible). */

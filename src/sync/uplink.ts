@@ -17,13 +17,34 @@ export const SYNC_PATH = '/sync/v1/batch';
 const MIN_BATCH_BYTES = 16 * 1024;
 
 /** Settings with defaults applied. */
-export type UplinkSettings = Required<Omit<SyncOptions, 'token'>> & { token: string | undefined };
+export type UplinkSettings = Required<Omit<SyncOptions, 'token' | 'upstreamCa'>> & { token: string | undefined; upstreamCa: Buffer | undefined };
 
 /** One router the uplink can send to. */
 interface Upstream {
   url: string;
   path: string;
   pool: Pool;
+}
+
+/** OpenSSL's verification codes (Node's `err.code`) that mean "the router's certificate is not acceptable". */
+const TLS_VERIFY_CODES = new Set([
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+]);
+
+/** The verification code when `err` is a failed TLS handshake with the router, else undefined. */
+function tlsFailure(err: unknown): string | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === undefined) return undefined;
+  return TLS_VERIFY_CODES.has(code) || code.startsWith('ERR_SSL_') ? code : undefined;
 }
 
 /** The uplink worker of one gateway. */
@@ -50,6 +71,7 @@ export class Uplink {
     batchFailures: 0,
     readingsSynced: 0,
     readingsDuplicate: 0,
+    tlsFailures: 0,
   };
 
   constructor(
@@ -62,7 +84,12 @@ export class Uplink {
       return {
         url: raw,
         path: `${url.pathname.replace(/\/+$/, '')}${SYNC_PATH}`,
-        pool: new Pool(url.origin, { connections: settings.concurrency, pipelining: 1, keepAliveTimeout: 60_000 }),
+        pool: new Pool(url.origin, {
+          connections: settings.concurrency,
+          pipelining: 1,
+          keepAliveTimeout: 60_000,
+          ...(settings.upstreamCa === undefined ? {} : { connect: { ca: settings.upstreamCa } }),
+        }),
       };
     });
     this.maxBytes = settings.batchMaxBytes;
@@ -244,6 +271,14 @@ export class Uplink {
       text = await res.body.text();
     } catch (cause) {
       this.failOver(up);
+      const tls = tlsFailure(cause);
+      if (tls !== undefined) {
+        this.counters.tlsFailures++;
+        throw new LmjError('UPSTREAM_TLS', `TLS handshake with ${up.url} failed: ${tls}: ${(cause as Error).message} (check --upstream-ca)`, {
+          cause,
+          details: { upstream: up.url, reason: tls },
+        });
+      }
       throw new LmjError('UPSTREAM_FAILED', `cannot reach ${up.url}: ${(cause as Error).message}`, { cause });
     } finally {
       this.aborts.delete(abort);

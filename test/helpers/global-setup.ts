@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 
 export default function setup(): void {
-  const missing = ['mdb_stat', 'mdb_dump', 'mosquitto', 'strace', 'etcd', 'etcdctl', 'chromium'].filter((bin) => {
+  const missing = ['mdb_stat', 'mdb_dump', 'mosquitto', 'strace', 'etcd', 'etcdctl', 'chromium', 'openssl'].filter((bin) => {
     try {
       execFileSync('sh', ['-c', `command -v ${bin} || test -x /usr/sbin/${bin}`], { stdio: 'ignore' });
       return false;

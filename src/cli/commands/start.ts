@@ -1,7 +1,8 @@
 /**
  * `lmj-edge start`: runs the daemon until SIGTERM/SIGINT, then drains and exits 0.
- * Prints exactly `mqtt listening on H:P` (or `mqtt subscribed to URL`) and
- * `http listening on H:P` on stdout, then a short summary (listeners, data dir, codec,
+ * Prints exactly `mqtt listening on H:P` (or `mqtt subscribed to URL`), with TLS
+ * `mqtts listening on H:P`, with `--http-plain-port` `http plain listening on 127.0.0.1:P`,
+ * and `http listening on H:P` (HTTPS when a certificate is set) on stdout, then a short summary (listeners, data dir, codec,
  * durability, upstream, dashboard URL; also logged as `started`); logs go to stderr.
  */
 import type { Command } from 'commander';
@@ -29,6 +30,14 @@ interface StartFlags {
   logLevel?: string;
   queryMaxRows?: string;
   queryTimeout?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+  tlsHandshakeTimeout?: string;
+  mqttTlsPort?: string;
+  mqttTlsHost?: string;
+  mqttClientCerts?: string;
+  httpPlainPort?: string;
 }
 
 function hostPort(host: string, port: number): string {
@@ -55,6 +64,14 @@ export function registerStart(program: Command): void {
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default info)')
     .option('--query-max-rows <n>', 'most rows in one POST /query answer (default 10000)')
     .option('--query-timeout <ms>', 'time budget of one POST /query, ms (default 30000)')
+    .option('--tls-cert <file>', 'PEM server certificate: turns on MQTT over TLS and HTTPS (docs/daemon.md, TLS)')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert')
+    .option('--tls-ca <file>', 'PEM CA bundle that client certificates must chain to')
+    .option('--tls-handshake-timeout <ms>', 'drop a TLS handshake not finished in this time, ms (default 10000)')
+    .option('--mqtt-tls-port <port>', 'MQTT over TLS port, 0 = any free port (default 8883 when --tls-cert is set)')
+    .option('--mqtt-tls-host <host>', 'MQTT over TLS bind address (default: --mqtt-host)')
+    .option('--mqtt-client-certs <mode>', 'off (default), optional or require: client certificates verified against --tls-ca; a CN that is a device id binds the connection to that device')
+    .option('--http-plain-port <port>', 'with --tls-cert: also plain HTTP on 127.0.0.1 at this port (the API port speaks HTTPS)')
     .action(async (flags: StartFlags) => {
       let config;
       let sync;
@@ -101,7 +118,9 @@ export function registerStart(program: Command): void {
       process.on('SIGINT', onSignal);
       if (d.mqtt !== undefined) {
         process.stdout.write(`mqtt listening on ${hostPort(d.mqtt.host, d.mqtt.port)}\n`);
+        if (d.mqtt.tls !== undefined) process.stdout.write(`mqtts listening on ${hostPort(d.mqtt.tls.host, d.mqtt.tls.port)}\n`);
       }
+      if (d.http.plainPort !== undefined) process.stdout.write(`http plain listening on 127.0.0.1:${d.http.plainPort}\n`);
       process.stdout.write(`http listening on ${hostPort(d.http.host, d.http.port)}\n`);
       const { codecInfo } = await import('../../codec/index.js');
       const summary = startSummary(d, codecInfo());

@@ -24,7 +24,7 @@ export interface MqttIdentity {
 }
 
 /** Why a publish was refused (the `reason` label of `lmj_mqtt_acl_denied_total`). */
-export type AclDenyReason = 'other_device' | 'no_device';
+export type AclDenyReason = 'other_device' | 'no_device' | 'cert_cn';
 
 /** The ACL's answer for one publish. */
 export type AclDecision =

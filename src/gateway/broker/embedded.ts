@@ -28,6 +28,10 @@
  * to another device's topic is handed to ingest already refused (ACL_DENIED), so it is
  * dead-lettered durably and acked like any bad message, the session stays open, nothing
  * reaches the other device's store, and it is counted (`lmj_mqtt_acl_denied_total`).
+ *
+ * With `tls`, a second listener speaks MQTT over TLS (./tls-server.ts) into the same
+ * aedes instance; a verified client certificate naming a device binds its connection to
+ * that device: the same ACL then allows only that device's topics.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
@@ -40,6 +44,8 @@ import { shouldAck } from './ack-policy.js';
 import { ConnectQueueGuard, DEFAULT_QUEUED_BEFORE_CONNACK } from './connect-queue.js';
 import type { UserTable } from './users.js';
 import { decidePublish, type MqttIdentity } from './acl.js';
+import { certificateIdentity } from './publish-acl.js';
+import { listenMqttTls, type MqttTlsListener, type MqttTlsOptions } from './tls-server.js';
 
 /** Options of {@link startEmbeddedBroker}. */
 export interface EmbeddedBrokerOptions {
@@ -58,12 +64,16 @@ export interface EmbeddedBrokerOptions {
   /** Packets a client may pipeline after CONNECT before its CONNACK (aedes `queueLimit`). */
   /** Default {@link DEFAULT_QUEUED_BEFORE_CONNACK}. */
   maxQueuedBeforeConnack?: number;
+  /** MQTT over TLS on a second listener, when set. */
+  tls?: MqttTlsOptions | undefined;
 }
 
 /** A running embedded broker. */
 export interface EmbeddedBroker {
   readonly host: string;
   readonly port: number;
+  /** The MQTT-over-TLS port, when `tls` was given. */
+  readonly tlsPort: number | undefined;
   /** Messages handed to ingest and not yet resolved. */
   inFlight(): number;
   /**
@@ -88,15 +98,27 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   const tails = new WeakMap<Client, Promise<void>>();
   // Set at authentication when a users file is given; absent = anonymous (no ACL).
   const identities = new WeakMap<Client, MqttIdentity>();
+  // A verified client certificate naming a device, read once per client (it does not
+  // change during a connection); null = the certificate binds no device.
+  const certIdentities = new WeakMap<Client, MqttIdentity | null>();
   const topics = opts.topics ?? createTopicParser();
+
+  /** The identity the ACL judges: the certificate's device when it names one, else the users-file login. */
+  const identityOf = (client: Client): { identity: MqttIdentity; byCert: boolean } | undefined => {
+    let cert = certIdentities.get(client);
+    if (cert === undefined) certIdentities.set(client, (cert = certificateIdentity(client) ?? null));
+    if (cert !== null) return { identity: cert, byCert: true };
+    const login = identities.get(client);
+    return login === undefined ? undefined : { identity: login, byCert: false };
+  };
 
   /** The ACL's refusal of this publish, counted, or undefined when allowed. */
   const aclRefusal = (client: Client, topic: string): InboundMessage['refused'] => {
-    const identity = identities.get(client);
-    if (identity === undefined) return undefined;
-    const decision = decidePublish(identity, topic, topics);
+    const who = identityOf(client);
+    if (who === undefined) return undefined;
+    const decision = decidePublish(who.identity, topic, topics);
     if (decision.allowed) return undefined;
-    metrics.aclDenied(decision.reason);
+    metrics.aclDenied(who.byCert ? 'cert_cn' : decision.reason);
     return { code: 'ACL_DENIED', message: `client ${JSON.stringify(client.id)}: ${decision.message}` };
   };
 
@@ -109,6 +131,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     p.then(settle, settle);
     return p;
   };
+
 
   const authorizePublish = (client: Client | null, packet: PublishPacket, cb: (err?: Error | null) => void): void => {
     // client is null only for a stale will of a client gone before a restart: nothing to ingest.
@@ -129,7 +152,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       return;
     }
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-    const refused = opts.users === undefined ? undefined : aclRefusal(client, topic);
+    const refused = aclRefusal(client, topic);
     const extra = refused === undefined ? {} : { refused };
     if (packet.qos === 0) {
       if (inFlight >= opts.maxInFlight) {
@@ -220,7 +243,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   });
 
   const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
+  const accept = (socket: Socket): void => {
     sockets.add(socket);
     metrics.connectionDelta('embedded', 1);
     socket.once('close', () => {
@@ -233,7 +256,8 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       return;
     }
     guardPacketSize(aedes.handle(socket), socket, opts.maxPacketBytes, () => metrics.shedOne('packet_too_large'));
-  });
+  };
+  const server: Server = createServer(accept);
   server.maxConnections = opts.maxConnections;
   server.on('drop', () => metrics.shedOne('max_connections'));
 
@@ -246,21 +270,35 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   });
   const addr = server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : opts.port;
+  let tlsListener: MqttTlsListener | undefined;
+  if (opts.tls !== undefined) {
+    const bounds = { maxConnections: opts.maxConnections, onDrop: () => metrics.shedOne('max_connections'), log };
+    try {
+      tlsListener = await listenMqttTls(opts.tls, bounds, accept);
+    } catch (err) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      throw err;
+    }
+  }
 
   return {
     host: opts.host,
     port,
+    tlsPort: tlsListener?.port,
     inFlight: () => inFlight,
     async close(): Promise<void> {
       if (draining) return;
       draining = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const tlsClosed = tlsListener?.close();
       if (inFlight > 0) await new Promise<void>((resolve) => (idle = resolve));
       // Let the PUBACK writes queued by the last callbacks reach the sockets.
       await new Promise((resolve) => setImmediate(resolve));
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       for (const s of sockets) s.destroy();
       await closed;
+      await tlsClosed;
     },
   };
 }

@@ -11,6 +11,7 @@ import { isLoopback } from '../../http/loopback.js';
 import { defaultConfig, SETTINGS, type GatewayConfig, type Setting } from './schema.js';
 import { parseRetentionDevices, RETENTION_DEVICES_KEY } from './retention.js';
 import { syncProblem } from './sync.js';
+import { resolveTlsDefaults, tlsProblem } from './tls.js';
 
 /** Where the configuration comes from. */
 export interface ConfigSources {
@@ -151,7 +152,7 @@ function validate(cfg: GatewayConfig, sourceOf: (key: string) => Source): void {
     if (url.protocol !== 'mqtt:' && url.protocol !== 'tcp:') {
       throw bad('broker.url', 'combined', `only mqtt://host:port is supported, got ${url.protocol}`);
     }
-  } else if (!isLoopback(cfg.mqtt.host) && cfg.mqtt.usersFile === undefined) {
+  } else if (!isLoopback(cfg.mqtt.host) && cfg.mqtt.usersFile === undefined && cfg.mqtt.clientCerts !== 'require') {
     throw bad(
       'mqtt.usersFile',
       'combined',
@@ -167,6 +168,8 @@ function validate(cfg: GatewayConfig, sourceOf: (key: string) => Source): void {
   assertApiListener(cfg.http.host, cfg.http.apiTokensFile !== undefined, 'http.apiTokensFile', '--api-tokens');
   const problem = syncProblem(cfg);
   if (problem !== undefined) throw bad(problem.key, sourceOf(problem.key), problem.reason);
+  const tls = tlsProblem(cfg);
+  if (tls !== undefined) throw bad(tls.key, sourceOf(tls.key), tls.reason);
 }
 
 /**
@@ -201,5 +204,6 @@ export function loadConfig(sources: ConfigSources = {}): GatewayConfig {
   const out = cfg as unknown as GatewayConfig;
   if (file !== undefined) out.retention.devices = parseRetentionDevices(getPath(file, RETENTION_DEVICES_KEY), (k, why) => bad(k, 'file', why));
   validate(out, (key) => origin.get(key) ?? 'default');
+  resolveTlsDefaults(out);
   return out;
 }

@@ -7,6 +7,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_QUEUED_BEFORE_CONNACK } from '../broker/connect-queue.js';
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../../http/tls-listener.js';
 
 /** Complete, validated daemon configuration. */
 export interface GatewayConfig {
@@ -29,6 +30,12 @@ export interface GatewayConfig {
     maxInFlight: number;
     /** Most packets one client may pipeline after CONNECT, held until its CONNACK; more close it. */
     maxQueuedBeforeConnack: number;
+    /** MQTT-over-TLS port of the embedded broker (undefined: 8883 when `tls.cert` is set, else no TLS listener). */
+    tlsPort: number | undefined;
+    /** Bind address of the TLS listener (undefined: `mqtt.host`). */
+    tlsHost: string | undefined;
+    /** Client certificates on the TLS listener, verified against `tls.ca` (config/tls.ts). */
+    clientCerts: 'off' | 'optional' | 'require';
   };
   /** External broker mode: subscribe here instead of running the embedded broker. */
   broker: {
@@ -50,6 +57,7 @@ export interface GatewayConfig {
   };
   http: {
     host: string;
+    /** The API port; it speaks HTTPS when `tls.cert` is set. */
     port: number;
     /** API tokens file (`lmj-edge token create`); required when `host` is not loopback (src/http/api-auth.ts). */
     apiTokensFile: string | undefined;
@@ -57,6 +65,8 @@ export interface GatewayConfig {
     apiLoopbackOpen: boolean;
     /** Failed authentications per remote address and minute before it gets 429s for the rest of that minute. */
     authFailuresPerMinute: number;
+    /** With HTTPS: also plain HTTP on 127.0.0.1 at this port (undefined: none). */
+    plainPort: number | undefined;
   };
   log: {
     level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -106,6 +116,16 @@ export interface GatewayConfig {
     outboxBudget: number;
     /** At the budget: stop acking (`backpressure`) or skip the oldest (`drop-oldest`). */
     outboxPolicy: 'backpressure' | 'drop-oldest';
+    /** PEM CA file the https:// routers' certificates must chain to (default: Node's public CAs). */
+    upstreamCa: string | undefined;
+  };
+  /** Certificate, key and CA of the TLS listeners (MQTT over TLS, HTTPS; docs/daemon.md, TLS). */
+  tls: {
+    cert: string | undefined;
+    key: string | undefined;
+    ca: string | undefined;
+    /** A TLS handshake not finished after this many ms is dropped and counted. */
+    handshakeTimeoutMs: number;
   };
   /** Retention of old readings and compaction (docs/retention.md). */
   retention: {
@@ -202,6 +222,15 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'retention.dropUnsynced', env: 'LMJ_EDGE_RETENTION_DROP_UNSYNCED', flag: 'retentionDropUnsynced', kind: 'bool' },
   { key: 'retention.intervalSeconds', env: 'LMJ_EDGE_RETENTION_INTERVAL_SECONDS', kind: 'int', min: 0, max: 7 * 86_400 },
   { key: 'retention.batchReadings', env: 'LMJ_EDGE_RETENTION_BATCH_READINGS', kind: 'int', min: 1, max: 10_000 },
+  { key: 'tls.cert', env: 'LMJ_EDGE_TLS_CERT', flag: 'tlsCert', kind: 'path', optional: true },
+  { key: 'tls.key', env: 'LMJ_EDGE_TLS_KEY', flag: 'tlsKey', kind: 'path', optional: true },
+  { key: 'tls.ca', env: 'LMJ_EDGE_TLS_CA', flag: 'tlsCa', kind: 'path', optional: true },
+  { key: 'tls.handshakeTimeoutMs', env: 'LMJ_EDGE_TLS_HANDSHAKE_TIMEOUT_MS', flag: 'tlsHandshakeTimeout', kind: 'int', min: 50, max: 120_000 },
+  { key: 'mqtt.tlsPort', env: 'LMJ_EDGE_MQTT_TLS_PORT', flag: 'mqttTlsPort', kind: 'port', optional: true },
+  { key: 'mqtt.tlsHost', env: 'LMJ_EDGE_MQTT_TLS_HOST', flag: 'mqttTlsHost', kind: 'string', optional: true },
+  { key: 'sync.upstreamCa', env: 'LMJ_EDGE_UPSTREAM_CA', flag: 'upstreamCa', kind: 'path', optional: true },
+  { key: 'http.plainPort', env: 'LMJ_EDGE_HTTP_PLAIN_PORT', flag: 'httpPlainPort', kind: 'port', optional: true },
+  { key: 'mqtt.clientCerts', env: 'LMJ_EDGE_MQTT_CLIENT_CERTS', flag: 'mqttClientCerts', kind: 'enum', values: ['off', 'optional', 'require'] },
 ];
 
 /** Default data directory: system-wide when root, per-user otherwise. */
@@ -228,6 +257,9 @@ export function defaultConfig(): GatewayConfig {
       // reads before it carried: 64 KiB plus the socket's buffer of the smallest
       // telemetry PUBLISHes (~25 bytes) is ~3,300 packets. bench/pipelined-connect.ts:
       maxQueuedBeforeConnack: DEFAULT_QUEUED_BEFORE_CONNACK,
+      tlsPort: undefined,
+      tlsHost: undefined,
+      clientCerts: 'off',
     },
     broker: {
       url: undefined,
@@ -240,7 +272,7 @@ export function defaultConfig(): GatewayConfig {
       password: undefined,
     },
     topics: { telemetry: 'devices/{deviceId}/telemetry', meta: 'devices/{deviceId}/meta' },
-    http: { host: '127.0.0.1', port: 8080, apiTokensFile: undefined, apiLoopbackOpen: false, authFailuresPerMinute: 10 },
+    http: { host: '127.0.0.1', port: 8080, plainPort: undefined, apiTokensFile: undefined, apiLoopbackOpen: false, authFailuresPerMinute: 10 },
     log: { level: 'info', rejectionsPerMinute: 60 },
     maxOpenInstances: 0,
     commitWindowMs: 2,
@@ -248,7 +280,8 @@ export function defaultConfig(): GatewayConfig {
     ingest: { journal: false, journalMaxBytes: 512 * 1024 * 1024, applyInFlight: 4 },
     query: { maxRows: 10_000, timeoutMs: 30_000, maxScanned: 50_000_000, maxGroups: 100_000 },
     storage: { minFreeBytes: 16 * 1024 * 1024, checkIntervalMs: 1000 },
-    sync: { upstream: undefined, token: undefined, gatewayId: undefined, outboxBudget: 256 * 1024 * 1024, outboxPolicy: 'backpressure' },
+    sync: { upstream: undefined, token: undefined, gatewayId: undefined, outboxBudget: 256 * 1024 * 1024, outboxPolicy: 'backpressure', upstreamCa: undefined },
+    tls: { cert: undefined, key: undefined, ca: undefined, handshakeTimeoutMs: DEFAULT_HANDSHAKE_TIMEOUT_MS },
     // Nothing is removed unless configured; a run per hour when it is.
     retention: { maxAgeSeconds: 0, maxBytes: 0, dropUnsynced: false, intervalSeconds: 3600, batchReadings: 500, devices: {} },
   };

@@ -16,6 +16,7 @@ const KEY_OF: Record<string, string> = {
   gatewayId: 'sync.gatewayId',
   outboxBudget: 'sync.outboxBudget',
   outboxPolicy: 'sync.outboxPolicy',
+  upstreamCa: 'sync.upstreamCa',
 };
 
 /** The host name as a gateway id (1..64 of `A-Z a-z 0-9 . _ -`). */
@@ -33,6 +34,7 @@ export function syncOptionsOf(cfg: GatewayConfig): SyncOptions | undefined {
     ...(s.token === undefined ? {} : { token: s.token }),
     budgetBytes: s.outboxBudget,
     policy: s.outboxPolicy,
+    ...(s.upstreamCa === undefined ? {} : { upstreamCa: s.upstreamCa }),
   };
 }
 

@@ -202,10 +202,11 @@ export function prepareBatch(ctx: CommitContext, batch: readonly Pending[]): Pre
     const { msg } = pending;
     let deviceId: string | undefined;
     try {
-      // Refused by the front end (the ACL): recorded, never touching the topic's device.
-      if (msg.refused !== undefined) throw new LmjError(msg.refused.code, msg.refused.message);
       const parsed = ctx.topics.parse(msg.topic);
       deviceId = parsed.deviceId;
+      // Refused by the front end (the ACL): dead-lettered under the topic's device id,
+      // never touching that device's store.
+      if (msg.refused !== undefined) throw new LmjError(msg.refused.code, msg.refused.message);
       if (!Buffer.isBuffer(msg.payload)) throw new LmjError('BAD_REQUEST', 'payload must be a Buffer');
       if (msg.payload.length > ctx.maxPayloadBytes) {
         throw new LmjError('PAYLOAD_TOO_LARGE', `payload of ${msg.payload.length} bytes exceeds ${ctx.maxPayloadBytes}`, {

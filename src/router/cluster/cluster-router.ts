@@ -24,6 +24,8 @@ import { LmjError } from '../../errors.js';
 import { errorBody, makeErrorHandler } from '../../http/errors.js';
 import { createLogger, type Logger } from '../../http/logger.js';
 import { isLoopback } from '../../http/loopback.js';
+import { guardHttpsServer, TlsMetrics, tlsServerOptions, type HttpsOptions, type PeerTls } from '../../http/tls-listener.js';
+import type { Server as TlsServer } from 'node:tls';
 import { deviceParams, entityParams, listQuery, readingsQuery, type ListQuery } from '../../http/schemas.js';
 import { decodeBatch } from '../../sync/batch.js';
 import { SYNC_PATH } from '../../sync/uplink.js';
@@ -64,6 +66,10 @@ export interface ClusterRouterOptions {
   moveDriverTtlSeconds?: number;
   /** When elected: delete the copies ended moves left behind this long after they ended, seconds (default: only `cluster cleanup`). */
   moveCleanupDelaySeconds?: number;
+  /** Serve HTTPS (`--tls-cert`, `--tls-key`, `--tls-ca`). */
+  https?: HttpsOptions | undefined;
+  /** Reach data nodes over https:// trusting this CA (`--upstream-ca`), presenting our certificate when we have one. */
+  peerTls?: PeerTls | undefined;
   log?: Logger;
 }
 
@@ -92,9 +98,9 @@ export async function startClusterRouter(opts: ClusterRouterOptions): Promise<Cl
     root.close();
     throw err;
   });
-  const http = new HttpPools(opts.peerTimeoutMs ?? 30_000);
+  const http = new HttpPools(opts.peerTimeoutMs ?? 30_000, opts.peerTls);
   const routes = new Routes(view, client);
-  const targets = new Targets(view);
+  const targets = new Targets(view, opts.peerTls === undefined ? 'http' : 'https');
   const metrics = new RouterMetrics(codec.kind);
   const partitionOf = (id: string): number => codec.partitionOf(id);
   // Nodes get the cluster token; group routers get the gateway's own credentials.
@@ -107,7 +113,7 @@ export async function startClusterRouter(opts: ClusterRouterOptions): Promise<Cl
     return h;
   };
   let shuttingDown = false;
-  const app = baseApp(log);
+  const app = baseApp(log, opts.https, metrics);
   installApiAuth(app, { listenHost: host, tokens: apiTokens, loopbackOpen: opts.apiLoopbackOpen ?? false, rateLimit: { maxFailures: opts.authFailuresPerMinute ?? 10 }, registry: metrics.registry, exempt: [SYNC_PATH] });
   app.addContentTypeParser('application/cbor', { parseAs: 'buffer', bodyLimit: maxBatchBytes }, (_req, body, done) => done(null, body));
 
@@ -189,14 +195,17 @@ export async function startClusterRouter(opts: ClusterRouterOptions): Promise<Cl
 }
 
 /** Fastify with the shared error mapping, tight parsing limits and a JSON 404. */
-function baseApp(log: Logger): FastifyInstance {
+function baseApp(log: Logger, https: HttpsOptions | undefined, metrics: RouterMetrics): FastifyInstance {
+  // Typed as the plain-HTTP instance: the routes and hooks are the same for both servers.
   const app = Fastify({
+    ...(https === undefined ? {} : { https: tlsServerOptions(https.material, https.clientCerts, https.handshakeTimeoutMs) }),
     loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024,
     routerOptions: { maxParamLength: 128 },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
-  });
+  }) as unknown as FastifyInstance;
+  if (https !== undefined) guardHttpsServer(app.server as unknown as TlsServer, https, new TlsMetrics(metrics.registry), log);
   app.setErrorHandler(makeErrorHandler(log));
   app.setNotFoundHandler((req, reply) => {
     const err = new LmjError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`);

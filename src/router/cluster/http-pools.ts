@@ -4,6 +4,7 @@
  */
 import { Pool } from 'undici';
 import { LmjError } from '../../errors.js';
+import type { PeerTls } from '../../http/tls-listener.js';
 
 /** A JSON answer of a peer. */
 export interface PeerAnswer {
@@ -16,12 +17,21 @@ export interface PeerAnswer {
 export class HttpPools {
   private readonly pools = new Map<string, Pool>();
 
-  constructor(private readonly timeoutMs: number) {}
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly tls?: PeerTls,
+  ) {}
 
   private pool(origin: string): Pool {
     let p = this.pools.get(origin);
     if (p === undefined) {
-      p = new Pool(origin, { connections: 8, pipelining: 1, keepAliveTimeout: 30_000, connectTimeout: Math.min(this.timeoutMs, 5000) });
+      p = new Pool(origin, {
+        connections: 8,
+        pipelining: 1,
+        keepAliveTimeout: 30_000,
+        connectTimeout: Math.min(this.timeoutMs, 5000),
+        ...(this.tls === undefined ? {} : { connect: { ...this.tls } }),
+      });
       this.pools.set(origin, p);
     }
     return p;

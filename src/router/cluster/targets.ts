@@ -16,7 +16,11 @@ export interface Target {
 export class Targets {
   private readonly next = new Map<string, number>();
 
-  constructor(private readonly view: TableView) {}
+  /** `scheme`: how data nodes are reached (https when the router has `--upstream-ca`). */
+  constructor(
+    private readonly view: TableView,
+    private readonly scheme: 'http' | 'https' = 'http',
+  ) {}
 
   /** The peer for `owner`; throws NODE_UNAVAILABLE when a node is not live or a group has no router. */
   of(owner: Owner): Target {
@@ -24,7 +28,7 @@ export class Targets {
       const live = this.view.liveNode(owner.id);
       if (live === undefined) throw new LmjError('NODE_UNAVAILABLE', `data node ${owner.id} is not live`, { details: { node: owner.id } });
       const host = live.address.host.includes(':') ? `[${live.address.host}]` : live.address.host;
-      return { kind: 'node', id: owner.id, origin: `http://${host}:${live.address.port}` };
+      return { kind: 'node', id: owner.id, origin: `${this.scheme}://${host}:${live.address.port}` };
     }
     const routers = this.view.current().groups.get(owner.id)?.routers ?? [];
     if (routers.length === 0) throw new LmjError('NODE_UNAVAILABLE', `router group ${owner.id} has no routers`, { details: { group: owner.id } });

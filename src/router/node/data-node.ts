@@ -23,6 +23,7 @@ import { LmjError } from '../../errors.js';
 import { createLogger, type Logger } from '../../http/logger.js';
 import { isLoopback } from '../../http/loopback.js';
 import { buildHttpApi } from '../../http/server.js';
+import type { HttpsOptions } from '../../http/tls-listener.js';
 import { decodeBatch } from '../../sync/batch.js';
 import { applyBatch } from '../apply-batch.js';
 import { DataNodes } from '../data-nodes.js';
@@ -56,6 +57,8 @@ export interface DataNodeOptions {
   /** Lease TTL, seconds (default 10). */
   ttlSeconds?: number;
   maxBatchBytes?: number;
+  /** Serve HTTPS (`--tls-cert`, `--tls-key`, `--tls-ca`); routers then reach it with `--upstream-ca`. */
+  https?: HttpsOptions | undefined;
   log?: Logger;
 }
 
@@ -97,6 +100,7 @@ export async function startDataNode(opts: DataNodeOptions): Promise<DataNode> {
   const metrics = new RouterMetrics(codec.kind);
   let shuttingDown = false;
   const app = buildHttpApi({
+    https: opts.https,
     source: routerQuerySource(nodes, directory),
     metrics,
     log,
