@@ -35,6 +35,7 @@ export class GatewayMetrics extends ProcessMetrics {
   private readonly deadLettersDropped: Counter;
   private readonly connections: Gauge<'transport'>;
   private readonly applyLag: Histogram;
+  private readonly readPauses: Counter<'transport'>;
   private statsSource: (() => IngestStats) | undefined;
 
   constructor(codecKind: string) {
@@ -114,6 +115,12 @@ export class GatewayMetrics extends ProcessMetrics {
       name: 'lmj_ingest_apply_lag_seconds',
       help: 'Journal on: from a message\'s ack (journaled) to readable (applied to its device)',
       buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 0.75, 1, 2, 5, 10],
+      registers,
+    });
+    this.readPauses = new Counter({
+      name: 'lmj_mqtt_read_pauses_total',
+      help: 'Times a connection stopped being read because its messages in flight reached the bound',
+      labelNames: ['transport'],
       registers,
     });
     const stats = (): IngestStats | undefined => this.statsSource?.();
@@ -207,6 +214,11 @@ export class GatewayMetrics extends ProcessMetrics {
   /** Something (`count` things) was dropped before ingest. */
   shedOne(reason: ShedReason, count = 1): void {
     this.shed.inc({ reason }, count);
+  }
+
+  /** A connection stopped being read at its in-flight bound (flow control). */
+  readPaused(transport: Transport): void {
+    this.readPauses.inc({ transport });
   }
 
   /** Connection count changed. */
