@@ -38,6 +38,7 @@ export class GatewayMetrics extends ProcessMetrics {
   private readonly connections: Gauge<'transport'>;
   private readonly applyLag: Histogram;
   private readonly aclDeniedTotal: Counter<'reason'>;
+  private readonly readPauses: Counter<'transport'>;
   private statsSource: (() => IngestStats) | undefined;
 
   constructor(codecKind: string) {
@@ -128,6 +129,12 @@ export class GatewayMetrics extends ProcessMetrics {
       name: 'lmj_mqtt_acl_denied_total',
       help: 'Publishes refused by the MQTT ACL (another device\'s topic, or a user mapped to no device), dead-lettered as ACL_DENIED',
       labelNames: ['reason'],
+      registers,
+    });
+    this.readPauses = new Counter({
+      name: 'lmj_mqtt_read_pauses_total',
+      help: 'Times a connection stopped being read because its messages in flight reached the bound',
+      labelNames: ['transport'],
       registers,
     });
     const stats = (): IngestStats | undefined => this.statsSource?.();
@@ -230,6 +237,11 @@ export class GatewayMetrics extends ProcessMetrics {
   /** A publish was refused by the MQTT ACL (src/gateway/broker/acl.ts). */
   aclDenied(reason: AclDenyReason): void {
     this.aclDeniedTotal.inc({ reason });
+  }
+
+  /** A connection stopped being read at its in-flight bound (flow control). */
+  readPaused(transport: Transport): void {
+    this.readPauses.inc({ transport });
   }
 
   /** Connection count changed. */

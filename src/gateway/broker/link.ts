@@ -9,6 +9,7 @@ import type { Logger } from '../../http/logger.js';
 import type { Ingestor, IngestResult } from '../ingest/types.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { shouldAck } from './ack-policy.js';
+import { ReadGate } from './read-gate.js';
 
 const PROTOCOL = { protocolVersion: 5 } as const;
 /** MQTT 5 Session Expiry Interval meaning "never expires". */
@@ -23,7 +24,10 @@ export interface LinkContext {
   username: string | undefined;
   password: string | undefined;
   keepalive: number;
-  /** MQTT 5 Receive Maximum: our in-flight window per connection. */
+  /**
+   * MQTT 5 Receive Maximum: our in-flight window per connection. The broker honours it
+   * for QoS 1 only; QoS 0 messages are bounded by pausing the socket at the same count.
+   */
   receiveMaximum: number;
   maxPacketBytes: number;
   filters: readonly string[];
@@ -51,12 +55,23 @@ export class BrokerLink {
   private subscribed = false;
   readonly ready: Promise<void>;
   private markReady!: () => void;
+  /**
+   * Messages of this link in flight, of every QoS and across reconnects: a new
+   * connection is not read while the previous one's messages still fill the window.
+   */
+  private readonly gate: ReadGate;
 
   constructor(
     private readonly ctx: LinkContext,
     private readonly clientId: string,
   ) {
     this.ready = new Promise((resolve) => (this.markReady = resolve));
+    this.gate = new ReadGate(ctx.receiveMaximum, () => ctx.metrics.readPaused('external'));
+  }
+
+  /** Messages handed to ingest by this link and not yet settled. */
+  get inFlight(): number {
+    return this.gate.count;
   }
 
   /** Connects (again after a lost connection, with backoff, until {@link stop}). */
@@ -64,6 +79,7 @@ export class BrokerLink {
     const gen = ++this.generation;
     const socket = connect({ host: this.ctx.host, port: this.ctx.port });
     this.socket = socket;
+    this.gate.attach(socket);
     const parser = mqttPacket.parser(PROTOCOL);
     parser.on('packet', (p: Packet) => this.onPacket(p, gen));
     parser.on('error', (err: Error) => {
@@ -111,6 +127,8 @@ export class BrokerLink {
 
   private onPacket(p: Packet, gen: number): void {
     if (gen !== this.generation) return;
+    // Any packet proves the broker alive; under a flood the PINGRESP queues behind PUBLISHes.
+    this.awaitingPong = false;
     switch (p.cmd) {
       case 'connack': {
         const code = p.reasonCode ?? p.returnCode ?? 0;
@@ -128,7 +146,8 @@ export class BrokerLink {
         });
         this.awaitingPong = false;
         this.pingTimer = setInterval(() => {
-          if (this.awaitingPong) {
+          // Paused, we read nothing, PINGRESP included: not a sign of a dead broker.
+          if (this.awaitingPong && !this.gate.isPaused) {
             this.ctx.log.warn({ broker: this.ctx.url }, 'broker keepalive timeout; reconnecting');
             this.socket?.destroy();
             return;
@@ -153,9 +172,6 @@ export class BrokerLink {
         }
         return;
       }
-      case 'pingresp':
-        this.awaitingPong = false;
-        return;
       case 'publish':
         this.onPublish(p.topic, p.payload, p.qos, p.messageId, gen);
         return;
@@ -171,7 +187,10 @@ export class BrokerLink {
   private onPublish(topic: string, raw: Buffer | string, qos: number, messageId: number | undefined, gen: number): void {
     const payload = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw;
     this.ctx.metrics.messageIn('external', qos);
+    this.gate.enter();
     const result = this.ctx.track(this.ctx.ingestor.submit({ topic, payload, qos: qos === 0 ? 0 : 1, clientId: this.clientId }));
+    const leave = (): void => this.gate.leave();
+    result.then(leave, leave);
     if (qos === 0) {
       result.catch((err: unknown) => this.ctx.log.error({ err }, 'ingest failed for a QoS 0 message'));
       return;
@@ -199,7 +218,7 @@ export class BrokerLink {
 
   /** Stops reading: messages not yet read stay unacked at the broker for the next session. */
   pause(): void {
-    this.socket?.pause();
+    this.gate.stop();
   }
 
   /** Waits for this link's PUBACKs, then disconnects normally (the session is kept). */
