@@ -98,25 +98,40 @@ function printTable(rows: string[][]): void {
   }
 }
 
-/** Profiles one run per build and prints main-thread µs per acked message by stage. */
+/**
+ * Profiles one run per build and prints each stage's share of the busy (non-idle)
+ * main-thread samples, and that share of the run's measured CPU per message. The
+ * profiler's sample intervals are wall time, so on a loaded machine only the shares
+ * are trustworthy; the µs column spreads the /proc CPU time by them.
+ */
 async function profileStages(builds: [string, string][], devices: number, durationS: number): Promise<void> {
-  const perBuild = new Map<string, { stages: Map<Stage, number>; acked: number }>();
+  const perBuild = new Map<string, { share: Map<Stage, number>; run: Run }>();
   for (const [name, root] of builds) {
     const dir = mkdtempSync(join(tmpdir(), 'lmj-bench-prof-'));
     try {
       const run = await daemonRun(root, devices, durationS, dir);
       const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
       if (file === undefined) throw new Error(`no CPU profile written for ${name}`);
-      perBuild.set(name, { stages: stageTimes(join(dir, file)), acked: run.acked });
+      const times = stageTimes(join(dir, file));
+      const busy = [...times].filter(([s]) => s !== 'idle').reduce((a, [, t]) => a + t, 0);
+      perBuild.set(name, { share: new Map([...times].map(([s, t]) => [s, s === 'idle' ? 0 : t / busy])), run });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  console.log('\nmain-thread µs per acked message by stage (one --cpu-prof run each; the whole daemon run, start-up included):\n');
+  console.log('\nper ingest stage: % of busy main-thread samples, and µs of the run\'s CPU per message (one --cpu-prof run each):\n');
   const names = builds.map(([n]) => n);
   const rows = [['stage', ...names]];
-  for (const stage of STAGES) rows.push([stage, ...names.map((n) => fmt1((perBuild.get(n)!.stages.get(stage)! * 1000) / perBuild.get(n)!.acked))]);
-  rows.push(['acked messages', ...names.map((n) => fmt(perBuild.get(n)!.acked))]);
+  for (const stage of STAGES) {
+    if (stage === 'idle') continue;
+    rows.push([stage, ...names.map((n) => {
+      const b = perBuild.get(n)!;
+      const share = b.share.get(stage)!;
+      return `${(share * 100).toFixed(1)} % = ${fmt1(share * b.run.usPerMsg)} µs`;
+    })]);
+  }
+  rows.push(['CPU per message (this run)', ...names.map((n) => `${fmt1(perBuild.get(n)!.run.usPerMsg)} µs`)]);
+  rows.push(['acked msg/s (this run)', ...names.map((n) => fmt(perBuild.get(n)!.run.rate))]);
   printTable(rows);
 }
 

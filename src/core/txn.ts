@@ -50,6 +50,9 @@ export class Txn implements WriteTxn {
   private readonly known: Buffer[] = Array.from({ length: KNOWN_SLOTS }, () => Buffer.alloc(17));
   private knownCount = 0;
   private knownNext = 0;
+  /** The last pointer `objPointer` handed out, until `objCreateWith` uses it. */
+  private readonly fresh = Buffer.alloc(17);
+  private freshValid = false;
 
   constructor(
     private readonly ctx: EngineContext,
@@ -214,7 +217,10 @@ export class Txn implements WriteTxn {
 
   objPointer(): Buffer {
     this.writing();
-    return this.ctx.codec.newPointer(OBJECT_TYPE, this.ctx.partition);
+    const p = this.ctx.codec.newPointer(OBJECT_TYPE, this.ctx.partition);
+    this.fresh.set(p);
+    this.freshValid = true;
+    return p;
   }
 
   objCreateWith(ptr: Uint8Array, names: readonly Bytes[], values: readonly Bytes[]): void {
@@ -223,10 +229,18 @@ export class Txn implements WriteTxn {
     const n = checkMembers(names, values);
     const h = this.ctx.h;
     // The marker as `objCreate` puts it (LMDB drops it at the second name but counts it).
-    if (!this.isKnown(p) && h.set.getBinaryFast(p) === undefined) h.set.putSync(p, MARKER);
-    for (const i of n.order) h.set.putSync(p, n.names[i]!, NO_DUP);
+    // A pointer just handed out by objPointer is new by construction: no lookup.
+    const fresh = this.freshValid && samePointer(p, this.fresh);
+    this.freshValid = false;
+    if (fresh || (!this.isKnown(p) && h.set.getBinaryFast(p) === undefined)) h.set.putSync(p, MARKER);
+    const { names: ns, values: vs, order } = n;
+    const count = ns.length;
+    for (let k = 0; k < count; k++) h.set.putSync(p, ns[order === null ? k : order[k]!]!, NO_DUP);
     const keys = this.ctx.keys;
-    for (const i of n.order) h.main.putSync(keys.member(p, n.names[i]!), n.values[i]!);
+    for (let k = 0; k < count; k++) {
+      const i = order === null ? k : order[k]!;
+      h.main.putSync(keys.member(p, ns[i]!), vs[i]!);
+    }
     this.remember(p);
   }
 
@@ -335,6 +349,7 @@ export class Txn implements WriteTxn {
   }
 
   private register(p: Buffer): void {
+    if (this.freshValid && samePointer(p, this.fresh)) this.freshValid = false;
     const set = this.ctx.h.set;
     if (set.getBinaryFast(p) === undefined) set.putSync(p, MARKER);
     this.remember(p);

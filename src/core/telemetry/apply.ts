@@ -8,33 +8,45 @@ import { cborBytes, cborUint } from './values.js';
 
 /** Collects `latest` updates so a group writes each path once, last value winning. */
 export class LatestBuffer {
-  /** Path (latin1) → index into names/values. */
-  private readonly index = new Map<string, number>();
-  private readonly names: Buffer[] = [];
-  private readonly values: Buffer[] = [];
+  private readonly flats: Flattened[] = [];
   private ts: number | null = null;
 
   add(flat: Flattened, ts: number): void {
-    for (let i = 0; i < flat.paths.length; i++) {
-      const path = flat.paths[i] as Buffer;
-      const key = path.toString('latin1');
-      const at = this.index.get(key);
-      if (at === undefined) {
-        this.index.set(key, this.names.length);
-        this.names.push(path);
-        this.values.push(flat.values[i] as Buffer);
-      } else this.values[at] = flat.values[i] as Buffer;
-    }
+    this.flats.push(flat);
     this.ts = this.ts === null ? ts : Math.max(this.ts, ts);
   }
 
   /** Writes the collected values into `latest`, one put per path. */
   write(txn: WriteTxn, latest: Buffer): void {
     if (this.ts === null) return;
-    this.names.push(TS_MEMBER);
-    this.values.push(cborUint(this.ts));
-    txn.objCreateWith(latest, this.names, this.values);
+    const index = new Map<string, number>();
+    const names: Buffer[] = [];
+    const values: Buffer[] = [];
+    let newer: Buffer[] | undefined;
+    // Newest first, so the first value seen for a path wins; a message with the same
+    // paths as the newer one before it has nothing left to give (the usual case).
+    for (let m = this.flats.length - 1; m >= 0; m--) {
+      const { paths, values: vals } = this.flats[m]!;
+      if (newer !== undefined && samePaths(paths, newer)) continue;
+      newer = paths;
+      for (let i = 0; i < paths.length; i++) {
+        const key = paths[i]!.toString('latin1');
+        if (index.has(key)) continue;
+        index.set(key, names.length);
+        names.push(paths[i]!);
+        values.push(vals[i]!);
+      }
+    }
+    names.push(TS_MEMBER);
+    values.push(cborUint(this.ts));
+    txn.objCreateWith(latest, names, values);
   }
+}
+
+function samePaths(a: readonly Buffer[], b: readonly Buffer[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !a[i]!.equals(b[i]!)) return false;
+  return true;
 }
 
 /** Writes one new reading object with its members (flattened paths, `$ts`, `$id`). */
