@@ -69,6 +69,39 @@ export function checkValue(value: Bytes): Buffer {
   return toBuffer(value);
 }
 
+/** Validated members of one object, and the order (by name bytes, stable) to write them in. */
+export interface CheckedMembers {
+  names: readonly Buffer[];
+  values: readonly Buffer[];
+  /** Indexes in key order; null when the names already are. */
+  order: number[] | null;
+}
+
+/**
+ * Validates parallel name/value lists (every name before anything is written) and sorts
+ * their indexes by name. Writing a new object's keys in key order makes each insert an
+ * append at the end of a B+tree page, which LMDB splits full instead of in half. Equal
+ * names keep their input order, so the last value wins as with one `memberPut` each.
+ * Lists of Buffers are used as they are (no copy on the hot path).
+ */
+export function checkMembers(names: readonly Bytes[], values: readonly Bytes[]): CheckedMembers {
+  if (!Array.isArray(names) || !Array.isArray(values) || names.length !== values.length) {
+    throw new LmjError('INVALID_PARAM', 'names and values must be arrays of the same length');
+  }
+  let allBuffers = true;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    if (!Buffer.isBuffer(name) || name.length === 0 || name.length > MAX_MEMBER_NAME_LEN || !Buffer.isBuffer(values[i])) allBuffers = false;
+  }
+  const n = allBuffers ? (names as readonly Buffer[]) : names.map((x) => checkName(x));
+  const v = allBuffers ? (values as readonly Buffer[]) : values.map((x) => checkValue(x));
+  let sorted = true;
+  for (let i = 1; i < n.length && sorted; i++) sorted = Buffer.compare(n[i - 1]!, n[i]!) <= 0;
+  if (sorted) return { names: n, values: v, order: null };
+  const order = n.map((_, i) => i).sort((a, b) => Buffer.compare(n[a]!, n[b]!));
+  return { names: n, values: v, order };
+}
+
 /**
  * Builds `ptr ‖ name` keys in one reusable buffer. lmdb-js copies a key into its own
  * buffer on every call, so a view into scratch space is safe and saves an allocation

@@ -10,7 +10,7 @@
 import { OBJECT_TYPE, SET_TYPE } from '../codec/types.js';
 import { LmjError } from '../errors.js';
 import { auditGhosts, repairGhosts } from './audit.js';
-import { MARKER, checkElement, checkName, checkPointer, checkTyped, checkValue, prefixEnd, samePointer, toBuffer } from './bytes.js';
+import { MARKER, checkElement, checkMembers, checkName, checkPointer, checkTyped, checkValue, prefixEnd, samePointer, toBuffer } from './bytes.js';
 import { docGet, docPut } from './document.js';
 import type { EngineContext } from './engine-context.js';
 import { readMembers, readRange } from './txn-read.js';
@@ -26,6 +26,8 @@ import type {
 } from './types.js';
 
 const NO_DUP = Object.freeze({ noDupData: true });
+/** How many recently used entity pointers a transaction remembers as existing. */
+const KNOWN_SLOTS = 4;
 
 /** Throws INVALID_PARAM when a transaction callback returned a promise. */
 export function assertSync(result: unknown): void {
@@ -40,9 +42,17 @@ export class Txn implements WriteTxn {
   finished = false;
   /** True while a child transaction runs: LMDB forbids using the parent meanwhile. */
   private suspended = false;
-  /** The last object/set pointer known to exist in this transaction (skips a lookup per member write). */
-  private readonly known = Buffer.alloc(17);
-  private knownValid = false;
+  /**
+   * The last few object/set pointers known to exist in this transaction (skips a lookup
+   * per member write). Several, because a reading's writes alternate between the new
+   * reading, the `readings` set and the `ids` index.
+   */
+  private readonly known: Buffer[] = Array.from({ length: KNOWN_SLOTS }, () => Buffer.alloc(17));
+  private knownCount = 0;
+  private knownNext = 0;
+  /** The last pointer `objPointer` handed out, until `objCreateWith` uses it. */
+  private readonly fresh = Buffer.alloc(17);
+  private freshValid = false;
 
   constructor(
     private readonly ctx: EngineContext,
@@ -59,13 +69,25 @@ export class Txn implements WriteTxn {
     if (!this.writable) throw new LmjError('READONLY_TXN');
   }
 
+  private isKnown(p: Buffer): boolean {
+    for (let i = 0; i < this.knownCount; i++) if (samePointer(p, this.known[i]!)) return true;
+    return false;
+  }
+
   private remember(p: Buffer): void {
-    this.known.set(p);
-    this.knownValid = true;
+    if (this.isKnown(p)) return;
+    this.known[this.knownNext]!.set(p);
+    this.knownNext = (this.knownNext + 1) % KNOWN_SLOTS;
+    if (this.knownCount < KNOWN_SLOTS) this.knownCount++;
+  }
+
+  private forgetKnown(): void {
+    this.knownCount = 0;
+    this.knownNext = 0;
   }
 
   private requireEntity(p: Buffer): void {
-    if (this.knownValid && samePointer(p, this.known)) return;
+    if (this.isKnown(p)) return;
     if (this.ctx.h.set.getBinaryFast(p) === undefined) {
       throw new LmjError('ENTITY_NOT_FOUND', undefined, { details: { ptr: p.toString('hex') } });
     }
@@ -193,6 +215,35 @@ export class Txn implements WriteTxn {
     this.register(checkTyped(ptr, OBJECT_TYPE));
   }
 
+  objPointer(): Buffer {
+    this.writing();
+    const p = this.ctx.codec.newPointer(OBJECT_TYPE, this.ctx.partition);
+    this.fresh.set(p);
+    this.freshValid = true;
+    return p;
+  }
+
+  objCreateWith(ptr: Uint8Array, names: readonly Bytes[], values: readonly Bytes[]): void {
+    this.writing();
+    const p = checkTyped(ptr, OBJECT_TYPE);
+    const n = checkMembers(names, values);
+    const h = this.ctx.h;
+    // The marker as `objCreate` puts it (LMDB drops it at the second name but counts it).
+    // A pointer just handed out by objPointer is new by construction: no lookup.
+    const fresh = this.freshValid && samePointer(p, this.fresh);
+    this.freshValid = false;
+    if (fresh || (!this.isKnown(p) && h.set.getBinaryFast(p) === undefined)) h.set.putSync(p, MARKER);
+    const { names: ns, values: vs, order } = n;
+    const count = ns.length;
+    for (let k = 0; k < count; k++) h.set.putSync(p, ns[order === null ? k : order[k]!]!, NO_DUP);
+    const keys = this.ctx.keys;
+    for (let k = 0; k < count; k++) {
+      const i = order === null ? k : order[k]!;
+      h.main.putSync(keys.member(p, ns[i]!), vs[i]!);
+    }
+    this.remember(p);
+  }
+
   memberPut(ptr: Uint8Array, name: Bytes, value: Bytes): void {
     this.writing();
     const p = checkTyped(ptr, OBJECT_TYPE);
@@ -246,7 +297,7 @@ export class Txn implements WriteTxn {
     const keys = [...h.main.getKeys({ start: p, end: prefixEnd(p) })];
     for (const k of keys) h.main.removeSync(k);
     h.set.removeSync(p);
-    this.knownValid = false;
+    this.forgetKnown();
   }
 
   // ---- set writes --------------------------------------------------------
@@ -294,10 +345,11 @@ export class Txn implements WriteTxn {
     const p = checkTyped(ptr, SET_TYPE);
     this.requireEntity(p);
     this.ctx.h.set.removeSync(p);
-    this.knownValid = false;
+    this.forgetKnown();
   }
 
   private register(p: Buffer): void {
+    if (this.freshValid && samePointer(p, this.fresh)) this.freshValid = false;
     const set = this.ctx.h.set;
     if (set.getBinaryFast(p) === undefined) set.putSync(p, MARKER);
     this.remember(p);
@@ -332,7 +384,7 @@ export class Txn implements WriteTxn {
       childTxn.finished = true;
       this.suspended = false;
       // The child may have deleted (or its abort may have undone) what we knew existed.
-      this.knownValid = false;
+      this.forgetKnown();
     }
   }
 }

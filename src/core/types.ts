@@ -133,6 +133,15 @@ export interface WriteTxn extends ReadTxn {
   objCreate(): Buffer;
   /** Creates the object at the caller's pointer if absent (e.g. a fixed root); no-op if present. */
   objRegister(ptr: Uint8Array): void;
+  /** A fresh object pointer in the store's partition; nothing is written (see {@link WriteTxn.objCreateWith}). */
+  objPointer(): Buffer;
+  /**
+   * Creates the object at `ptr` (if absent) with these members in one call: every name
+   * is validated before anything is written, then the names are registered and the
+   * values put in key order (full B+tree pages). Same bytes as `objRegister` and one
+   * `memberPut` per member.
+   */
+  objCreateWith(ptr: Uint8Array, names: readonly Bytes[], values: readonly Bytes[]): void;
   /** Registers the name (no-dup) then puts the value. */
   memberPut(ptr: Uint8Array, name: Bytes, value: Bytes): void;
   /** Registers the name without a value (legal "missing value" state). */

@@ -8,29 +8,51 @@ import { cborBytes, cborUint } from './values.js';
 
 /** Collects `latest` updates so a group writes each path once, last value winning. */
 export class LatestBuffer {
-  private readonly values = new Map<string, [Buffer, Buffer]>();
+  private readonly flats: Flattened[] = [];
   private ts: number | null = null;
 
   add(flat: Flattened, ts: number): void {
-    for (let i = 0; i < flat.paths.length; i++) {
-      const path = flat.paths[i] as Buffer;
-      this.values.set(path.toString('latin1'), [path, flat.values[i] as Buffer]);
-    }
+    this.flats.push(flat);
     this.ts = this.ts === null ? ts : Math.max(this.ts, ts);
   }
 
-  /** Writes the collected values into `latest`. */
+  /** Writes the collected values into `latest`, one put per path. */
   write(txn: WriteTxn, latest: Buffer): void {
-    for (const [name, value] of this.values.values()) txn.memberPut(latest, name, value);
-    if (this.ts !== null) txn.memberPut(latest, TS_MEMBER, cborUint(this.ts));
+    if (this.ts === null) return;
+    const index = new Map<string, number>();
+    const names: Buffer[] = [];
+    const values: Buffer[] = [];
+    let newer: Buffer[] | undefined;
+    // Newest first, so the first value seen for a path wins; a message with the same
+    // paths as the newer one before it has nothing left to give (the usual case).
+    for (let m = this.flats.length - 1; m >= 0; m--) {
+      const { paths, values: vals } = this.flats[m]!;
+      if (newer !== undefined && samePaths(paths, newer)) continue;
+      newer = paths;
+      for (let i = 0; i < paths.length; i++) {
+        const key = paths[i]!.toString('latin1');
+        if (index.has(key)) continue;
+        index.set(key, names.length);
+        names.push(paths[i]!);
+        values.push(vals[i]!);
+      }
+    }
+    names.push(TS_MEMBER);
+    values.push(cborUint(this.ts));
+    txn.objCreateWith(latest, names, values);
   }
 }
 
-/** Writes one reading object's members (flattened paths, `$ts`, `$id`). */
+function samePaths(a: readonly Buffer[], b: readonly Buffer[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !a[i]!.equals(b[i]!)) return false;
+  return true;
+}
+
+/** Writes one new reading object with its members (flattened paths, `$ts`, `$id`). */
 export function writeReadingMembers(txn: WriteTxn, ptr: Buffer, flat: Flattened, ts: number, identity: Buffer): void {
-  for (let i = 0; i < flat.paths.length; i++) txn.memberPut(ptr, flat.paths[i] as Buffer, flat.values[i] as Buffer);
-  txn.memberPut(ptr, TS_MEMBER, cborUint(ts));
-  txn.memberPut(ptr, ID_MEMBER, cborBytes(identity));
+  // `$id` < `$ts` < the paths (sorted, and a leading `$` is escaped): already key order.
+  txn.objCreateWith(ptr, [ID_MEMBER, TS_MEMBER, ...flat.paths], [cborBytes(identity), cborUint(ts), ...flat.values]);
 }
 
 function lastElement(txn: WriteTxn, root: Root): { ts: number; ptr: Buffer } | null {
@@ -52,20 +74,24 @@ function lastElement(txn: WriteTxn, root: Root): { ts: number; ptr: Buffer } | n
 export function applyReadings(txn: WriteTxn, deviceId: string, inputs: readonly ReadingInput[]): ApplyOutcome[] {
   const first = inputs[0];
   if (first === undefined) return [];
-  const root = ensureRoot(txn, deviceId, first.receivedAt);
+  return applyReadingsTo(txn, ensureRoot(txn, deviceId, first.receivedAt), inputs).outcomes;
+}
+
+/** {@link applyReadings} on a root already read; returns the root as it is afterwards. */
+export function applyReadingsTo(txn: WriteTxn, root: Root, inputs: readonly ReadingInput[]): { outcomes: ApplyOutcome[]; root: Root } {
   const prev = lastElement(txn, root);
   let lastTs = prev?.ts ?? 0;
   let lastPtr = prev?.ptr;
   let count = root.readingCount;
   const latest = new LatestBuffer();
-  const out: ApplyOutcome[] = [];
+  const outcomes: ApplyOutcome[] = [];
   for (const input of inputs) {
     const existing = txn.memberValue(root.ids, input.identity);
     if (existing !== undefined) {
-      out.push({ status: 'duplicate', ptr: Buffer.from(existing) });
+      outcomes.push({ status: 'duplicate', ptr: Buffer.from(existing) });
       continue;
     }
-    const ptr = txn.objCreate();
+    const ptr = txn.objPointer();
     let ts = Math.max(Math.floor(input.receivedAt), lastTs);
     if (ts === lastTs && lastPtr !== undefined && Buffer.compare(ptr, lastPtr) <= 0) ts = lastTs + 1;
     writeReadingMembers(txn, ptr, input.flat, ts, input.identity);
@@ -76,15 +102,16 @@ export function applyReadings(txn: WriteTxn, deviceId: string, inputs: readonly 
     lastTs = ts;
     lastPtr = ptr;
     count++;
-    out.push({ status: 'stored', ptr, ts, element });
+    outcomes.push({ status: 'stored', ptr, ts, element });
   }
   latest.write(txn, root.latest);
-  updateRootStats(txn, root, {
+  const after = {
     firstSeen: Math.min(root.firstSeen, lastTs || root.firstSeen),
     lastSeen: Math.max(root.lastSeen, lastTs),
     readingCount: count,
-  });
-  return out;
+  };
+  updateRootStats(txn, root, after);
+  return { outcomes, root: { ...root, ...after } };
 }
 
 /**
@@ -92,15 +119,17 @@ export function applyReadings(txn: WriteTxn, deviceId: string, inputs: readonly 
  * path, last value wins; paths absent from the payload are kept) and sets its `$ts`.
  */
 export function applyMeta(txn: WriteTxn, deviceId: string, input: MetaInput): void {
-  const root = ensureRoot(txn, deviceId, input.receivedAt);
+  applyMetaTo(txn, ensureRoot(txn, deviceId, input.receivedAt), input);
+}
+
+/** {@link applyMeta} on a root already read; returns the root as it is afterwards. */
+export function applyMetaTo(txn: WriteTxn, root: Root, input: MetaInput): Root {
   for (let i = 0; i < input.flat.paths.length; i++) {
     txn.memberPut(root.meta, input.flat.paths[i] as Buffer, input.flat.values[i] as Buffer);
   }
   const ts = Math.floor(input.receivedAt);
   txn.memberPut(root.meta, TS_MEMBER, cborUint(ts));
-  updateRootStats(txn, root, {
-    firstSeen: root.firstSeen,
-    lastSeen: Math.max(root.lastSeen, ts),
-    readingCount: root.readingCount,
-  });
+  const after = { firstSeen: root.firstSeen, lastSeen: Math.max(root.lastSeen, ts), readingCount: root.readingCount };
+  updateRootStats(txn, root, after);
+  return { ...root, ...after };
 }

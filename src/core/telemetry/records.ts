@@ -81,8 +81,11 @@ export function applyRecords(txn: WriteTxn, deviceId: string, records: readonly 
   const ordered = [...records].sort((a, b) => Buffer.compare(a.element, b.element));
   for (const r of ordered) {
     if (txn.memberValue(root.ids, r.identity) !== undefined || txn.exists(r.ptr)) continue;
-    txn.objRegister(r.ptr);
-    for (const m of r.members) txn.memberPut(r.ptr, m.name, m.value);
+    txn.objCreateWith(
+      r.ptr,
+      r.members.map((m) => m.name),
+      r.members.map((m) => m.value),
+    );
     txn.setPut(root.readings, r.element);
     txn.memberPut(root.ids, r.identity, r.ptr);
     if (r.ts >= newestBefore) {

@@ -7,10 +7,10 @@
  */
 import type { Codec, Flattened, FlattenLimits } from '../../codec/types.js';
 import type { WriteTxn } from '../../core/types.js';
-import { applyMeta, applyReadings } from '../../core/telemetry/apply.js';
+import { applyMetaTo, applyReadingsTo } from '../../core/telemetry/apply.js';
 import { messageIdentity } from '../../core/telemetry/identity.js';
-import { readRoot } from '../../core/telemetry/root.js';
-import type { ApplyOutcome } from '../../core/telemetry/types.js';
+import { ensureRoot } from '../../core/telemetry/root.js';
+import type { ApplyOutcome, ReadingInput } from '../../core/telemetry/types.js';
 import { LmjError, isLmjError, type ErrorCode } from '../../errors.js';
 import { isDiskError } from '../disk-guard.js';
 import type { DeadLetterStore, NewDeadLetter } from '../dead-letters.js';
@@ -85,28 +85,29 @@ export function asDeviceError(err: unknown, deviceId: string): LmjError {
 /** Applies one device's messages in order; returns per-message outcomes (null = meta) and the root's stats. */
 export function applyWork(txn: WriteTxn, deviceId: string, work: readonly ApplyInput[]): { outcomes: (ApplyOutcome | null)[]; entry: DeviceListEntry } {
   const outcomes: (ApplyOutcome | null)[] = [];
-  let run: ApplyInput[] = [];
+  const first = work[0];
+  if (first === undefined) return { outcomes, entry: { id: deviceId, firstSeen: 0, lastSeen: 0, readings: 0 } };
+  // The root is read once per commit and carried through, not read again per run or at the end.
+  let root = ensureRoot(txn, deviceId, first.receivedAt);
+  let run: ReadingInput[] = [];
   const flushRun = (): void => {
     if (run.length === 0) return;
-    const inputs = run.map((w) => ({ flat: w.flat, identity: w.identity, receivedAt: w.receivedAt }));
-    outcomes.push(...applyReadings(txn, deviceId, inputs));
+    const applied = applyReadingsTo(txn, root, run);
+    for (const o of applied.outcomes) outcomes.push(o);
+    root = applied.root;
     run = [];
   };
   for (const w of work) {
     if (w.kind === 'telemetry') {
-      run.push(w);
+      run.push({ flat: w.flat, identity: w.identity, receivedAt: w.receivedAt });
       continue;
     }
     flushRun();
-    applyMeta(txn, deviceId, { flat: w.flat, receivedAt: w.receivedAt });
+    root = applyMetaTo(txn, root, { flat: w.flat, receivedAt: w.receivedAt });
     outcomes.push(null);
   }
   flushRun();
-  const root = readRoot(txn);
-  return {
-    outcomes,
-    entry: { id: deviceId, firstSeen: root?.firstSeen ?? 0, lastSeen: root?.lastSeen ?? 0, readings: root?.readingCount ?? 0 },
-  };
+  return { outcomes, entry: { id: deviceId, firstSeen: root.firstSeen, lastSeen: root.lastSeen, readings: root.readingCount } };
 }
 
 /** The final result of one applied message; `readings`: the device's reading count after its commit. */
