@@ -127,6 +127,8 @@ export const ERROR_CODES = {
   SQL_TABLE_NOT_FOUND: { errno: -33604, httpStatus: 404, message: 'no such table' },
   SQL_TABLE_EXISTS: { errno: -33605, httpStatus: 409, message: 'table already exists' },
   CONSTRAINT_FAILED: { errno: -33606, httpStatus: 400, message: 'row violates the table schema' },
+  // Native reading scan (-33660…).
+  SCAN_FAILED: { errno: -33660, httpStatus: 500, message: 'native reading scan failed (LMDB cursor error)' },
 } as const;
 
 /** A stable string error code. */

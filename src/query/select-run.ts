@@ -160,7 +160,12 @@ export async function explainSelect(p: PreparedSelect, source: QuerySource, ctx:
       lines.push(...(await pointerRanges(source, selectDevices(p.plan.devices, all).slice(0, 10), p.plan)));
       const walk = 'one main cursor walk from the first reading pointer (gets for out-of-order pointers)';
       const get = 'one main get per member per reading';
-      const how = c.members.length === 0 ? 'no member reads' : mode === 'walk' ? walk : mode === 'get' ? get : `per instance: ${walk} when at least half of its paths are read, else ${get}`;
+      const first = selectDevices(p.plan.devices, all)[0];
+      const native = first !== undefined && (await source.readDevice(first, (txn) => txn.nativeScan)) === true;
+      const batch = native
+        ? 'batches of 1,024 readings, one addon call each (set cursor and member gets in C++, numbers decoded there)'
+        : 'batches of 1,024 readings (set cursor range and one get per member, in TypeScript)';
+      const how = c.members.length === 0 ? 'no member reads' : mode === 'walk' ? walk : mode === 'get' ? get : batch;
       lines.push(`members read per reading: ${c.members.join(', ') || '(none: element only)'} — ${how}`);
     } else if (p.view === 'latest') {
       lines.push(`per instance: root → latest object; members read: ${c.members.join(', ') || '(none)'}`);

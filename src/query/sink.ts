@@ -34,9 +34,18 @@ export function rowComparator(offset: number, desc: readonly boolean[]): (a: Sql
   };
 }
 
+function sameValues(a: readonly SqlValue[], b: readonly SqlValue[]): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 class GroupSink implements Sink {
   private readonly groups = new Map<string, PartialGroup>();
   private seq = 0;
+  /** The group key of the current row, reused row after row. */
+  private readonly scratch: SqlValue[] = [];
+  /** The group of the previous row. */
+  private last: PartialGroup | undefined;
 
   constructor(
     private readonly c: CompiledSelect,
@@ -45,13 +54,21 @@ class GroupSink implements Sink {
   ) {}
 
   add(row: SqlValue[]): boolean {
-    const key = this.c.groupFns.map((f) => f(row));
-    const k = tupleKey(key);
-    let g = this.groups.get(k);
-    if (g === undefined) {
-      g = { key, states: this.c.aggs.map((a) => newState(a.fn)) };
-      this.groups.set(k, g);
-      this.budget.held(this.groups.size, 'groups');
+    const fns = this.c.groupFns;
+    const key = this.scratch;
+    for (let i = 0; i < fns.length; i++) key[i] = (fns[i] as (typeof fns)[number])(row);
+    // Rows of one device arrive in time order, so consecutive rows mostly share their
+    // group (a bucket, the device): identical key values are the same tupleKey.
+    let g = this.last;
+    if (g === undefined || !sameValues(key, g.key)) {
+      const k = tupleKey(key);
+      g = this.groups.get(k);
+      if (g === undefined) {
+        g = { key: key.slice(), states: this.c.aggs.map((a) => newState(a.fn)) };
+        this.groups.set(k, g);
+        this.budget.held(this.groups.size, 'groups');
+      }
+      this.last = g;
     }
     const ts = this.order.tsSlot === null ? this.seq++ : Number(row[this.order.tsSlot]);
     const dev = this.order.devSlot === null ? '' : String(row[this.order.devSlot]);
