@@ -24,6 +24,7 @@ class NativeAddon : public Napi::Addon<NativeAddon> {
                          });
     // The reading scan is plain Node-API C (scan.cc), registered beside the methods.
     exports.Set("scanReadings", CFunction(env, "scanReadings", ScanReadings));
+    exports.Set("aggregateReadings", CFunction(env, "aggregateReadings", AggregateReadings));
     exports.Set("lmdbVersion", CFunction(env, "lmdbVersion", LmdbVersion));
   }
 

@@ -12,6 +12,9 @@ namespace lmj {
 //              elements, kinds, nums) -> rows (>= 0) or a negative status.
 napi_value ScanReadings(napi_env env, napi_callback_info info);
 
+// aggregateReadings(…) -> count/sum/min/max per group of one device's readings (scan.cc).
+napi_value AggregateReadings(napi_env env, napi_callback_info info);
+
 // lmdbVersion() -> the version string of the liblmdb compiled into the addon.
 napi_value LmdbVersion(napi_env env, napi_callback_info info);
 

@@ -107,4 +107,24 @@ export interface ReadingScanKernel {
     kinds: Uint8Array,
     nums: Float64Array,
   ): number;
+  /**
+   * count/sum/min/max of one device's readings in `[from, to)` in one call, for the
+   * query pushdown (src/query/pushdown.ts): `preds` = [slot (-1 ts, else member), op,
+   * value]…, `width` the time bucket (0 none), `aggs` = [fn, member]…. Answers
+   * [status (1: fall back to the row scan), rows, values, groups, per group: key, two
+   * numbers per aggregate…], or a status number (< 0).
+   */
+  aggregateReadings(
+    txnAddress: number,
+    setDbi: number,
+    mainDbi: number,
+    setKey: Uint8Array,
+    from: Uint8Array | null,
+    to: Uint8Array | null,
+    members: readonly Uint8Array[],
+    preds: Float64Array,
+    width: number,
+    aggs: Float64Array,
+    maxRows: number,
+  ): Float64Array | number;
 }

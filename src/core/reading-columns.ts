@@ -92,22 +92,51 @@ function dbiOf(db: LmdbDb): number | undefined {
   return typeof dbi === 'number' ? dbi : undefined;
 }
 
-function nativeBatch(k: ReadingScanKernel, ctx: EngineContext, set: Buffer, from: Buffer | null, to: Buffer | null, out: ReadingColumns): boolean {
+/** Runs `fn` with lmdb-js's current read transaction and the two dbis; undefined when unavailable. */
+function withNativeTxn<T>(ctx: EngineContext, fn: (txn: number, setDbi: number, mainDbi: number) => T): T | undefined {
   const setDbi = dbiOf(ctx.h.set);
   const mainDbi = dbiOf(ctx.h.main);
-  if (setDbi === undefined || mainDbi === undefined) return false;
+  if (setDbi === undefined || mainDbi === undefined) return undefined;
   // The same read transaction lmdb-js's own gets in this callback use (renewed if needed).
   const txn = (ctx.h.main as unknown as NativeDb).useReadTransaction();
   try {
-    if (typeof txn.address !== 'number' || txn.address === 0) return false;
-    const rows = k.scanReadings(txn.address, setDbi, mainDbi, set, from, to, out.members, out.elements, out.kinds, out.nums);
+    if (typeof txn.address !== 'number' || txn.address === 0) return undefined;
+    return fn(txn.address, setDbi, mainDbi);
+  } finally {
+    txn.done();
+  }
+}
+
+function nativeBatch(k: ReadingScanKernel, ctx: EngineContext, set: Buffer, from: Buffer | null, to: Buffer | null, out: ReadingColumns): boolean {
+  const ok = withNativeTxn(ctx, (txn, setDbi, mainDbi) => {
+    const rows = k.scanReadings(txn, setDbi, mainDbi, set, from, to, out.members, out.elements, out.kinds, out.nums);
     if (rows < 0) throw fromStatus(rows, 'native reading scan failed');
     out.rows = rows;
     out.done = rows < out.capacity;
     return true;
-  } finally {
-    txn.done();
-  }
+  });
+  return ok === true;
+}
+
+/** What {@link readingAggregates} computes (see ReadingScanKernel.aggregateReadings). */
+export interface AggregateRequest {
+  members: readonly Buffer[];
+  preds: Float64Array;
+  width: number;
+  aggs: Float64Array;
+  maxRows: number;
+}
+
+/** The kernel's aggregate answer for `set`'s readings in `[from, to)`, or null where it cannot run. */
+export function readingAggregates(ctx: EngineContext, writable: boolean, set: Buffer, from: Buffer | null, to: Buffer | null, req: AggregateRequest): Float64Array | null {
+  const k = usableKernel(ctx, writable);
+  if (k === undefined) return null;
+  const out = withNativeTxn(ctx, (txn, setDbi, mainDbi) => {
+    const r = k.aggregateReadings(txn, setDbi, mainDbi, set, from, to, req.members, req.preds, req.width, req.aggs, req.maxRows);
+    if (typeof r === 'number') throw fromStatus(r, 'native reading aggregate failed');
+    return r;
+  });
+  return out ?? null;
 }
 
 function portableBatch(txn: ReadTxn, set: Buffer, from: Buffer | null, to: Buffer | null, out: ReadingColumns): void {

@@ -13,7 +13,7 @@ import { auditGhosts, repairGhosts } from './audit.js';
 import { MARKER, checkElement, checkName, checkPointer, checkTyped, checkValue, prefixEnd, samePointer, toBuffer } from './bytes.js';
 import { docGet, docPut } from './document.js';
 import type { EngineContext } from './engine-context.js';
-import { nativeReadingScan, readReadingColumns, type ReadingColumns } from './reading-columns.js';
+import { nativeReadingScan, readReadingColumns, readingAggregates, type AggregateRequest, type ReadingColumns } from './reading-columns.js';
 import { readMembers, readRange } from './txn-read.js';
 import type {
   Bytes,
@@ -156,6 +156,12 @@ export class Txn implements WriteTxn {
     this.live();
     const p = checkTyped(set, SET_TYPE);
     readReadingColumns(this.ctx, this, this.writable, p, from === null ? null : toBuffer(from), to === null ? null : toBuffer(to), out);
+  }
+
+  readingAggregates(set: Uint8Array, from: Uint8Array | null, to: Uint8Array | null, req: AggregateRequest): Float64Array | null {
+    this.live();
+    const p = checkTyped(set, SET_TYPE);
+    return readingAggregates(this.ctx, this.writable, p, from === null ? null : toBuffer(from), to === null ? null : toBuffer(to), req);
   }
 
   get nativeScan(): boolean {

@@ -6,7 +6,7 @@
  * Where a parameter is {@link Bytes}, a string is taken as its UTF-8 bytes.
  */
 import type { Codec } from '../codec/types.js';
-import type { ReadingColumns } from './reading-columns.js';
+import type { AggregateRequest, ReadingColumns } from './reading-columns.js';
 
 /** Bytes, or a string meaning its UTF-8 encoding. */
 export type Bytes = Uint8Array | string;
@@ -129,6 +129,11 @@ export interface ReadTxn {
    * one addon call per batch with the native codec, the same output in TypeScript otherwise.
    */
   readingColumns(set: Uint8Array, from: Uint8Array | null, to: Uint8Array | null, out: ReadingColumns): void;
+  /**
+   * count/sum/min/max over a `readings` range in the addon (one call per device), or null
+   * when the addon cannot read this transaction (portable codec, write transaction).
+   */
+  readingAggregates(set: Uint8Array, from: Uint8Array | null, to: Uint8Array | null, req: AggregateRequest): Float64Array | null;
   /** True when {@link readingColumns} runs in the addon in this transaction. */
   readonly nativeScan: boolean;
   /** Ghost members under `ptr`, or in the whole instance when omitted. */

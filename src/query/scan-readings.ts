@@ -121,7 +121,7 @@ function useWalk(spec: ReadingScan): boolean {
  * One reference member of the device root (`readings`, `latest`): null when the instance
  * was never written. Reads only that member, not the whole root (a scan per device).
  */
-function rootRef(txn: ReadTxn, name: Buffer): Buffer | null {
+export function rootRef(txn: ReadTxn, name: Buffer): Buffer | null {
   if (!txn.exists(ROOT_PTR)) return null;
   const v = txn.memberValue(ROOT_PTR, name);
   if (v === undefined || !isReference(v)) {

@@ -4,7 +4,7 @@
  * the best OFFSET+LIMIT rows when there is).
  */
 import { LmjError } from '../errors.js';
-import { newState, step, type AggState, type PartialGroup, type PartialResult } from './aggregate.js';
+import { mergeState, newState, step, type AggState, type PartialGroup, type PartialResult } from './aggregate.js';
 import type { Budget } from './budget.js';
 import type { CompiledSelect } from './compile-select.js';
 import type { SqlValue } from './types.js';
@@ -19,6 +19,8 @@ export interface RowOrder {
 /** Consumes rows that passed WHERE; `add` returns false when no more rows are needed. */
 export interface Sink {
   add(row: SqlValue[]): boolean;
+  /** Folds a group's states computed elsewhere (the native pushdown) in; aggregated sinks only. */
+  mergeGroup?(key: SqlValue[], states: AggState[]): void;
   partial(): PartialResult;
 }
 
@@ -53,10 +55,13 @@ class GroupSink implements Sink {
     private readonly budget: Budget,
   ) {}
 
-  add(row: SqlValue[]): boolean {
-    const fns = this.c.groupFns;
-    const key = this.scratch;
-    for (let i = 0; i < fns.length; i++) key[i] = (fns[i] as (typeof fns)[number])(row);
+  mergeGroup(key: SqlValue[], states: AggState[]): void {
+    const g = this.group(key);
+    states.forEach((st, i) => mergeState(g.states[i] as AggState, st));
+  }
+
+  /** The group of `key` (copied when the group is new). */
+  private group(key: SqlValue[]): PartialGroup {
     // Rows of one device arrive in time order, so consecutive rows mostly share their
     // group (a bucket, the device): identical key values are the same tupleKey.
     let g = this.last;
@@ -70,6 +75,14 @@ class GroupSink implements Sink {
       }
       this.last = g;
     }
+    return g;
+  }
+
+  add(row: SqlValue[]): boolean {
+    const fns = this.c.groupFns;
+    const key = this.scratch;
+    for (let i = 0; i < fns.length; i++) key[i] = (fns[i] as (typeof fns)[number])(row);
+    const g = this.group(key);
     const ts = this.order.tsSlot === null ? this.seq++ : Number(row[this.order.tsSlot]);
     const dev = this.order.devSlot === null ? '' : String(row[this.order.devSlot]);
     const aggs = this.c.aggs;

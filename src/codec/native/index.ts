@@ -18,13 +18,14 @@ export interface NativeAddon {
   flattenBatch(payloads: readonly Uint8Array[], format: number, maxDepth: number, maxFields: number): Buffer | number;
   /** Absent in builds older than the reading scan: the scan then runs in TypeScript. */
   scanReadings?: ReadingScanKernel['scanReadings'];
+  aggregateReadings?: ReadingScanKernel['aggregateReadings'];
   lmdbVersion?: () => string;
 }
 
 function scanKernel(addon: NativeAddon): ReadingScanKernel | undefined {
-  const { scanReadings, lmdbVersion } = addon;
-  if (typeof scanReadings !== 'function' || typeof lmdbVersion !== 'function') return undefined;
-  return Object.freeze({ lmdbVersion: lmdbVersion(), scanReadings });
+  const { scanReadings, aggregateReadings, lmdbVersion } = addon;
+  if (typeof scanReadings !== 'function' || typeof aggregateReadings !== 'function' || typeof lmdbVersion !== 'function') return undefined;
+  return Object.freeze({ lmdbVersion: lmdbVersion(), scanReadings, aggregateReadings });
 }
 
 const EXPECTED = ['partitionOf', 'formatPointer', 'parsePointer', 'flattenBatch'];
