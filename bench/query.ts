@@ -9,9 +9,11 @@
  * `readings(device, ts, <paths>…)` with an index on (device, ts), WAL.
  * Queries: q1 one device, last hour, avg per minute; q2 all devices, last 10 minutes,
  * max per device; q3 latest per device; q4 count where temp > x over everything.
- * Cases per query: SQLite (baseline), our `walk` scan (one `main` cursor per device),
- * our `get` scan (one get per member per reading). Median of `LMJ_BENCH_QUERY_RUNS`
- * (default 5) interleaved rounds; answers are checked equal before timing.
+ * Cases per query: SQLite (baseline), our `batch` scan (the default: column batches, one
+ * addon call per 1,024 readings with the native codec; the portable loop with
+ * LMJ_CODEC=portable) and our `get` scan (one lmdb-js get per member per reading from
+ * TypeScript, the scan before the batches). Median of `LMJ_BENCH_QUERY_RUNS` (default 5)
+ * interleaved rounds; answers are checked equal before timing.
  *
  * Usage: npm run bench -- query   (or node dist/bench/query.js)
  */
@@ -21,6 +23,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { getCodec } from '../src/codec/index.js';
+import { loadavg } from 'node:os';
 import { openStore } from '../src/core/index.js';
 import { applyReadings, messageIdentity, type ReadingInput } from '../src/core/telemetry/index.js';
 import { dataDirSource, runQuery, type DataDirSource, type ScanMode } from '../src/query/index.js';
@@ -30,6 +33,8 @@ import type { DeviceContext } from '../firmware-sim/profiles/types.js';
 import { median, printRateTable, type RateRow } from './lib/report.js';
 
 const DEVICES = 100;
+const MODES = ['batch', 'get'] as const;
+type Mode = (typeof MODES)[number];
 const INTERVAL_MS = 10_000;
 
 interface Fleet {
@@ -155,11 +160,11 @@ export async function runQueryBench(total = Number(process.env['LMJ_BENCH_QUERY_
   const src = dataDirSource(fleet.dir);
   try {
     for (const q of queries(fleet.end)) {
-      const rates: Record<'sqlite' | 'walk' | 'get', number[]> = { sqlite: [], walk: [], get: [] };
-      const cpuRates: Record<'sqlite' | 'walk' | 'get', number[]> = { sqlite: [], walk: [], get: [] };
-      const valueRates: Record<'walk' | 'get', number[]> = { walk: [], get: [] };
+      const rates: Record<'sqlite' | Mode, number[]> = { sqlite: [], batch: [], get: [] };
+      const cpuRates: Record<'sqlite' | Mode, number[]> = { sqlite: [], batch: [], get: [] };
+      const valueRates: Record<Mode, number[]> = { batch: [], get: [] };
       const ref = timeSqlite(fleet.db, q.sqlite).rows;
-      for (const mode of ['walk', 'get'] as const) {
+      for (const mode of MODES) {
         const ours = await timeOurs(src, q.ours, mode);
         if (!sameAnswer(ours.rows, ref) || ours.rows.length === 0) throw new Error(`${q.name}: ${mode} answer differs from SQLite`);
       }
@@ -167,7 +172,7 @@ export async function runQueryBench(total = Number(process.env['LMJ_BENCH_QUERY_
         const lite = timeSqlite(fleet.db, q.sqlite);
         rates.sqlite.push(1 / lite.s);
         cpuRates.sqlite.push(1 / Math.max(lite.cpu, 1e-6));
-        for (const mode of ['walk', 'get'] as const) {
+        for (const mode of MODES) {
           const r = await timeOurs(src, q.ours, mode);
           rates[mode].push(1 / r.s);
           cpuRates[mode].push(1 / Math.max(r.cpu, 1e-6));
@@ -176,12 +181,13 @@ export async function runQueryBench(total = Number(process.env['LMJ_BENCH_QUERY_
       }
       const table = (r: typeof rates, unit: string): RateRow[] => [
         { name: 'SQLite (index on device, ts; WAL)', rates: r.sqlite, unit },
-        { name: 'lmj walk (one main cursor)', rates: r.walk, baseline: 'SQLite (index on device, ts; WAL)', unit },
-        { name: 'lmj get (one get per member)', rates: r.get, baseline: 'SQLite (index on device, ts; WAL)', unit },
+        { name: `lmj batch (${getCodec().scan === undefined ? 'portable loop' : 'native scan'})`, rates: r.batch, baseline: 'SQLite (index on device, ts; WAL)', unit },
+        { name: 'lmj get (one get per member, before)', rates: r.get, baseline: 'SQLite (index on device, ts; WAL)', unit },
       ];
       printRateTable(`${q.name} (${ref.length} answer rows), wall clock`, table(rates, 'queries/s'));
       printRateTable(`${q.name}, CPU time of the process`, table(cpuRates, 'queries/cpu-s'));
-      console.log(`member values read per second: walk ${Math.round(median(valueRates.walk)).toLocaleString('en-US')}, get ${Math.round(median(valueRates.get)).toLocaleString('en-US')}`);
+      const cpuRatio = median(cpuRates.batch) / median(cpuRates.get);
+      console.log(`member values read per second (wall): batch ${Math.round(median(valueRates.batch)).toLocaleString('en-US')}, get ${Math.round(median(valueRates.get)).toLocaleString('en-US')}; batch / get (CPU) ${cpuRatio.toFixed(2)}x; load average ${loadavg()[0]?.toFixed(1)}`);
     }
   } finally {
     await src.close();

@@ -8,6 +8,7 @@
 
 #include "flatten.h"
 #include "pointer.h"
+#include "scan.h"
 #include "status.h"
 
 namespace lmj {
@@ -21,10 +22,20 @@ class NativeAddon : public Napi::Addon<NativeAddon> {
                              InstanceMethod("parsePointer", &NativeAddon::Parse),
                              InstanceMethod("flattenBatch", &NativeAddon::FlattenBatch),
                          });
+    // The reading scan is plain Node-API C (scan.cc), registered beside the methods.
+    exports.Set("scanReadings", CFunction(env, "scanReadings", ScanReadings));
+    exports.Set("aggregateReadings", CFunction(env, "aggregateReadings", AggregateReadings));
+    exports.Set("lmdbVersion", CFunction(env, "lmdbVersion", LmdbVersion));
   }
 
  private:
   static Napi::Value Status(Napi::Env env, int32_t st) { return Napi::Number::New(env, st); }
+
+  static Napi::Value CFunction(Napi::Env env, const char* name, napi_callback cb) {
+    napi_value fn = nullptr;
+    napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, nullptr, &fn);
+    return Napi::Value(env, fn);
+  }
 
   // Takes the device id's UTF-8 bytes (the wrapper encodes; lone surrogates → U+FFFD).
   Napi::Value Partition(const Napi::CallbackInfo& info) {

@@ -21,6 +21,7 @@ enum Status : int32_t {
   kEmptyKey = -33107,
   kUnsupportedValue = -33109,
   kIntegerOutOfRange = -33111,
+  kScanFailed = -33660,
 };
 
 constexpr uint32_t kPtrLen = 17;

@@ -82,4 +82,49 @@ export interface Codec {
   flatten(payload: Uint8Array, format?: PayloadFormat, limits?: Partial<FlattenLimits>): Flattened;
   /** Flattens many payloads in one call; one bad payload does not affect the others. */
   flattenBatch(payloads: readonly Uint8Array[], format?: PayloadFormat, limits?: Partial<FlattenLimits>): FlattenOutcome[];
+  /** The native reading scan (native codec only; src/core/reading-columns.ts). */
+  readonly scan?: ReadingScanKernel;
+}
+
+/**
+ * The addon's reading scan over an lmdb-js read transaction (native/src/scan.cc): walks
+ * the `readings` elements `[from, to)` of the set `setKey` and reads `members` of each
+ * reading into `elements` (25 bytes a row), `kinds` (0 none, 1 number, 2 other) and
+ * `nums` (row-major, one slot per member). Returns the rows filled, or a status (< 0).
+ */
+export interface ReadingScanKernel {
+  /** Version string of the liblmdb compiled into the addon; must equal lmdb-js's. */
+  readonly lmdbVersion: string;
+  scanReadings(
+    txnAddress: number,
+    setDbi: number,
+    mainDbi: number,
+    setKey: Uint8Array,
+    from: Uint8Array | null,
+    to: Uint8Array | null,
+    members: readonly Uint8Array[],
+    elements: Uint8Array,
+    kinds: Uint8Array,
+    nums: Float64Array,
+  ): number;
+  /**
+   * count/sum/min/max of one device's readings in `[from, to)` in one call, for the
+   * query pushdown (src/query/pushdown.ts): `preds` = [slot (-1 ts, else member), op,
+   * value]…, `width` the time bucket (0 none), `aggs` = [fn, member]…. Answers
+   * [status (1: fall back to the row scan), rows, values, groups, per group: key, two
+   * numbers per aggregate…], or a status number (< 0).
+   */
+  aggregateReadings(
+    txnAddress: number,
+    setDbi: number,
+    mainDbi: number,
+    setKey: Uint8Array,
+    from: Uint8Array | null,
+    to: Uint8Array | null,
+    members: readonly Uint8Array[],
+    preds: Float64Array,
+    width: number,
+    aggs: Float64Array,
+    maxRows: number,
+  ): Float64Array | number;
 }

@@ -13,6 +13,7 @@ import { auditGhosts, repairGhosts } from './audit.js';
 import { MARKER, checkElement, checkMembers, checkName, checkPointer, checkTyped, checkValue, prefixEnd, samePointer, toBuffer } from './bytes.js';
 import { docGet, docPut } from './document.js';
 import type { EngineContext } from './engine-context.js';
+import { nativeReadingScan, readReadingColumns, readingAggregates, type AggregateRequest, type ReadingColumns } from './reading-columns.js';
 import { readMembers, readRange } from './txn-read.js';
 import type {
   Bytes,
@@ -171,6 +172,22 @@ export class Txn implements WriteTxn {
     if (to !== undefined) q['end'] = toBuffer(to);
     // lmdb-js's own lazy range iterable, unwrapped: a generator around it costs more per entry than the entry.
     return this.ctx.h.main.getRange(q) as Iterable<MainEntry>;
+  }
+
+  readingColumns(set: Uint8Array, from: Uint8Array | null, to: Uint8Array | null, out: ReadingColumns): void {
+    this.live();
+    const p = checkTyped(set, SET_TYPE);
+    readReadingColumns(this.ctx, this, this.writable, p, from === null ? null : toBuffer(from), to === null ? null : toBuffer(to), out);
+  }
+
+  readingAggregates(set: Uint8Array, from: Uint8Array | null, to: Uint8Array | null, req: AggregateRequest): Float64Array | null {
+    this.live();
+    const p = checkTyped(set, SET_TYPE);
+    return readingAggregates(this.ctx, this.writable, p, from === null ? null : toBuffer(from), to === null ? null : toBuffer(to), req);
+  }
+
+  get nativeScan(): boolean {
+    return !this.writable && nativeReadingScan(this.ctx);
   }
 
   audit(ptr?: Uint8Array): GhostMember[] {

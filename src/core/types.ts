@@ -6,6 +6,7 @@
  * Where a parameter is {@link Bytes}, a string is taken as its UTF-8 bytes.
  */
 import type { Codec } from '../codec/types.js';
+import type { AggregateRequest, ReadingColumns } from './reading-columns.js';
 
 /** Bytes, or a string meaning its UTF-8 encoding. */
 export type Bytes = Uint8Array | string;
@@ -122,6 +123,19 @@ export interface ReadTxn {
    * what you keep. The walk must be consumed inside the transaction's callback.
    */
   mainRange(from: Uint8Array, to?: Uint8Array): Iterable<MainEntry>;
+  /**
+   * The next batch of a `readings` set's elements in `[from, to)` (null: unbounded) and
+   * the members `out.members` of each reading, as columns in `out` (src/core/reading-columns.ts):
+   * one addon call per batch with the native codec, the same output in TypeScript otherwise.
+   */
+  readingColumns(set: Uint8Array, from: Uint8Array | null, to: Uint8Array | null, out: ReadingColumns): void;
+  /**
+   * count/sum/min/max over a `readings` range in the addon (one call per device), or null
+   * when the addon cannot read this transaction (portable codec, write transaction).
+   */
+  readingAggregates(set: Uint8Array, from: Uint8Array | null, to: Uint8Array | null, req: AggregateRequest): Float64Array | null;
+  /** True when {@link readingColumns} runs in the addon in this transaction. */
+  readonly nativeScan: boolean;
   /** Ghost members under `ptr`, or in the whole instance when omitted. */
   audit(ptr?: Uint8Array): GhostMember[];
   /** Rebuilds the nested value stored by {@link WriteTxn.docPut}. */

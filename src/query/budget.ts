@@ -22,6 +22,16 @@ export class Budget {
     if ((n & 1023) === 0) this.clock();
   }
 
+  /** Counts `n` rows visited at once (a native aggregate call), then checks the clock. */
+  rows(n: number): void {
+    this.stats.rowsScanned += n;
+    if (this.stats.rowsScanned > this.limits.maxScanned) {
+      this.stats.rowsScanned -= 1;
+      this.row();
+    }
+    this.clock();
+  }
+
   /** Throws QUERY_LIMIT once the time budget is spent. */
   clock(): void {
     if (Date.now() > this.deadline) {

@@ -23,6 +23,8 @@ export interface AggSpec {
   fn: AggFn;
   /** NULL for count(*). */
   arg: Compiled | null;
+  /** The argument as written (for the native pushdown). */
+  argExpr: Expr | null;
 }
 
 /** A compiled SELECT. */
@@ -37,6 +39,8 @@ export interface CompiledSelect {
   where: Compiled | null;
   aggregated: boolean;
   groupFns: Compiled[];
+  /** GROUP BY expressions after alias and position substitution. */
+  groupExprs: Expr[];
   aggs: AggSpec[];
   /** Output column closures: over the row (plain) or over [keys…, aggregate values…] (aggregated). */
   outFns: Compiled[];
@@ -116,7 +120,7 @@ export function compileSelect(stmt: SelectStmt, view: ViewColumns, ctx: EvalCont
   if (!aggregated) {
     const scope = rowScope('without GROUP BY context');
     return {
-      stmt, members, referencedFixed, where, aggregated, groupFns: [], aggs: [], names, declared, having: null, fill: null,
+      stmt, members, referencedFixed, where, aggregated, groupFns: [], groupExprs: [], aggs: [], names, declared, having: null, fill: null,
       outFns: stmt.items.map((i) => compile(i.expr, scope, ctx)),
       orderFns: orderExprs.map((e) => compile(e, scope, ctx)),
       orderDesc: stmt.orderBy.map((o) => o.desc),
@@ -140,7 +144,7 @@ export function compileSelect(stmt: SelectStmt, view: ViewColumns, ctx: EvalCont
       let slot = aggSlots.get(key);
       if (slot === undefined) {
         slot = groupExprs.length + aggs.length;
-        aggs.push({ fn: e.fn, arg: e.arg === null ? null : compile(e.arg, argScope, ctx) });
+        aggs.push({ fn: e.fn, arg: e.arg === null ? null : compile(e.arg, argScope, ctx), argExpr: e.arg });
         aggSlots.set(key, slot);
       }
       return slot;
@@ -163,7 +167,7 @@ export function compileSelect(stmt: SelectStmt, view: ViewColumns, ctx: EvalCont
     if (x.k === 'bucket' && x.fill !== null && !groupKeys.has(exprKey(x))) throw new LmjError('SQL_INVALID', 'a time_bucket with FILL must be a GROUP BY key');
   });
   return {
-    stmt, members, referencedFixed, where, aggregated, groupFns, aggs, outFns, names, declared, having: havingFn, orderFns, fill,
+    stmt, members, referencedFixed, where, aggregated, groupFns, groupExprs, aggs, outFns, names, declared, having: havingFn, orderFns, fill,
     orderDesc: stmt.orderBy.map((o) => o.desc),
     get width() {
       return view.fixed.length + members.length;

@@ -1,7 +1,9 @@
 /**
  * Scans of the telemetry views inside one device's read transaction. A `readings`
  * scan walks the element range [from, to) of the `readings` set with one cursor and
- * reads only the referenced members, either with one `main` get per member (`get`)
+ * reads only the referenced members: in column batches (`batch`/`auto`: one call per
+ * 1,024 readings, in the addon with the native codec, see src/core/reading-columns.ts),
+ * or per reading from TypeScript, either with one `main` get per member (`get`)
  * or (`walk`) with ONE cursor over `main` from the first reading's pointer: reading
  * pointers are created in time order within the device's partition, so consecutive
  * readings are consecutive key ranges of `main`. Pointers that are not in pointer
@@ -9,8 +11,11 @@
  * other objects between readings are handled: the walk skips foreign keys, re-seeks
  * after a long skip, and falls back to gets for a reading it has passed.
  */
+import { KIND_NONE, KIND_NUMBER, ReadingColumns } from '../core/index.js';
 import { readRoot } from '../core/telemetry/root.js';
-import { tsPrefix } from '../core/telemetry/model.js';
+import { ROOT, ROOT_PTR, TS_MEMBER, tsPrefix } from '../core/telemetry/model.js';
+import { isReference } from '../core/telemetry/values.js';
+import { LmjError } from '../errors.js';
 import type { MainEntry, ReadTxn } from '../core/types.js';
 import type { Budget } from './budget.js';
 import type { ScanMode, SqlValue } from './types.js';
@@ -107,25 +112,69 @@ function readByGets(txn: ReadTxn, ptr: Buffer, members: Buffer[], row: SqlValue[
   }
 }
 
+/** Whether the per-reading scan walks `main` (mode `walk`) instead of one get per member. */
+function useWalk(spec: ReadingScan): boolean {
+  return spec.members.length > 0 && spec.mode === 'walk';
+}
+
 /**
- * Whether to walk `main`: a walk visits every member of every reading (the paths plus
- * `$ts`/`$id`), gets visit only the wanted ones, and per entry a walk step costs about
- * what a get costs (bench/query.ts), so `auto` walks when at least half are wanted.
+ * One reference member of the device root (`readings`, `latest`): null when the instance
+ * was never written. Reads only that member, not the whole root (a scan per device).
  */
-function useWalk(txn: ReadTxn, latest: Buffer, spec: ReadingScan): boolean {
-  if (spec.members.length === 0 || spec.mode === 'get') return false;
-  if (spec.mode === 'walk') return true;
-  const perReading = txn.memberList(latest).length + 1;
-  return spec.members.length * 2 >= perReading;
+export function rootRef(txn: ReadTxn, name: Buffer): Buffer | null {
+  if (!txn.exists(ROOT_PTR)) return null;
+  const v = txn.memberValue(ROOT_PTR, name);
+  if (v === undefined || !isReference(v)) {
+    throw new LmjError('STORE_CORRUPT', `device root member "${name.toString()}" is missing or not a pointer`);
+  }
+  return Buffer.from(v);
+}
+
+/** Readings in column batches (see the file comment); false when `emit` stopped. */
+function scanBatches(txn: ReadTxn, readings: Buffer, deviceId: string, spec: ReadingScan, width: number, emit: Emit, budget: Budget): boolean {
+  const members = spec.members;
+  const m = members.length;
+  const cols = new ReadingColumns(members, CHUNK);
+  const row: SqlValue[] = new Array<SqlValue>(width).fill(null);
+  let from: Buffer | null = spec.from === null ? null : tsPrefix(spec.from);
+  const to = spec.to === null ? null : tsPrefix(spec.to);
+  for (;;) {
+    txn.readingColumns(readings, from, to, cols);
+    const { elements: els, kinds, nums } = cols;
+    for (let r = 0; r < cols.rows; r++) {
+      budget.row();
+      const off = r * 25;
+      row[DEVICE_SLOT] = deviceId;
+      row[TS_SLOT] = els.readUInt32BE(off) * 0x1_0000_0000 + els.readUInt32BE(off + 4);
+      row[PTR_SLOT] = spec.wantPtr ? els.toString('hex', off + 8, off + 25) : null;
+      for (let i = MEMBER_BASE; i < width; i++) row[i] = null;
+      for (let i = 0, slot = r * m; i < m; i++, slot++) {
+        const kind = kinds[slot];
+        if (kind === KIND_NONE) continue;
+        budget.stats.valuesRead++;
+        if (kind === KIND_NUMBER) {
+          row[MEMBER_BASE + i] = nums[slot] as number;
+        } else {
+          // Text, booleans and wide numbers: decoded here, from the same snapshot.
+          const v = txn.memberValue(els.subarray(off + 8, off + 25), members[i] as Buffer);
+          row[MEMBER_BASE + i] = v === undefined ? null : decodeSql(v);
+        }
+      }
+      if (!emit(row)) return false;
+    }
+    if (cols.done || cols.rows === 0) return true;
+    from = cols.after();
+  }
 }
 
 /** Scans one device's readings in time order; returns false when `emit` stopped it. */
 export function scanReadings(txn: ReadTxn, deviceId: string, spec: ReadingScan, width: number, emit: Emit, budget: Budget): boolean {
-  const root = readRoot(txn);
-  if (root === null) return true;
   if (spec.from !== null && spec.to !== null && spec.from >= spec.to) return true;
+  const readings = rootRef(txn, ROOT.readings);
+  if (readings === null) return true;
+  if (spec.mode === 'batch' || spec.mode === 'auto') return scanBatches(txn, readings, deviceId, spec, width, emit, budget);
   const row: SqlValue[] = new Array<SqlValue>(width).fill(null);
-  const walk = useWalk(txn, root.latest, spec) ? new MainWalk(txn) : undefined;
+  const walk = useWalk(spec) ? new MainWalk(txn) : undefined;
   let from: Buffer | undefined = spec.from === null ? undefined : tsPrefix(spec.from);
   const to = spec.to === null ? undefined : tsPrefix(spec.to);
   try {
@@ -133,7 +182,7 @@ export function scanReadings(txn: ReadTxn, deviceId: string, spec: ReadingScan, 
       const range: { from?: Buffer; to?: Buffer; limit: number } = { limit: CHUNK };
       if (from !== undefined) range.from = from;
       if (to !== undefined) range.to = to;
-      const elements = txn.setRange(root.readings, range);
+      const elements = txn.setRange(readings, range);
       for (const el of elements) {
         budget.row();
         const ptr = el.subarray(8);
@@ -157,15 +206,15 @@ export function scanReadings(txn: ReadTxn, deviceId: string, spec: ReadingScan, 
 
 /** The `latest` row of one device: device, ts (`latest.$ts`), members; false when stopped. */
 export function scanLatest(txn: ReadTxn, deviceId: string, members: Buffer[], width: number, emit: Emit, budget: Budget): boolean {
-  const root = readRoot(txn);
-  if (root === null) return true;
+  const latest = rootRef(txn, ROOT.latest);
+  if (latest === null) return true;
   budget.row();
   const row: SqlValue[] = new Array<SqlValue>(width).fill(null);
   row[DEVICE_SLOT] = deviceId;
-  const ts = txn.memberValue(root.latest, '$ts');
+  const ts = txn.memberValue(latest, TS_MEMBER);
   row[TS_SLOT] = ts === undefined ? null : decodeSql(ts);
-  row[PTR_SLOT] = root.latest.toString('hex');
-  readByGets(txn, root.latest, members, row, budget);
+  row[PTR_SLOT] = latest.toString('hex');
+  readByGets(txn, latest, members, row, budget);
   return emit(row);
 }
 

@@ -10,6 +10,7 @@ import { compileSelect, type CompiledSelect, type ViewColumns } from './compile-
 import { truth, type EvalContext } from './eval.js';
 import { accessPlan, selectDevices, type AccessPlan } from './plan.js';
 import { DEVICE_COLUMNS, DEVICE_SLOT, TS_SLOT, scanDevice, scanLatest, scanReadings, type Emit } from './scan-readings.js';
+import { pushdownDevice, pushdownOf } from './pushdown.js';
 import { makeSink } from './sink.js';
 import { columnIndex, scanTable, tableAccess, requireTable } from './tables.js';
 import type { TableSchema } from './table-schema.js';
@@ -95,7 +96,10 @@ export async function selectPartial(p: PreparedSelect, source: QuerySource, ctx:
   }
   const members = c.members.map(memberName);
   const width = c.width;
-  for (const id of selectDevices(p.plan.devices, await source.listDevices())) {
+  const ids = selectDevices(p.plan.devices, await source.listDevices());
+  const push = p.view === 'readings' && (mode === 'auto' || mode === 'batch') ? pushdownOf(c, ctx, ids.length) : null;
+  const pushScan = { from: p.plan.from, to: p.plan.to, members, fns: c.aggs.map((a) => a.fn) };
+  for (const id of ids) {
     // Each instance is one synchronous read transaction; between instances the event
     // loop runs (ingest acks, HTTP) so a long query never stalls the daemon's writes.
     await yieldToEventLoop();
@@ -104,6 +108,7 @@ export async function selectPartial(p: PreparedSelect, source: QuerySource, ctx:
       budget.stats.instances++;
       if (p.view === 'devices') return scanDevice(txn, id, emit, budget);
       if (p.view === 'latest') return scanLatest(txn, id, members, width, emit, budget);
+      if (push !== null && pushdownDevice(txn, id, push, pushScan, sink, budget)) return true;
       return scanReadings(txn, id, { from: p.plan.from, to: p.plan.to, members, mode, wantPtr: referenced(c).has('ptr') }, width, emit, budget);
     });
     if (more === false) break;
@@ -160,8 +165,16 @@ export async function explainSelect(p: PreparedSelect, source: QuerySource, ctx:
       lines.push(...(await pointerRanges(source, selectDevices(p.plan.devices, all).slice(0, 10), p.plan)));
       const walk = 'one main cursor walk from the first reading pointer (gets for out-of-order pointers)';
       const get = 'one main get per member per reading';
-      const how = c.members.length === 0 ? 'no member reads' : mode === 'walk' ? walk : mode === 'get' ? get : `per instance: ${walk} when at least half of its paths are read, else ${get}`;
+      const first = selectDevices(p.plan.devices, all)[0];
+      const native = first !== undefined && (await source.readDevice(first, (txn) => txn.nativeScan)) === true;
+      const batch = native
+        ? 'batches of 1,024 readings, one addon call each (set cursor and member gets in C++, numbers decoded there)'
+        : 'batches of 1,024 readings (set cursor range and one get per member, in TypeScript)';
+      const how = c.members.length === 0 ? 'no member reads' : mode === 'walk' ? walk : mode === 'get' ? get : batch;
       lines.push(`members read per reading: ${c.members.join(', ') || '(none: element only)'} — ${how}`);
+      if (native && mode !== 'walk' && mode !== 'get' && pushdownOf(c, ctx, selectDevices(p.plan.devices, all).length) !== null) {
+        lines.push('aggregate pushdown: WHERE, groups and aggregates computed in the addon, one call per instance (row scan for an instance with non-numeric values)');
+      }
     } else if (p.view === 'latest') {
       lines.push(`per instance: root → latest object; members read: ${c.members.join(', ') || '(none)'}`);
     } else {

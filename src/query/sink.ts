@@ -4,7 +4,7 @@
  * the best OFFSET+LIMIT rows when there is).
  */
 import { LmjError } from '../errors.js';
-import { newState, step, type AggState, type PartialGroup, type PartialResult } from './aggregate.js';
+import { mergeState, newState, step, type AggState, type PartialGroup, type PartialResult } from './aggregate.js';
 import type { Budget } from './budget.js';
 import type { CompiledSelect } from './compile-select.js';
 import type { SqlValue } from './types.js';
@@ -19,6 +19,8 @@ export interface RowOrder {
 /** Consumes rows that passed WHERE; `add` returns false when no more rows are needed. */
 export interface Sink {
   add(row: SqlValue[]): boolean;
+  /** Folds a group's states computed elsewhere (the native pushdown) in; aggregated sinks only. */
+  mergeGroup?(key: SqlValue[], states: AggState[]): void;
   partial(): PartialResult;
 }
 
@@ -34,9 +36,18 @@ export function rowComparator(offset: number, desc: readonly boolean[]): (a: Sql
   };
 }
 
+function sameValues(a: readonly SqlValue[], b: readonly SqlValue[]): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 class GroupSink implements Sink {
   private readonly groups = new Map<string, PartialGroup>();
   private seq = 0;
+  /** The group key of the current row, reused row after row. */
+  private readonly scratch: SqlValue[] = [];
+  /** The group of the previous row. */
+  private last: PartialGroup | undefined;
 
   constructor(
     private readonly c: CompiledSelect,
@@ -44,15 +55,34 @@ class GroupSink implements Sink {
     private readonly budget: Budget,
   ) {}
 
-  add(row: SqlValue[]): boolean {
-    const key = this.c.groupFns.map((f) => f(row));
-    const k = tupleKey(key);
-    let g = this.groups.get(k);
-    if (g === undefined) {
-      g = { key, states: this.c.aggs.map((a) => newState(a.fn)) };
-      this.groups.set(k, g);
-      this.budget.held(this.groups.size, 'groups');
+  mergeGroup(key: SqlValue[], states: AggState[]): void {
+    const g = this.group(key);
+    states.forEach((st, i) => mergeState(g.states[i] as AggState, st));
+  }
+
+  /** The group of `key` (copied when the group is new). */
+  private group(key: SqlValue[]): PartialGroup {
+    // Rows of one device arrive in time order, so consecutive rows mostly share their
+    // group (a bucket, the device): identical key values are the same tupleKey.
+    let g = this.last;
+    if (g === undefined || !sameValues(key, g.key)) {
+      const k = tupleKey(key);
+      g = this.groups.get(k);
+      if (g === undefined) {
+        g = { key: key.slice(), states: this.c.aggs.map((a) => newState(a.fn)) };
+        this.groups.set(k, g);
+        this.budget.held(this.groups.size, 'groups');
+      }
+      this.last = g;
     }
+    return g;
+  }
+
+  add(row: SqlValue[]): boolean {
+    const fns = this.c.groupFns;
+    const key = this.scratch;
+    for (let i = 0; i < fns.length; i++) key[i] = (fns[i] as (typeof fns)[number])(row);
+    const g = this.group(key);
     const ts = this.order.tsSlot === null ? this.seq++ : Number(row[this.order.tsSlot]);
     const dev = this.order.devSlot === null ? '' : String(row[this.order.devSlot]);
     const aggs = this.c.aggs;

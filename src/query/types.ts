@@ -73,11 +73,12 @@ export const DEFAULT_LIMITS: QueryLimits = Object.freeze({
 });
 
 /**
- * How reading members are fetched: one get per member (`get`), one cursor walk over
- * `main` (`walk`), or per device the cheaper of the two (`auto`: walk when the query
- * reads at least half of the paths the device reports, see docs/query.md).
+ * How reading members are fetched: in column batches of 1,024 readings, one addon call
+ * per batch with the native codec (`batch`, also what `auto` does), or per reading from
+ * TypeScript with one get per member (`get`) or one cursor walk over `main` (`walk`);
+ * the last two are kept for comparison (docs/query.md, Benchmark).
  */
-export type ScanMode = 'walk' | 'get' | 'auto';
+export type ScanMode = 'batch' | 'walk' | 'get' | 'auto';
 
 /** Options of one query run. */
 export interface QueryOptions {

@@ -8,7 +8,7 @@ import { LmjError, fromStatus } from '../../errors.js';
 import { loadAddon } from '../addon.js';
 import { checkPayload, formatCode, resolveLimits } from '../limits.js';
 import { processPointers } from '../portable/index.js';
-import type { Codec, EntityType, FlattenLimits, FlattenOutcome, Flattened, PayloadFormat } from '../types.js';
+import type { Codec, EntityType, FlattenLimits, FlattenOutcome, Flattened, PayloadFormat, ReadingScanKernel } from '../types.js';
 
 /** The addon's exports (native/src/addon.cc). A number result is a status. */
 export interface NativeAddon {
@@ -16,6 +16,16 @@ export interface NativeAddon {
   formatPointer(ptr: Uint8Array): string | number;
   parsePointer(text: string): Buffer | number;
   flattenBatch(payloads: readonly Uint8Array[], format: number, maxDepth: number, maxFields: number): Buffer | number;
+  /** Absent in builds older than the reading scan: the scan then runs in TypeScript. */
+  scanReadings?: ReadingScanKernel['scanReadings'];
+  aggregateReadings?: ReadingScanKernel['aggregateReadings'];
+  lmdbVersion?: () => string;
+}
+
+function scanKernel(addon: NativeAddon): ReadingScanKernel | undefined {
+  const { scanReadings, aggregateReadings, lmdbVersion } = addon;
+  if (typeof scanReadings !== 'function' || typeof aggregateReadings !== 'function' || typeof lmdbVersion !== 'function') return undefined;
+  return Object.freeze({ lmdbVersion: lmdbVersion(), scanReadings, aggregateReadings });
 }
 
 const EXPECTED = ['partitionOf', 'formatPointer', 'parsePointer', 'flattenBatch'];
@@ -72,8 +82,10 @@ export function wrapAddon(addon: NativeAddon): Codec {
     return unpack(check(addon.flattenBatch(payloads, code, maxDepth, maxFields), 'flattenBatch'), payloads.length);
   };
 
+  const scan = scanKernel(addon);
   return Object.freeze({
     kind: 'native' as const,
+    ...(scan === undefined ? {} : { scan }),
     // One Node-API call costs ~5x the whole JS generator (bench/codec.ts), and
     // one generator per process keeps pointers increasing across both codecs.
     newPointer: (type: EntityType, partition: number): Buffer => processPointers.next(type, partition),

@@ -87,7 +87,7 @@ describe('generated queries equal SQLite', () => {
     try {
       for (let i = 0; i < 200; i++) {
         const sql = next();
-        const ours = await runQuery(src, sql, { scan: i % 2 === 0 ? 'walk' : 'get' });
+        const ours = await runQuery(src, sql, { scan: (['batch', 'walk', 'get'] as const)[i % 3] });
         const diff = diffRows(ours.rows, sqliteRows(db, sql), true);
         expect(diff, sql).toBeUndefined();
         if (ours.rows.length > 0) nonEmpty++;
@@ -176,8 +176,11 @@ describe('walk scan with pointers out of time order and foreign objects between 
         const sql = "SELECT ts, seq, temp, mode, \"env.p\", opt FROM readings WHERE device = 'p-1' ORDER BY ts";
         const walk = await runQuery(moved, sql, { scan: 'walk' });
         const get = await runQuery(moved, sql, { scan: 'get' });
+        const batch = await runQuery(moved, sql, { scan: 'batch' });
         expect(walk.rows.length).toBe(N);
         expect(walk.rows).toEqual(get.rows);
+        expect(batch.rows).toEqual(get.rows);
+        expect(batch.stats.valuesRead).toBe(get.stats.valuesRead);
         const bySeq = new Map(rows.filter((x) => x.device === dev).map((x) => [x.payload['seq'], x.payload]));
         for (const r of walk.rows) expect(r[2]).toBe(bySeq.get(r[1])?.['temp']);
         expect(walk.rows.slice(0, 4).map((r) => r[1])).toEqual([1, 0, 3, 2]);

@@ -58,7 +58,7 @@ describe('SQL answers equal SQLite on the same readings', () => {
   it('loaded the rows', () => {
     expect(rows.length).toBe(DEVICES.length * N);
   });
-  for (const mode of ['walk', 'get'] as ScanMode[]) {
+  for (const mode of ['batch', 'walk', 'get'] as ScanMode[]) {
     for (const c of CASES) {
       it(`${c.name} (${mode})`, async () => {
         const src = dataDirSource(dir);
