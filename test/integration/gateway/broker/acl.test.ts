@@ -108,7 +108,7 @@ describe('MQTT per-device ACL', () => {
     expect(letters).toHaveLength(3);
     for (const d of letters) {
       expect(d.message).toMatch(/user "sensor-1" may publish only for "sensor-1"; refused topic of device "sensor-2"/);
-      expect(d.deviceId).toBeUndefined();
+      expect(d.deviceId).toBe('sensor-2');
     }
     expect(letters.map((d) => JSON.parse(d.payload.toString()))).toContainEqual({ t: 99, seq: 2 });
   });
