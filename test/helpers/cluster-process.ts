@@ -47,17 +47,17 @@ async function spawnReady(args: string[], ready: RegExp, env: Record<string, str
 }
 
 /** `lmj-edge node --etcd URLS --node-id ID --data DIR [--group G]` on `port` (0 = free), lease TTL `ttl` s. */
-export function startNodeProcess(etcd: readonly string[], id: string, dataDir: string, opts: { port?: number; ttl?: number; group?: string; args?: string[] } = {}): Promise<ClusterProc> {
+export function startNodeProcess(etcd: readonly string[], id: string, dataDir: string, opts: { port?: number; ttl?: number; group?: string } = {}): Promise<ClusterProc> {
   return spawnReady(
-    ['node', '--etcd', etcd.join(','), '--node-id', id, '--data', dataDir, '--http-port', String(opts.port ?? 0), '--ttl', String(opts.ttl ?? 3), '--durability', 'fast', '--log-level', 'warn', ...(opts.group === undefined ? [] : ['--group', opts.group]), ...(opts.args ?? [])],
+    ['node', '--etcd', etcd.join(','), '--node-id', id, '--data', dataDir, '--http-port', String(opts.port ?? 0), '--ttl', String(opts.ttl ?? 3), '--durability', 'fast', '--log-level', 'warn', ...(opts.group === undefined ? [] : ['--group', opts.group])],
     /^node \S+ listening on [^\n]*:(\d+)$/m,
   );
 }
 
 /** `lmj-edge router --etcd URLS --tokens FILE [--group G]` on `port`. */
-export function startClusterRouterProcess(etcd: readonly string[], port: number, tokens: string, group?: string, args: string[] = []): Promise<ClusterProc> {
+export function startClusterRouterProcess(etcd: readonly string[], port: number, tokens: string, group?: string): Promise<ClusterProc> {
   return spawnReady(
-    ['router', '--etcd', etcd.join(','), '--http-port', String(port), '--tokens', tokens, '--log-level', 'warn', ...(group === undefined ? [] : ['--group', group]), ...args],
+    ['router', '--etcd', etcd.join(','), '--http-port', String(port), '--tokens', tokens, '--log-level', 'warn', ...(group === undefined ? [] : ['--group', group])],
     /^router listening on [^\n]*:(\d+)$/m,
   );
 }
