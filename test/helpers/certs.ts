@@ -17,8 +17,11 @@ export interface CertFiles {
 
 /** A test CA: issues server and client certificates under `dir`. */
 export interface TestCa extends CertFiles {
-  /** Server certificate for `127.0.0.1`, `::1` and `localhost` (`days < 0`: already expired). */
-  server(name: string, days?: number): CertFiles;
+  /**
+   * Server certificate for `127.0.0.1`, `::1` and `localhost` (`days < 0`: already expired);
+   * `clientAuth`: also usable as a client certificate (a router calling nodes that require one).
+   */
+  server(name: string, days?: number, opts?: { clientAuth?: boolean }): CertFiles;
   /** Client certificate with subject CN `cn` (`days < 0`: already expired). */
   client(cn: string, days?: number): CertFiles;
 }
@@ -52,8 +55,8 @@ export function makeCa(dir: string, name = 'test-ca'): TestCa {
   return {
     cert,
     key,
-    server: (file, days = 2) =>
-      issue(file, 'localhost', days, 'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost\nextendedKeyUsage=serverAuth\n'),
+    server: (file, days = 2, opts = {}) =>
+      issue(file, 'localhost', days, `subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost\nextendedKeyUsage=serverAuth${opts.clientAuth === true ? ',clientAuth' : ''}\n`),
     client: (cn, days = 2) => issue(`client-${cn}-${days}`, cn, days, 'extendedKeyUsage=clientAuth\n'),
   };
 }
