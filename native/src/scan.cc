@@ -257,6 +257,7 @@ int64_t RunAgg(Spec& s, AggRun& g) {
   s.elements = Bytes{els.data(), els.size()};
   s.kinds = Bytes{kinds.data(), kinds.size()};
   s.nums = Bytes{reinterpret_cast<uint8_t*>(nums.data()), nums.size() * 8};
+  std::vector<uint8_t> next;
   for (;;) {
     const int64_t n = Run(s);
     if (n < 0) return n;
@@ -268,7 +269,6 @@ int64_t RunAgg(Spec& s, AggRun& g) {
     }
     if (g.fallback || n < 256 || g.rows > g.max_rows) return 0;
     // Continue after the last element: the element itself ‖ 0x00.
-    static thread_local std::vector<uint8_t> next;
     next.assign(els.data() + (n - 1) * kElementLen, els.data() + n * kElementLen);
     next.push_back(0);
     s.from = Bytes{next.data(), next.size()};
