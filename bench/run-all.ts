@@ -11,6 +11,7 @@ import { runCoreBench } from './core.js';
 import { runJournalBench } from './journal.js';
 import { runDashboardBench } from './dashboard.js';
 import { runQueryBench } from './query.js';
+import { runRetentionBench } from './retention.js';
 
 const sections: Record<string, () => Promise<void>> = {
   codec: runCodecBench,
@@ -26,6 +27,8 @@ const sections: Record<string, () => Promise<void>> = {
   query: () => runQueryBench(),
   // Canary throughput with and without a flood of dead-lettered bad input (~30 s).
   'bad-input': runBadInputBench,
+  // Trim and compaction rates, ingest of other devices during them, mdb_copy -c baseline (~40 s).
+  retention: () => runRetentionBench(),
 };
 
 const wanted = process.argv.slice(2);

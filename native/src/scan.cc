@@ -98,15 +98,17 @@ struct Spec {
   Bytes elements, kinds, nums;
 };
 
-// Reads member i of the reading at `ptr` into the row's column slots.
-int ReadMember(const Spec& s, const uint8_t* ptr, size_t i, std::vector<uint8_t>* key, uint8_t* kind, double* num) {
+// Reads member i of the reading at `ptr` into the row's column slots. One `main` cursor
+// for the whole batch: LMDB's cursor set skips the descent from the root when the key
+// is on the current leaf page, and consecutive readings' keys are neighbours in `main`.
+int ReadMember(const Spec& s, MDB_cursor* mc, const uint8_t* ptr, size_t i, std::vector<uint8_t>* key, uint8_t* kind, double* num) {
   const Bytes& m = s.members[i];
   key->resize(kPtrLen + m.len);
   std::memcpy(key->data(), ptr, kPtrLen);
   std::memcpy(key->data() + kPtrLen, m.data, m.len);
   MDB_val k{key->size(), key->data()};
   MDB_val v;
-  const int rc = mdb_get(s.txn, s.main_dbi, &k, &v);
+  const int rc = mdb_cursor_get(mc, &k, &v, MDB_SET_KEY);
   if (rc == MDB_NOTFOUND) return *kind = 0, MDB_SUCCESS;
   if (rc != MDB_SUCCESS) return rc;
   *kind = DecodeNumber(static_cast<const uint8_t*>(v.mv_data), v.mv_size, num) ? 1 : 2;
@@ -119,8 +121,14 @@ int64_t Run(Spec& s) {
   const size_t cap = s.elements.len / kElementLen;
   if (s.kinds.len < cap * m || s.nums.len < cap * m * 8) return kInvalidParam;
   MDB_cursor* cur = nullptr;
+  MDB_cursor* mc = nullptr;
   int rc = mdb_cursor_open(s.txn, s.set_dbi, &cur);
   if (rc != MDB_SUCCESS) return kScanFailed;
+  rc = mdb_cursor_open(s.txn, s.main_dbi, &mc);
+  if (rc != MDB_SUCCESS) {
+    mdb_cursor_close(cur);
+    return kScanFailed;
+  }
   MDB_val k{kPtrLen, s.set_key.data};
   MDB_val d{0, nullptr};
   if (s.has_from) {
@@ -139,13 +147,14 @@ int64_t Run(Spec& s) {
       uint8_t* el = s.elements.data + rows * kElementLen;
       std::memcpy(el, d.mv_data, kElementLen);
       for (size_t i = 0; i < m && rc == MDB_SUCCESS; i++) {
-        rc = ReadMember(s, el + 8, i, &key, s.kinds.data + rows * m + i, nums + rows * m + i);
+        rc = ReadMember(s, mc, el + 8, i, &key, s.kinds.data + rows * m + i, nums + rows * m + i);
       }
       if (rc != MDB_SUCCESS) break;
       rows++;
     }
     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT_DUP);
   }
+  mdb_cursor_close(mc);
   mdb_cursor_close(cur);
   if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return kScanFailed;
   return static_cast<int64_t>(rows);
@@ -248,6 +257,7 @@ int64_t RunAgg(Spec& s, AggRun& g) {
   s.elements = Bytes{els.data(), els.size()};
   s.kinds = Bytes{kinds.data(), kinds.size()};
   s.nums = Bytes{reinterpret_cast<uint8_t*>(nums.data()), nums.size() * 8};
+  std::vector<uint8_t> next;
   for (;;) {
     const int64_t n = Run(s);
     if (n < 0) return n;
@@ -259,7 +269,6 @@ int64_t RunAgg(Spec& s, AggRun& g) {
     }
     if (g.fallback || n < 256 || g.rows > g.max_rows) return 0;
     // Continue after the last element: the element itself ‖ 0x00.
-    static thread_local std::vector<uint8_t> next;
     next.assign(els.data() + (n - 1) * kElementLen, els.data() + n * kElementLen);
     next.push_back(0);
     s.from = Bytes{next.data(), next.size()};
