@@ -17,7 +17,8 @@
  *   sqlite q1               the obvious alternative (bench/sqlite-baseline.ts): aedes acking after a
  *                           group commit into one SQLite file; the embedded q1 cases (journal on,
  *                           the default, and off) also get a ratio against it
- * Every daemon/sqlite case also reports bytes on disk per stored reading and, with the journal,
+ * Every daemon/sqlite case also reports bytes on disk per stored reading (files, and database
+ * pages in use: bench/lib/lmdb-pages.ts, SQLite page_count − freelist_count) and, with the journal,
  * the ack → readable lag (lmj_ingest_apply_lag_seconds; bucket upper bounds).
  * Rates are steady-state: (count − first) / (last − first) over the consumer's timeline.
  *
@@ -26,6 +27,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer, type AddressInfo } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -36,7 +38,22 @@ import { verifyLedger } from '../firmware-sim/verify.js';
 import { dataDirReadingSource } from '../firmware-sim/verify-data-dir.js';
 import { settle, storedMetric, subscriber } from './lib/counters.js';
 import { children, cpuSeconds, diskBytes, freePort, peakRssMb, spawnReady, stop } from './lib/procs.js';
+import { dataDirPages } from './lib/lmdb-pages.js';
 import { median } from './lib/report.js';
+
+/** Bytes of a SQLite file's pages in use (page_count − freelist_count), WAL checkpointed first. */
+function sqlitePagesInUse(file: string): number {
+  type Db = { pragma(s: string, o?: { simple: boolean }): unknown; close(): void };
+  const Database = createRequire(import.meta.url)('better-sqlite3') as new (f: string) => Db;
+  const db = new Database(file);
+  try {
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    const pages = Number(db.pragma('page_count', { simple: true })) - Number(db.pragma('freelist_count', { simple: true }));
+    return pages * Number(db.pragma('page_size', { simple: true }));
+  } finally {
+    db.close();
+  }
+}
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const DIST = resolve(HERE, '..');
@@ -136,6 +153,8 @@ interface Sample {
   p99?: number;
   /** Bytes on disk per stored reading. */
   diskB?: number;
+  /** Bytes of database pages in use per stored reading (LMDB: mdb_stat used − free; SQLite: page_count − freelist_count). */
+  pagesB?: number;
   /** Journal on: ack → readable, p50/p99 ms (histogram bucket upper bounds). */
   lag?: [number, number];
 }
@@ -204,6 +223,7 @@ const edgeCase =
       cpu,
       rssMb,
       diskB: diskBytes(join(dir, 'data')) / Math.max(1, qos === 1 ? s.acked : stored.count()),
+      pagesB: dataDirPages(join(dir, 'data')).inUseBytes / Math.max(1, qos === 1 ? s.acked : stored.count()),
       ...(lag === undefined ? {} : { lag }),
       ...((fixedRate === undefined && mode === 'external') || qos === 0 ? {} : { p50: s.latencyMs.p50, p99: s.latencyMs.p99 }),
     };
@@ -239,6 +259,7 @@ const sqliteCase: CaseFn = async ({ devices, durationS, dir }) => {
     diskB: diskBytes(db) / Math.max(1, s.acked),
   };
   await stop(proc);
+  out.pagesB = sqlitePagesInUse(join(db, 'readings.db')) / Math.max(1, s.acked);
   return out;
 };
 
@@ -253,7 +274,7 @@ interface CaseDef {
 }
 
 const SQLITE = 'sqlite q1 (aedes + 1 SQLite file)';
-const HEADER = ['case', 'msgs/s', 'min..max', 'ratio', 'vs sqlite', 'loss', 'p50/p99 ms', 'read lag p50/p99 ms', 'B/reading', 'CPU % (median)', 'peak RSS', 'target'];
+const HEADER = ['case', 'msgs/s', 'min..max', 'ratio', 'vs sqlite', 'loss', 'p50/p99 ms', 'read lag p50/p99 ms', 'B/reading', 'B/reading in pages', 'CPU % (median)', 'peak RSS', 'target'];
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 const medianOf = (xs: Sample[], f: (s: Sample) => number | undefined): number => median(xs.map((s) => f(s) ?? 0));
@@ -281,6 +302,7 @@ function tableRow(c: CaseDef, results: Map<string, Sample[]>): string[] {
     s[0]!.p99 === undefined ? '' : `${medianOf(s, (x) => x.p50).toFixed(1)}/${medianOf(s, (x) => x.p99).toFixed(1)}`,
     lags.length === 0 ? '' : `${lagCell(medianOf(lags, (x) => x.lag?.[0]))}/${lagCell(medianOf(lags, (x) => x.lag?.[1]))}`,
     s[0]!.diskB === undefined ? '' : fmt(medianOf(s, (x) => x.diskB)),
+    s[0]!.pagesB === undefined ? '' : fmt(medianOf(s, (x) => x.pagesB)),
     procs.map((p) => `${p} ${Math.round(medianOf(s, (x) => x.cpu[p]))}`).join(', '),
     rss,
     c.check === undefined ? '' : `${c.check(m, base, s) ? 'met' : 'MISSED'} ${c.target}`,

@@ -37,7 +37,7 @@ export async function applyBatch(
           (store) =>
             store.writeAsync((txn) => {
               const result = applyRecords(txn, deviceId, records);
-              const root = readRoot(txn);
+              const root = result.root ?? readRoot(txn);
               const entry = { id: deviceId, firstSeen: root?.firstSeen ?? 0, lastSeen: root?.lastSeen ?? 0, readings: root?.readingCount ?? 0 };
               return { result, entry };
             }),

@@ -97,6 +97,7 @@ export function applyRecords(txn: WriteTxn, deviceId: string, records: readonly 
     applied++;
   }
   latest.write(txn, root.latest);
-  updateRootStats(txn, root, { firstSeen, lastSeen, readingCount: root.readingCount + applied });
-  return { applied, duplicates: records.length - applied };
+  const after = { firstSeen, lastSeen, readingCount: root.readingCount + applied };
+  updateRootStats(txn, root, after);
+  return { applied, duplicates: records.length - applied, root: after };
 }

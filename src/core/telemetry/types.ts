@@ -141,4 +141,6 @@ export interface ApplyRecordsResult {
   applied: number;
   /** Records already present (same identity or same element) — skipped. */
   duplicates: number;
+  /** The root's stats after the apply (no second read of the root needed); absent for an empty batch. */
+  root?: { firstSeen: number; lastSeen: number; readingCount: number };
 }

@@ -158,9 +158,17 @@ describe('telemetry model', () => {
       expect(first).toHaveLength(5);
       expect(rest).toHaveLength(7);
       const all = [...first, ...rest];
-      expect(dst.write((txn) => applyRecords(txn, 'sync-1', [...rest].reverse()))).toEqual({ applied: 7, duplicates: 0 });
-      expect(dst.write((txn) => applyRecords(txn, 'sync-1', all))).toEqual({ applied: 5, duplicates: 7 });
-      expect(dst.write((txn) => applyRecords(txn, 'sync-1', all))).toEqual({ applied: 0, duplicates: 12 });
+      expect(dst.write((txn) => applyRecords(txn, 'sync-1', [...rest].reverse()))).toEqual({
+        applied: 7,
+        duplicates: 0,
+        root: { firstSeen: 1005, lastSeen: 1011, readingCount: 7 },
+      });
+      expect(dst.write((txn) => applyRecords(txn, 'sync-1', all))).toEqual({
+        applied: 5,
+        duplicates: 7,
+        root: { firstSeen: 1000, lastSeen: 1011, readingCount: 12 },
+      });
+      expect(dst.write((txn) => applyRecords(txn, 'sync-1', all))).toMatchObject({ applied: 0, duplicates: 12, root: { readingCount: 12 } });
 
       const copied = dst.read((txn) => exportRecords(txn, undefined, 100));
       expect(copied).toEqual(all);
