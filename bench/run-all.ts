@@ -10,6 +10,7 @@ import { runCodecBench } from './codec.js';
 import { runCoreBench } from './core.js';
 import { runJournalBench } from './journal.js';
 import { runDashboardBench } from './dashboard.js';
+import { runExpansionBench } from './expansion.js';
 import { runQueryBench } from './query.js';
 
 const sections: Record<string, () => Promise<void>> = {
@@ -26,6 +27,8 @@ const sections: Record<string, () => Promise<void>> = {
   query: () => runQueryBench(),
   // Canary throughput with and without a flood of dead-lettered bad input (~30 s).
   'bad-input': runBadInputBench,
+  // Range moves: copy method, move rate vs ingest, fence window, new node to first batch (~60 s).
+  expansion: () => runExpansionBench(),
 };
 
 const wanted = process.argv.slice(2);
