@@ -5,9 +5,9 @@
  *    snapshot (lmdb-js `env.backup(path, false)`, the baseline) and (b) the way a move
  *    copies: records + instance image, CBOR-encoded, decoded and applied in chunks.
  *    Medians of `runs`.
- * 2. A live move: etcd, 2 data nodes, 1 cluster router; a sender posts uplink batches to
- *    the router without pause (the ingest rate); ranges move back and forth `moves`
- *    times. Reports the move rate (readings/s, MB/s) against the ingest rate, the fence
+ * 2. A live move: etcd, 2 data nodes, 1 cluster router; a sender offers 500 readings/s
+ *    (20 devices, a batch every 200 ms) through the router; one range moves back and
+ *    forth `moves` times. Reports the move rate (readings/s, MB/s) against the ingest rate, the fence
  *    window per move (fencedAt → flippedAt, p50/p99), ingest before/during/after the
  *    moves (ratio), and the time from starting a third node to the first batch it
  *    serves after a move onto it.
@@ -81,22 +81,23 @@ async function copyMethods(dir: string, records: ReadingRecord[], runs: number):
   console.log(`| records + image, encode/decode/apply | ${median(stream).toFixed(3)} | ${Math.round(n / median(stream))} | ${(median(snap) / median(stream)).toFixed(2)}× |`);
 }
 
-/** Sends batches to the router without pause; counts acknowledged readings per second. */
+/** Offered ingest: one batch of 5 readings per device every 200 ms (500 readings/s with 20 devices), each reading once; counts acknowledged readings. */
 function sender(router: string, records: Map<string, ReadingRecord[]>): { stop(): Promise<void>; acked: { at: number; n: number }[] } {
   const acked: { at: number; n: number }[] = [];
   let running = true;
   const ids = [...records.keys()];
+  const PER = 5;
   const loop = (async () => {
+    const t0 = Date.now();
     for (let round = 0; running; round++) {
-      const devices = ids.map((id) => {
-        const all = records.get(id)!;
-        return { deviceId: id, records: all.slice(round * 20, round * 20 + 20) };
-      }).filter((d) => d.records.length > 0);
+      const devices = ids.map((id) => ({ deviceId: id, records: records.get(id)!.slice(round * PER, round * PER + PER) })).filter((d) => d.records.length > 0);
       if (devices.length === 0) throw new Error('the backlog ran out before the moves ended: raise --readings');
       const body = encodeBatch({ gatewayId: 'bench-gw', seq: round, devices });
       const res = await request(`${router}/sync/v1/batch`, { method: 'POST', headers: { 'content-type': 'application/cbor', 'x-lmj-gateway': 'bench-gw' }, body });
       const json = (await res.body.json()) as { devices: { error?: unknown }[] };
-      acked.push({ at: Date.now(), n: json.devices.filter((d) => d.error === undefined).length * 20 });
+      acked.push({ at: Date.now(), n: json.devices.filter((d) => d.error === undefined).length * PER });
+      const due = t0 + (round + 1) * 200;
+      if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
     }
   })();
   return { acked, stop: async () => { running = false; await loop; } };
@@ -163,7 +164,7 @@ async function liveMoves(dir: string, records: Map<string, ReadingRecord[]>, mov
     const before = rateIn(s.acked, tBefore, tDuring);
     const during = rateIn(s.acked, tDuring, tAfter);
     const after = rateIn(s.acked, tAfter, tAfter + 5000);
-    console.log(`\n## expansion: moves under ingest (2 nodes, 1 router, ${records.size} devices, ${moves} moves of one range, unthrottled)`);
+    console.log(`\n## expansion: moves under ingest (2 nodes, 1 router, ${records.size} devices, 500 readings/s offered, ${moves} moves of one range, unthrottled)`);
     console.log('| figure | value |');
     console.log('|---|---|');
     console.log(`| ingest before / during / after, readings/s | ${Math.round(before)} / ${Math.round(during)} / ${Math.round(after)} |`);

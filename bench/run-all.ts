@@ -27,7 +27,7 @@ const sections: Record<string, () => Promise<void>> = {
   query: () => runQueryBench(),
   // Canary throughput with and without a flood of dead-lettered bad input (~30 s).
   'bad-input': runBadInputBench,
-  // Range moves: copy method, move rate vs ingest, fence window, new node to first batch (~60 s).
+  // Range moves: copy method, move rate vs ingest, fence window, new node to first batch (~85 s here).
   expansion: () => runExpansionBench(),
 };
 
