@@ -61,9 +61,9 @@ export class MoveRunner {
   }
 
   private async call(node: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    const headers: Record<string, string> = method === 'POST' ? { 'content-type': 'application/json' } : {};
     if (this.ctx.clusterToken !== undefined) headers.authorization = `Bearer ${this.ctx.clusterToken}`;
-    const res = await this.ctx.http.request(this.origin(node), method, path, method === 'GET' ? { authorization: headers.authorization ?? '' } : headers, body === undefined ? undefined : Buffer.from(JSON.stringify(body)));
+    const res = await this.ctx.http.request(this.origin(node), method, path, headers, body === undefined ? undefined : Buffer.from(JSON.stringify(body)));
     if (res.status !== 200) {
       const e = (res.json as { error?: { code?: string; message?: string } } | null)?.error;
       const code = e?.code === 'EPOCH_AHEAD' || e?.code === 'MOVE_CONFLICT' || e?.code === 'NODE_UNAVAILABLE' ? e.code : 'MOVE_FAILED';
