@@ -57,7 +57,7 @@ function cpuSeconds(pid: number): number {
 }
 
 /** A backlog of `n` readings over `devices` devices, exported as the uplink would. */
-async function backlog(dir: string, n: number, devices: number): Promise<Map<string, ReadingRecord[]>> {
+export async function backlog(dir: string, n: number, devices: number): Promise<Map<string, ReadingRecord[]>> {
   const ing = await createIngestor({ dataDir: dir, durability: 'fast' });
   await Promise.all(Array.from({ length: 200 }, async (_, w) => {
     for (let i = w; i < n; i += 200) {
@@ -131,8 +131,8 @@ async function runCase(etcd: string, scope: string, nodes: number, viaRouter: bo
   }
 }
 
-/** Starts etcd on a free port for the run. */
-async function etcdProcess(dir: string): Promise<{ url: string; stop(): Promise<void> }> {
+/** Starts etcd on a free port for the run (also used by bench/expansion.ts). */
+export async function etcdProcess(dir: string): Promise<{ url: string; stop(): Promise<void> }> {
   const { createServer } = await import('node:net');
   const free = (): Promise<number> => new Promise((res) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); }); });
   const [c, p] = [await free(), await free()];

@@ -10,6 +10,7 @@ import { runCodecBench } from './codec.js';
 import { runCoreBench } from './core.js';
 import { runJournalBench } from './journal.js';
 import { runDashboardBench } from './dashboard.js';
+import { runExpansionBench } from './expansion.js';
 import { runQueryBench } from './query.js';
 import { runRetentionBench } from './retention.js';
 
@@ -29,6 +30,8 @@ const sections: Record<string, () => Promise<void>> = {
   'bad-input': runBadInputBench,
   // Trim and compaction rates, ingest of other devices during them, mdb_copy -c baseline (~40 s).
   retention: () => runRetentionBench(),
+  // Range moves: copy method, move rate vs ingest, fence window, new node to first batch (~85 s here).
+  expansion: () => runExpansionBench(),
 };
 
 const wanted = process.argv.slice(2);

@@ -180,14 +180,14 @@ export async function fenceMove(client: Namespace, prev: MoveRead): Promise<Move
   return commitBoth(client, prev, read, rangeWith(read.range, { epoch, fenced: true }), { phase: 'fenced', fenceEpoch: epoch, fencedAt: Date.now() });
 }
 
-/** The flip: owner = target, epoch + 1, learner and fence cleared; the move `flipped`. */
-export async function flipMove(client: Namespace, prev: MoveRead): Promise<MoveRead> {
+/** The flip: owner = target, epoch + 1, learner and fence cleared; the move `flipped` (with `patch`, e.g. the final progress). */
+export async function flipMove(client: Namespace, prev: MoveRead, patch: Pick<Partial<MoveRecord>, 'progress'> = {}): Promise<MoveRead> {
   const m = prev.move;
   const read = await readMoveRange(client, m);
   const r = read.range;
   if (!isLearnerOf(r, m) || r.fenced !== true || r.epoch !== m.fenceEpoch) throw new LmjError('MOVE_CONFLICT', `move ${m.id}: range ${m.range.from} is not fenced by this move`, { details: { move: m.id } });
   const target: Owner = { kind: 'node', id: m.target };
-  return commitBoth(client, prev, read, rangeWith(r, { owner: target, epoch: r.epoch + 1, learner: null, fenced: false }), { phase: 'flipped', flippedAt: Date.now() }, target);
+  return commitBoth(client, prev, read, rangeWith(r, { owner: target, epoch: r.epoch + 1, learner: null, fenced: false }), { ...patch, phase: 'flipped', flippedAt: Date.now() }, target);
 }
 
 /**

@@ -9,7 +9,7 @@
  * repeats at most one chunk. Copy bytes are throttled to `rateBytesPerSec`.
  */
 import type { Namespace } from 'etcd3';
-import { abortMove, fenceMove, flipMove, isTerminal, readMove, updateMove, type MoveRead, type TableView } from '../../cluster/index.js';
+import { abortMove, fenceMove, flipMove, isTerminal, readMove, updateMove, type MoveProgress, type MoveRead, type TableView } from '../../cluster/index.js';
 import { LmjError, isLmjError } from '../../errors.js';
 import type { Logger } from '../../http/logger.js';
 import type { HttpPools } from './http-pools.js';
@@ -61,9 +61,9 @@ export class MoveRunner {
   }
 
   private async call(node: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    const headers: Record<string, string> = method === 'POST' ? { 'content-type': 'application/json' } : {};
     if (this.ctx.clusterToken !== undefined) headers.authorization = `Bearer ${this.ctx.clusterToken}`;
-    const res = await this.ctx.http.request(this.origin(node), method, path, method === 'GET' ? { authorization: headers.authorization ?? '' } : headers, body === undefined ? undefined : Buffer.from(JSON.stringify(body)));
+    const res = await this.ctx.http.request(this.origin(node), method, path, headers, body === undefined ? undefined : Buffer.from(JSON.stringify(body)));
     if (res.status !== 200) {
       const e = (res.json as { error?: { code?: string; message?: string } } | null)?.error;
       const code = e?.code === 'EPOCH_AHEAD' || e?.code === 'MOVE_CONFLICT' || e?.code === 'NODE_UNAVAILABLE' ? e.code : 'MOVE_FAILED';
@@ -132,8 +132,10 @@ export class MoveRunner {
         return fenceMove(client, await this.fresh(read.move.id));
       }
       case 'fenced': {
+        // Inside the fence window: no progress writes, the flip records the final figures (its compare catches a cancel).
+        if (!this.ctx.leading()) throw new Stopped();
         const r = await this.pass(m, mv.fenceEpoch ?? undefined);
-        return flipMove(client, await this.fresh(r.read.move.id));
+        return flipMove(client, m, { progress: r.progress });
       }
       case 'flipped':
         return updateMove(client, m, { phase: 'done' });
@@ -147,11 +149,12 @@ export class MoveRunner {
    * target has caught up. With `fence`, every device must end with the target's count
    * equal to the source's (MOVE_FAILED otherwise).
    */
-  private async pass(start: MoveRead, fence: number | undefined): Promise<{ read: MoveRead; bytes: number }> {
+  private async pass(start: MoveRead, fence: number | undefined): Promise<{ read: MoveRead; bytes: number; progress: MoveProgress }> {
     const mv = start.move;
     const listed = (await this.call(mv.source, 'GET', `/cluster/v1/move/devices?from=${mv.range.from}&to=${mv.range.to}${fence === undefined ? '' : `&fence=${fence}`}`)) as { devices: string[] };
     const progress = { ...mv.progress, devicesTotal: listed.devices.length, devicesCopied: 0, passes: mv.progress.passes + 1 };
-    let read = await updateMove(this.ctx.client, await this.fresh(mv.id), { progress, driver: this.ctx.driver });
+    const record = fence === undefined;
+    let read = record ? await updateMove(this.ctx.client, await this.fresh(mv.id), { progress, driver: this.ctx.driver }) : start;
     const began = Date.now();
     let passBytes = 0;
     let written = Date.now();
@@ -169,7 +172,7 @@ export class MoveRunner {
           const due = began + (passBytes / rate) * 1000;
           if (due > Date.now()) await sleep(due - Date.now());
         }
-        if (Date.now() - written >= PROGRESS_EVERY_MS) {
+        if (record && Date.now() - written >= PROGRESS_EVERY_MS) {
           read = await updateMove(this.ctx.client, await this.fresh(mv.id), { progress: { ...progress } });
           written = Date.now();
         }
@@ -181,7 +184,7 @@ export class MoveRunner {
       }
       progress.devicesCopied++;
     }
-    read = await updateMove(this.ctx.client, await this.fresh(mv.id), { progress: { ...progress } });
-    return { read, bytes: passBytes };
+    if (record) read = await updateMove(this.ctx.client, await this.fresh(mv.id), { progress: { ...progress } });
+    return { read, bytes: passBytes, progress };
   }
 }

@@ -205,7 +205,12 @@ async function pull(d: MoveEndpointDeps, body: Record<string, unknown>): Promise
     });
     const raw = Buffer.from(await res.body.arrayBuffer());
     if (res.statusCode !== 200) {
-      const err = (JSON.parse(raw.toString('utf8') || '{}') as { error?: { code?: string; message?: string } }).error;
+      let err: { code?: string; message?: string } | undefined;
+      try {
+        err = (JSON.parse(raw.toString('utf8')) as { error?: { code?: string; message?: string } }).error;
+      } catch {
+        err = undefined;
+      }
       if (err?.code === 'NOT_FOUND') return { ...answer, more: false, count: state.count };
       throw new LmjError(err?.code === 'EPOCH_AHEAD' ? 'EPOCH_AHEAD' : 'MOVE_FAILED', `source ${source} answered ${res.statusCode}: ${err?.code ?? ''} ${err?.message ?? ''}`);
     }

@@ -1,0 +1,208 @@
+/**
+ * Hot expansion benchmark (`npm run bench -- expansion`), two parts, same run:
+ *
+ * 1. Copy method: one device instance of `readings` readings copied (a) as an LMDB
+ *    snapshot (lmdb-js `env.backup(path, false)`, the baseline) and (b) the way a move
+ *    copies: records + instance image, CBOR-encoded, decoded and applied in chunks.
+ *    Medians of `runs`.
+ * 2. A live move: etcd, 2 data nodes, 1 cluster router; a sender offers 500 readings/s
+ *    (20 devices, a batch every 200 ms) through the router; one range moves back and
+ *    forth `moves` times. Reports the move rate (readings/s, MB/s) against the ingest rate, the fence
+ *    window per move (fencedAt → flippedAt, p50/p99), ingest before/during/after the
+ *    moves (ratio), and the time from starting a third node to the first batch it
+ *    serves after a move onto it.
+ *
+ * Standalone: node dist/bench/expansion.js [--readings 40000] [--runs 3] [--moves 4]
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { open } from 'lmdb';
+import { request } from 'undici';
+import { connectEtcd, initTable, readMove, readTable, requestMove, setOwner } from '../src/cluster/index.js';
+import { getCodec } from '../src/codec/index.js';
+import { applyImage, exportImage } from '../src/core/telemetry/instance-image.js';
+import { applyRecords, exportRecords } from '../src/core/telemetry/records.js';
+import type { ReadingRecord } from '../src/core/telemetry/types.js';
+import { createPool } from '../src/devices/pool/index.js';
+import { decodeBatch, encodeBatch } from '../src/sync/batch.js';
+import { backlog, etcdProcess } from './cluster.js';
+import { freePort, spawnReady, stop } from './lib/procs.js';
+import { median, quantile } from './lib/report.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const CLI = join(resolve(HERE, '..'), 'src', 'cli', 'main.js');
+const MB = 1024 * 1024;
+/** The device of the copy-method instance (`backlog` names its devices bench-<i>). */
+const ID = 'bench-0';
+
+/** Part 1: snapshot vs records, one instance. */
+async function copyMethods(dir: string, records: ReadingRecord[], runs: number): Promise<void> {
+  const src = createPool({ dataDir: join(dir, 'src'), durability: 'fast' });
+  for (let i = 0; i < records.length; i += 500) await src.use(ID, (s) => s.writeAsync((t) => applyRecords(t, ID, records.slice(i, i + 500))), { create: true });
+  await src.close();
+  const path = join(dir, 'src', 'devices', ID);
+  const snap: number[] = [];
+  const stream: number[] = [];
+  let bytes = 0;
+  for (let r = 0; r < runs; r++) {
+    const env = open({ path, encoding: 'binary' });
+    const into = join(dir, `snap-${r}`);
+    mkdirSync(into);
+    const t0 = performance.now();
+    // mdb_env_copy2 into a directory (lmdb-js refuses a file path).
+    await env.backup(into, false);
+    snap.push((performance.now() - t0) / 1000);
+    await env.close();
+    const from = createPool({ dataDir: join(dir, 'src'), durability: 'fast' });
+    const to = createPool({ dataDir: join(dir, `copy-${r}`), durability: 'fast' });
+    const t1 = performance.now();
+    let after: Buffer | undefined;
+    bytes = 0;
+    for (;;) {
+      const { image, chunk } = await from.use(ID, (s) => s.read((t) => ({ image: exportImage(t)!, chunk: exportRecords(t, after, 1000) })));
+      if (chunk.length === 0) break;
+      const wire = encodeBatch({ gatewayId: 'lmj-move', seq: 0, devices: [{ deviceId: ID, records: chunk }] });
+      bytes += wire.length;
+      const decoded = decodeBatch(wire, { isValidDeviceId: () => true, gatewayId: 'lmj-move' }).devices[0]!.records;
+      await to.use(ID, (s) => s.writeAsync((t) => { applyImage(t, image); applyRecords(t, ID, decoded); }), { create: true });
+      after = chunk[chunk.length - 1]!.element;
+    }
+    stream.push((performance.now() - t1) / 1000);
+    await from.close();
+    await to.close();
+  }
+  const n = records.length;
+  console.log(`\n## expansion: copy method (${n} readings, ${(bytes / MB).toFixed(1)} MB on the wire, medians of ${runs})`);
+  console.log('| method | s | readings/s | ratio |');
+  console.log('|---|---|---|---|');
+  console.log(`| LMDB snapshot, env.backup (baseline) | ${median(snap).toFixed(3)} | ${Math.round(n / median(snap))} | 1.00× |`);
+  console.log(`| records + image, encode/decode/apply | ${median(stream).toFixed(3)} | ${Math.round(n / median(stream))} | ${(median(snap) / median(stream)).toFixed(2)}× |`);
+}
+
+/** Offered ingest: one batch of 5 readings per device every 200 ms (500 readings/s with 20 devices), each reading once; counts acknowledged readings. */
+function sender(router: string, records: Map<string, ReadingRecord[]>): { stop(): Promise<void>; acked: { at: number; n: number }[] } {
+  const acked: { at: number; n: number }[] = [];
+  let running = true;
+  const ids = [...records.keys()];
+  const PER = 5;
+  const loop = (async () => {
+    const t0 = Date.now();
+    for (let round = 0; running; round++) {
+      const devices = ids.map((id) => ({ deviceId: id, records: records.get(id)!.slice(round * PER, round * PER + PER) })).filter((d) => d.records.length > 0);
+      if (devices.length === 0) throw new Error('the backlog ran out before the moves ended: raise --readings');
+      const body = encodeBatch({ gatewayId: 'bench-gw', seq: round, devices });
+      const res = await request(`${router}/sync/v1/batch`, { method: 'POST', headers: { 'content-type': 'application/cbor', 'x-lmj-gateway': 'bench-gw' }, body });
+      const json = (await res.body.json()) as { devices: { error?: unknown }[] };
+      acked.push({ at: Date.now(), n: json.devices.filter((d) => d.error === undefined).length * PER });
+      const due = t0 + (round + 1) * 200;
+      if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+    }
+  })();
+  return { acked, stop: async () => { running = false; await loop; } };
+}
+
+const rateIn = (acked: readonly { at: number; n: number }[], from: number, to: number): number =>
+  acked.filter((a) => a.at >= from && a.at < to).reduce((s, a) => s + a.n, 0) / Math.max(0.001, (to - from) / 1000);
+
+/** Part 2: moves under ingest, through real processes. */
+async function liveMoves(dir: string, records: Map<string, ReadingRecord[]>, moves: number): Promise<void> {
+  const etcd = await etcdProcess(dir);
+  const client = connectEtcd([etcd.url]);
+  const procs: Awaited<ReturnType<typeof spawnReady>>['proc'][] = [];
+  const node = async (id: string): Promise<string> => {
+    const { proc, matches } = await spawnReady(process.execPath, [CLI, 'node', '--etcd', etcd.url, '--node-id', id, '--data', join(dir, id), '--http-port', '0', '--durability', 'fast', '--log-level', 'warn'], [/listening on .*:(\d+)/]);
+    procs.push(proc);
+    return `http://127.0.0.1:${matches[0]![1]}`;
+  };
+  try {
+    await initTable(client, 256);
+    await node('n0');
+    await node('n1');
+    const froms = [...new Set([...records.keys()].map((id) => (getCodec().partitionOf(id) >> 8) << 8))];
+    for (const from of froms) await setOwner(client, from, { kind: 'node', id: 'n0' });
+    const port = await freePort();
+    const { proc } = await spawnReady(process.execPath, [CLI, 'router', '--etcd', etcd.url, '--http-port', String(port), '--log-level', 'warn', '--move-rate', '0'], [/listening on/]);
+    procs.push(proc);
+    const router = `http://127.0.0.1:${port}`;
+    const s = sender(router, records);
+    await new Promise((r) => setTimeout(r, 5000));
+    const tBefore = Date.now() - 5000;
+    const tDuring = Date.now();
+    const fences: number[] = [];
+    let copied = { readings: 0, bytes: 0, ms: 0 };
+    for (let i = 0; i < moves; i++) {
+      const from = froms[0]!;
+      const t = (await readTable(client))!.rangeOf(from);
+      const target = t.owner?.id === 'n0' ? 'n1' : 'n0';
+      const { move } = await requestMove(client, { from: t.from, to: t.to, target });
+      let m = move;
+      while (m.phase !== 'done') {
+        await new Promise((r) => setTimeout(r, 50));
+        m = (await readMove(client, move.id)).move;
+        if (m.phase === 'rolled-back' || m.phase === 'cancelled') throw new Error(`move ${m.id} ${m.phase}: ${JSON.stringify(m.error)}`);
+      }
+      fences.push(m.flippedAt! - m.fencedAt!);
+      copied = { readings: copied.readings + m.progress.readings, bytes: copied.bytes + m.progress.bytes, ms: copied.ms + (m.flippedAt! - m.createdAt) };
+    }
+    const tAfter = Date.now();
+    await new Promise((r) => setTimeout(r, 5000));
+    // A new node: from its start to the first batch it serves after a move onto it.
+    const t0 = Date.now();
+    const n2 = await node('n2');
+    const t = (await readTable(client))!.rangeOf(froms[0]!);
+    const { move } = await requestMove(client, { from: t.from, to: t.to, target: 'n2' });
+    for (;;) {
+      const metrics = await (await request(`${n2}/metrics`)).body.text();
+      if (/lmj_router_batches_total\{[^}]*result="ok"[^}]*\} [1-9]/.test(metrics)) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const joinMs = Date.now() - t0;
+    const end = Date.now();
+    await s.stop();
+    const before = rateIn(s.acked, tBefore, tDuring);
+    const during = rateIn(s.acked, tDuring, tAfter);
+    const after = rateIn(s.acked, tAfter, tAfter + 5000);
+    console.log(`\n## expansion: moves under ingest (2 nodes, 1 router, ${records.size} devices, 500 readings/s offered, ${moves} moves of one range, unthrottled)`);
+    console.log('| figure | value |');
+    console.log('|---|---|');
+    console.log(`| ingest before / during / after, readings/s | ${Math.round(before)} / ${Math.round(during)} / ${Math.round(after)} |`);
+    console.log(`| ingest ratio during / after (vs before) | ${(during / before).toFixed(2)}× / ${(after / before).toFixed(2)}× |`);
+    console.log(`| move rate, readings/s (vs ingest before) | ${Math.round(copied.readings / (copied.ms / 1000))} (${(copied.readings / (copied.ms / 1000) / before).toFixed(2)}×) |`);
+    console.log(`| move rate, MB/s | ${(copied.bytes / MB / (copied.ms / 1000)).toFixed(2)} |`);
+    console.log(`| fence window p50 / p99, ms (${fences.length} moves) | ${quantile(fences, 0.5)} / ${quantile(fences, 0.99)} |`);
+    console.log(`| new node: start → first batch served after a move onto it, ms | ${joinMs} (move ${move.id}, ${end - t0} ms to the end) |`);
+  } finally {
+    for (const p of procs.reverse()) await stop(p);
+    client.close();
+    await etcd.stop();
+  }
+}
+
+/** Runs both parts and prints their tables. */
+export async function runExpansionBench(readings = 40_000, runs = 3, moves = 4): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'lmj-bench-expansion-'));
+  try {
+    // Fresh readings for the live part: the sender posts 20 per device per batch, each once.
+    const recs = await backlog(join(dir, 'gw'), readings, 20);
+    await copyMethods(dir, await oneDevice(dir, Math.floor(readings / 2)), runs);
+    await liveMoves(dir, recs, moves);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** `readings` readings of one device (the copy-method instance). */
+async function oneDevice(dir: string, readings: number): Promise<ReadingRecord[]> {
+  return (await backlog(join(dir, 'one'), readings, 1)).get('bench-0')!;
+}
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : def;
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
+  await runExpansionBench(arg('readings', 40_000), arg('runs', 3), arg('moves', 4));
+}
