@@ -10,6 +10,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { createIngestor, type Ingestor } from '../src/gateway/ingest/index.js';
 import { median, printRateTable } from './lib/report.js';
 

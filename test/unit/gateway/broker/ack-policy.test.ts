@@ -3,7 +3,7 @@ import { shouldAck } from '../../../../src/gateway/broker/ack-policy.js';
 
 describe('shouldAck', () => {
   it('acks durable results and bad input, withholds gateway-side failures', () => {
-    expect(shouldAck({ status: 'stored', deviceId: 'd', ptr: 'p', ts: 1 })).toBe(true);
+    expect(shouldAck({ status: 'stored', deviceId: 'd', ptr: 'p', ts: 1, readings: 1 })).toBe(true);
     expect(shouldAck({ status: 'duplicate', deviceId: 'd', ptr: 'p' })).toBe(true);
     expect(shouldAck({ status: 'meta', deviceId: 'd' })).toBe(true);
     for (const code of ['BAD_JSON', 'BAD_TOPIC', 'BAD_DEVICE_ID', 'TOO_DEEP', 'PAYLOAD_TOO_LARGE', 'DEVICE_UNAVAILABLE'] as const) {
