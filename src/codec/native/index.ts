@@ -4,7 +4,7 @@
  * here; flatten results arrive packed in one Buffer per call and are sliced
  * into `Flattened` views without copying.
  */
-import { LmjError, fromStatus } from '../../errors.js';
+import { LmjError, fromStatus, withoutStack } from '../../errors.js';
 import { loadAddon } from '../addon.js';
 import { checkPayload, formatCode, resolveLimits } from '../limits.js';
 import { processPointers } from '../portable/index.js';
@@ -50,7 +50,8 @@ function unpack(out: Buffer, count: number): FlattenOutcome[] {
   for (let i = 0; i < count; i++) {
     const status = table[1 + 3 * i]!;
     if (status !== 0) {
-      results[i] = { ok: false, error: fromStatus(status) };
+      // A payload's own fault (bad JSON, too deep…): no stack trace, see withoutStack.
+      results[i] = { ok: false, error: withoutStack(() => fromStatus(status)) };
       continue;
     }
     const n = table[2 + 3 * i]!;

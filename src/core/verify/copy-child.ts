@@ -12,8 +12,12 @@
  * `{"type":"probe","at","first"}` per lookup: the parent passes them largest
  * first, so the last line before a crash is the smallest start past the bad pages.
  *
+ * With `last` it prints `{"type":"last","key"}`: the database's last key found by a
+ * seek from the root (hex, or null when empty).
+ *
  * Usage: copy-child <source dir> <dest dir> <main|set> <start key hex or "">
  *        copy-child <source dir> probe <main|set> <key hex>,<key hex>,…
+ *        copy-child <source dir> last <main|set>
  */
 import { MARKER } from '../bytes.js';
 import { closeHandles, DEFAULT_MAP_SIZE, openHandles, type LmdbDb } from '../lmdb-env.js';
@@ -64,6 +68,14 @@ function probe(from: LmdbDb, starts: string): void {
 async function main(source: string, dest: string, db: string, startHex: string): Promise<void> {
   if (db !== 'main' && db !== 'set') throw new Error(`unknown database ${db}`);
   const src = openHandles(source, 'safe', DEFAULT_MAP_SIZE, true);
+  if (dest === 'last') {
+    let key: string | null = null;
+    for (const k of src[db].getKeys({ reverse: true, limit: 1 })) key = k.toString('hex');
+    say({ type: 'last', key });
+    await closeHandles(src);
+    say({ type: 'done' });
+    return;
+  }
   if (dest === 'probe') {
     probe(src[db], startHex);
     await closeHandles(src);

@@ -141,8 +141,16 @@ async function salvageDb(source: string, dest: string, db: DbName, timeoutMs: nu
     const anchor = last !== null && Buffer.compare(last, start) > 0 ? last : start;
     out.runs++;
     const resume = await probeResume(source, db, anchor, timeoutMs);
-    // Done and nothing readable follows: the shortfall lies in the gaps already reported.
-    if (resume === null && done) return out;
+    // Done and nothing readable follows: the shortfall lies in the gaps already reported,
+    // or is `set`'s header counting deleted entities (see walk-child.ts) — unless the
+    // source's last key, found by a seek from the root, lies beyond what was copied.
+    if (resume === null && done) {
+      out.runs++;
+      const end = await runChild('copy-child', [source, 'last', db], timeoutMs);
+      const key = end.messages.find((m) => m.type === 'last')?.key;
+      if (end.exitCode === 0 && (key ?? null) === hex(last)) return out;
+      return giveUp(end.exitCode === 0 ? `${db}: the last key is ${String(key)}, beyond the last readable one` : describeDeath(end));
+    }
     if (resume === null || Buffer.compare(resume, anchor) <= 0) return giveUp(reason);
     start = resume;
   }
@@ -172,6 +180,7 @@ export async function salvageInstance(source: string, dest: string, options: Sal
   await closeHandles(h);
   const main: DatabaseSalvage = { ...parts.main!, copied: counts.main };
   const set: DatabaseSalvage = { ...parts.set!, copied: counts.set };
-  const complete = [main, set].every((d) => d.lost.length === 0 && d.expected === d.copied);
+  // `set`'s header is an upper bound (deleted entities stay counted, walk-child.ts): fewer is complete.
+  const complete = main.lost.length === 0 && main.expected === main.copied && set.lost.length === 0 && set.expected !== null && set.copied <= set.expected;
   return { source, dest, main, set, complete, ghosts, verdict: await verifyInstance(dest, { timeoutMs }) };
 }

@@ -21,6 +21,7 @@ const GATEWAY_ONLY = [
   'lmj_pool_opens_total',
   'lmj_pool_evictions_total',
   'lmj_pool_open_instances',
+  'lmj_instances_quarantined_total',
   'lmj_ingest_backpressure_total',
   'lmj_ingest_pending_messages',
   'lmj_deadletters_dropped_total',
