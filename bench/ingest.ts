@@ -14,6 +14,8 @@
  *                           an unthrottled fleet only measures who drops first)
  *   latency @5000/s         fixed rate: publish→PUBACK p50/p99, aedes vs lmj-edge embedded
  *   lag @1000/s             fixed rate meant to stay below the apply rate: the ack → readable lag
+ *   1000 devices            lmj-edge embedded q1 with 1,000 devices and 256 open instances (the pool
+ *                           of a 1,024-descriptor limit), against the 100-device rate
  *   sqlite q1               the obvious alternative (bench/sqlite-baseline.ts): aedes acking after a
  *                           group commit into one SQLite file; the embedded q1 cases (journal on,
  *                           the default, and off) also get a ratio against it
@@ -157,6 +159,8 @@ interface Sample {
   pagesB?: number;
   /** Journal on: ack → readable, p50/p99 ms (histogram bucket upper bounds). */
   lag?: [number, number];
+  /** Daemon cases: device instances opened and evicted by the pool during the run. */
+  pool?: { opens: number; evictions: number };
 }
 
 type CaseFn = (opts: { devices: number; durationS: number; dir: string }) => Promise<Sample>;
@@ -205,7 +209,9 @@ const edgeCase =
     const cpu: Record<string, number> = { sim: pct(s.cpuS, wall), daemon: pct(cpuSeconds(d.proc.pid) - cpu0.daemon, wall) };
     if (mq !== undefined) cpu['broker'] = pct(cpuSeconds(mq.proc.pid) - cpu0.broker, wall);
     const rssMb = peakRssMb(d.proc.pid);
-    const lag = applyLag(await (await fetch(`${d.httpUrl}/metrics`)).text());
+    const metricsText = await (await fetch(`${d.httpUrl}/metrics`)).text();
+    const lag = applyLag(metricsText);
+    const pool = { opens: metricSample(metricsText, 'lmj_pool_opens_total'), evictions: metricSample(metricsText, 'lmj_pool_evictions_total') };
     await stored.close();
     await stop(d.proc);
     await stop(mq?.proc);
@@ -225,9 +231,15 @@ const edgeCase =
       diskB: diskBytes(join(dir, 'data')) / Math.max(1, qos === 1 ? s.acked : stored.count()),
       pagesB: dataDirPages(join(dir, 'data')).inUseBytes / Math.max(1, qos === 1 ? s.acked : stored.count()),
       ...(lag === undefined ? {} : { lag }),
+      pool,
       ...((fixedRate === undefined && mode === 'external') || qos === 0 ? {} : { p50: s.latencyMs.p50, p99: s.latencyMs.p99 }),
     };
   };
+
+/** The value of an unlabelled series in a /metrics text (0 when absent). */
+function metricSample(metrics: string, name: string): number {
+  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1] ?? 0);
+}
 
 /** p50/p99 (ms) of lmj_ingest_apply_lag_seconds from a /metrics text: the bucket bounds they fall in. */
 function applyLag(metrics: string): [number, number] | undefined {
@@ -271,10 +283,12 @@ interface CaseDef {
   check?: (m: number, base: number | undefined, samples: Sample[]) => boolean;
   /** Also report the ratio against the SQLite baseline. */
   vsSqlite?: boolean;
+  /** Simulated devices of this case (default: `--devices`). */
+  devices?: number;
 }
 
 const SQLITE = 'sqlite q1 (aedes + 1 SQLite file)';
-const HEADER = ['case', 'msgs/s', 'min..max', 'ratio', 'vs sqlite', 'loss', 'p50/p99 ms', 'read lag p50/p99 ms', 'B/reading', 'B/reading in pages', 'CPU % (median)', 'peak RSS', 'target'];
+const HEADER = ['case', 'msgs/s', 'min..max', 'ratio', 'vs sqlite', 'loss', 'p50/p99 ms', 'read lag p50/p99 ms', 'B/reading', 'B/reading in pages', 'CPU % (median)', 'peak RSS', 'target', 'pool opens/evictions'];
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 const medianOf = (xs: Sample[], f: (s: Sample) => number | undefined): number => median(xs.map((s) => f(s) ?? 0));
@@ -306,6 +320,7 @@ function tableRow(c: CaseDef, results: Map<string, Sample[]>): string[] {
     procs.map((p) => `${p} ${Math.round(medianOf(s, (x) => x.cpu[p]))}`).join(', '),
     rss,
     c.check === undefined ? '' : `${c.check(m, base, s) ? 'met' : 'MISSED'} ${c.target}`,
+    s[0]!.pool === undefined ? '' : `${fmt(medianOf(s, (x) => x.pool?.opens))}/${fmt(medianOf(s, (x) => x.pool?.evictions))}`,
   ];
 }
 
@@ -326,12 +341,28 @@ export async function runIngestBench(runs = 3, durationS = 4, devices = 100, q0R
     { name: `lmj-edge external q0 @${q0Rate}/s`, fn: edgeCase('external', 0, q0Rate), baseline: `mosquitto relay q0 @${q0Rate}/s` },
     // Below the apply rate: the ack → readable lag when the backlog is not full.
     { name: 'lmj-edge embedded lag @1000/s', fn: edgeCase('embedded', 1, 1000) },
+    // Many devices, with the pool a 1,024-descriptor limit gives (256 open instances): the
+    // same fleet shape at 10x the devices; peak RSS and the pool's opens/evictions show thrash.
+    {
+      name: 'lmj-edge embedded q1 1000 devices',
+      fn: edgeCase('embedded', 1, undefined, { LMJ_EDGE_MAX_OPEN_INSTANCES: '256' }),
+      devices: 1000,
+      baseline: 'lmj-edge embedded q1',
+      target: '>=0.8x, 0 loss',
+      check: (m, b, s) => m >= 0.8 * (b ?? 0) && s.every((x) => x.loss === 0),
+    },
     { name: 'aedes relay @5000/s', fn: relayCase('aedes', 1, 5000) },
     { name: 'lmj-edge embedded @5000/s', fn: edgeCase('embedded', 1, 5000), baseline: 'aedes relay @5000/s', target: 'p99<=10ms', check: (_m, _b, s) => medianOf(s, (x) => x.p99) <= 10 },
   ];
   const only = casesFilter();
   if (only !== undefined) {
-    const keep = new Set(cases.filter((c) => only.some((w) => c.name.includes(w))).flatMap((c) => [c.name, c.baseline ?? c.name]));
+    const keep = new Set(cases.filter((c) => only.some((w) => c.name.includes(w))).map((c) => c.name));
+    // Baselines of baselines too (the 1000-device case compares with embedded q1, which compares with aedes).
+    for (let grew = true; grew; ) {
+      const before = keep.size;
+      for (const c of cases) if (keep.has(c.name) && c.baseline !== undefined) keep.add(c.baseline);
+      grew = keep.size > before;
+    }
     cases.splice(0, cases.length, ...cases.filter((c) => keep.has(c.name)));
   }
   const load = (): string => loadavg().map((l) => l.toFixed(1)).join(' ');
@@ -343,7 +374,7 @@ export async function runIngestBench(runs = 3, durationS = 4, devices = 100, q0R
     for (let r = 0; r < runs; r++) {
       const dir = mkdtempSync(join(tmpdir(), 'lmj-bench-ingest-'));
       try {
-        samples.push(await c.fn({ devices, durationS, dir }));
+        samples.push(await c.fn({ devices: c.devices ?? devices, durationS, dir }));
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

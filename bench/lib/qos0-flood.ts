@@ -20,7 +20,7 @@ export interface FloodOptions {
 
 /** What the flood wrote. */
 export interface FloodResult {
-  /** PUBLISH packets written to the sockets. */
+  /** PUBLISH packets handed to the sockets (what was still unread at the deadline is dropped with the connection). */
   published: number;
 }
 
@@ -55,15 +55,18 @@ function floodOne(o: Required<FloodOptions>, client: number, until: number): Pro
     const seq = { n: 0 };
     const tpl = templates(client, o.devicesPerClient, o.prefix);
     let written = 0;
+    let done = false;
     const socket: Socket = connect(o.port, '127.0.0.1');
     socket.on('error', () => undefined);
     socket.resume();
-    const finish = (): void => {
-      socket.end();
-      resolve(written);
-    };
+    // At the deadline the connection goes, with whatever the receiver has not read yet:
+    // a back-pressured flood must not outlast its duration waiting for `drain`.
+    const timer = setTimeout(() => {
+      done = true;
+      socket.destroy();
+    }, Math.max(0, until - Date.now()));
     const pump = (): void => {
-      while (Date.now() < until) {
+      while (!done) {
         const before = seq.n;
         const ok = socket.write(chunk(tpl, seq));
         written += seq.n - before;
@@ -72,13 +75,16 @@ function floodOne(o: Required<FloodOptions>, client: number, until: number): Pro
           return;
         }
       }
-      finish();
     };
     socket.once('connect', () => {
       socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: `${o.prefix}flood-${client}`, clean: true, keepalive: 60 }));
       pump();
     });
-    socket.once('close', () => resolve(written));
+    socket.once('close', () => {
+      clearTimeout(timer);
+      done = true;
+      resolve(written);
+    });
   });
 }
 

@@ -21,8 +21,10 @@
  * - a packet larger than `maxPacketBytes` closes its connection before it is buffered;
  * - at most `maxQueuedBeforeConnack` packets pipelined behind a CONNECT are held until
  *   the CONNACK; more close the connection, counted (`connect_queue_full`) and logged;
- * - at most `maxInFlight` messages are between arrival and commit: QoS 0 beyond
- *   that is shed (counted); QoS 1 waits, which stops reading that socket (TCP back-pressure).
+ * - a client's next socket read waits until every message of its last read has its
+ *   result (QoS 0 too), so each connection has at most one read in flight (TCP
+ *   back-pressure); at most `maxInFlight` messages are between arrival and commit
+ *   overall: QoS 0 beyond that is shed (counted), QoS 1 waits.
  *
  * With a users file, each client publishes only for its own devices (./acl.ts): a publish
  * to another device's topic is handed to ingest already refused (ACL_DENIED), so it is
@@ -157,12 +159,19 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     if (packet.qos === 0) {
       if (inFlight >= opts.maxInFlight) {
         metrics.shedOne('overloaded');
-      } else {
-        track(ingestor.submit({ topic, payload, qos: 0, clientId: client.id, ...extra })).catch((err: unknown) =>
-          log.error({ err, client: client.id }, 'ingest failed for a QoS 0 message'),
-        );
+        cb(null);
+        return;
       }
-      cb(null);
+      // Called back once the message has its result, as QoS 1 is: aedes reads this client's
+      // next chunk only then, so a QoS 0 flood waits in TCP buffers (one socket read per
+      // client in flight) instead of being parsed as fast as it arrives and shed.
+      track(ingestor.submit({ topic, payload, qos: 0, clientId: client.id, ...extra })).then(
+        () => cb(null),
+        (err: unknown) => {
+          log.error({ err, client: client.id }, 'ingest failed for a QoS 0 message');
+          cb(null);
+        },
+      );
       return;
     }
     const result = track(ingestor.submit({ topic, payload, qos: 1, clientId: client.id, ...extra }));

@@ -221,6 +221,10 @@ function statsOf(counters: IngestCounters, admission: Admission, pool: IngestSta
 function directCommitter(ctx: CommitContext, limits: IngestLimits, hooks: IngestHooks, counters: IngestCounters): GroupCommitter {
   return new GroupCommitter(ctx, {
     ...limits,
+    // No more device commits at once than instances can be open: a commit beyond that would
+    // only wait in the pool with its group already cut, and evict an instance other devices'
+    // queued work needs next. Not started, its device's messages keep joining one group.
+    maxInflight: Math.min(limits.maxInflight, ctx.pool.stats().maxOpen),
     onGroup: (info) => {
       counters.commits++;
       safeHook(hooks, 'commit', info);

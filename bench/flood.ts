@@ -1,0 +1,206 @@
+/**
+ * Abuse cases of the daemon's memory: a QoS 0 flood (embedded, or through mosquitto in
+ * external mode) and many idle MQTT connections. Not a speed bench: it prints what the
+ * daemon's memory and health endpoint did, so the bounds in docs/daemon.md (*Memory*)
+ * can be checked.
+ *
+ * Per case: peak RSS (sampled every 100 ms; anonymous part separately, the rest is
+ * file-backed LMDB map pages), /healthz latency p50/max and requests that got no answer
+ * within 5 s, the largest `inFlight` /healthz reported, readings stored, and how long
+ * SIGTERM took to exit (or that it did not within 30 s).
+ *
+ * Usage: node dist/bench/flood.js [--cases flood-embedded,flood-external,idle] [--clients 10]
+ *        [--duration 5] [--idle 2000] [--in-flight N]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import mqttPacket from 'mqtt-packet';
+import { children, freePort, spawnReady } from './lib/procs.js';
+import { quantile } from './lib/report.js';
+import { qos0Flood } from './lib/qos0-flood.js';
+
+const CLI = join(resolve(dirname(fileURLToPath(import.meta.url)), '..'), 'src', 'cli', 'main.js');
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i < 0 ? def : Number(process.argv[i + 1]);
+}
+const cases = (() => {
+  const i = process.argv.indexOf('--cases');
+  return i < 0 ? ['flood-embedded', 'flood-external', 'idle'] : (process.argv[i + 1] ?? '').split(',');
+})();
+
+/** RSS and its anonymous part of a live process, MB. */
+function rss(pid: number): { total: number; anon: number } {
+  try {
+    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k: string): number => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(s)?.[1] ?? 0) / 1024;
+    return { total: kb('VmRSS'), anon: kb('RssAnon') };
+  } catch {
+    return { total: 0, anon: 0 };
+  }
+}
+
+interface Watch {
+  stop(): { peakMb: number; peakAnonMb: number; healthP50: number; healthMax: number; unanswered: number; maxInFlight: number };
+}
+
+/** Samples RSS every 100 ms and polls /healthz back to back until stopped. */
+function watch(pid: number, httpUrl: string): Watch {
+  let peak = 0;
+  let peakAnon = 0;
+  const lat: number[] = [];
+  let unanswered = 0;
+  let maxInFlight = 0;
+  let on = true;
+  const timer = setInterval(() => {
+    const r = rss(pid);
+    peak = Math.max(peak, r.total);
+    peakAnon = Math.max(peakAnon, r.anon);
+  }, 100);
+  void (async () => {
+    while (on) {
+      const t = performance.now();
+      try {
+        const res = await fetch(`${httpUrl}/healthz`, { signal: AbortSignal.timeout(5000) });
+        const body = (await res.json()) as { inFlight?: number };
+        lat.push(performance.now() - t);
+        maxInFlight = Math.max(maxInFlight, body.inFlight ?? 0);
+      } catch {
+        unanswered++;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  return {
+    stop: () => {
+      on = false;
+      clearInterval(timer);
+      return { peakMb: peak, peakAnonMb: peakAnon, healthP50: quantile(lat, 0.5), healthMax: quantile(lat, 1), unanswered, maxInFlight };
+    },
+  };
+}
+
+async function startMosquitto(dir: string): Promise<{ proc: ChildProcess; port: number }> {
+  const port = await freePort();
+  const conf = join(dir, 'mosquitto.conf');
+  writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence true', `persistence_location ${dir}/`, 'max_inflight_messages 0', 'max_queued_messages 0', 'max_queued_bytes 268435456', ''].join('\n'));
+  const proc = spawn('/usr/sbin/mosquitto', ['-c', conf], { stdio: 'ignore' });
+  children.add(proc);
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((r) => {
+      const s = connect(port, '127.0.0.1', () => {
+        s.destroy();
+        r(true);
+      });
+      s.once('error', () => r(false));
+    });
+    if (ok) return { proc, port };
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('mosquitto did not start');
+}
+
+async function startDaemon(dataDir: string, broker: string | undefined): Promise<{ proc: ChildProcess; http: string; mqttPort: number }> {
+  const args = [CLI, 'start', '--data', dataDir, '--http-port', '0', ...(broker === undefined ? ['--mqtt-port', '0'] : ['--broker', broker])];
+  const pats = [/http listening on .*:(\d+)/, broker === undefined ? /mqtt listening on .*:(\d+)/ : /mqtt subscribed to /];
+  const env: Record<string, string> = process.argv.includes('--in-flight') ? { LMJ_EDGE_MQTT_MAX_IN_FLIGHT: String(arg('in-flight', 20_000)) } : {};
+  const { proc, matches } = await spawnReady(process.execPath, args, pats, env);
+  return { proc, http: `http://127.0.0.1:${matches[0]![1]}`, mqttPort: broker === undefined ? Number(matches[1]![1]) : 0 };
+}
+
+async function storedOf(http: string): Promise<number> {
+  const text = await (await fetch(`${http}/metrics`, { signal: AbortSignal.timeout(10_000) })).text().catch(() => '');
+  return Number(/lmj_messages_results_total\{status="stored"\} (\d+)/.exec(text)?.[1] ?? 0);
+}
+
+/** SIGTERM and the time to exit (ms), or -1 when still running after 30 s (then SIGKILL). */
+async function term(proc: ChildProcess): Promise<number> {
+  const t = performance.now();
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  proc.kill('SIGTERM');
+  const done = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 30_000))]);
+  if (!done) {
+    proc.kill('SIGKILL');
+    await exited;
+    return -1;
+  }
+  return performance.now() - t;
+}
+
+async function floodCase(mode: 'embedded' | 'external'): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'lmj-bench-flood-'));
+  try {
+    const mq = mode === 'external' ? await startMosquitto(dir) : undefined;
+    const d = await startDaemon(join(dir, 'data'), mq === undefined ? undefined : `mqtt://127.0.0.1:${mq.port}`);
+    const w = watch(d.proc.pid!, d.http);
+    const flood = await qos0Flood({ port: mq?.port ?? d.mqttPort, clients: arg('clients', 10), durationMs: arg('duration', 5) * 1000 });
+    const stored = await storedOf(d.http);
+    const r = w.stop();
+    const termMs = await term(d.proc);
+    mq?.proc.kill('SIGKILL');
+    const fmt = (n: number): string => (Number.isFinite(n) ? String(Math.round(n)) : '-');
+    console.log(
+      `| flood ${mode} | ${flood.published} | ${stored} | ${fmt(r.peakMb)} (${fmt(r.peakAnonMb)} anon) | ${fmt(r.healthP50)} / ${fmt(r.healthMax)} ms, ${r.unanswered} unanswered | ${r.maxInFlight} | ${termMs < 0 ? '> 30 s' : `${fmt(termMs)} ms`} |`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Opens `n` MQTT connections (CONNECT, wait for CONNACK) and keeps them idle. */
+async function idleConnections(port: number, n: number): Promise<Socket[]> {
+  const sockets: Socket[] = [];
+  for (let i = 0; i < n; i += 100) {
+    await Promise.all(
+      Array.from({ length: Math.min(100, n - i) }, (_, k) =>
+        new Promise<void>((res, rej) => {
+          const s = connect(port, '127.0.0.1', () => s.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: `idle-${i + k}`, clean: true, keepalive: 600 })));
+          s.once('data', () => res());
+          s.once('error', rej);
+          sockets.push(s);
+        }),
+      ),
+    );
+  }
+  return sockets;
+}
+
+async function idleCase(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'lmj-bench-idle-'));
+  try {
+    const d = await startDaemon(join(dir, 'data'), undefined);
+    await new Promise((r) => setTimeout(r, 1000));
+    const before = rss(d.proc.pid!);
+    const n = arg('idle', 2000);
+    const sockets = await idleConnections(d.mqttPort, n);
+    await new Promise((r) => setTimeout(r, 2000));
+    const after = rss(d.proc.pid!);
+    const health = performance.now();
+    await fetch(`${d.http}/healthz`);
+    const healthMs = performance.now() - health;
+    for (const s of sockets) s.destroy();
+    const termMs = await term(d.proc);
+    const perConn = ((after.total - before.total) * 1024 * 1024) / n / 1024;
+    console.log(
+      `| ${n} idle connections | | | ${Math.round(after.total)} (${Math.round(after.anon)} anon; ${Math.round(before.total)} before, ${perConn.toFixed(1)} KiB per connection) | ${Math.round(healthMs)} ms | | ${termMs < 0 ? '> 30 s' : `${Math.round(termMs)} ms`} |`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+console.log(`# daemon memory under abuse (load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
+console.log('| case | published | stored | peak RSS MB | /healthz p50 / max | max inFlight | SIGTERM → exit |');
+console.log('|---|---|---|---|---|---|---|');
+for (const c of cases) {
+  if (c === 'flood-embedded') await floodCase('embedded');
+  else if (c === 'flood-external') await floodCase('external');
+  else if (c === 'idle') await idleCase();
+  else throw new Error(`unknown case ${c}`);
+}
+process.exit(0);

@@ -1,0 +1,88 @@
+/**
+ * The daemon under an unthrottled QoS 0 flood (raw publishers, bench/lib/qos0-flood.ts),
+ * in both modes. Proved here: the in-flight count /healthz reports stays within the
+ * flow-control bound, /healthz answers all through the flood, readings are stored, and
+ * SIGTERM right after the flood exits 0 (it drains only the bounded window).
+ *
+ * External (→ real mosquitto → daemon): the broker's Receive Maximum bounds only QoS 1,
+ * so the daemon stops reading its broker connection at `mqtt.maxInFlight` messages in
+ * flight (the pause counter moves). Embedded: a client's next socket read waits for the
+ * results of its last one, so each connection has one read in flight and nothing is shed.
+ */
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { qos0Flood } from '../../../bench/lib/qos0-flood.js';
+import { startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
+import { startMosquitto } from '../../helpers/mosquitto.js';
+import { tmpDir } from '../../helpers/tmp-dir.js';
+import { getText } from './http-client.js';
+
+const CLIENTS = 6;
+/** The flood's PUBLISHes are > 90 bytes each. */
+const PACKETS_PER_KIB = 1024 / 90;
+/** One socket read of ours: ≤ 64 KiB. */
+const ONE_READ = Math.ceil(64 * PACKETS_PER_KIB);
+/** What aedes takes per read: the stream's buffer (16 KiB high-water mark) plus one 64 KiB chunk. */
+const AEDES_READ = Math.ceil((16 + 64) * PACKETS_PER_KIB);
+
+function metric(text: string, series: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? Number.NaN : Number(line.slice(series.length + 1));
+}
+
+/** Floods `port` for 3 s while polling /healthz back to back; returns every `inFlight` seen and the metrics after. */
+async function floodWatching(d: DaemonProcess, port: number): Promise<{ published: number; seen: number[]; metrics: string }> {
+  let flooding = true;
+  const seen: number[] = [];
+  const poll = (async () => {
+    while (flooding) {
+      // No answer within 10 s rejects the poll, and the test with it.
+      const res = await fetch(`${d.httpUrl}/healthz`, { signal: AbortSignal.timeout(10_000) });
+      seen.push(((await res.json()) as { inFlight: number }).inFlight);
+      await new Promise((r) => setImmediate(r));
+    }
+  })();
+  const flood = await qos0Flood({ port, clients: CLIENTS, durationMs: 3000 });
+  flooding = false;
+  await poll;
+  return { published: flood.published, seen, metrics: await getText(d.httpUrl, '/metrics') };
+}
+
+/** SIGTERM must exit 0 within 30 s: the drain covers the bounded window, not everything sent. */
+async function expectQuickExit(d: DaemonProcess): Promise<void> {
+  const exit = await Promise.race([d.kill('SIGTERM'), new Promise((r) => setTimeout(() => r('still running after 30 s'), 30_000))]);
+  expect(exit).toBe(0);
+}
+
+describe('the daemon under a QoS 0 flood', () => {
+  it('external: pauses its broker connection at the in-flight bound; /healthz answers; SIGTERM exits 0', async () => {
+    const bound = 2000;
+    const dir = tmpDir();
+    const mq = await startMosquitto(join(dir, 'mq'));
+    onTestFinished(() => mq.stop());
+    const d = await startDaemon({ dataDir: join(dir, 'data'), broker: mq.url, env: { LMJ_EDGE_MQTT_MAX_IN_FLIGHT: String(bound) } });
+    const { published, seen, metrics } = await floodWatching(d, mq.port);
+    expect(published).toBeGreaterThan(bound * 5);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(Math.max(...seen)).toBeGreaterThan(0);
+    expect(Math.max(...seen)).toBeLessThanOrEqual(bound + ONE_READ);
+    expect(metric(metrics, 'lmj_mqtt_read_pauses_total{transport="external"}')).toBeGreaterThan(0);
+    expect(metric(metrics, 'lmj_messages_results_total{status="stored"}')).toBeGreaterThan(0);
+    await expectQuickExit(d);
+  }, 60_000);
+
+  it('embedded: one socket read in flight per client, nothing shed; /healthz answers; SIGTERM exits 0', async () => {
+    const dir = tmpDir();
+    // The default window (20,000) is far above what one read per client can hold.
+    const d = await startDaemon({ dataDir: join(dir, 'data') });
+    const { published, seen, metrics } = await floodWatching(d, d.mqttPort!);
+    expect(published).toBeGreaterThan(CLIENTS * AEDES_READ * 2);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(Math.max(...seen)).toBeGreaterThan(0);
+    expect(Math.max(...seen)).toBeLessThanOrEqual(CLIENTS * AEDES_READ);
+    // Before, the flood was parsed as fast as it came and shed beyond the window.
+    expect(metrics).not.toMatch(/lmj_messages_shed_total\{reason="overloaded"\}/);
+    expect(metric(metrics, 'lmj_messages_results_total{status="stored"}')).toBeGreaterThan(0);
+    await expectQuickExit(d);
+  }, 60_000);
+});
