@@ -324,6 +324,8 @@ export async function createIngestor(options: IngestOptions): Promise<Ingestor> 
           await Promise.all([...unresolved]);
         }
         if (journaled !== undefined) {
+          // Drains the backlog into the devices, except what waits for disk space (replayed at the next start).
+          journaled.applier.close();
           await journaled.applier.idle();
           await journaled.journal.close();
         }
