@@ -56,6 +56,8 @@ export class DeviceApplier {
    */
   private readonly cooling = new Map<string, { timer: NodeJS.Timeout; delayMs: number }>();
   private closing = false;
+  /** Off during the start's replay: a start on a full disk must not wait for space (see {@link retryOnDiskFull}). */
+  private retrying = false;
   private size = 0;
   private waiters: (() => void)[] = [];
   private seq = 0;
@@ -105,6 +107,15 @@ export class DeviceApplier {
     const targets = deviceId === undefined ? [...this.lastEnqueued] : this.lastEnqueued.has(deviceId) ? [[deviceId, this.lastEnqueued.get(deviceId) as number] as const] : [];
     if (targets.length === 0) return undefined;
     return this.until(() => targets.every(([id, seq]) => !this.lastEnqueued.has(id) || (this.lastDone.get(id) ?? 0) >= seq));
+  }
+
+  /**
+   * From now on a device commit that fails for a full disk is tried again until there is
+   * space. Before (the start's replay), such records stay unapplied until the next start,
+   * so a daemon started on a full disk still comes up and reports it.
+   */
+  retryOnDiskFull(): void {
+    this.retrying = true;
   }
 
   /**
@@ -190,7 +201,7 @@ export class DeviceApplier {
       else ok.push(it);
     }
     const outcome = await this.commit(deviceId, ok);
-    if (outcome === 'disk-full' && !this.closing) return true;
+    if (outcome === 'disk-full' && this.retrying && !this.closing) return true;
     if (outcome === 'retry-later' || outcome === 'disk-full') {
       this.held.add(deviceId);
       return false;

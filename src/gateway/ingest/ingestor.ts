@@ -156,6 +156,7 @@ async function openJournalPath(
   });
   try {
     const replayed = await replayJournal(ctx, journal, applier);
+    applier.retryOnDiskFull();
     return { journal, applier, committer: new JournalCommitter(ctx, journal, applier, limits), replayed };
   } catch (err) {
     await applier.idle();
