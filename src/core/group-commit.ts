@@ -10,7 +10,7 @@
  */
 import { LmjError } from '../errors.js';
 import type { EngineContext } from './engine-context.js';
-import { MDB_MAP_FULL, isMapFull, wrapError } from './lmdb-errors.js';
+import { MDB_MAP_FULL, commitFailure, isMapFull, wrapError } from './lmdb-errors.js';
 import { MAX_GROWTHS, type MapGrowth } from './map-growth.js';
 import { Txn, assertSync } from './txn.js';
 import type { WriteTxn } from './types.js';
@@ -141,7 +141,8 @@ export class GroupCommitter {
         const ahead = this.growth.aheadTarget();
         if (ahead > 0) await this.growth.growAfterClose(ahead);
         return outcomes;
-      } catch (error) {
+      } catch (thrown) {
+        const error = await commitFailure(thrown);
         const next = this.growth.nextSize();
         if (!isMapFull(error) || attempt >= MAX_GROWTHS || next === 0) throw wrapError(error);
         await this.growth.growAfterClose(next);

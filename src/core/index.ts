@@ -5,7 +5,7 @@
  */
 export * from './types.js';
 export { openStore, DEFAULT_FAST_FLUSH_MS, MAX_GROUP } from './store.js';
-export { wrapError } from './lmdb-errors.js';
+export { wrapError, commitFailure, committed } from './lmdb-errors.js';
 export { DEFAULT_MAP_SIZE, lmdbWritesFormatV1 } from './lmdb-env.js';
 export { KIND_BOX, KIND_REF, KIND_SCALAR, MAX_DOC_DEPTH } from './document.js';
 export { MARKER } from './bytes.js';

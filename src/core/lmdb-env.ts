@@ -97,6 +97,9 @@ export function openHandles(path: string, durability: Durability, mapSize: numbe
       maxDbs: 4,
       mapSize,
       overlappingSync: false,
+      // The engine groups writes itself (one explicit async transaction per group). lmdb-js's
+      // own event-turn batch adds a promise nobody holds, rejected unhandled when a commit fails.
+      eventTurnBatching: false,
       noSync: durability === 'fast',
       readOnly,
       encoding: 'binary',

@@ -34,3 +34,34 @@ export function wrapError(error: unknown): unknown {
   if (CORRUPT_CODES.has(code)) return new LmjError('STORE_CORRUPT', error.message, { cause: error, details: { lmdb: code } });
   return new LmjError('STORE_IO', error.message, { cause: error, details: { lmdb: code } });
 }
+
+/**
+ * The real cause of a failed lmdb-js async commit. lmdb-js rejects every caller of a
+ * failed commit with a generic "Commit failed" whose `commitError` promise rejects with
+ * the cause (ENOSPC, EIO, EROFS, …); nothing else holds that promise, so left alone its
+ * rejection is unhandled and takes the process down. This handles it and returns a
+ * STORE_IO LmjError naming the cause (kept as `cause`, its errno in `details.errno`), or
+ * `error` itself when it is not such a failure or the cause does not come within the
+ * turn (lmdb-js rejects both in the same callback).
+ */
+export async function commitFailure(error: unknown): Promise<unknown> {
+  const inner = (error as { commitError?: unknown } | null)?.commitError;
+  if (!(inner instanceof Promise)) return error;
+  const cause = await Promise.race([
+    inner.then(() => undefined, (e: unknown) => e),
+    new Promise<undefined>((resolve) => setImmediate(() => resolve(undefined))),
+  ]);
+  if (cause === undefined) return error;
+  const { message, code } = cause as { message?: unknown; code?: unknown };
+  return new LmjError('STORE_IO', `commit failed: ${typeof message === 'string' ? message : String(cause)}`, {
+    cause,
+    details: code === undefined ? {} : { errno: code },
+  });
+}
+
+/** `commit` (an lmdb-js async transaction) with a failed commit's cause handled and named ({@link commitFailure}). */
+export function committed<T>(commit: Promise<T>): Promise<T> {
+  return commit.catch(async (error: unknown) => {
+    throw await commitFailure(error);
+  });
+}

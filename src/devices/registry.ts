@@ -5,6 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { open, type RootDatabase } from 'lmdb';
+import { committed } from '../core/index.js';
 import { LmjError } from '../errors.js';
 import { isValidDeviceId } from './device-id.js';
 
@@ -53,10 +54,11 @@ export class DeviceRegistry {
   /** Upserts entries (absolute values, not increments); not awaited by ingest. */
   update(entries: readonly DeviceListEntry[]): void {
     if (entries.length === 0) return;
-    const p = this.env
-      .transaction(() => {
+    const p = committed(
+      this.env.transaction(() => {
         for (const e of entries) this.env.put(e.id, { firstSeen: e.firstSeen, lastSeen: e.lastSeen, readings: e.readings });
-      })
+      }),
+    )
       .catch(() => undefined)
       .finally(() => this.pending.delete(p));
     this.pending.add(p);

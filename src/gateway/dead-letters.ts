@@ -5,6 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
+import { committed } from '../core/index.js';
 import { LmjError, type ErrorCode } from '../errors.js';
 
 /** One dead letter as listed. */
@@ -89,7 +90,7 @@ export class DeadLetterStore {
   /** Stores the letters in one durable commit; resolves to how many old ones were dropped. */
   async add(batch: readonly NewDeadLetter[]): Promise<number> {
     if (batch.length === 0) return 0;
-    return this.env.transaction(() => {
+    return committed(this.env.transaction(() => {
       const t = { ...this.totals };
       for (const letter of batch) {
         this.letters.put(t.nextSeq++, letter);
@@ -110,7 +111,7 @@ export class DeadLetterStore {
       this.meta.put(TOTALS_KEY, t);
       this.totals = t;
       return dropped;
-    });
+    }));
   }
 
   /** Newest first; `cursor` is the `next` of the previous page. Throws BAD_REQUEST. */

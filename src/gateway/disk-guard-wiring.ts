@@ -25,14 +25,20 @@ export function startDiskGuard(config: GatewayConfig, log: Logger, metrics: Gate
     log: log.child({ component: 'disk' }),
   });
   registerDiskMetrics(metrics.registry, guard);
-  // lmdb-js rejects a failed commit's `commitError` promise, which no caller can reach
-  // (every write gets a generic "Commit failed"): without this, ENOSPC/EIO kills the process.
+  // lmdb-js (the stores opened with it directly: dead letters, registry, outbox state)
+  // rejects an internal promise of a failed commit that no caller holds, with a generic
+  // "Commit failed" whose cause is on a second promise (`commitError`). Whatever the cause
+  // (ENOSPC, EIO, EROFS, EFBIG, …) it must not kill the process: the cause is handled here
+  // and pauses ingest only when it is a disk error. Any other unhandled rejection is a bug
+  // and still ends the process.
   const onRejection = (reason: unknown): void => {
+    const inner = (reason as { commitError?: unknown } | null)?.commitError;
+    if (inner instanceof Promise) {
+      inner.catch((e: unknown) => guard.noteError(e as Error));
+      return;
+    }
     if (!isDiskError(reason)) throw reason;
     guard.noteError(reason as Error);
-    // Its cause arrives on a second promise, rejected later: handled here too.
-    const inner = (reason as { commitError?: unknown }).commitError;
-    if (inner instanceof Promise) inner.catch((e: unknown) => guard.noteError(e as Error));
   };
   process.on('unhandledRejection', onRejection);
   return {

@@ -3,7 +3,8 @@
  * `checkIntervalMs` (cheap: one syscall per interval, never per message), and a pause at
  * once when any write reports ENOSPC or EIO. While paused, new messages are refused
  * with DISK_FULL (not acked: QoS 1 publishers keep them and redeliver); the pause ends
- * by itself once a statfs shows the threshold free again.
+ * by itself once a statfs shows the threshold free again (after a failed write: also
+ * {@link RESUME_MARGIN_BYTES} more than was free at the failure).
  */
 import { statfsSync } from 'node:fs';
 import type { LmjError } from '../errors.js';
@@ -19,6 +20,13 @@ export interface DiskGuardOptions {
   checkIntervalMs: number;
   log: Logger;
 }
+
+/**
+ * After a write failed for lack of space, ingest resumes only once this much more is free
+ * than at the failure (and the threshold is met): the write that failed needed more than
+ * was free then, and a failed journal append cuts its file back, which frees a little.
+ */
+export const RESUME_MARGIN_BYTES = 1024 * 1024;
 
 const NO_SPACE = /\b(ENOSPC|EDQUOT|EIO)\b|No space left on device|Input\/output error|Disk quota exceeded/;
 
@@ -40,6 +48,8 @@ export function isDiskError(err: unknown): boolean {
 export class DiskGuard {
   private checkedAt = -Infinity;
   private reason: DiskPauseReason | undefined;
+  /** Set by a failed write: the free bytes a statfs must show before ingest resumes. */
+  private resumeAt = 0;
   /** Bytes free to unprivileged writers at the last statfs. */
   freeBytes = 0;
   /** Bytes of the file system at the last statfs. */
@@ -63,6 +73,8 @@ export class DiskGuard {
     const full = /ENOSPC|EDQUOT|No space|quota|Commit failed/.test(String(err.message)) || isNoSpaceCause(err);
     this.checkedAt = performance.now();
     this.refresh();
+    // An I/O error is not about space: the next statfs decides as usual.
+    if (full) this.resumeAt = Math.max(this.resumeAt, this.freeBytes + RESUME_MARGIN_BYTES);
     this.pause(full ? 'disk full' : 'disk i/o error');
   }
 
@@ -72,7 +84,7 @@ export class DiskGuard {
     this.checkedAt = now;
     if (!this.refresh()) return;
     if (this.freeBytes < Math.max(1, this.opts.minFreeBytes)) this.pause(this.freeBytes < 65_536 ? 'disk full' : 'low disk');
-    else if (this.reason !== undefined) this.resume();
+    else if (this.reason !== undefined && this.freeBytes >= this.resumeAt) this.resume();
   }
 
   /** statfs of the data dir; false when it fails (the state is kept). */
@@ -100,6 +112,7 @@ export class DiskGuard {
   private resume(): void {
     this.opts.log.warn({ freeBytes: this.freeBytes, dir: this.opts.dir }, `ingest resumed: ${this.freeBytes} bytes free`);
     this.reason = undefined;
+    this.resumeAt = 0;
   }
 }
 

@@ -10,6 +10,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
+import { committed } from '../core/index.js';
 
 /** One device's sync position. */
 export interface Cursor {
@@ -56,24 +57,24 @@ export class SyncStateStore {
 
   /** Writes cursors (and clears dirty marks of devices fully synced) in one commit; resolves when committed. */
   async saveCursors(entries: readonly { id: string; cursor: Cursor }[], clean: readonly string[] = []): Promise<void> {
-    await this.env.transaction(() => {
+    await committed(this.env.transaction(() => {
       for (const { id, cursor } of entries) this.cursors.put(id, { e: cursor.element ?? null, p: cursor.passed });
       for (const id of clean) this.dirty.remove(id);
-    });
+    }));
   }
 
   /** Marks devices dirty in the background. */
   markDirty(ids: readonly string[]): Promise<void> {
-    return this.env.transaction(() => {
+    return committed(this.env.transaction(() => {
       for (const id of ids) this.dirty.put(id, 1);
-    }).then(() => undefined);
+    })).then(() => undefined);
   }
 
   /** Removes dirty marks in the background. */
   clearDirty(ids: readonly string[]): Promise<void> {
-    return this.env.transaction(() => {
+    return committed(this.env.transaction(() => {
       for (const id of ids) this.dirty.remove(id);
-    }).then(() => undefined);
+    })).then(() => undefined);
   }
 
   /** Reads and removes the clean-shutdown flag: true when the last run ended cleanly. */
@@ -97,10 +98,10 @@ export class SyncStateStore {
 
   /** Sets the clean flag and stored numbers, waits for pending writes, closes. */
   async close(numbers: Record<string, number>): Promise<void> {
-    await this.env.transaction(() => {
+    await committed(this.env.transaction(() => {
       for (const [k, v] of Object.entries(numbers)) this.meta.put(k, v);
       this.meta.put('clean', true);
-    });
+    }));
     await this.env.close();
   }
 }

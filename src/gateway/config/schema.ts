@@ -276,8 +276,8 @@ export function defaultConfig(): GatewayConfig {
     log: { level: 'info', rejectionsPerMinute: 60 },
     maxOpenInstances: 0,
     commitWindowMs: 2,
-    // Off by default: the device-commit path is the longer-proven one (docs/daemon.md, journal on vs off).
-    ingest: { journal: false, journalMaxBytes: 512 * 1024 * 1024, applyInFlight: 4 },
+    // On by default: acks after one journal fdatasync per group (docs/journal.md; SIGKILL and power-cut tested).
+    ingest: { journal: true, journalMaxBytes: 512 * 1024 * 1024, applyInFlight: 4 },
     query: { maxRows: 10_000, timeoutMs: 30_000, maxScanned: 50_000_000, maxGroups: 100_000 },
     storage: { minFreeBytes: 16 * 1024 * 1024, checkIntervalMs: 1000 },
     sync: { upstream: undefined, token: undefined, gatewayId: undefined, outboxBudget: 256 * 1024 * 1024, outboxPolicy: 'backpressure', upstreamCa: undefined },

@@ -6,7 +6,9 @@
  *
  * A message that cannot be applied (bad for its device, or the device cannot store
  * data) was already acked: it is dead-lettered durably and still marked applied, so it
- * never pins journal segments. Per-device order is the enqueue order (= journal order).
+ * never pins journal segments. A device commit that fails because the disk is full is
+ * tried again, backing off, until there is space. Per-device order is the enqueue order
+ * (= journal order).
  */
 import { performance } from 'node:perf_hooks';
 import { LmjError, isLmjError } from '../../errors.js';
@@ -48,6 +50,14 @@ export class DeviceApplier {
    * failure): no later position of theirs is marked either, so the journal replays them.
    */
   private readonly held = new Set<string>();
+  /**
+   * Devices whose last commit failed with DISK_FULL: their items went back to the front of
+   * their queue and wait for the timer (backing off) before the commit is tried again.
+   */
+  private readonly cooling = new Map<string, { timer: NodeJS.Timeout; delayMs: number }>();
+  private closing = false;
+  /** Off during the start's replay: a start on a full disk must not wait for space (see {@link retryOnDiskFull}). */
+  private retrying = false;
   private size = 0;
   private waiters: (() => void)[] = [];
   private seq = 0;
@@ -99,6 +109,31 @@ export class DeviceApplier {
     return this.until(() => targets.every(([id, seq]) => !this.lastEnqueued.has(id) || (this.lastDone.get(id) ?? 0) >= seq));
   }
 
+  /**
+   * From now on a device commit that fails for a full disk is tried again until there is
+   * space. Before (the start's replay), such records stay unapplied until the next start,
+   * so a daemon started on a full disk still comes up and reports it.
+   */
+  retryOnDiskFull(): void {
+    this.retrying = true;
+  }
+
+  /**
+   * Shutdown: no more DISK_FULL retries. What waits for one is left to the journal (not
+   * marked applied, replayed at the next start), so {@link idle} cannot hang on a full disk.
+   */
+  close(): void {
+    this.closing = true;
+    for (const [id, { timer }] of this.cooling) {
+      clearTimeout(timer);
+      this.cooling.delete(id);
+      const q = this.queues.get(id) ?? [];
+      this.queues.delete(id);
+      this.held.add(id);
+      if (q.length > 0) this.finished(id, q.length, q[q.length - 1]!.seq as number);
+    }
+  }
+
   private async until(cond: () => boolean): Promise<void> {
     while (!cond()) await new Promise<void>((r) => this.waiters.push(r));
   }
@@ -108,32 +143,57 @@ export class DeviceApplier {
     // Snapshot the ids: a device re-queued during this pass must wait for the next one.
     for (const id of [...this.queues.keys()]) {
       if (this.busy.size >= this.opts.maxInFlight) break;
-      if (this.busy.has(id)) continue;
+      if (this.busy.has(id) || this.cooling.has(id)) continue;
       const q = this.queues.get(id) as ApplyItem[];
       this.queues.delete(id);
       const take = q.length <= this.opts.maxMessages ? q : q.splice(0, this.opts.maxMessages);
       if (take !== q) this.queues.set(id, q);
       this.busy.add(id);
-      const lastSeq = (take[take.length - 1] as ApplyItem).seq as number;
-      void this.applyDevice(id, take).finally(() => {
+      void this.applyDevice(id, take).then((retry) => {
         this.busy.delete(id);
-        this.size -= take.length;
-        if (this.lastEnqueued.get(id) === lastSeq) {
-          this.lastEnqueued.delete(id);
-          this.lastDone.delete(id);
-        } else {
-          this.lastDone.set(id, lastSeq);
-        }
-        const waiters = this.waiters;
-        this.waiters = [];
-        for (const w of waiters) w();
+        if (retry) this.retryLater(id, take);
+        else this.finished(id, take.length, (take[take.length - 1] as ApplyItem).seq as number);
         this.startReady();
       });
     }
   }
 
-  /** Applies one device's items, dead-letters what failed, then marks them applied. Never throws. */
-  private async applyDevice(deviceId: string, items: readonly ApplyItem[]): Promise<void> {
+  /** `count` items of a device up to `lastSeq` are done (applied, dead-lettered or left to the journal). */
+  private finished(deviceId: string, count: number, lastSeq: number): void {
+    this.size -= count;
+    if (this.lastEnqueued.get(deviceId) === lastSeq) {
+      this.lastEnqueued.delete(deviceId);
+      this.lastDone.delete(deviceId);
+    } else {
+      this.lastDone.set(deviceId, lastSeq);
+    }
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+
+  /**
+   * The disk was full: the items go back to the front of the device's queue (journal order
+   * kept, still counted in the backlog, reads of the device keep waiting for them) and the
+   * device is tried again after a delay that doubles up to 1 s, until space returns.
+   */
+  private retryLater(deviceId: string, items: ApplyItem[]): void {
+    const rest = this.queues.get(deviceId);
+    this.queues.delete(deviceId);
+    this.queues.set(deviceId, rest === undefined ? items : items.concat(rest));
+    const delayMs = Math.min(1000, 2 * (this.cooling.get(deviceId)?.delayMs ?? 25));
+    const timer = setTimeout(() => {
+      this.cooling.delete(deviceId);
+      this.startReady();
+    }, delayMs);
+    this.cooling.set(deviceId, { timer, delayMs });
+  }
+
+  /**
+   * Applies one device's items, dead-letters what failed, then marks them applied. Never
+   * rejects; resolves true when the disk was full and the items are to be tried again.
+   */
+  private async applyDevice(deviceId: string, items: readonly ApplyItem[]): Promise<boolean> {
     const failed: { item: ApplyItem; error: LmjError }[] = [];
     const ok: ApplyItem[] = [];
     for (const it of items) {
@@ -141,21 +201,24 @@ export class DeviceApplier {
       else ok.push(it);
     }
     const outcome = await this.commit(deviceId, ok);
-    if (outcome === 'retry-later') {
+    if (outcome === 'disk-full' && this.retrying && !this.closing) return true;
+    if (outcome === 'retry-later' || outcome === 'disk-full') {
       this.held.add(deviceId);
-      return;
+      return false;
     }
     failed.push(...outcome);
     if (failed.length > 0 && !(await this.deadLetter(deviceId, failed))) this.held.add(deviceId);
-    if (this.held.has(deviceId)) return;
+    if (this.held.has(deviceId)) return false;
     this.opts.journal.applied(deviceId, (items[items.length - 1] as ApplyItem).position);
+    return false;
   }
 
   /**
-   * One durable device commit of `items`; returns the items that failed for good, or
-   * 'retry-later' when the pipeline is shutting down (the journal replays them at start).
+   * One durable device commit of `items`; returns the items that failed for good,
+   * 'retry-later' when the pipeline is shutting down (the journal replays them at start),
+   * or 'disk-full' (tried again once there is space).
    */
-  private async commit(deviceId: string, items: readonly ApplyItem[]): Promise<{ item: ApplyItem; error: LmjError }[] | 'retry-later'> {
+  private async commit(deviceId: string, items: readonly ApplyItem[]): Promise<{ item: ApplyItem; error: LmjError }[] | 'retry-later' | 'disk-full'> {
     if (items.length === 0) return [];
     const inputs = items.map((it) => it.input as ApplyInput);
     try {
@@ -176,15 +239,21 @@ export class DeviceApplier {
         const failed: { item: ApplyItem; error: LmjError }[] = [];
         for (const it of items) {
           const r = await this.commit(deviceId, [it]);
-          if (r === 'retry-later') return r;
+          if (typeof r === 'string') return r;
           failed.push(...r);
         }
         return failed;
       }
       const error = asDeviceError(err, deviceId);
       // Acked already and durable in the journal: a full disk or a shutdown is the gateway's
-      // state, not the message's, so the records stay unapplied and replay at the next start.
-      if (error.code === 'SHUTTING_DOWN' || error.code === 'DISK_FULL') return 'retry-later';
+      // state, not the message's. The records stay unapplied: tried again when there is
+      // space, or replayed at the next start.
+      if (error.code === 'DISK_FULL') {
+        // Reported (the daemon's disk guard pauses ingest on it), not dead-lettered.
+        this.ctx.onError(error, (items[0] as ApplyItem).msg, deviceId);
+        return 'disk-full';
+      }
+      if (error.code === 'SHUTTING_DOWN') return 'retry-later';
       this.ctx.pool.invalidate(deviceId, error);
       return items.map((item) => ({ item, error }));
     }

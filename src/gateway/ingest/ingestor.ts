@@ -178,6 +178,7 @@ async function openJournalPath(
   });
   try {
     const replayed = await replayJournal(ctx, journal, applier);
+    applier.retryOnDiskFull();
     return { journal, applier, committer: new JournalCommitter(ctx, journal, applier, limits), replayed };
   } catch (err) {
     await applier.idle();
@@ -350,6 +351,8 @@ export async function createIngestor(options: IngestOptions): Promise<Ingestor> 
           await Promise.all([...unresolved]);
         }
         if (journaled !== undefined) {
+          // Drains the backlog into the devices, except what waits for disk space (replayed at the next start).
+          journaled.applier.close();
           await journaled.applier.idle();
           await journaled.journal.close();
         }

@@ -3,7 +3,8 @@
  * publishing QoS 1 until the acks stop: the daemon stays up, /healthz and /metrics say
  * why, no unacked message is stored, and once a filler file on the same tmpfs is
  * deleted, ingest resumes by itself and every acked message is stored exactly once.
- * SIGTERM while the disk is full exits 0 within the drain timeout.
+ * SIGTERM while the disk is full exits 0 within the drain timeout. The same with the
+ * write-ahead journal on (its append meets the full disk and pauses ingest).
  */
 import { rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -43,15 +44,14 @@ async function health(d: DaemonProcess): Promise<{ status: number; body: any }> 
 }
 
 /** Fills the tmpfs until acks stop, checks the paused state, frees space, checks the resume and exactly-once storage. */
-async function fullThenResume(extraArgs: string[], env: Record<string, string> = {}): Promise<DaemonProcess> {
+async function fullThenResume(extraArgs: string[], env: Record<string, string> = {}, journal: 'on' | 'off' = 'off'): Promise<DaemonProcess> {
   const fs = mountTmpfs('20m');
   const filler = join(fs, 'filler');
   writeFileSync(filler, Buffer.alloc(6 * 1024 * 1024, 1));
   const d = await startDaemon({
     dataDir: join(fs, 'data'),
-    // The device-commit path (journal off): the journal's own ENOSPC behaviour is proven in
-    // test/integration/gateway/journal/disk-full.test.ts.
-    args: ['--journal', 'off', '--min-free-bytes', '0', ...extraArgs],
+    // The journal's own ENOSPC behaviour (cut back, retry) is in test/integration/gateway/journal/disk-full.test.ts.
+    args: ['--journal', journal, '--min-free-bytes', '0', ...extraArgs],
     env: { LMJ_EDGE_DISK_CHECK_MS: '50', ...env },
     timeoutMs: 60_000,
   });
@@ -87,6 +87,11 @@ async function fullThenResume(extraArgs: string[], env: Record<string, string> =
 describe('disk full', () => {
   it('stops acking, reports it, stores no unacked message, resumes when space returns', async () => {
     const d = await fullThenResume([]);
+    expect(await d.kill('SIGTERM')).toBe(0);
+  }, 180_000);
+
+  it('with the journal: stops acking, reports it, resumes by itself, every acked message stored once', async () => {
+    const d = await fullThenResume([], {}, 'on');
     expect(await d.kill('SIGTERM')).toBe(0);
   }, 180_000);
 

@@ -3,7 +3,7 @@
  * (durability safe) runs under strace while a client publishes QoS 1 messages one at a
  * time. Every PUBACK the daemon writes to the client's socket must come after a
  * completed data sync of the right file: for a stored reading, a journal segment
- * (journal on) or the device's data.mdb (journal off, the default); for a rejected one,
+ * (journal on, the default) or the device's data.mdb (journal off); for a rejected one,
  * the dead-letter store's data.mdb. Assertions are on the order of
  * calls in the trace, not on timing. (The `fast` and the sync-state cases are proven on
  * the stores themselves: test/integration/core/durability-syscalls.test.ts.)
