@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import mqtt from 'mqtt';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
+import { createApiToken } from '../../../src/http/api-tokens.js';
 import { CLI, ROOT, startDaemon } from '../../helpers/daemon.js';
 import { tmpDir } from '../../helpers/tmp-dir.js';
 
@@ -33,41 +34,45 @@ describe('lmj-edge credentials', () => {
     const dir = tmpDir('lmj-auth-e2e-');
     const tokens = join(dir, 'api-tokens.json');
     const users = join(dir, 'users');
-    // Different files: made in parallel. The two tokens go to one file, one after the other.
+    // Independent steps run in parallel: each CLI run is a Node start.
     const [viewer, line] = await Promise.all([
       cli(['token', 'create', '--scope', 'read', '--name', 'viewer', '--api-tokens', tokens]),
       cli(['hash-password', 'gw-bridge', '--device', 'room-a', '--device', 'room-b'], 'pw\n'),
     ]);
-    const adminOut = await cli(['token', 'create', '--scope', 'admin', '--api-tokens', tokens]);
     const readToken = viewer.stdout.trim();
-    const adminToken = adminOut.stdout.trim();
     expect(readToken).toMatch(/^lmj_[A-Za-z0-9_-]{43}$/);
-    expect(adminOut.stderr).toMatch(/token admin-1 \(scope admin\) added/);
+    expect(viewer.stderr).toMatch(/token viewer \(scope read\) added/);
+    // The second token through the library (the same code the CLI runs), appended to the same file.
+    const adminToken = createApiToken(tokens, 'admin').token;
     expect(readFileSync(tokens, 'utf8')).not.toContain(readToken);
     expect(line.stdout).toMatch(/^gw-bridge:scrypt:16384:8:1:[^:]+:[^:]+:device=room-a,room-b\n$/);
     writeFileSync(users, line.stdout);
-    const list = await cli(['token', 'list', '--api-tokens', tokens]);
+    const [list, d] = await Promise.all([
+      cli(['token', 'list', '--api-tokens', tokens]),
+      startDaemon({ dataDir: join(dir, 'data'), args: ['--api-tokens', tokens, '--mqtt-users', users] }),
+    ]);
     expect(list.stdout).toMatch(/viewer\s+read/);
     expect(list.stdout).toMatch(/admin-1\s+admin/);
     expect(list.stdout).not.toContain(readToken.slice(4));
 
-    const d = await startDaemon({ dataDir: join(dir, 'data'), args: ['--api-tokens', tokens, '--mqtt-users', users] });
     const c = await mqtt.connectAsync(d.mqttUrl!, { clientId: 'bridge', username: 'gw-bridge', password: 'pw', reconnectPeriod: 0 });
     await c.publishAsync('devices/room-a/telemetry', '{"t":1}', { qos: 1 });
     await c.publishAsync('devices/room-c/telemetry', '{"t":2}', { qos: 1 });
     await c.endAsync();
+    // The CLI's remote reads send LMJ_EDGE_API_TOKEN; without it they are refused.
+    const [listed, refused] = await Promise.all([
+      cli(['devices', '--http', d.httpUrl, '--json'], undefined, { LMJ_EDGE_API_TOKEN: readToken }),
+      cli(['devices', '--http', d.httpUrl]).then(() => undefined, (e: { stderr: string }) => e.stderr),
+    ]);
+    expect(listed.stdout).toContain('room-a');
+    expect(listed.stdout).not.toContain('room-c');
+    expect(refused).toMatch(/TOKEN_MISSING/);
     expect(await status(`${d.httpUrl}/devices/room-a/latest`)).toBe(401);
     expect(await status(`${d.httpUrl}/devices/room-a/latest`, readToken)).toBe(200);
     expect(await status(`${d.httpUrl}/devices/room-c/latest`, readToken)).toBe(404);
     expect(await status(`${d.httpUrl}/deadletters`, readToken)).toBe(403);
     const metrics = await request(`${d.httpUrl}/metrics`, { headers: { authorization: `Bearer ${adminToken}` } });
     expect(await metrics.body.text()).toMatch(/lmj_mqtt_acl_denied_total\{reason="other_device"\} 1\b/);
-
-    // The CLI's remote reads send LMJ_EDGE_API_TOKEN.
-    const listed = await cli(['devices', '--http', d.httpUrl, '--json'], undefined, { LMJ_EDGE_API_TOKEN: readToken });
-    expect(listed.stdout).toContain('room-a');
-    const refused = await cli(['devices', '--http', d.httpUrl]).then(() => undefined, (e: { stderr: string }) => e.stderr);
-    expect(refused).toMatch(/TOKEN_MISSING/);
 
     await cli(['token', 'revoke', 'viewer', '--api-tokens', tokens]);
     // The daemon re-reads the file within about a second; wait for the refusal, bounded.
@@ -77,7 +82,7 @@ describe('lmj-edge credentials', () => {
     expect(code).toBe(401);
     expect(await status(`${d.httpUrl}/devices`, adminToken)).toBe(200);
     await d.kill('SIGTERM');
-  });
+  }, 90_000);
 
   it('refuses to start a non-loopback HTTP listener without API tokens, binding nothing', async () => {
     const err = await cli(['start', '--data', tmpDir(), '--http-host', '0.0.0.0', '--http-port', '0', '--mqtt-port', '0']).then(
