@@ -18,6 +18,7 @@ interface NodeFlags extends TlsFlags {
   ttl: string;
   durability: string;
   logLevel: string;
+  join?: boolean;
 }
 
 /** Parses an integer flag in min..max; BAD_CONFIG otherwise. */
@@ -40,6 +41,7 @@ export function registerNode(program: Command): void {
     .option('--ttl <seconds>', 'membership lease TTL', '10')
     .option('--durability <mode>', 'safe (fsync before answering, default) or fast', 'safe')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', 'info')
+    .option('--join', 'register as a balancing candidate: a router with --auto-balance may move ranges onto this node at once')
     .action(async (flags: NodeFlags) => {
       const { parseEtcdUrls, MEMBER_ID } = await import('../cluster/index.js');
       let port: number;
@@ -74,6 +76,7 @@ export function registerNode(program: Command): void {
           httpPort: port,
           ttlSeconds: ttl,
           durability: flags.durability as 'safe' | 'fast',
+          ...(flags.join === true ? { join: true } : {}),
           ...(token === undefined || token === '' ? {} : { clusterToken: token }),
           log,
         });
@@ -92,6 +95,8 @@ export function registerNode(program: Command): void {
       process.once('SIGINT', onSignal);
       const host = n.http.host.includes(':') ? `[${n.http.host}]` : n.http.host;
       process.stdout.write(`node ${flags.nodeId} listening on ${host}:${n.http.port}\n`);
+      // The registration above returned once the live record (with `candidate`) was in etcd.
+      if (flags.join === true) log.info({ node: flags.nodeId }, 'joined the cluster as a balancing candidate');
       log.info({ tls: https !== undefined, clientCerts: https?.clientCerts ?? 'off' }, https === undefined ? 'node serves plain HTTP' : 'node serves HTTPS');
     });
 }

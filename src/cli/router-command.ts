@@ -22,6 +22,9 @@ interface RouterFlags extends TlsFlags {
   moveRate?: string;
   moveDriverTtl?: string;
   moveCleanupDelay?: string;
+  autoBalance?: boolean;
+  balancePolicy?: string;
+  balanceInterval?: string;
 }
 
 function int(key: string, raw: string, min: number, max: number): number {
@@ -48,12 +51,16 @@ export function registerRouter(program: Command): void {
     .option('--move-rate <bytes/s>', 'with --etcd: copy rate of the range moves this router drives when elected (default 20971520; 0 = unthrottled)')
     .option('--move-driver-ttl <s>', 'with --etcd: lease TTL of the move driver election, seconds (default 5)')
     .option('--move-cleanup-delay <s>', 'with --etcd: when elected, delete the copies ended moves left behind this many seconds after they ended (default: only `cluster cleanup`)')
+    .option('--auto-balance', 'with --etcd: when elected move driver, also balance: request one move at a time from the heaviest to the lightest candidate node')
+    .option('--balance-policy <p>', 'with --auto-balance: count, bytes or heat (default count)')
+    .option('--balance-interval <s>', 'with --auto-balance: seconds between two balancer rounds (default 30)')
     .action(async (flags: RouterFlags) => {
       let port: number;
       let moveRate: number | undefined;
       let moveTtl: number | undefined;
       let cleanupDelay: number | undefined;
       let nodes: number | undefined;
+      let autoBalance: { policy: 'count' | 'bytes' | 'heat'; intervalSeconds: number } | undefined;
       const etcdRaw = flags.etcd ?? process.env.LMJ_EDGE_ETCD;
       let etcd: string[] | undefined;
       try {
@@ -72,6 +79,7 @@ export function registerRouter(program: Command): void {
         moveTtl = flags.moveDriverTtl === undefined ? undefined : int('move-driver-ttl', flags.moveDriverTtl, 2, 600);
         cleanupDelay = flags.moveCleanupDelay === undefined ? undefined : int('move-cleanup-delay', flags.moveCleanupDelay, 0, 365 * 86400);
         if (flags.durability !== 'safe' && flags.durability !== 'fast') throw new LmjError('BAD_CONFIG', 'invalid configuration: durability: safe or fast');
+        autoBalance = autoBalanceOf(flags, etcdRaw !== undefined);
         if (flags.upstreamCa !== undefined && etcdRaw === undefined) throw new LmjError('BAD_CONFIG', 'invalid configuration: upstream-ca: the single-process router has no remote data nodes; --upstream-ca belongs to --etcd', { details: { key: 'upstream-ca' } });
       } catch (err) {
         fail(err, 2);
@@ -111,6 +119,7 @@ export function registerRouter(program: Command): void {
             ...(moveRate === undefined ? {} : { moveRateBytesPerSec: moveRate }),
             ...(moveTtl === undefined ? {} : { moveDriverTtlSeconds: moveTtl }),
             ...(cleanupDelay === undefined ? {} : { moveCleanupDelaySeconds: cleanupDelay }),
+            ...(autoBalance === undefined ? {} : { autoBalance }),
             https,
             peerTls,
             log,
@@ -143,6 +152,18 @@ export function registerRouter(program: Command): void {
       process.stdout.write(`router listening on ${host}:${r.http.port}\n`);
       log.info({ tls: https !== undefined, clientCerts: https?.clientCerts ?? 'off', upstreamCa: flags.upstreamCa ?? null }, https === undefined ? 'router serves plain HTTP' : 'router serves HTTPS');
     });
+}
+
+/** `--auto-balance [--balance-policy P] [--balance-interval S]`; BAD_CONFIG without --etcd or with a balance flag alone. */
+function autoBalanceOf(flags: RouterFlags, cluster: boolean): { policy: 'count' | 'bytes' | 'heat'; intervalSeconds: number } | undefined {
+  if (flags.autoBalance !== true) {
+    if (flags.balancePolicy !== undefined || flags.balanceInterval !== undefined) throw new LmjError('BAD_CONFIG', 'invalid configuration: --balance-policy and --balance-interval need --auto-balance', { details: { key: 'auto-balance' } });
+    return undefined;
+  }
+  if (!cluster) throw new LmjError('BAD_CONFIG', 'invalid configuration: --auto-balance belongs to the cluster router (--etcd)', { details: { key: 'auto-balance' } });
+  const policy = flags.balancePolicy ?? 'count';
+  if (policy !== 'count' && policy !== 'bytes' && policy !== 'heat') throw new LmjError('BAD_CONFIG', 'invalid configuration: balance-policy: count, bytes or heat', { details: { key: 'balance-policy' } });
+  return { policy, intervalSeconds: flags.balanceInterval === undefined ? 30 : int('balance-interval', flags.balanceInterval, 1, 86400) };
 }
 
 function isBadConfig(err: unknown): boolean {

@@ -104,3 +104,37 @@ export function planRebalance(policy: BalancePolicy, ranges: readonly RangeWeigh
   }
   return { policy, moves, before, after: round(load) };
 }
+
+/**
+ * The nodes a rebalance evens out: every live node that owns a range, and every live
+ * node started with `--join` (`candidate`). A live node that owns nothing and did not
+ * join (started for maintenance, or drained) receives nothing.
+ */
+export function balanceCandidates(ranges: readonly RangeWeight[], live: readonly LiveNodeRecord[]): LiveNodeRecord[] {
+  const owners = new Set(ranges.map((r) => r.owner));
+  return live.filter((n) => n.candidate === true || owners.has(n.id));
+}
+
+/** Share of the mean load the gap must exceed before the balancer moves anything. */
+export const BALANCE_MIN_GAP_SHARE = 0.1;
+
+/** What one balancer round decides. */
+export type BalanceDecision = { kind: 'move'; move: PlannedMove; gap: number } | { kind: 'balanced'; gap: number };
+
+/**
+ * One round of the balancer (hysteresis): the first move of the rebalance plan over the
+ * candidates, only when the gap between the heaviest and the lightest candidate exceeds
+ * both that range's weight (so the move narrows the gap and never reverses it: the
+ * source stays at least as heavy as the target) and {@link BALANCE_MIN_GAP_SHARE} of the
+ * mean load (so noise in `bytes` and `heat` figures starts nothing).
+ */
+export function decideBalance(policy: BalancePolicy, ranges: readonly RangeWeight[], live: readonly LiveNodeRecord[]): BalanceDecision {
+  const candidates = balanceCandidates(ranges, live);
+  const plan = planRebalance(policy, ranges, candidates, 1);
+  const loads = Object.values(plan.before);
+  const gap = loads.length < 2 ? 0 : Math.max(...loads) - Math.min(...loads);
+  const mean = loads.length === 0 ? 0 : loads.reduce((a, b) => a + b, 0) / loads.length;
+  const move = plan.moves[0];
+  if (move === undefined || gap <= move.weight || gap <= BALANCE_MIN_GAP_SHARE * mean) return { kind: 'balanced', gap };
+  return { kind: 'move', move, gap };
+}

@@ -20,6 +20,8 @@ export interface NodeRegistrationOptions {
   capacity: Capacity;
   /** Called for every refresh: the node's current load. */
   load: () => LoadFigures;
+  /** Mark the live record as a balancing candidate (`lmj-edge node --join`). */
+  candidate?: boolean;
   /** Lease TTL, seconds (default 10; etcd rounds very short TTLs up to its minimum). */
   ttlSeconds?: number;
   /**
@@ -110,6 +112,7 @@ export class NodeRegistration {
       load: this.opts.load(),
       startedAt: this.startedAt,
       updatedAt: Date.now(),
+      ...(this.opts.candidate === true ? { candidate: true } : {}),
     };
     return encodeRecord(rec);
   }

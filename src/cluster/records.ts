@@ -72,6 +72,8 @@ export interface LiveNodeRecord {
   load: LoadFigures;
   startedAt: number;
   updatedAt: number;
+  /** Started with `--join`: the balancer may move ranges onto it while it owns none (absent = false). */
+  candidate?: boolean;
 }
 
 type Obj = Record<string, unknown>;
@@ -201,7 +203,13 @@ export function decodeLiveNode(key: string, raw: Buffer): LiveNodeRecord {
     },
     startedAt: uint(key, o, 'startedAt'),
     updatedAt: uint(key, o, 'updatedAt'),
+    ...(o.candidate === undefined ? {} : { candidate: boolFlag(key, o.candidate, 'candidate') }),
   };
+}
+
+function boolFlag(key: string, v: unknown, name: string): boolean {
+  if (typeof v !== 'boolean') throw invalid(key, `${name} must be true or false`);
+  return v;
 }
 
 /** The bytes stored for a record. */

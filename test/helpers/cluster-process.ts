@@ -46,10 +46,10 @@ async function spawnReady(args: string[], ready: RegExp, env: Record<string, str
   };
 }
 
-/** `lmj-edge node --etcd URLS --node-id ID --data DIR [--group G]` on `port` (0 = free), lease TTL `ttl` s. */
-export function startNodeProcess(etcd: readonly string[], id: string, dataDir: string, opts: { port?: number; ttl?: number; group?: string } = {}): Promise<ClusterProc> {
+/** `lmj-edge node --etcd URLS --node-id ID --data DIR [--group G] [extra…]` on `port` (0 = free), lease TTL `ttl` s. */
+export function startNodeProcess(etcd: readonly string[], id: string, dataDir: string, opts: { port?: number; ttl?: number; group?: string; extra?: readonly string[] } = {}): Promise<ClusterProc> {
   return spawnReady(
-    ['node', '--etcd', etcd.join(','), '--node-id', id, '--data', dataDir, '--http-port', String(opts.port ?? 0), '--ttl', String(opts.ttl ?? 3), '--durability', 'fast', '--log-level', 'warn', ...(opts.group === undefined ? [] : ['--group', opts.group])],
+    ['node', '--etcd', etcd.join(','), '--node-id', id, '--data', dataDir, '--http-port', String(opts.port ?? 0), '--ttl', String(opts.ttl ?? 3), '--durability', 'fast', '--log-level', 'warn', ...(opts.group === undefined ? [] : ['--group', opts.group]), ...(opts.extra ?? [])],
     /^node \S+ listening on [^\n]*:(\d+)$/m,
   );
 }

@@ -2,7 +2,8 @@
  * `lmj-edge cluster --etcd URLS drain NODE [--dry-run]` and `... rebalance [--dry-run]
  * [--policy count|bytes|heat]`: plan moves over the live load records and the ranges'
  * device counts (asked of each range's owner) and request them; the elected router runs
- * them one after another. `--dry-run` prints the plan only.
+ * them one after another. Only balancing candidates receive ranges (live nodes that own
+ * one, or that were started with `--join`). `--dry-run` prints the plan only.
  */
 import type { Command } from 'commander';
 import type { Etcd3 } from 'etcd3';
@@ -81,7 +82,8 @@ export function registerClusterBalance(group: Command, h: ClusterCommandHelpers)
         const { ranges, live } = await rangeWeights(client);
         if (!live.some((n) => n.id === node)) throw new LmjError('MOVE_BAD_TARGET', `node ${node} is not live: its data cannot be copied (start it again, then drain)`, { details: { node } });
         if (live.length < 2) throw new LmjError('MOVE_BAD_TARGET', `no other live node to drain ${node} to`, { details: { node } });
-        const plan = (await cluster()).planDrain(node, ranges, live);
+        const c = await cluster();
+        const plan = c.planDrain(node, ranges, c.balanceCandidates(ranges, live));
         const requested = flags.dryRun === true ? null : await requestAll(client, plan);
         print(plan, requested, flags.json === true);
         if (requested?.some((r) => r.error !== undefined)) process.exitCode = 1;
@@ -98,7 +100,8 @@ export function registerClusterBalance(group: Command, h: ClusterCommandHelpers)
       const policy = policyOf(flags.policy);
       await h.withClient(cmd, async (client) => {
         const { ranges, live } = await rangeWeights(client);
-        const plan = (await cluster()).planRebalance(policy, ranges, live);
+        const c = await cluster();
+        const plan = c.planRebalance(policy, ranges, c.balanceCandidates(ranges, live));
         const requested = flags.dryRun === true ? null : await requestAll(client, plan);
         print(plan, requested, flags.json === true);
         if (requested?.some((r) => r.error !== undefined)) process.exitCode = 1;

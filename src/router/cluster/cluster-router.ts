@@ -13,11 +13,12 @@
  *
  * As the single-process router, every route but the upload and /healthz takes the API
  * tokens of `apiTokensFile` (src/http/api-auth.ts).
- * Range moves: the router elected move driver runs them (move-driver.ts).
+ * Range moves: the router elected move driver runs them (move-driver.ts), and with
+ * `autoBalance` it also requests them (balancer.ts).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
-import { TableView, connectEtcd, scopeTo } from '../../cluster/index.js';
+import { TableView, connectEtcd, scopeTo, type BalancePolicy } from '../../cluster/index.js';
 import { getCodec } from '../../codec/index.js';
 import { isValidDeviceId } from '../../devices/device-id.js';
 import { LmjError } from '../../errors.js';
@@ -35,6 +36,7 @@ import { loadGatewayTokens, trustedGateway } from '../tokens.js';
 import { assertApiListener, installApiAuth } from '../../http/api-auth.js';
 import { ApiTokens } from '../../http/api-tokens.js';
 import { forwardBatch } from './forward-batch.js';
+import { Balancer } from './balancer.js';
 import { HttpPools } from './http-pools.js';
 import { MoveDriver } from './move-driver.js';
 import { listFleet, queryDevice, type QueryContext } from './queries.js';
@@ -66,6 +68,8 @@ export interface ClusterRouterOptions {
   moveDriverTtlSeconds?: number;
   /** When elected: delete the copies ended moves left behind this long after they ended, seconds (default: only `cluster cleanup`). */
   moveCleanupDelaySeconds?: number;
+  /** `--auto-balance`: the elected driver also balances, with this policy and interval (docs/cluster.md, The balancer). */
+  autoBalance?: { policy: BalancePolicy; intervalSeconds: number };
   /** Serve HTTPS (`--tls-cert`, `--tls-key`, `--tls-ca`). */
   https?: HttpsOptions | undefined;
   /** Reach data nodes over https:// trusting this CA (`--upstream-ca`), presenting our certificate when we have one. */
@@ -177,6 +181,7 @@ export async function startClusterRouter(opts: ClusterRouterOptions): Promise<Cl
     name: `router-${host}:${port}-${process.pid}`,
     ...(opts.moveDriverTtlSeconds === undefined ? {} : { ttlSeconds: opts.moveDriverTtlSeconds }),
     ...(opts.moveCleanupDelaySeconds === undefined ? {} : { cleanupDelaySeconds: opts.moveCleanupDelaySeconds }),
+    ...(opts.autoBalance === undefined ? {} : { balancer: new Balancer({ client, view, http, clusterToken: opts.clusterToken, ...opts.autoBalance, registry: metrics.registry, log }) }),
     log,
   });
   let stopping: Promise<void> | undefined;

@@ -3,13 +3,15 @@
  * (`/lmj/v1/election/move-driver`, under a lease of `ttlSeconds`); the elected one runs
  * every move that has not ended, one at a time, from its recorded phase (MoveRunner).
  * When the leader dies its lease expires and another router is elected and resumes the
- * moves where their records stand. No consensus of our own: the election is etcd's, and
+ * moves where their records stand. With `--auto-balance` the elected driver is also the
+ * balancer: while idle it runs a balancer round (balancer.ts). No consensus of our own: the election is etcd's, and
  * every phase change is a compare-and-swap on the move record.
  */
 import type { Campaign, Namespace } from 'etcd3';
 import { ROOT, isTerminal, listMoves, type TableView } from '../../cluster/index.js';
 import { isLmjError } from '../../errors.js';
 import type { Logger } from '../../http/logger.js';
+import type { Balancer } from './balancer.js';
 import type { HttpPools } from './http-pools.js';
 import { cleanupMoves } from './move-cleanup.js';
 import { MoveRunner } from './move-runner.js';
@@ -27,6 +29,8 @@ export interface MoveDriverOptions {
   ttlSeconds?: number;
   /** Delete what ended moves left behind this long after they ended, seconds (default: never; `cluster cleanup` does it). */
   cleanupDelaySeconds?: number;
+  /** `--auto-balance`: one round of it whenever the elected driver is idle (no active move). */
+  balancer?: Balancer;
   log: Logger;
 }
 
@@ -79,6 +83,7 @@ export class MoveDriver {
         for (const m of active) await runner.run(m.move.id);
         if (active.length > 0) continue;
         await this.cleanupDue();
+        await this.opts.balancer?.round();
       } catch (err) {
         // A node unreachable, etcd unavailable: keep the record's phase and try again shortly.
         this.opts.log.warn({ err: isLmjError(err) ? err.toJSON() : err }, 'move step failed; retrying');
@@ -86,7 +91,7 @@ export class MoveDriver {
         continue;
       }
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 2000);
+        const t = setTimeout(resolve, Math.min(2000, this.opts.balancer?.intervalMs ?? 2000));
         this.wake = () => {
           clearTimeout(t);
           resolve();

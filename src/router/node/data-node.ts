@@ -56,6 +56,8 @@ export interface DataNodeOptions {
   durability?: Durability;
   /** Lease TTL, seconds (default 10). */
   ttlSeconds?: number;
+  /** `--join`: the live record marks the node as a balancing candidate (docs/cluster.md, The balancer). */
+  join?: boolean;
   maxBatchBytes?: number;
   /** Serve HTTPS (`--tls-cert`, `--tls-key`, `--tls-ca`); routers then reach it with `--upstream-ca`. */
   https?: HttpsOptions | undefined;
@@ -139,6 +141,7 @@ export async function startDataNode(opts: DataNodeOptions): Promise<DataNode> {
       capacity: nodeCapacity(opts.dataDir),
       load: () => load.figures(),
       ...(opts.ttlSeconds === undefined ? {} : { ttlSeconds: opts.ttlSeconds }),
+      ...(opts.join === true ? { candidate: true } : {}),
       onStateChange: (state, err) => log.warn({ state, err }, 'node registration changed'),
     });
   } catch (err) {

@@ -1,0 +1,89 @@
+/**
+ * The balancer of a cluster router (`--auto-balance`, docs/cluster.md, The balancer): it
+ * runs only inside the elected move driver (move-driver.ts), so exactly one router runs
+ * it, and only while no move is active. Every interval it weighs the owned ranges (the
+ * devices each owner lists in them), applies the policy through the same planner as
+ * `cluster rebalance` with its hysteresis (`decideBalance`), and requests at most one
+ * move, which the driver then runs.
+ */
+import type { Namespace } from 'etcd3';
+import { Counter, type Registry } from 'prom-client';
+import { decideBalance, isTerminal, listMoves, requestMove, type BalancePolicy, type RangeWeight, type TableView } from '../../cluster/index.js';
+import { LmjError, isLmjError } from '../../errors.js';
+import type { Logger } from '../../http/logger.js';
+import type { HttpPools } from './http-pools.js';
+
+/** Options of {@link Balancer}. */
+export interface BalancerOptions {
+  client: Namespace;
+  view: TableView;
+  http: HttpPools;
+  clusterToken: string | undefined;
+  policy: BalancePolicy;
+  /** Seconds between two rounds. */
+  intervalSeconds: number;
+  registry: Registry;
+  log: Logger;
+}
+
+/** Plans and requests one move per round; call {@link Balancer.round} while leading and idle. */
+export class Balancer {
+  private lastRound = 0;
+  private readonly moves: Counter;
+  private readonly decisions: Counter<'decision'>;
+
+  constructor(private readonly opts: BalancerOptions) {
+    const registers = [opts.registry];
+    this.moves = new Counter({ name: 'lmj_router_balancer_moves_total', help: 'Moves the balancer of this router requested', registers });
+    this.decisions = new Counter({ name: 'lmj_router_balancer_decisions_total', help: 'Balancer rounds of this router by decision (move, balanced, busy, failed)', labelNames: ['decision'], registers });
+  }
+
+  /** Milliseconds between two rounds. */
+  get intervalMs(): number {
+    return this.opts.intervalSeconds * 1000;
+  }
+
+  /** One round, at most once per interval: nothing while a move is active, else at most one move requested. */
+  async round(): Promise<void> {
+    if (Date.now() - this.lastRound < this.intervalMs) return;
+    this.lastRound = Date.now();
+    try {
+      if ((await listMoves(this.opts.client)).moves.some((m) => !isTerminal(m.move.phase))) {
+        this.decisions.inc({ decision: 'busy' });
+        return;
+      }
+      const live = this.opts.view.liveNodes();
+      const decision = decideBalance(this.opts.policy, await this.weights(), live);
+      if (decision.kind === 'balanced') {
+        this.decisions.inc({ decision: 'balanced' });
+        this.opts.log.debug({ policy: this.opts.policy, gap: decision.gap }, 'balancer: balanced');
+        return;
+      }
+      const m = decision.move;
+      const read = await requestMove(this.opts.client, { from: m.from, to: m.to, target: m.target });
+      this.moves.inc();
+      this.decisions.inc({ decision: 'move' });
+      this.opts.log.info({ policy: this.opts.policy, move: read.move.id, range: `${m.from}-${m.to}`, source: m.source, target: m.target, weight: m.weight, gap: decision.gap }, 'balancer requested a move');
+    } catch (err) {
+      // A node not answering, a refused request (the table changed meanwhile): try again next round.
+      this.decisions.inc({ decision: 'failed' });
+      this.opts.log.warn({ err: isLmjError(err) ? err.toJSON() : err }, 'balancer round failed');
+    }
+  }
+
+  /** Every range owned by a live node, with the devices its owner holds in it. */
+  private async weights(): Promise<RangeWeight[]> {
+    const headers: Record<string, string> = this.opts.clusterToken === undefined ? {} : { authorization: `Bearer ${this.opts.clusterToken}` };
+    const out: RangeWeight[] = [];
+    for (const r of this.opts.view.current().ranges) {
+      const node = r.owner?.kind === 'node' ? this.opts.view.liveNode(r.owner.id) : undefined;
+      if (node === undefined) continue;
+      const host = node.address.host.includes(':') ? `[${node.address.host}]` : node.address.host;
+      const res = await this.opts.http.request(`http://${host}:${node.address.port}`, 'GET', `/cluster/v1/move/devices?from=${r.from}&to=${r.to}`, headers);
+      const devices = (res.json as { devices?: unknown } | null)?.devices;
+      if (res.status !== 200 || !Array.isArray(devices)) throw new LmjError('NODE_UNAVAILABLE', `node ${node.id} did not list its devices of range ${r.from}-${r.to} (${res.status})`, { details: { node: node.id } });
+      out.push({ from: r.from, to: r.to, owner: node.id, devices: devices.length });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The balancer end to end, real processes: one etcd, 2 `lmj-edge node` holding every
+ * owned range, 2 `lmj-edge router --etcd --auto-balance` (count policy, 1 s rounds, a 2 s
+ * driver election lease), one gateway fed by the firmware simulator with a ledger. Then
+ * a third node starts with `--join` and a fourth without it. Under continuous writes the
+ * balancer moves ranges onto the joined node until the count policy's hysteresis rule
+ * holds; the fourth node receives nothing; exactly one router made balancer decisions;
+ * etcd shows one owner per range; every acknowledged reading verifies exactly once.
+ * Requires `npm run build`.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Etcd3 } from 'etcd3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Simulation, type SimSummary } from '../../../firmware-sim/sim.js';
+import { verifyLedger } from '../../../firmware-sim/verify.js';
+import { httpReadingSource } from '../../../firmware-sim/verify-http.js';
+import { connectEtcd, initTable, isTerminal, listLiveNodes, listMoves, readTable, type ClusterTable } from '../../../src/cluster/index.js';
+import { getCodec } from '../../../src/codec/index.js';
+import { startClusterRouterProcess, startNodeProcess, type ClusterProc } from '../../helpers/cluster-process.js';
+import { startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
+import { startEtcd, type EtcdCluster } from '../../helpers/etcd.js';
+import { freePort } from '../../helpers/free-port.js';
+import { getJson, tokensFile } from '../../integration/sync/helpers.js';
+
+const TOKEN = 'gw-1-secret-token-0123456789';
+const DEVICES = Array.from({ length: 12 }, (_, i) => `ab-${String(i).padStart(2, '0')}`);
+
+let etcd: EtcdCluster;
+let client: Etcd3;
+let dir: string;
+const procs: ClusterProc[] = [];
+const routers: ClusterProc[] = [];
+let gw: DaemonProcess;
+let sim: Simulation;
+let simRun: Promise<SimSummary>;
+
+async function waitFor(what: string, fn: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await fn().catch(() => false))) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function synced(): Promise<{ synced: number; backlog: number }> {
+  const s = (await getJson(gw.httpUrl, '/sync/status')).json as { backlog: { readings: number }; counters: { readingsSynced: number } };
+  return { synced: s.counters.readingsSynced, backlog: s.backlog.readings };
+}
+
+/** A router's balancer counters from its /metrics. */
+async function balancerMetrics(r: ClusterProc): Promise<{ moves: number; balanced: number }> {
+  const text = await (await fetch(`${r.url}/metrics`)).text();
+  const num = (re: RegExp): number => Number(re.exec(text)?.[1] ?? NaN);
+  const balanced = /^lmj_router_balancer_decisions_total\{decision="balanced"\} (\d+)$/m.exec(text);
+  return { moves: num(/^lmj_router_balancer_moves_total (\d+)$/m), balanced: balanced === null ? 0 : Number(balanced[1]) };
+}
+
+/** Devices per owner, and the most devices of one range, over the simulator's devices. */
+function devicesPerOwner(t: ClusterTable): { load: Map<string, number>; maxRange: number } {
+  const load = new Map<string, number>();
+  const perRange = new Map<number, number>();
+  for (const d of DEVICES) {
+    const r = t.rangeOf(getCodec().partitionOf(d));
+    if (r.owner === null) continue;
+    load.set(r.owner.id, (load.get(r.owner.id) ?? 0) + 1);
+    perRange.set(r.from, (perRange.get(r.from) ?? 0) + 1);
+  }
+  return { load, maxRange: Math.max(...perRange.values()) };
+}
+
+const activeMoves = async (): Promise<number> => (await listMoves(client)).moves.filter((m) => !isTerminal(m.move.phase)).length;
+
+beforeAll(async () => {
+  etcd = await startEtcd(1);
+  client = connectEtcd(etcd.urls);
+  await initTable(client, 1024);
+  dir = mkdtempSync(join(tmpdir(), 'lmj-e2e-balance-'));
+  const tokens = tokensFile(join(dir, 'tokens'));
+  const ports = [await freePort(), await freePort()];
+  await Promise.all([
+    ...['node-a', 'node-b'].map(async (id) => procs.push(await startNodeProcess(etcd.urls, id, join(dir, id), { ttl: 3 }))),
+    ...ports.map(async (p) => routers.push(await startClusterRouterProcess(etcd.urls, p, tokens, undefined, ['--move-driver-ttl', '2', '--auto-balance', '--balance-policy', 'count', '--balance-interval', '1']))),
+  ]);
+  gw = await startDaemon({
+    dataDir: join(dir, 'gw-1'),
+    args: ['--upstream', ports.map((p) => `http://127.0.0.1:${p}`).join(','), '--gateway-id', 'gw-1', '--durability', 'fast'],
+    env: { LMJ_EDGE_UPSTREAM_TOKEN: TOKEN },
+  });
+  sim = new Simulation({ broker: gw.mqttUrl!, devices: DEVICES.length, rate: 80, durationS: 600, qos: 1, ledger: join(dir, 'ledger.jsonl'), seed: 11, devicePrefix: 'ab-', backoffMinMs: 50, backoffMaxMs: 300, drainTimeoutMs: 30_000 });
+  simRun = sim.run();
+  // Every device has written, so every range holding one has an owner (node-a or node-b).
+  await waitFor('every device routed', async () => [...devicesPerOwner((await readTable(client))!).load.values()].reduce((a, b) => a + b, 0) === DEVICES.length, 30_000);
+}, 120_000);
+
+afterAll(async () => {
+  sim?.stop();
+  await simRun?.catch(() => undefined);
+  await gw?.kill('SIGKILL');
+  for (const p of [...procs, ...routers]) await p.kill('SIGKILL');
+  client?.close();
+  await etcd?.destroy();
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('auto-balance', () => {
+  it('moves ranges onto a node started with --join until balanced, never onto one started without, from exactly one router, losing nothing', async () => {
+    const before = devicesPerOwner((await readTable(client))!);
+    expect([...before.load.keys()].sort()).toEqual(['node-a', 'node-b']);
+
+    const [joined, bystander] = await Promise.all([
+      startNodeProcess(etcd.urls, 'node-c', join(dir, 'node-c'), { ttl: 3, extra: ['--join'] }),
+      startNodeProcess(etcd.urls, 'node-d', join(dir, 'node-d'), { ttl: 3 }),
+    ]);
+    procs.push(joined, bystander);
+    const live = (await listLiveNodes(client)).nodes;
+    expect(live.find((n) => n.id === 'node-c')?.candidate).toBe(true);
+    expect(live.find((n) => n.id === 'node-d')?.candidate).toBeUndefined();
+
+    // Balanced: node-c holds devices, no move is active, and the gap is within the rule.
+    let final = before;
+    await waitFor('balanced onto node-c', async () => {
+      if ((await activeMoves()) !== 0) return false;
+      final = devicesPerOwner((await readTable(client))!);
+      const loads = ['node-a', 'node-b', 'node-c'].map((n) => final.load.get(n) ?? 0);
+      return (final.load.get('node-c') ?? 0) > 0 && Math.max(...loads) - Math.min(...loads) <= Math.max(final.maxRange, 0.1 * (DEVICES.length / 3));
+    }, 45_000);
+    // The balancer agrees: a round after the last move finds nothing to do, and no move starts.
+    const leaderBefore = await Promise.all(routers.map(balancerMetrics));
+    await waitFor('a balanced round', async () => {
+      const now = await Promise.all(routers.map(balancerMetrics));
+      return now.some((m, i) => m.balanced > (leaderBefore[i]?.balanced ?? 0));
+    }, 15_000);
+    expect(await activeMoves()).toBe(0);
+
+    const metrics = await Promise.all(routers.map(balancerMetrics));
+    expect(metrics.map((m) => m.moves > 0).sort()).toEqual([false, true]);
+    expect(metrics.find((m) => m.moves === 0)?.balanced).toBe(0);
+    const moves = (await listMoves(client)).moves.map((m) => m.move);
+    expect(moves.length).toBe(metrics.reduce((a, m) => a + m.moves, 0));
+    expect(moves.every((m) => m.phase === 'done')).toBe(true);
+    expect(moves.some((m) => m.target === 'node-c')).toBe(true);
+    expect(moves.filter((m) => m.target === 'node-d')).toEqual([]);
+
+    const table = (await readTable(client))!;
+    expect(table.ranges.filter((r) => r.owner?.kind === 'node' && r.owner.id === 'node-d')).toEqual([]);
+    for (const r of table.ranges) expect({ range: r.from, learner: r.learner, fenced: r.fenced }).toEqual({ range: r.from, learner: null, fenced: false });
+
+    sim.stop();
+    const summary = await simRun;
+    expect(summary.unacked).toBe(0);
+    await waitFor('backlog drained', async () => (await synced()).backlog === 0, 30_000);
+    const v = await verifyLedger(join(dir, 'ledger.jsonl'), httpReadingSource(routers[0]!.url));
+    expect({ missing: v.missing, duplicate: v.duplicate, conflicts: v.conflicts, badLedgerLines: v.badLedgerLines }).toEqual({ missing: 0, duplicate: 0, conflicts: 0, badLedgerLines: 0 });
+    expect(v.checked).toBeGreaterThan(200);
+  }, 120_000);
+});
