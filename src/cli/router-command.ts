@@ -151,6 +151,7 @@ export function registerRouter(program: Command): void {
       const host = r.http.host.includes(':') ? `[${r.http.host}]` : r.http.host;
       process.stdout.write(`router listening on ${host}:${r.http.port}\n`);
       log.info({ tls: https !== undefined, clientCerts: https?.clientCerts ?? 'off', upstreamCa: flags.upstreamCa ?? null }, https === undefined ? 'router serves plain HTTP' : 'router serves HTTPS');
+      if (autoBalance !== undefined) log.info(autoBalance, 'auto-balance on: this router balances while it is the elected move driver');
     });
 }
 

@@ -1,16 +1,17 @@
 /**
  * The balancer end to end, real processes: one etcd, 2 `lmj-edge node` holding every
- * owned range, 2 `lmj-edge router --etcd --auto-balance` (count policy, 1 s rounds, a 2 s
- * driver election lease), one gateway fed by the firmware simulator with a ledger. Then
+ * owned range, 2 `lmj-edge router --etcd --auto-balance` (count policy, 1 s rounds), one gateway fed by the firmware simulator with a ledger. Then
  * a third node starts with `--join` and a fourth without it. Under continuous writes the
  * balancer moves ranges onto the joined node until the count policy's hysteresis rule
  * holds; the fourth node receives nothing; exactly one router made balancer decisions;
  * etcd shows one owner per range; every acknowledged reading verifies exactly once.
  * Requires `npm run build`.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Simulation, type SimSummary } from '../../../firmware-sim/sim.js';
@@ -19,7 +20,7 @@ import { httpReadingSource } from '../../../firmware-sim/verify-http.js';
 import { connectEtcd, initTable, isTerminal, listLiveNodes, listMoves, readTable, type ClusterTable } from '../../../src/cluster/index.js';
 import { getCodec } from '../../../src/codec/index.js';
 import { startClusterRouterProcess, startNodeProcess, type ClusterProc } from '../../helpers/cluster-process.js';
-import { startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
+import { CLI, ROOT, startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
 import { startEtcd, type EtcdCluster } from '../../helpers/etcd.js';
 import { freePort } from '../../helpers/free-port.js';
 import { getJson, tokensFile } from '../../integration/sync/helpers.js';
@@ -81,7 +82,7 @@ beforeAll(async () => {
   const ports = [await freePort(), await freePort()];
   await Promise.all([
     ...['node-a', 'node-b'].map(async (id) => procs.push(await startNodeProcess(etcd.urls, id, join(dir, id), { ttl: 3 }))),
-    ...ports.map(async (p) => routers.push(await startClusterRouterProcess(etcd.urls, p, tokens, undefined, ['--move-driver-ttl', '2', '--auto-balance', '--balance-policy', 'count', '--balance-interval', '1']))),
+    ...ports.map(async (p) => routers.push(await startClusterRouterProcess(etcd.urls, p, tokens, undefined, ['--auto-balance', '--balance-policy', 'count', '--balance-interval', '1']))),
   ]);
   gw = await startDaemon({
     dataDir: join(dir, 'gw-1'),
@@ -155,4 +156,24 @@ describe('auto-balance', () => {
     expect({ missing: v.missing, duplicate: v.duplicate, conflicts: v.conflicts, badLedgerLines: v.badLedgerLines }).toEqual({ missing: 0, duplicate: 0, conflicts: 0, badLedgerLines: 0 });
     expect(v.checked).toBeGreaterThan(200);
   }, 120_000);
+
+  it('refuses balance flags without --auto-balance, --auto-balance without --etcd, and an unknown policy (exit 2, BAD_CONFIG)', async () => {
+    const run = async (...args: string[]): Promise<{ code: number; stderr: string }> => {
+      try {
+        await promisify(execFile)(process.execPath, [CLI, 'router', '--http-port', '0', ...args], { cwd: ROOT });
+        return { code: 0, stderr: '' };
+      } catch (err) {
+        return err as { code: number; stderr: string };
+      }
+    };
+    const etcdFlag = ['--etcd', etcd.urls.join(',')];
+    const results = await Promise.all([
+      run(...etcdFlag, '--balance-policy', 'count'),
+      run('--data', join(dir, 'single'), '--auto-balance'),
+      run(...etcdFlag, '--auto-balance', '--balance-policy', 'hot'),
+      run(...etcdFlag, '--auto-balance', '--balance-interval', '0'),
+    ]);
+    expect(results.map((r) => r.code)).toEqual([2, 2, 2, 2]);
+    expect(results.map((r) => /BAD_CONFIG: invalid configuration: (--balance-policy and --balance-interval need --auto-balance|--auto-balance belongs to the cluster router|balance-policy: count, bytes or heat|balance-interval: expected 1\.\.86400)/.test(r.stderr))).toEqual([true, true, true, true]);
+  });
 });

@@ -104,4 +104,11 @@ describe('value decoders', () => {
     expect(() => decodeLiveNode('k', Buffer.from(JSON.stringify({ ...good, load: { ...good.load, readsPerSec: -1 } })))).toThrow(/readsPerSec/);
     expect(() => decodeLiveNode('k', Buffer.from(JSON.stringify({ ...good, address: { host: '', port: 1 } })))).toThrow(/address\.host/);
   });
+
+  it('live-node records: `candidate` (node --join) is optional and must be a boolean', () => {
+    const good = { format: 1, id: 'n1', address: { host: '::1', port: 80 }, capacity: { devices: 1, bytes: 1 }, load: { devices: 0, bytes: 0, writesPerSec: 0, readsPerSec: 0 }, startedAt: 1, updatedAt: 2 };
+    expect(decodeLiveNode('k', Buffer.from(JSON.stringify(good))).candidate).toBeUndefined();
+    expect(decodeLiveNode('k', Buffer.from(JSON.stringify({ ...good, candidate: true }))).candidate).toBe(true);
+    expect(() => decodeLiveNode('k', Buffer.from(JSON.stringify({ ...good, candidate: 'yes' })))).toThrow(expect.objectContaining({ code: 'TABLE_INVALID', message: expect.stringMatching(/candidate must be true or false/) }));
+  });
 });
