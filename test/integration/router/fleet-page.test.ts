@@ -56,7 +56,13 @@ describe('router fleet page in Chromium', () => {
     let browser: Browser | undefined;
     try {
       const gw = await ingestor(join(dir, 'gw'));
-      for (const id of DEVICES) await publish(gw, id, 0, id === 'line-7' ? 60 : 3);
+      for (const id of DEVICES) if (id !== 'line-7') await publish(gw, id, 0, 3);
+      // line-7: 12 rounds of 5, each round on a later millisecond, so the range spreads over the buckets.
+      for (let round = 0; round < 12; round++) {
+        await publish(gw, 'line-7', round * 5, 5);
+        const t = Date.now();
+        while (Date.now() < t + 2) await new Promise((resolve) => setImmediate(resolve));
+      }
       const devices = [];
       for (const id of DEVICES) devices.push({ deviceId: id, records: await gatewayRecords(gw, id) });
       await gw.close();
@@ -67,6 +73,7 @@ describe('router fleet page in Chromium', () => {
       expect(ts).toHaveLength(60);
       const from = Math.min(...ts);
       const to = Math.max(...ts) + 1;
+      expect(new Set(ts).size).toBeGreaterThanOrEqual(12);
 
       browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
       // Cookie login, as an operator opens the link `lmj-edge token create` printed.
