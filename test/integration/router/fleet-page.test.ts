@@ -7,7 +7,7 @@
  * console errors, lists the gateway, both data nodes and the synced devices (search
  * filters them), and charts a known range — bucketed by `POST /query` when the browser
  * sends the token as a header, from the raw readings when it holds only the login
- * cookie. Screenshots go to `<test temp dir>/screenshots/` (with
+ * cookie; a device synced later appears without a reload. Screenshots go to `<test temp dir>/screenshots/` (with
  * LMJ_DASHBOARD_SCREENSHOTS=DIR also copied there).
  */
 import { copyFileSync, mkdirSync } from 'node:fs';
@@ -63,8 +63,10 @@ describe('router fleet page in Chromium', () => {
         const t = Date.now();
         while (Date.now() < t + 2) await new Promise((resolve) => setImmediate(resolve));
       }
+      await publish(gw, 'roof-weather', 0, 2);
       const devices = [];
       for (const id of DEVICES) devices.push({ deviceId: id, records: await gatewayRecords(gw, id) });
+      const later = await gatewayRecords(gw, 'roof-weather');
       await gw.close();
       const up = await postBatch(r, encodeBatch({ gatewayId: 'gw-1', seq: 1, devices }));
       expect(up.status).toBe(200);
@@ -107,6 +109,12 @@ describe('router fleet page in Chromium', () => {
       expect(sql).toEqual({ sql: true, x: sqlWant.buckets, avg: sqlWant.filled, total: 60 });
       expect(await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
       await phone.screenshot({ path: join(shots, 'fleet-phone.png'), fullPage: true });
+
+      // Live: a device synced now appears by the next poll (every 5 s), without a reload.
+      expect((await postBatch(r, encodeBatch({ gatewayId: 'gw-1', seq: 2, devices: [{ deviceId: 'roof-weather', records: later }] }))).status).toBe(200);
+      await phone.waitForSelector('#device-list li[data-id="roof-weather"]', { timeout: 10_000 });
+      await phone.waitForFunction((n) => document.querySelector('#gateways tr[data-id="gw-1"] td:nth-child(3)')?.textContent === String(n), 2);
+      expect(await phone.evaluate(() => performance.getEntriesByType('navigation').length)).toBe(1);
 
       expect(pngSize(join(shots, 'fleet.png')).width).toBe(1280);
       expect(pngSize(join(shots, 'fleet-phone.png')).width).toBe(780);
