@@ -230,7 +230,7 @@ async function loadSeries() {
   if (state.selected !== id) return;
   state.series = s;
   const x = s.t.map((t) => (t + s.bucketMs / 2) / 1000);
-  $('chart-note').textContent = `${fmtNum(s.readings, 0)} readings in ${s.buckets} buckets of ${fmtNum(s.bucketMs / 1000, 1)} s${s.truncated ? ` (first ${RAW_PAGE * MAX_RAW_PAGES})` : ''}`;
+  $('chart-note').textContent = `${fmtNum(s.readings, 0)} readings in ${s.buckets} buckets of ${s.bucketMs < 1000 ? `${s.bucketMs} ms` : `${fmtNum(s.bucketMs / 1000, 1)} s`}${s.truncated ? ` (first ${RAW_PAGE * MAX_RAW_PAGES})` : ''}`;
   const width = box.clientWidth || 600;
   for (const [f, c] of state.charts) {
     if (!state.fields.includes(f)) { c.destroy(); state.charts.delete(f); }
