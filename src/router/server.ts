@@ -10,6 +10,7 @@
  * GET  /deadletters               always empty: bad batches are refused whole, never dead-lettered
  * GET  /devices/:id/location      {"id","partition","node","gateway","lastBatchAt"}
  * GET  /routing                   the routing table
+ * GET  /, /fleet                  the fleet page and its figures (./dashboard/, docs/dashboard.md)
  * POST /query                     SQL across every data node (./query-fanout.ts, docs/query.md)
  * GET  /healthz, /metrics
  *
@@ -29,6 +30,7 @@ import type { HttpsOptions } from '../http/tls-listener.js';
 import { decodeBatch } from '../sync/batch.js';
 import { SYNC_PATH } from '../sync/uplink.js';
 import { applyBatch } from './apply-batch.js';
+import { GatewayTally, registerFleetPage, type FleetNode } from './dashboard/index.js';
 import { DataNodes } from './data-nodes.js';
 import { DeviceDirectory } from './directory.js';
 import { RouterMetrics } from './metrics.js';
@@ -107,6 +109,9 @@ export async function startRouter(opts: RouterOptions): Promise<Router> {
 
   app.addContentTypeParser('application/cbor', { parseAs: 'buffer', bodyLimit: maxBatchBytes }, (_req, body, done) => done(null, body));
 
+  const gateways = new GatewayTally();
+  registerFleetPage(app, { kind: 'router', sql: true, gateways, nodes: async () => localFleetNodes(table), devices: () => directory.registry.count() });
+
   const refuse = syncErrorHandler(log, batches, maxBatchBytes);
 
   app.post(SYNC_PATH, {
@@ -128,6 +133,7 @@ export async function startRouter(opts: RouterOptions): Promise<Router> {
     batches.inc({ result: counts.failedDevices > 0 ? 'partial' : 'ok' });
     records.inc({ outcome: 'applied' }, counts.applied);
     records.inc({ outcome: 'duplicate' }, counts.duplicates);
+    gateways.upload(gateway, batch.devices.length, counts.applied);
     return answer;
   });
 
@@ -170,4 +176,24 @@ export async function startRouter(opts: RouterOptions): Promise<Router> {
       return stopping;
     },
   };
+}
+
+/** The in-process data nodes: always alive; their share of the table. */
+function localFleetNodes(table: RoutingTable): FleetNode[] {
+  const t = table.snapshot();
+  return t.nodes.map((n) => {
+    const owned = t.ranges.filter((r) => r.node === n.id);
+    return {
+      id: n.id,
+      alive: true,
+      address: null,
+      ranges: owned.length,
+      partitions: owned.reduce((sum, r) => sum + r.to - r.from + 1, 0),
+      devices: null,
+      bytes: null,
+      writesPerSec: null,
+      readsPerSec: null,
+      updatedAt: null,
+    };
+  });
 }

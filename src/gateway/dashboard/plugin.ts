@@ -4,7 +4,7 @@
  * endpoint and a Server-Sent Events stream of live values.
  *
  * GET /                              the page
- * GET /dashboard/assets/:file        app.js, app.css, uPlot.iife.min.js, uPlot.min.css
+ * GET /dashboard/assets/:file        app.js, and the shared app.css, chart.js, uPlot (src/http/dashboard/)
  * GET /dashboard/overview            rates, counters, rejects, dead letters, sync, disk, SSE clients
  * GET /devices/:id/series            ?fields=a,b&from=&to=&buckets=N → per-bucket min/avg/max/count
  * GET /events?watch=a,b              SSE: `seen`, `latest` (watched devices), `overview`
@@ -16,7 +16,7 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { MAX_SERIES_FIELDS } from '../../core/telemetry/series.js';
 import { LmjError } from '../../errors.js';
-import { loadAssets } from './assets.js';
+import { loadPageAssets, publicDir, registerPage } from '../../http/dashboard/page-assets.js';
 import { OverviewSampler } from './overview.js';
 import { eventsQuery, seriesParams, seriesQuery, type EventsQueryString, type SeriesQueryString } from './schemas.js';
 import { SseHub, type SseCounters, type SseLimits } from './sse-hub.js';
@@ -43,8 +43,6 @@ export interface Dashboard {
 /** Default series window when `from`/`to` are omitted: the last hour. */
 const DEFAULT_WINDOW_MS = 3_600_000;
 const DEFAULT_BUCKETS = 300;
-/** The page loads only its own files; values shown are text, never markup, and this keeps it so. */
-const PAGE_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'";
 /** Devices one SSE client may watch for latest values. */
 export const MAX_WATCH = 32;
 
@@ -78,7 +76,7 @@ function sseCounters(registry: Registry | undefined, hub: () => SseHub): SseCoun
 
 /** Adds the dashboard's routes to `app`; returns the hook for stored readings. */
 export function registerDashboard(app: FastifyInstance, deps: DashboardDeps, options: DashboardOptions = {}): Dashboard {
-  const assets = loadAssets();
+  const assets = loadPageAssets(publicDir(import.meta.url), ['app.js']);
   const sampler = new OverviewSampler(deps);
   const hub: SseHub = new SseHub(options.sse, sseCounters(options.registry, () => hub));
   /** Devices changed since the last push, with their newest ts. */
@@ -123,20 +121,7 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps, opt
     hub.close();
   });
 
-  app.get('/', async (_req, reply) =>
-    reply
-      .type('text/html; charset=utf-8')
-      .header('cache-control', 'no-cache')
-      .header('content-security-policy', PAGE_CSP)
-      .header('x-content-type-options', 'nosniff')
-      .send(assets.index),
-  );
-
-  app.get<{ Params: { file: string } }>('/dashboard/assets/:file', async (req, reply) => {
-    const asset = assets.files.get(req.params.file);
-    if (asset === undefined) throw new LmjError('NOT_FOUND', `no asset ${req.params.file.slice(0, 80)}`);
-    return reply.type(asset.type).header('cache-control', 'no-cache').header('etag', asset.etag).header('x-content-type-options', 'nosniff').send(asset.body);
-  });
+  registerPage(app, assets);
 
   app.get('/dashboard/overview', async () => ({ ...(await sampler.overview(false)), sse: hub.stats() }));
 

@@ -10,6 +10,7 @@
  * GET  /devices              scatter-gather: {devices, next[, partial, failed]}
  * GET  /devices/:id…         forwarded to the owner (summary, latest, readings, entities)
  * GET  /routing              the table (snapshot), GET /healthz, /metrics
+ * GET  /, /fleet             the fleet page and its figures (../dashboard/, docs/dashboard.md)
  *
  * As the single-process router, every route but the upload and /healthz takes the API
  * tokens of `apiTokensFile` (src/http/api-auth.ts).
@@ -18,7 +19,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
-import { TableView, connectEtcd, scopeTo, type BalancePolicy } from '../../cluster/index.js';
+import { TableView, connectEtcd, listLiveNodes, listNodes, scopeTo, type BalancePolicy } from '../../cluster/index.js';
 import { getCodec } from '../../codec/index.js';
 import { isValidDeviceId } from '../../devices/device-id.js';
 import { LmjError } from '../../errors.js';
@@ -30,6 +31,7 @@ import type { Server as TlsServer } from 'node:tls';
 import { deviceParams, entityParams, listQuery, readingsQuery, type ListQuery } from '../../http/schemas.js';
 import { decodeBatch } from '../../sync/batch.js';
 import { SYNC_PATH } from '../../sync/uplink.js';
+import { GatewayTally, registerFleetPage, type FleetNode } from '../dashboard/index.js';
 import { RouterMetrics } from '../metrics.js';
 import { syncErrorHandler } from '../sync-errors.js';
 import { loadGatewayTokens, trustedGateway } from '../tokens.js';
@@ -120,6 +122,8 @@ export async function startClusterRouter(opts: ClusterRouterOptions): Promise<Cl
   const app = baseApp(log, opts.https, metrics);
   installApiAuth(app, { listenHost: host, tokens: apiTokens, loopbackOpen: opts.apiLoopbackOpen ?? false, rateLimit: { maxFailures: opts.authFailuresPerMinute ?? 10 }, registry: metrics.registry, exempt: [SYNC_PATH] });
   app.addContentTypeParser('application/cbor', { parseAs: 'buffer', bodyLimit: maxBatchBytes }, (_req, body, done) => done(null, body));
+  const gateways = new GatewayTally();
+  registerFleetPage(app, { kind: 'cluster', sql: false, gateways, nodes: () => clusterFleetNodes(client, view), devices: () => null });
 
   app.post(SYNC_PATH, {
     bodyLimit: maxBatchBytes,
@@ -141,6 +145,7 @@ export async function startClusterRouter(opts: ClusterRouterOptions): Promise<Cl
     const devices = await forwardBatch({ routes, targets, http, partitionOf, headers: headersFor(req), onRefusal: (code) => metrics.batches.inc({ result: `refused_${code}` }) }, batch, req.body);
     const failed = devices.filter((d) => 'error' in d);
     metrics.batches.inc({ result: failed.length === 0 ? 'ok' : failed.length === devices.length ? 'failed' : 'partial' });
+    gateways.upload(gateway, devices.length, devices.reduce((sum, d) => sum + ('applied' in d ? d.applied : 0), 0));
     if (failed.length > 0) void reply.header('retry-after', '1');
     if (failed.length === devices.length) {
       const first = failed[0] as { error: { code: string; message: string } };
@@ -197,6 +202,36 @@ export async function startClusterRouter(opts: ClusterRouterOptions): Promise<Cl
       return stopping;
     },
   };
+}
+
+/** The nodes of the membership and live records, with the load each last reported and its ranges in the watched table. */
+async function clusterFleetNodes(client: Parameters<typeof listNodes>[0], view: TableView): Promise<FleetNode[]> {
+  const [registered, live] = await Promise.all([listNodes(client), listLiveNodes(client)]);
+  let table: ReturnType<TableView['current']> | null = null;
+  try {
+    table = view.current();
+  } catch {
+    // No valid table yet: nodes are listed without ranges.
+  }
+  const counts = table?.rangesPerOwner() ?? new Map<string, number>();
+  const perRange = table?.meta.partitionsPerRange ?? null;
+  const ids = [...new Set([...registered.nodes.map((n) => n.id), ...live.nodes.map((n) => n.id)])].sort();
+  return ids.map((id) => {
+    const l = live.nodes.find((n) => n.id === id);
+    const ranges = counts.get(id) ?? 0;
+    return {
+      id,
+      alive: l !== undefined,
+      address: l === undefined ? null : `${l.address.host.includes(':') ? `[${l.address.host}]` : l.address.host}:${l.address.port}`,
+      ranges,
+      partitions: perRange === null ? null : ranges * perRange,
+      devices: l?.load.devices ?? null,
+      bytes: l?.load.bytes ?? null,
+      writesPerSec: l?.load.writesPerSec ?? null,
+      readsPerSec: l?.load.readsPerSec ?? null,
+      updatedAt: l?.updatedAt ?? null,
+    };
+  });
 }
 
 /** Fastify with the shared error mapping, tight parsing limits and a JSON 404. */

@@ -9,41 +9,17 @@
  * Screenshots go to `<test temp dir>/screenshots/`; with LMJ_DASHBOARD_SCREENSHOTS=DIR
  * they are also copied there (docs/img/dashboard.png is refreshed that way).
  */
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { CHROMIUM, collectErrors, pngSize } from '../../helpers/browser.js';
 import { startDaemon } from '../../helpers/daemon.js';
 import { tmpDir } from '../../helpers/tmp-dir.js';
 import { allReadings, getJson } from './http-client.js';
 
 const TIMEOUT = 180_000;
-const CHROMIUM = '/usr/bin/chromium';
-
-/** Watches a page for console errors, uncaught exceptions and failed requests. */
-function collectErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  page.on('requestfailed', (r) => {
-    // The event stream is aborted when the page navigates or closes: not a failure.
-    if (!r.url().includes('/events')) errors.push(`requestfailed: ${r.url()} ${r.failure()?.errorText}`);
-  });
-  page.on('response', (r) => {
-    if (r.status() >= 400) errors.push(`HTTP ${r.status()}: ${r.url()}`);
-  });
-  return errors;
-}
-
-/** Width and height from a PNG's IHDR chunk. */
-function pngSize(file: string): { width: number; height: number } {
-  const b = readFileSync(file);
-  expect(b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))).toBe(true);
-  return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
-}
 
 async function publishFleet(pub: MqttClient): Promise<void> {
   const ids = ['boiler-room', 'cold-store-1', 'cold-store-2', 'pump-north', 'pump-south', 'roof-weather'];

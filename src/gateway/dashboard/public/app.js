@@ -2,6 +2,7 @@
 // Data: GET /devices (paged), /devices/:id/latest, /devices/:id/series, /dashboard/overview,
 // and the SSE stream /events?watch=<id> for live values.
 /* global uPlot */
+import { chartOpts, el, fmtAgo, fmtBytes, fmtNum, fmtValue, getJson, numericFields } from './chart.js';
 
 const $ = (id) => document.getElementById(id);
 const MAX_DEVICE_PAGES = 50;
@@ -21,46 +22,6 @@ const state = {
 // The tests and the benchmark read the page's state through this object.
 window.lmjDashboard = state;
 
-function fmtNum(n, digits = 1) {
-  if (n === null || n === undefined || Number.isNaN(n)) return '–';
-  if (Math.abs(n) >= 1e6) return (n / 1e6).toFixed(1) + 'M';
-  if (Math.abs(n) >= 1e4) return (n / 1e3).toFixed(1) + 'k';
-  return Number.isInteger(n) ? String(n) : n.toFixed(digits);
-}
-function fmtBytes(b) {
-  if (b === null || b === undefined) return '–';
-  const u = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let i = 0;
-  while (b >= 1024 && i < u.length - 1) { b /= 1024; i++; }
-  return `${b.toFixed(i === 0 ? 0 : 1)} ${u[i]}`;
-}
-function fmtAgo(ts) {
-  if (ts === null || ts === undefined) return 'never';
-  const s = Math.max(0, Math.round((Date.now() - ts) / 1000));
-  if (s < 60) return `${s}s ago`;
-  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
-  if (s < 86400) return `${Math.floor(s / 3600)}h ago`;
-  return `${Math.floor(s / 86400)}d ago`;
-}
-function fmtValue(v) {
-  if (v === null) return 'null';
-  // Four decimals are enough to read; the exact value is in the cell's title.
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Number(v.toFixed(4)));
-  if (typeof v === 'object') return JSON.stringify(v);
-  return String(v);
-}
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
-async function getJson(url) {
-  const res = await fetch(url);
-  const body = await res.json();
-  if (!res.ok) throw new Error(body?.error?.message ?? `HTTP ${res.status}`);
-  return body;
-}
 
 // ---- device list ----
 function deviceRow(d) {
@@ -145,9 +106,6 @@ function renderLatest(values, changed) {
   }
   body.replaceChildren(frag);
 }
-function numericFields(values) {
-  return Object.keys(values).filter((k) => typeof values[k] === 'number' || typeof values[k] === 'boolean').sort();
-}
 function renderFieldChips() {
   const box = $('fields');
   const all = numericFields(state.latest);
@@ -167,22 +125,6 @@ function seriesWindow() {
   const to = Date.now();
   const width = $('charts').clientWidth || 600;
   return { from: to - state.range, to, buckets: Math.max(30, Math.min(600, Math.floor(width / 3))) };
-}
-function chartOpts(field, width) {
-  return {
-    width, height: 180,
-    legend: { show: true, live: true },
-    cursor: { drag: { x: false, y: false } },
-    scales: { x: { time: true } },
-    series: [
-      {},
-      { label: 'max', stroke: 'rgba(31,111,235,0.35)', width: 1, value: (u, v) => fmtNum(v, 2) },
-      { label: 'avg', stroke: '#1f6feb', width: 2, value: (u, v) => fmtNum(v, 2) },
-      { label: 'min', stroke: 'rgba(31,111,235,0.35)', width: 1, value: (u, v) => fmtNum(v, 2) },
-    ],
-    bands: [{ series: [1, 3], fill: 'rgba(31,111,235,0.10)' }],
-    axes: [{ stroke: '#6b7787', grid: { stroke: '#eef1f5' } }, { stroke: '#6b7787', grid: { stroke: '#eef1f5' }, size: 55 }],
-  };
 }
 async function loadSeries() {
   const id = state.selected;

@@ -1,0 +1,68 @@
+// Shared by the gateway's dashboard and the router's fleet page: formatting, DOM and
+// fetch helpers, and the uPlot options of a bucketed min/avg/max chart.
+
+export function fmtNum(n, digits = 1) {
+  if (n === null || n === undefined || Number.isNaN(n)) return '–';
+  if (Math.abs(n) >= 1e6) return (n / 1e6).toFixed(1) + 'M';
+  if (Math.abs(n) >= 1e4) return (n / 1e3).toFixed(1) + 'k';
+  return Number.isInteger(n) ? String(n) : n.toFixed(digits);
+}
+export function fmtBytes(b) {
+  if (b === null || b === undefined) return '–';
+  const u = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (b >= 1024 && i < u.length - 1) { b /= 1024; i++; }
+  return `${b.toFixed(i === 0 ? 0 : 1)} ${u[i]}`;
+}
+export function fmtAgo(ts) {
+  if (ts === null || ts === undefined) return 'never';
+  const s = Math.max(0, Math.round((Date.now() - ts) / 1000));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ago`;
+  return `${Math.floor(s / 86400)}d ago`;
+}
+export function fmtValue(v) {
+  if (v === null) return 'null';
+  // Four decimals are enough to read; the exact value is in the cell's title.
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Number(v.toFixed(4)));
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+export function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+export async function getJson(url) {
+  const res = await fetch(url);
+  const body = await res.json();
+  if (!res.ok) throw new Error(body?.error?.message ?? `HTTP ${res.status}`);
+  return body;
+}
+export function numericFields(values) {
+  return Object.keys(values).filter((k) => typeof values[k] === 'number' || typeof values[k] === 'boolean').sort();
+}
+export function chartOpts(field, width) {
+  return {
+    width, height: 180,
+    legend: { show: true, live: true },
+    cursor: { drag: { x: false, y: false } },
+    scales: { x: { time: true } },
+    series: [
+      {},
+      { label: 'max', stroke: 'rgba(31,111,235,0.35)', width: 1, value: (u, v) => fmtNum(v, 2) },
+      { label: 'avg', stroke: '#1f6feb', width: 2, value: (u, v) => fmtNum(v, 2) },
+      { label: 'min', stroke: 'rgba(31,111,235,0.35)', width: 1, value: (u, v) => fmtNum(v, 2) },
+    ],
+    bands: [{ series: [1, 3], fill: 'rgba(31,111,235,0.10)' }],
+    axes: [{ stroke: '#6b7787', grid: { stroke: '#eef1f5' } }, { stroke: '#6b7787', grid: { stroke: '#eef1f5' }, size: 55 }],
+  };
+}
+export async function postJson(url, body) {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const answer = await res.json();
+  if (!res.ok) throw new Error(answer?.error?.message ?? `HTTP ${res.status}`);
+  return answer;
+}
