@@ -54,8 +54,9 @@ export class ReadingColumns {
 }
 
 /**
- * The numeric fast paths of the SQL decoder (src/query/values.ts `decodeSql`), exactly:
- * the value as a number, or undefined for anything else.
+ * The numeric fast paths of stored values (canonical CBOR integers below 2^32 and
+ * doubles), shared with the SQL decoder (src/query/values.ts `decodeSql`): the value as
+ * a number, or undefined for anything else.
  */
 export function fastNumber(b: Buffer): number | undefined {
   const h = b[0];

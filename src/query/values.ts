@@ -3,6 +3,7 @@
  * and SQL's comparison order (SQLite's: NULL < numbers < text).
  */
 import { encodeNumber, encodeText } from '../codec/portable/cbor-writer.js';
+import { fastNumber } from '../core/reading-columns.js';
 import { decodeValue } from '../core/telemetry/values.js';
 import { LmjError } from '../errors.js';
 import type { SqlType, SqlValue } from './types.js';
@@ -11,14 +12,10 @@ import type { SqlType, SqlValue } from './types.js';
 export function decodeSql(b: Buffer): SqlValue {
   const h = b[0];
   if (h === undefined) return null;
-  // Fast paths for the scalars telemetry is made of; everything else goes the long way.
-  if (h < 0x18) return h;
-  if (h === 0x18 && b.length === 2) return b[1] as number;
-  if (h === 0x19 && b.length === 3) return b.readUInt16BE(1);
-  if (h === 0x1a && b.length === 5) return b.readUInt32BE(1);
-  if (h >= 0x20 && h < 0x38) return -1 - (h - 0x20);
-  if (h === 0x38 && b.length === 2) return -1 - (b[1] as number);
-  if (h === 0xfb && b.length === 9) return b.readDoubleBE(1);
+  // Fast paths for the scalars telemetry is made of (the same numeric ones the column
+  // scan uses); everything else goes the long way.
+  const n = fastNumber(b);
+  if (n !== undefined) return n;
   if (h >= 0x60 && h < 0x78 && b.length === 1 + h - 0x60) return b.toString('utf8', 1);
   if (h === 0xf4) return false;
   if (h === 0xf5) return true;
