@@ -23,18 +23,11 @@ async function rangeWeights(client: Etcd3): Promise<{ ranges: RangeWeight[]; liv
   const live = (await c.listLiveNodes(client)).nodes;
   const byId = new Map(live.map((n) => [n.id, n]));
   const token = process.env.LMJ_EDGE_CLUSTER_TOKEN;
-  const ranges: RangeWeight[] = [];
-  for (const r of table.ranges) {
-    const node = r.owner?.kind === 'node' ? byId.get(r.owner.id) : undefined;
-    if (node === undefined) continue;
-    const host = node.address.host.includes(':') ? `[${node.address.host}]` : node.address.host;
-    const res = await request(`http://${host}:${node.address.port}/cluster/v1/move/devices?from=${r.from}&to=${r.to}`, {
-      headers: token === undefined || token === '' ? {} : { authorization: `Bearer ${token}` },
-    });
-    const body = (await res.body.json()) as { devices?: string[] };
-    if (res.statusCode !== 200 || !Array.isArray(body.devices)) throw new LmjError('NODE_UNAVAILABLE', `node ${node.id} did not list its devices of range ${r.from}-${r.to} (${res.statusCode})`);
-    ranges.push({ from: r.from, to: r.to, owner: node.id, devices: body.devices.length });
-  }
+  const headers: Record<string, string> = token === undefined || token === '' ? {} : { authorization: `Bearer ${token}` };
+  const ranges = await c.weighRanges(table.ranges, (id) => byId.get(id), async (origin, path) => {
+    const res = await request(`${origin}${path}`, { headers });
+    return { status: res.statusCode, json: await res.body.json() };
+  });
   return { ranges, live };
 }
 

@@ -8,7 +8,7 @@
  */
 import type { Namespace } from 'etcd3';
 import { Counter, type Registry } from 'prom-client';
-import { decideBalance, isTerminal, listMoves, requestMove, type BalancePolicy, type RangeWeight, type TableView } from '../../cluster/index.js';
+import { decideBalance, isTerminal, listMoves, requestMove, weighRanges, type BalancePolicy, type RangeWeight, type TableView } from '../../cluster/index.js';
 import { LmjError, isLmjError } from '../../errors.js';
 import type { Logger } from '../../http/logger.js';
 import type { HttpPools } from './http-pools.js';
@@ -72,18 +72,8 @@ export class Balancer {
   }
 
   /** Every range owned by a live node, with the devices its owner holds in it. */
-  private async weights(): Promise<RangeWeight[]> {
+  private weights(): Promise<RangeWeight[]> {
     const headers: Record<string, string> = this.opts.clusterToken === undefined ? {} : { authorization: `Bearer ${this.opts.clusterToken}` };
-    const out: RangeWeight[] = [];
-    for (const r of this.opts.view.current().ranges) {
-      const node = r.owner?.kind === 'node' ? this.opts.view.liveNode(r.owner.id) : undefined;
-      if (node === undefined) continue;
-      const host = node.address.host.includes(':') ? `[${node.address.host}]` : node.address.host;
-      const res = await this.opts.http.request(`http://${host}:${node.address.port}`, 'GET', `/cluster/v1/move/devices?from=${r.from}&to=${r.to}`, headers);
-      const devices = (res.json as { devices?: unknown } | null)?.devices;
-      if (res.status !== 200 || !Array.isArray(devices)) throw new LmjError('NODE_UNAVAILABLE', `node ${node.id} did not list its devices of range ${r.from}-${r.to} (${res.status})`, { details: { node: node.id } });
-      out.push({ from: r.from, to: r.to, owner: node.id, devices: devices.length });
-    }
-    return out;
+    return weighRanges(this.opts.view.current().ranges, (id) => this.opts.view.liveNode(id), (origin, path) => this.opts.http.request(origin, 'GET', path, headers));
   }
 }
