@@ -82,6 +82,9 @@ export class Backlogs {
       return;
     }
     const first = txn.setRange(root.readings, { ...afterBound(d.cursor.element), limit: 1 })[0];
+    // Nothing after the cursor: every reading is at or before it. Heals a `passed` left off
+    // (persisted with the next cursor write); in place, so a drop holding this cursor keeps it.
+    if (first === undefined) d.cursor.passed = root.readingCount;
     const counted = Math.max(0, root.readingCount - d.cursor.passed);
     this.setPending(d, first === undefined ? 0 : Math.max(1, counted));
     d.oldestTs = first === undefined ? undefined : decodeElement(first).ts;

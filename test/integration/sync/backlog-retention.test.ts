@@ -25,7 +25,8 @@ async function setup(dropUnsynced: boolean) {
     await ing.close();
   });
   await outbox.ready();
-  const runner = (o: Outbox) =>
+  /** The runner telling `o` what it removed, or (`o` only as cursors) not: a crash between its commit and the outbox's cursor write. */
+  const runner = (o: Outbox | { syncedThrough(id: string): Buffer | undefined }) =>
     new RetentionRunner({
       pool: ing.pool,
       settings: { defaults: { maxAgeMs: 1000, maxBytes: undefined, dropUnsynced }, devices: new Map(), intervalMs: 0, batchReadings: 25 },
@@ -84,6 +85,25 @@ describe('outbox backlog after retention', () => {
     await t.sync(45);
     expect(again.backlog().readings).toBe(0);
     expect(await again.exportFor('rt-1', 1000, 1 << 20)).toBeUndefined();
+  });
+
+  it('never counts 0 while readings follow the cursor, and heals once drained, when the correction was lost', { timeout: 30_000 }, async () => {
+    const t = await setup(false);
+    await t.store(0, 100);
+    await t.sync(60);
+    const o = t.outbox();
+    // Retention commits, the outbox never hears of it (the process died in between).
+    const [r] = await t.runner({ syncedThrough: (id) => o.syncedThrough(id) }).run(undefined, LATER);
+    expect(r).toMatchObject({ expired: 60, unsyncedDropped: 0 });
+    const again = await t.reopen();
+    // Count 40 minus a stale `passed` of 60: still a device with something to send.
+    expect(again.backlog()).toMatchObject({ devices: 1 });
+    expect(again.backlog().readings).toBeGreaterThanOrEqual(1);
+    await t.sync(40);
+    // Drained: the recount that finds nothing after the cursor resets `passed`, new readings count exactly.
+    expect(await again.exportFor('rt-1', 1000, 1 << 20)).toBeUndefined();
+    await t.store(100, 7);
+    expect(again.backlog().readings).toBe(7);
   });
 
   it('follows retention that drops unsynced readings where the policy allows it', { timeout: 30_000 }, async () => {
