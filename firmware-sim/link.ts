@@ -88,6 +88,8 @@ export class Link {
   reconnects = 0;
   /** Readings re-published after a connection loss. */
   resent = 0;
+  /** Set at the run's deadline: nothing more is sent; what is in flight may still be acked. */
+  halted = false;
 
   constructor(private readonly opts: LinkOptions) {}
 
@@ -119,8 +121,13 @@ export class Link {
     this.pump();
   }
 
+  /** The deadline passed: sends nothing more (buffered publications stay counted as queued). */
+  halt(): void {
+    this.halted = true;
+  }
+
   /** Stops reconnecting and closes the client. Unsent publications stay counted as queued. */
-  async close(): Promise<void> {
+  async close(force = false): Promise<void> {
     if (this.state === 'closed') return;
     this.state = 'closed';
     clearTimeout(this.retryTimer);
@@ -128,6 +135,7 @@ export class Link {
     this.client = undefined;
     this.gen++;
     if (c === undefined) return;
+    if (force) return new Promise<void>((resolve) => void c.end(true, {}, () => resolve()));
     await new Promise<void>((resolve) => {
       // A graceful DISCONNECT; forced if the broker does not answer in time.
       const t = setTimeout(() => c.end(true, {}, () => resolve()), 2000);
@@ -142,7 +150,7 @@ export class Link {
   pump(): void {
     const c = this.client;
     if (this.state !== 'connected' || c === undefined) return;
-    while (this.inflightSet.size < this.opts.inflight) {
+    while (!this.halted && this.inflightSet.size < this.opts.inflight) {
       let msg: Outgoing | undefined;
       if (this.queued > 0) {
         msg = this.queue[this.head]!;

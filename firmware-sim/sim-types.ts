@@ -43,6 +43,8 @@ export interface SimSummary {
   dropped: number;
   /** Generated but never acknowledged nor dropped (in flight or queued at the end). */
   unacked: number;
+  /** Of `unacked`: generated but still buffered at the end of the run, never sent. */
+  unsent: number;
   reboots: number;
   reconnects: number;
   errors: number;

@@ -39,6 +39,8 @@ export class Simulation extends EventEmitter<SimEvents> {
   private lastAck = 0;
   private ledger: LedgerWriter | undefined;
   private generating = false;
+  /** performance.now() at which generating and sending stop (the end of `--duration`). */
+  private deadline = Number.POSITIVE_INFINITY;
   private generated = 0;
   private stopGen: () => void = () => undefined;
   private readonly c = {
@@ -121,14 +123,25 @@ export class Simulation extends EventEmitter<SimEvents> {
       lastT = now;
     }, o.progressMs);
     let genEnd = t0;
+    let haltTimer: NodeJS.Timeout | undefined;
     try {
       for (const l of this.links) l.start();
       await this.generate(t0);
       genEnd = performance.now();
+      // The deadline is hard: nothing is sent after it (a run that ended earlier, by its
+      // count or stop(), still sends its buffer until then), the drain only waits for acks.
+      const halt = (): void => {
+        for (const l of this.links) l.halt();
+      };
+      if (genEnd >= this.deadline) halt();
+      else if (Number.isFinite(this.deadline)) haltTimer = setTimeout(halt, this.deadline - genEnd);
       await this.drain(o.drainTimeoutMs);
     } finally {
       clearInterval(progress);
-      await Promise.all(this.links.map((l) => l.close()));
+      clearTimeout(haltTimer);
+      // QoS 0 data still in a socket buffer that the broker does not read (back-pressure)
+      // would hold a graceful DISCONNECT behind it: at most once means it may go.
+      await Promise.all(this.links.map((l) => l.close(o.qos === 0 && l.halted)));
       this.ledger?.close();
     }
     const cpu = process.cpuUsage(cpu0);
@@ -178,7 +191,13 @@ export class Simulation extends EventEmitter<SimEvents> {
   }
 
   private limitReached(): boolean {
-    return !this.generating || (this.options.count !== undefined && this.generated >= this.options.count);
+    // The clock too, not only the timer: a link whose socket takes every write at once
+    // pulls and sends synchronously, and the timer would fire only after that loop.
+    return (
+      !this.generating ||
+      (this.options.count !== undefined && this.generated >= this.options.count) ||
+      performance.now() >= this.deadline
+    );
   }
 
   /** The next publications of one device for one schedule slot (several for a burst). */
@@ -224,7 +243,10 @@ export class Simulation extends EventEmitter<SimEvents> {
     const pending: Outgoing[] = [];
     return () => {
       if (pending.length === 0) {
-        if (this.limitReached() || this.devices.length === 0) return undefined;
+        if (this.limitReached() || this.devices.length === 0) {
+          this.stopGen();
+          return undefined;
+        }
         const d = this.devices[next]!;
         next += nLinks;
         if (next >= this.devices.length) next = link;
@@ -239,6 +261,7 @@ export class Simulation extends EventEmitter<SimEvents> {
     const o = this.options;
     this.generating = true;
     const durationMs = o.durationS === undefined ? Number.POSITIVE_INFINITY : o.durationS * 1000;
+    this.deadline = t0 + durationMs;
     return new Promise<void>((resolve) => {
       let timer: NodeJS.Timeout | undefined;
       const onAbort = (): void => this.stopGen();
@@ -279,9 +302,16 @@ export class Simulation extends EventEmitter<SimEvents> {
     });
   }
 
+  /** Before the deadline: sending or awaiting acks. After it: awaiting QoS 1 acks (QoS 0 has none). */
+  private busy(l: Link): boolean {
+    if (!l.halted) return !l.idle;
+    return this.options.qos === 1 && l.inflight > 0;
+  }
+
+  /** Waits, at most `timeoutMs`, until no link is {@link busy}. */
   private async drain(timeoutMs: number): Promise<void> {
     const deadline = performance.now() + timeoutMs;
-    while (performance.now() < deadline && !this.links.every((l) => l.idle)) {
+    while (performance.now() < deadline && this.links.some((l) => this.busy(l))) {
       await new Promise((r) => setTimeout(r, 20));
     }
   }
@@ -337,6 +367,7 @@ export class Simulation extends EventEmitter<SimEvents> {
       resent: this.links.reduce((a, l) => a + l.resent, 0),
       dropped: this.c.dropped,
       unacked: this.c.published - this.c.acked - this.c.dropped,
+      unsent: this.links.reduce((a, l) => a + l.queued, 0),
       reboots: this.c.reboots,
       reconnects: this.links.reduce((a, l) => a + l.reconnects, 0),
       errors: this.c.errors,

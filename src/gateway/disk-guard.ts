@@ -1,17 +1,20 @@
 /**
  * The data directory's free space, as ingest admission sees it: statfs at most every
  * `checkIntervalMs` (cheap: one syscall per interval, never per message), and a pause at
- * once when any write reports ENOSPC or EIO. While paused, new messages are refused
- * with DISK_FULL (not acked: QoS 1 publishers keep them and redeliver); the pause ends
- * by itself once a statfs shows the threshold free again (after a failed write: also
- * {@link RESUME_MARGIN_BYTES} more than was free at the failure).
+ * once when any write reports ENOSPC, EDQUOT, EIO or EROFS. While paused, new messages
+ * are refused with DISK_FULL (not acked: QoS 1 publishers keep them and redeliver); the
+ * pause ends by itself once a statfs shows the threshold free again (after a failed
+ * write: also {@link RESUME_MARGIN_BYTES} more than was free at the failure). A read-only
+ * file system (the kernel's remount of a failing SD card) has free space but takes no
+ * writes: that pause ends only when a probe write ({@link PROBE_FILE}) succeeds.
  */
-import { statfsSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, statfsSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import type { LmjError } from '../errors.js';
 import type { Logger } from '../http/logger.js';
 
 /** Why ingest is paused. */
-export type DiskPauseReason = 'disk full' | 'low disk' | 'disk i/o error';
+export type DiskPauseReason = 'disk full' | 'low disk' | 'disk i/o error' | 'read-only file system';
 
 /** Options of {@link DiskGuard}. */
 export interface DiskGuardOptions {
@@ -28,7 +31,11 @@ export interface DiskGuardOptions {
  */
 export const RESUME_MARGIN_BYTES = 1024 * 1024;
 
-const NO_SPACE = /\b(ENOSPC|EDQUOT|EIO)\b|No space left on device|Input\/output error|Disk quota exceeded/;
+/** Written, fsynced and removed in the data directory to tell whether a read-only file system takes writes again. */
+export const PROBE_FILE = '.disk-probe';
+
+const NO_SPACE = /\b(ENOSPC|EDQUOT|EIO|EROFS)\b|No space left on device|Input\/output error|Disk quota exceeded|Read-only file system/;
+const READ_ONLY = /\bEROFS\b|Read-only file system/;
 
 /** True when an error (or its cause chain) is the file system running out of space or failing. */
 export function isDiskError(err: unknown): boolean {
@@ -36,9 +43,21 @@ export function isDiskError(err: unknown): boolean {
     const { code, message, commitError } = e as { code?: unknown; message?: unknown; commitError?: unknown };
     // lmdb-js: a commit that failed writing its pages or syncing them ("Commit failed").
     if (commitError instanceof Promise) return true;
-    if (typeof code === 'number' && (code === 28 || code === 5 || code === 122)) return true;
+    if (typeof code === 'number' && (code === 28 || code === 5 || code === 122 || code === 30)) return true;
     if (typeof code === 'string' && NO_SPACE.test(code)) return true;
     if (typeof message === 'string' && NO_SPACE.test(message)) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** True when an error (or its cause chain) is a write refused by a read-only file system (EROFS). */
+export function isReadOnlyError(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    // lmdb's numeric errno or Node's fs code ('EROFS'); an LmjError's own errno is LMJCore's, not the OS's.
+    if (code === 30 || (typeof code === 'string' && READ_ONLY.test(code))) return true;
+    if (typeof message === 'string' && READ_ONLY.test(message)) return true;
     e = (e as { cause?: unknown }).cause;
   }
   return false;
@@ -50,6 +69,8 @@ export class DiskGuard {
   private reason: DiskPauseReason | undefined;
   /** Set by a failed write: the free bytes a statfs must show before ingest resumes. */
   private resumeAt = 0;
+  /** Set by an EROFS: free space says nothing, only a successful probe write ends the pause. */
+  private readOnly = false;
   /** Bytes free to unprivileged writers at the last statfs. */
   freeBytes = 0;
   /** Bytes of the file system at the last statfs. */
@@ -70,6 +91,13 @@ export class DiskGuard {
   /** A write failed: pause at once when it is a disk error (the next statfs decides when to resume). */
   noteError(err: LmjError | Error): void {
     if (!isDiskError(err)) return;
+    if (isReadOnlyError(err)) {
+      this.checkedAt = performance.now();
+      this.refresh();
+      this.readOnly = true;
+      this.pause('read-only file system');
+      return;
+    }
     const full = /ENOSPC|EDQUOT|No space|quota|Commit failed/.test(String(err.message)) || isNoSpaceCause(err);
     this.checkedAt = performance.now();
     this.refresh();
@@ -82,6 +110,10 @@ export class DiskGuard {
     const now = performance.now();
     if (!force && now - this.checkedAt < this.opts.checkIntervalMs) return;
     this.checkedAt = now;
+    if (this.readOnly) {
+      if (!this.probeWrite()) return;
+      this.readOnly = false;
+    }
     if (!this.refresh()) return;
     if (this.freeBytes < Math.max(1, this.opts.minFreeBytes)) this.pause(this.freeBytes < 65_536 ? 'disk full' : 'low disk');
     else if (this.reason !== undefined && this.freeBytes >= this.resumeAt) this.resume();
@@ -99,13 +131,31 @@ export class DiskGuard {
     }
   }
 
+  /** Writes, fsyncs and removes the probe file; false when any step fails (still read-only). */
+  private probeWrite(): boolean {
+    const file = join(this.opts.dir, PROBE_FILE);
+    try {
+      const fd = openSync(file, 'w');
+      try {
+        writeSync(fd, 'probe');
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      unlinkSync(file);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   private pause(reason: DiskPauseReason): void {
     if (this.reason === reason) return;
     if (this.reason === undefined) this.pauses++;
     this.reason = reason;
     this.opts.log.error(
       { reason, freeBytes: this.freeBytes, minFreeBytes: this.opts.minFreeBytes, dir: this.opts.dir },
-      `ingest paused: ${reason} (${this.freeBytes} bytes free, threshold ${this.opts.minFreeBytes}); QoS 1 messages are not acked until space returns`,
+      `ingest paused: ${reason} (${this.freeBytes} bytes free, threshold ${this.opts.minFreeBytes}); QoS 1 messages are not acked until ${reason === 'read-only file system' ? 'a probe write succeeds' : 'space returns'}`,
     );
   }
 

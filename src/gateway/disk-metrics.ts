@@ -6,7 +6,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { DiskGuard, DiskPauseReason } from './disk-guard.js';
 
-const REASONS: readonly DiskPauseReason[] = ['disk full', 'low disk', 'disk i/o error'];
+const REASONS: readonly DiskPauseReason[] = ['disk full', 'low disk', 'disk i/o error', 'read-only file system'];
 
 /** Registers `lmj_disk_*` and `lmj_ingest_paused{reason}` into `registry`. */
 export function registerDiskMetrics(registry: Registry, guard: DiskGuard): void {

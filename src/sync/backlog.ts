@@ -21,11 +21,16 @@ export interface DeviceBacklog {
   inflight: number;
   /** Set while a drop moves this device's cursor: exports wait for it. */
   dropLock: Promise<void> | undefined;
+  /**
+   * Unsynced elements retention removed while an export was in flight: already out of the
+   * backlog, so the export's confirm must not count them passed as well. Cleared on settle.
+   */
+  expiredInFlight: Buffer[];
 }
 
 /** A device's backlog at `cursor`, not yet counted. */
 export function newBacklog(cursor: Cursor = { element: undefined, passed: 0 }): DeviceBacklog {
-  return { cursor, pending: undefined, oldestTs: undefined, gen: 0, inflight: 0, dropLock: undefined };
+  return { cursor, pending: undefined, oldestTs: undefined, gen: 0, inflight: 0, dropLock: undefined, expiredInFlight: [] };
 }
 
 /** Elements after `cursor` (exclusive) — the range bound as `exportRecords` builds it. */
@@ -63,7 +68,12 @@ export class Backlogs {
     d.inflight = n;
   }
 
-  /** Counts a device's backlog inside `txn` (the instance's reading count minus what is passed). */
+  /**
+   * Counts a device's backlog inside `txn`: the instance's reading count minus what lies
+   * at or before the cursor, and never 0 while an element follows the cursor (a `passed`
+   * left too high — retention's removal committed, its cursor update lost in a crash —
+   * must not make a device with unsynced readings look finished).
+   */
   refresh(txn: ReadTxn, d: DeviceBacklog): void {
     const root = readRoot(txn);
     if (root === null) {
@@ -71,8 +81,12 @@ export class Backlogs {
       d.oldestTs = undefined;
       return;
     }
-    this.setPending(d, Math.max(0, root.readingCount - d.cursor.passed));
     const first = txn.setRange(root.readings, { ...afterBound(d.cursor.element), limit: 1 })[0];
+    // Nothing after the cursor: every reading is at or before it. Heals a `passed` left off
+    // (persisted with the next cursor write); in place, so a drop holding this cursor keeps it.
+    if (first === undefined) d.cursor.passed = root.readingCount;
+    const counted = Math.max(0, root.readingCount - d.cursor.passed);
+    this.setPending(d, first === undefined ? 0 : Math.max(1, counted));
     d.oldestTs = first === undefined ? undefined : decodeElement(first).ts;
   }
 }

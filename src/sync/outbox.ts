@@ -226,7 +226,11 @@ export class Outbox {
    * devices may be dropped from again. Call exactly once per export, after {@link confirm}.
    */
   settle(exports: readonly DeviceExport[]): void {
-    for (const e of exports) this.b.setInflight(this.b.dev(e.deviceId), 0);
+    for (const e of exports) {
+      const d = this.b.dev(e.deviceId);
+      this.b.setInflight(d, 0);
+      d.expiredInFlight = [];
+    }
     // Readings a failed batch held are droppable again; a round may have skipped them.
     if (this.opts.policy === 'drop-oldest' && !this.closed && this.overBudget()) this.drops.start();
   }
@@ -262,7 +266,10 @@ export class Outbox {
       const cur = d.cursor.element;
       if (cur !== undefined && Buffer.compare(element, cur) <= 0) continue;
       const passedNow = exp.records.filter(
-        (r) => Buffer.compare(r.element, element) <= 0 && (cur === undefined || Buffer.compare(r.element, cur) > 0),
+        (r) =>
+          Buffer.compare(r.element, element) <= 0 &&
+          (cur === undefined || Buffer.compare(r.element, cur) > 0) &&
+          !d.expiredInFlight.some((x) => x.equals(r.element)),
       ).length;
       synced += passedNow;
       d.cursor = { element, passed: d.cursor.passed + passedNow };
@@ -279,6 +286,30 @@ export class Outbox {
     if (entries.length > 0 || cleaned.length > 0) await this.store.saveCursors(entries, cleaned);
     this.wakeWaiters();
     return { synced };
+  }
+
+  /**
+   * Retention removed these elements (oldest first) from the device's instance. Those at
+   * or before the cursor no longer count as passed (else the backlog, the reading count
+   * minus `passed`, under-counts by them); the others were unsynced readings the policy
+   * let it drop, and leave the backlog. A moved `passed` is persisted before this resolves.
+   */
+  async onExpired(deviceId: string, removed: readonly Buffer[]): Promise<void> {
+    const d = this.b.devs.get(deviceId);
+    if (d === undefined || removed.length === 0) return;
+    const cur = d.cursor.element;
+    const ahead = removed.filter((e) => cur === undefined || Buffer.compare(e, cur) > 0);
+    const behind = removed.length - ahead.length;
+    if (ahead.length > 0) {
+      if (d.pending !== undefined) this.b.setPending(d, Math.max(0, d.pending - ahead.length));
+      // The oldest unsynced reading is gone: unknown until the next count.
+      d.oldestTs = undefined;
+      if (d.inflight > 0) d.expiredInFlight.push(...ahead);
+    }
+    this.wakeWaiters();
+    if (behind === 0) return;
+    d.cursor = { element: cur, passed: Math.max(0, d.cursor.passed - behind) };
+    await this.store.saveCursors([{ id: deviceId, cursor: d.cursor }]);
   }
 
   /** Back-pressure gate: resolves at once under budget (or policy drop-oldest), else when space frees or on close. */
@@ -330,7 +361,8 @@ export class Outbox {
       if (this.closed) return;
       const d = this.b.dev(id);
       if (!(await this.refreshDevice(id))) continue;
-      if ((d.pending ?? 0) > 0) this.markDirty(id);
+      // Whether an element follows the cursor decides, not the derived count.
+      if (d.oldestTs !== undefined) this.markDirty(id);
       else this.clean(id, d.gen);
     }
   }

@@ -23,6 +23,8 @@ export interface SyncService {
   dropIdle(): Promise<void>;
   /** The device's last `readings` element confirmed upstream (or dropped past); undefined when none. */
   syncedThrough(deviceId: string): Buffer | undefined;
+  /** Retention removed these elements of the device (see {@link Outbox.onExpired}). */
+  onExpired(deviceId: string, removed: readonly Buffer[]): Promise<void>;
   /** Messages waiting at the back-pressure gate now. */
   waiting(): number;
   /** Shutdown step 1: lets every waiting and future message through (call before draining the front ends). */
@@ -124,6 +126,7 @@ export function startSync(ctx: SyncContext, options: SyncOptions): SyncService {
     admit: () => outbox.admit(),
     dropIdle: () => outbox.dropIdle(),
     syncedThrough: (deviceId) => outbox.syncedThrough(deviceId),
+    onExpired: (deviceId, removed) => outbox.onExpired(deviceId, removed),
     releaseGate: () => outbox.releaseGate(),
     waiting: () => outbox.waiting(),
     status(): SyncStatus {

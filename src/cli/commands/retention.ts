@@ -38,7 +38,17 @@ function storedCursors(dataDir: string): { cursors: SyncCursors | undefined; clo
   if (!existsSync(join(dir, 'data.mdb'))) return { cursors: undefined, close: async () => undefined };
   const store = new SyncStateStore(dir, true);
   const map = store.loadCursors();
-  return { cursors: { syncedThrough: (id) => map.get(id)?.element }, close: () => store.closeWithoutFlag() };
+  const onExpired = async (id: string, removed: readonly Buffer[]): Promise<void> => {
+    const c = map.get(id);
+    const cur = c?.element;
+    if (c === undefined || cur === undefined) return;
+    // Removed readings at or before the cursor no longer count as passed (the backlog is the count minus them).
+    const behind = removed.filter((e) => Buffer.compare(e, cur) <= 0).length;
+    if (behind === 0) return;
+    c.passed = Math.max(0, c.passed - behind);
+    await store.saveCursors([{ id, cursor: c }]);
+  };
+  return { cursors: { syncedThrough: (id) => map.get(id)?.element, onExpired }, close: () => store.closeWithoutFlag() };
 }
 
 async function localStatus(flags: Flags): Promise<unknown> {

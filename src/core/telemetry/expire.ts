@@ -32,6 +32,8 @@ export interface ExpireOutcome {
   unsyncedDropped: number;
   /** True when nothing more can be removed under this step's bounds (besides `limit`). */
   exhausted: boolean;
+  /** The removed `readings` elements, oldest first (the outbox moves its counts by them). */
+  elements: Buffer[];
 }
 
 function isUnsynced(element: Buffer, syncedThrough: Buffer | null | undefined): boolean {
@@ -42,13 +44,14 @@ function isUnsynced(element: Buffer, syncedThrough: Buffer | null | undefined): 
 /** Removes up to `step.limit` of the oldest readings allowed by `step`, in the caller's write transaction. */
 export function expireOldest(txn: WriteTxn, step: ExpireStep): ExpireOutcome {
   const root = readRoot(txn);
-  if (root === null || step.limit < 1) return { removed: 0, unsyncedDropped: 0, exhausted: true };
+  if (root === null || step.limit < 1) return { removed: 0, unsyncedDropped: 0, exhausted: true, elements: [] };
   const range = step.beforeTs === undefined ? {} : { to: tsPrefix(step.beforeTs) };
   // One more than the limit tells "stopped at the limit" from "nothing left".
   const candidates = txn.setRange(root.readings, { ...range, limit: step.limit + 1 });
   let removed = 0;
   let unsyncedDropped = 0;
   let blocked = false;
+  const elements: Buffer[] = [];
   for (const element of candidates.slice(0, step.limit)) {
     const unsynced = isUnsynced(element, step.syncedThrough);
     if (unsynced && !step.dropUnsynced) {
@@ -57,6 +60,7 @@ export function expireOldest(txn: WriteTxn, step: ExpireStep): ExpireOutcome {
       break;
     }
     removeReading(txn, root.readings, root.ids, element);
+    elements.push(Buffer.from(element));
     removed++;
     if (unsynced) unsyncedDropped++;
   }
@@ -67,7 +71,7 @@ export function expireOldest(txn: WriteTxn, step: ExpireStep): ExpireOutcome {
       readingCount: Math.max(0, root.readingCount - removed),
     });
   }
-  return { removed, unsyncedDropped, exhausted: blocked || candidates.length <= step.limit };
+  return { removed, unsyncedDropped, exhausted: blocked || candidates.length <= step.limit, elements };
 }
 
 /** Deletes one reading: identity (if it maps to this reading), object, element. */

@@ -22,6 +22,11 @@ export const BYTES_TARGET = 0.9;
 export interface SyncCursors {
   /** The device's last synced element; undefined when nothing is synced yet. */
   syncedThrough(deviceId: string): Buffer | undefined;
+  /**
+   * Retention committed the removal of these elements (oldest first): the outbox's
+   * counts of what lies at or before its cursor and of its backlog follow them.
+   */
+  onExpired?(deviceId: string, removed: readonly Buffer[]): void | Promise<void>;
 }
 
 /** What the runner needs. `sync` absent = no upstream: every reading counts as synced. */
@@ -168,6 +173,7 @@ export class RetentionRunner {
       run.unsyncedDropped += r.unsyncedDropped;
       this.counters.readingsExpired += r.removed;
       this.counters.unsyncedDropped += r.unsyncedDropped;
+      if (r.removed > 0) await this.deps.sync?.onExpired?.(id, r.elements);
       left -= r.removed;
       if (r.exhausted || r.removed === 0) return;
       // Let ingest's commits for this device and others run between our transactions.
