@@ -2,7 +2,7 @@
 // Data: GET /devices (paged), /devices/:id/latest, /devices/:id/series, /dashboard/overview,
 // and the SSE stream /events?watch=<id> for live values.
 /* global uPlot */
-import { chartOpts, el, fmtAgo, fmtBytes, fmtNum, fmtValue, getJson, numericFields } from './chart.js';
+import { chartOpts, deviceRow, el, fmtAgo, fmtBytes, fmtNum, fmtValue, getJson, insertById, numericFields } from './chart.js';
 
 const $ = (id) => document.getElementById(id);
 const MAX_DEVICE_PAGES = 50;
@@ -24,22 +24,13 @@ window.lmjDashboard = state;
 
 
 // ---- device list ----
-function deviceRow(d) {
-  const li = el('li');
-  li.dataset.id = d.id;
-  li.append(el('span', 'id', d.id), el('span', 'seen', fmtAgo(d.lastSeen)));
-  li.addEventListener('click', () => { location.hash = `#/d/${encodeURIComponent(d.id)}`; });
-  return li;
-}
 function upsertDevice(id, lastSeen) {
   let d = state.devices.get(id);
   if (d === undefined) {
     d = { id, lastSeen, li: null };
     d.li = deviceRow(d);
     state.devices.set(id, d);
-    const list = $('device-list');
-    const next = [...list.children].find((li) => li.dataset.id > id);
-    list.insertBefore(d.li, next ?? null);
+    insertById($('device-list'), d.li);
     applySearch();
     $('device-count').textContent = String(state.devices.size);
   } else if (lastSeen !== null && (d.lastSeen === null || lastSeen >= d.lastSeen)) {

@@ -35,6 +35,19 @@ export function el(tag, cls, text) {
   if (text !== undefined) e.textContent = text;
   return e;
 }
+/** A device list row (id, last seen) that opens the device's view when clicked. */
+export function deviceRow(d) {
+  const li = el('li');
+  li.dataset.id = d.id;
+  li.append(el('span', 'id', d.id), el('span', 'seen', fmtAgo(d.lastSeen)));
+  li.addEventListener('click', () => { location.hash = `#/d/${encodeURIComponent(d.id)}`; });
+  return li;
+}
+/** Inserts a device row into `list` in id order. */
+export function insertById(list, li) {
+  const next = [...list.children].find((c) => c.dataset.id > li.dataset.id);
+  list.insertBefore(li, next ?? null);
+}
 export async function getJson(url) {
   const res = await fetch(url);
   const body = await res.json();

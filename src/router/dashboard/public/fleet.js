@@ -5,7 +5,7 @@
 // Refreshed by polling every POLL_MS: one /fleet, one device page and, with a device
 // open, its latest values per interval, whatever the fleet's size.
 /* global uPlot */
-import { chartOpts, el, fmtAgo, fmtBytes, fmtNum, fmtValue, getJson, numericFields, postJson } from './chart.js';
+import { chartOpts, deviceRow, el, fmtAgo, fmtBytes, fmtNum, fmtValue, getJson, insertById, numericFields, postJson } from './chart.js';
 
 const $ = (id) => document.getElementById(id);
 const POLL_MS = 5000;
@@ -71,22 +71,13 @@ function renderFleet(f) {
 }
 
 // ---- devices ----
-function deviceRow(d) {
-  const li = el('li');
-  li.dataset.id = d.id;
-  li.append(el('span', 'id', d.id), el('span', 'seen', fmtAgo(d.lastSeen)));
-  li.addEventListener('click', () => { location.hash = `#/d/${encodeURIComponent(d.id)}`; });
-  return li;
-}
 function upsertDevice(id, lastSeen) {
   let d = state.devices.get(id);
   if (d === undefined) {
     d = { id, lastSeen, li: null };
     d.li = deviceRow(d);
     state.devices.set(id, d);
-    const list = $('device-list');
-    const next = [...list.children].find((li) => li.dataset.id > id);
-    list.insertBefore(d.li, next ?? null);
+    insertById($('device-list'), d.li);
   } else if (lastSeen !== null && (d.lastSeen === null || lastSeen >= d.lastSeen)) {
     d.lastSeen = lastSeen;
   }
