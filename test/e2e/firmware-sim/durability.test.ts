@@ -27,7 +27,11 @@ function fleet(broker: string, ledger: string): Simulation {
     broker,
     devices: 8,
     rate: 200,
-    durationS: 4,
+    // 800 readings (4 s at 200/s), then the buffer is sent: the duration is a hard
+    // deadline for sending, so it is set far beyond the run, whose end the count decides
+    // (a restart that takes long under load must not leave readings unsent).
+    count: 800,
+    durationS: 120,
     qos: 1,
     ledger,
     seed: 42,
