@@ -1,8 +1,7 @@
 // lmj-edge dashboard: plain browser JS (no build step), served by the daemon.
 // Data: GET /devices (paged), /devices/:id/latest, /devices/:id/series, /dashboard/overview,
 // and the SSE stream /events?watch=<id> for live values.
-/* global uPlot */
-import { chartOpts, deviceRow, el, fmtAgo, fmtBytes, fmtNum, fmtValue, getJson, insertById, numericFields } from './chart.js';
+import { deviceRow, drawCharts, el, fmtAgo, fmtBytes, fmtNum, fmtValue, getJson, insertById, numericFields, parseDeviceHash, seriesWindow } from './chart.js';
 
 const $ = (id) => document.getElementById(id);
 const MAX_DEVICE_PAGES = 50;
@@ -111,12 +110,6 @@ function renderFieldChips() {
     return label;
   }));
 }
-function seriesWindow() {
-  if (state.custom) return state.custom;
-  const to = Date.now();
-  const width = $('charts').clientWidth || 600;
-  return { from: to - state.range, to, buckets: Math.max(30, Math.min(600, Math.floor(width / 3))) };
-}
 async function loadSeries() {
   const id = state.selected;
   if (id === null) return;
@@ -128,34 +121,13 @@ async function loadSeries() {
     $('chart-note').textContent = 'No numeric values to chart.';
     return;
   }
-  const w = seriesWindow();
+  const w = seriesWindow(state, box);
   const url = `/devices/${encodeURIComponent(id)}/series?fields=${encodeURIComponent(state.fields.join(','))}&from=${w.from}&to=${w.to}&buckets=${w.buckets}`;
   const s = await getJson(url);
   if (state.selected !== id) return;
   state.series = s;
-  const x = s.t.map((t) => (t + s.bucketMs / 2) / 1000);
   $('chart-note').textContent = `${fmtNum(s.readings, 0)} readings in ${s.buckets} buckets of ${fmtNum(s.bucketMs / 1000, 1)} s`;
-  const width = box.clientWidth || 600;
-  for (const [f, c] of state.charts) {
-    if (!state.fields.includes(f)) { c.destroy(); state.charts.delete(f); }
-  }
-  const frag = [];
-  for (const f of state.fields) {
-    const fs = s.fields[f];
-    const data = [x, fs.max, fs.avg, fs.min];
-    let c = state.charts.get(f);
-    if (c === undefined) {
-      const wrap = el('div', 'chart');
-      wrap.dataset.field = f;
-      wrap.append(el('div', 'chart-title', f));
-      c = new uPlot(chartOpts(f, width), data, wrap);
-      state.charts.set(f, c);
-    } else {
-      c.setData(data);
-    }
-    frag.push(c.root.parentElement);
-  }
-  box.replaceChildren(...frag);
+  drawCharts(box, state.charts, state.fields, s);
 }
 function scheduleRefetch() {
   // Relative ranges follow new readings, at most every 5 s.
@@ -260,15 +232,8 @@ function connectEvents() {
 
 // ---- routing: #/d/<id>[?from=&to=&buckets=&fields=] ----
 function route() {
-  const m = /^#\/d\/([^?]+)(?:\?(.*))?$/.exec(location.hash);
-  if (!m) { void selectDevice(null, null); return; }
-  const p = new URLSearchParams(m[2] ?? '');
-  let custom = null;
-  if (p.has('from') && p.has('to')) {
-    custom = { from: Number(p.get('from')), to: Number(p.get('to')), buckets: Number(p.get('buckets') ?? 300) };
-    if (p.has('fields')) custom.fields = p.get('fields').split(',');
-  }
-  void selectDevice(decodeURIComponent(m[1]), custom);
+  const r = parseDeviceHash(location.hash);
+  void selectDevice(r === null ? null : r.id, r === null ? null : r.custom);
 }
 
 $('search').addEventListener('input', applySearch);

@@ -1,5 +1,6 @@
 // Shared by the gateway's dashboard and the router's fleet page: formatting, DOM and
-// fetch helpers, and the uPlot options of a bucketed min/avg/max chart.
+// fetch helpers, the device-list row, the #/d/<id> route, and the bucketed min/avg/max charts.
+/* global uPlot */
 
 export function fmtNum(n, digits = 1) {
   if (n === null || n === undefined || Number.isNaN(n)) return '–';
@@ -78,4 +79,47 @@ export async function postJson(url, body) {
   const answer = await res.json();
   if (!res.ok) throw new Error(answer?.error?.message ?? `HTTP ${res.status}`);
   return answer;
+}
+
+/** `#/d/<id>[?from=&to=&buckets=&fields=]` → the device and its custom window, or null. */
+export function parseDeviceHash(hash) {
+  const m = /^#\/d\/([^?]+)(?:\?(.*))?$/.exec(hash);
+  if (!m) return null;
+  const p = new URLSearchParams(m[2] ?? '');
+  let custom = null;
+  if (p.has('from') && p.has('to')) {
+    custom = { from: Number(p.get('from')), to: Number(p.get('to')), buckets: Number(p.get('buckets') ?? 300) };
+    if (p.has('fields')) custom.fields = p.get('fields').split(',');
+  }
+  return { id: decodeURIComponent(m[1]), custom };
+}
+/** The chart window: the custom one, or the chosen range ending now, one bucket per ~3 px of `box`. */
+export function seriesWindow(state, box) {
+  if (state.custom) return state.custom;
+  const to = Date.now();
+  const width = box.clientWidth || 600;
+  return { from: to - state.range, to, buckets: Math.max(30, Math.min(600, Math.floor(width / 3))) };
+}
+/** Draws `series` (per field min/avg/max per bucket) into `box`, one uPlot per field, reusing `charts`. */
+export function drawCharts(box, charts, fields, series) {
+  const x = series.t.map((t) => (t + series.bucketMs / 2) / 1000);
+  const width = box.clientWidth || 600;
+  for (const [f, c] of charts) {
+    if (!fields.includes(f)) { c.destroy(); charts.delete(f); }
+  }
+  box.replaceChildren(...fields.map((f) => {
+    const fs = series.fields[f];
+    const data = [x, fs.max, fs.avg, fs.min];
+    let c = charts.get(f);
+    if (c === undefined) {
+      const wrap = el('div', 'chart');
+      wrap.dataset.field = f;
+      wrap.append(el('div', 'chart-title', f));
+      c = new uPlot(chartOpts(f, width), data, wrap);
+      charts.set(f, c);
+    } else {
+      c.setData(data);
+    }
+    return c.root.parentElement;
+  }));
 }

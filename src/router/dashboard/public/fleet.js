@@ -4,8 +4,7 @@
 // the server) or, where the router has no SQL, /devices/:id/readings bucketed here.
 // Refreshed by polling every POLL_MS: one /fleet, one device page and, with a device
 // open, its latest values per interval, whatever the fleet's size.
-/* global uPlot */
-import { chartOpts, deviceRow, el, fmtAgo, fmtBytes, fmtNum, fmtValue, getJson, insertById, numericFields, postJson } from './chart.js';
+import { deviceRow, drawCharts, el, fmtAgo, fmtBytes, fmtNum, fmtValue, getJson, insertById, numericFields, parseDeviceHash, postJson, seriesWindow } from './chart.js';
 
 const $ = (id) => document.getElementById(id);
 const POLL_MS = 5000;
@@ -136,12 +135,6 @@ function renderFieldChips() {
     return label;
   }));
 }
-function seriesWindow() {
-  if (state.custom) return state.custom;
-  const to = Date.now();
-  const width = $('charts').clientWidth || 600;
-  return { from: to - state.range, to, buckets: Math.max(30, Math.min(600, Math.floor(width / 3))) };
-}
 function emptySeries(from, bucketMs, buckets, fields) {
   const s = { t: [], bucketMs, buckets, readings: 0, fields: {} };
   for (let i = 0; i < buckets; i++) s.t.push(from + i * bucketMs);
@@ -216,31 +209,12 @@ async function loadSeries() {
     $('chart-note').textContent = 'No numeric values to chart.';
     return;
   }
-  const w = seriesWindow();
+  const w = seriesWindow(state, box);
   const s = state.fleet?.sql === false ? await rawSeries(id, w, state.fields) : await sqlSeries(id, w, state.fields);
   if (state.selected !== id) return;
   state.series = s;
-  const x = s.t.map((t) => (t + s.bucketMs / 2) / 1000);
   $('chart-note').textContent = `${fmtNum(s.readings, 0)} readings in ${s.buckets} buckets of ${s.bucketMs < 1000 ? `${s.bucketMs} ms` : `${fmtNum(s.bucketMs / 1000, 1)} s`}${s.truncated ? ` (first ${RAW_PAGE * MAX_RAW_PAGES})` : ''}`;
-  const width = box.clientWidth || 600;
-  for (const [f, c] of state.charts) {
-    if (!state.fields.includes(f)) { c.destroy(); state.charts.delete(f); }
-  }
-  box.replaceChildren(...state.fields.map((f) => {
-    const fs = s.fields[f];
-    const data = [x, fs.max, fs.avg, fs.min];
-    let c = state.charts.get(f);
-    if (c === undefined) {
-      const wrap = el('div', 'chart');
-      wrap.dataset.field = f;
-      wrap.append(el('div', 'chart-title', f));
-      c = new uPlot(chartOpts(f, width), data, wrap);
-      state.charts.set(f, c);
-    } else {
-      c.setData(data);
-    }
-    return c.root.parentElement;
-  }));
+  drawCharts(box, state.charts, state.fields, s);
 }
 async function loadLatest(first) {
   const id = state.selected;
@@ -292,15 +266,8 @@ async function poll() {
   }
 }
 function route() {
-  const m = /^#\/d\/([^?]+)(?:\?(.*))?$/.exec(location.hash);
-  if (!m) { void selectDevice(null, null); return; }
-  const p = new URLSearchParams(m[2] ?? '');
-  let custom = null;
-  if (p.has('from') && p.has('to')) {
-    custom = { from: Number(p.get('from')), to: Number(p.get('to')), buckets: Number(p.get('buckets') ?? 300) };
-    if (p.has('fields')) custom.fields = p.get('fields').split(',');
-  }
-  void selectDevice(decodeURIComponent(m[1]), custom);
+  const r = parseDeviceHash(location.hash);
+  void selectDevice(r === null ? null : r.id, r === null ? null : r.custom);
 }
 
 $('search').addEventListener('input', applySearch);
