@@ -3,7 +3,8 @@
  * scrape time: free and total bytes (last statfs), whether ingest is paused and why,
  * and how often it was paused.
  */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
+import { mirroredCounter } from '../http/metrics.js';
 import type { DiskGuard, DiskPauseReason } from './disk-guard.js';
 
 const REASONS: readonly DiskPauseReason[] = ['disk full', 'low disk', 'disk i/o error', 'read-only file system'];
@@ -37,13 +38,5 @@ export function registerDiskMetrics(registry: Registry, guard: DiskGuard): void 
       for (const r of REASONS) this.set({ reason: r }, now === r ? 1 : 0);
     },
   });
-  new Counter({
-    name: 'lmj_ingest_pauses_total',
-    help: 'Times ingest was paused for disk space or a disk I/O error',
-    registers,
-    collect() {
-      this.reset();
-      this.inc(guard.pauses);
-    },
-  });
+  mirroredCounter(registry, 'lmj_ingest_pauses_total', 'Times ingest was paused for disk space or a disk I/O error', () => guard.pauses);
 }

@@ -4,7 +4,7 @@
  * `lmj_codec_info`. The gateway and the router each add only their own series, so a
  * process's /metrics never shows another's.
  */
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 
 /** A process's metrics registry with the shared base series. */
 export class ProcessMetrics {
@@ -25,4 +25,20 @@ export class ProcessMetrics {
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
+}
+
+/**
+ * A counter whose monotonic value another object keeps (a runner, a service, a guard):
+ * mirrored into the registry at scrape time, so nothing is counted twice on a hot path.
+ */
+export function mirroredCounter(registry: Registry, name: string, help: string, read: () => number): void {
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
 }

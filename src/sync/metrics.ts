@@ -2,7 +2,8 @@
  * Sync metrics, registered into the daemon's prom-client registry and read from
  * {@link SyncService.status} at scrape time (no bookkeeping on the ingest path).
  */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
+import { mirroredCounter } from '../http/metrics.js';
 import type { SyncStatus } from './types.js';
 
 /** Registers the `lmj_sync_*` series into `registry`. */
@@ -19,18 +20,8 @@ export function registerSyncMetrics(registry: Registry, status: () => SyncStatus
       },
     });
   };
-  const counter = (name: string, help: string, read: (s: SyncStatus) => number): void => {
-    new Counter({
-      name,
-      help,
-      registers,
-      collect() {
-        // The service keeps the monotonic value; mirror it at scrape time.
-        this.reset();
-        this.inc(read(status()));
-      },
-    });
-  };
+  const counter = (name: string, help: string, read: (s: SyncStatus) => number): void =>
+    mirroredCounter(registry, name, help, () => read(status()));
   gauge('lmj_sync_backlog_readings', 'Readings committed locally and not yet confirmed by the router', (s) => s.backlog.readings);
   gauge('lmj_sync_backlog_bytes', 'Estimated upload bytes of the unsynced readings', (s) => s.backlog.bytes);
   gauge('lmj_sync_backlog_devices', 'Devices with unsynced readings', (s) => s.backlog.devices);
