@@ -37,8 +37,10 @@ export function httpReadingSource(baseUrl: string): ReadingSource {
         }
         if (res.status === 404) return;
         if (!res.ok) {
-          throw new LmjError('UPSTREAM_FAILED', `verify: ${url.pathname} answered ${res.status}`, {
-            details: { status: res.status, body: (await res.text()).slice(0, 500) },
+          const body = (await res.text()).slice(0, 500);
+          // The body names the daemon's error code and reason: the message carries it so a failed run says why.
+          throw new LmjError('UPSTREAM_FAILED', `verify: ${url.pathname} answered ${res.status}: ${body}`, {
+            details: { status: res.status, body },
           });
         }
         const page = (await res.json()) as Page;

@@ -78,7 +78,11 @@ describe('journal: SIGKILL while applies lag behind the acks', () => {
     expect([s.dropped, s.unacked]).toEqual([0, 0]);
     expect(s.ledger?.lines).toBe(s.acked);
     // Through the daemon: reads wait for the apply, so nothing acked is missing even now.
-    await expectExactlyOnce(ledger, httpReadingSource(d2.httpUrl), s.acked);
+    await expectExactlyOnce(ledger, httpReadingSource(d2.httpUrl), s.acked).catch((err: unknown) => {
+      // The daemon's warnings and errors say why a read failed (a quarantine verdict, a failed open).
+      console.error(d2.stderr().split('\n').filter((l) => /"level":(40|50|60)/.test(l)).slice(-40).join('\n'));
+      throw err;
+    });
 
     await d2.kill('SIGKILL');
     const d3 = await startDaemon({ dataDir: data, env: JOURNAL, timeoutMs: START_TIMEOUT });
