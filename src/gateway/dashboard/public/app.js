@@ -1,7 +1,7 @@
 // lmj-edge dashboard: plain browser JS (no build step), served by the daemon.
 // Data: GET /devices (paged), /devices/:id/latest, /devices/:id/series, /dashboard/overview,
 // and the SSE stream /events?watch=<id> for live values.
-import { deviceRow, drawCharts, el, fmtAgo, fmtBytes, fmtNum, fmtValue, getJson, insertById, numericFields, parseDeviceHash, seriesWindow } from './chart.js';
+import { clearChartsWhenEmpty, deviceRow, drawCharts, el, fmtAgo, fmtBytes, fmtNum, fmtValue, getJson, insertById, numericFields, parseDeviceHash, seriesWindow } from './chart.js';
 
 const $ = (id) => document.getElementById(id);
 const MAX_DEVICE_PAGES = 50;
@@ -114,13 +114,7 @@ async function loadSeries() {
   const id = state.selected;
   if (id === null) return;
   const box = $('charts');
-  if (state.fields.length === 0) {
-    for (const c of state.charts.values()) c.destroy();
-    state.charts.clear();
-    box.replaceChildren();
-    $('chart-note').textContent = 'No numeric values to chart.';
-    return;
-  }
+  if (clearChartsWhenEmpty(state.fields, box, state.charts, $('chart-note'))) return;
   const w = seriesWindow(state, box);
   const url = `/devices/${encodeURIComponent(id)}/series?fields=${encodeURIComponent(state.fields.join(','))}&from=${w.from}&to=${w.to}&buckets=${w.buckets}`;
   const s = await getJson(url);

@@ -100,6 +100,18 @@ export function seriesWindow(state, box) {
   const width = box.clientWidth || 600;
   return { from: to - state.range, to, buckets: Math.max(30, Math.min(600, Math.floor(width / 3))) };
 }
+/**
+ * With no field to chart, destroys the charts in `box` and says so in `note`; true
+ * then (the caller has nothing to fetch), false when there are fields.
+ */
+export function clearChartsWhenEmpty(fields, box, charts, note) {
+  if (fields.length > 0) return false;
+  for (const c of charts.values()) c.destroy();
+  charts.clear();
+  box.replaceChildren();
+  note.textContent = 'No numeric values to chart.';
+  return true;
+}
 /** Draws `series` (per field min/avg/max per bucket) into `box`, one uPlot per field, reusing `charts`. */
 export function drawCharts(box, charts, fields, series) {
   const x = series.t.map((t) => (t + series.bucketMs / 2) / 1000);

@@ -4,7 +4,7 @@
 // the server) or, where the router has no SQL, /devices/:id/readings bucketed here.
 // Refreshed by polling every POLL_MS: one /fleet, one device page and, with a device
 // open, its latest values per interval, whatever the fleet's size.
-import { deviceRow, drawCharts, el, fmtAgo, fmtBytes, fmtNum, fmtValue, getJson, insertById, numericFields, parseDeviceHash, postJson, seriesWindow } from './chart.js';
+import { clearChartsWhenEmpty, deviceRow, drawCharts, el, fmtAgo, fmtBytes, fmtNum, fmtValue, getJson, insertById, numericFields, parseDeviceHash, postJson, seriesWindow } from './chart.js';
 
 const $ = (id) => document.getElementById(id);
 const POLL_MS = 5000;
@@ -202,13 +202,7 @@ async function loadSeries() {
   const id = state.selected;
   if (id === null) return;
   const box = $('charts');
-  if (state.fields.length === 0) {
-    for (const c of state.charts.values()) c.destroy();
-    state.charts.clear();
-    box.replaceChildren();
-    $('chart-note').textContent = 'No numeric values to chart.';
-    return;
-  }
+  if (clearChartsWhenEmpty(state.fields, box, state.charts, $('chart-note'))) return;
   const w = seriesWindow(state, box);
   const s = state.fleet?.sql === false ? await rawSeries(id, w, state.fields) : await sqlSeries(id, w, state.fields);
   if (state.selected !== id) return;
