@@ -1,7 +1,7 @@
 // lmj-edge dashboard: plain browser JS (no build step), served by the daemon.
 // Data: GET /devices (paged), /devices/:id/latest, /devices/:id/series, /dashboard/overview,
 // and the SSE stream /events?watch=<id> for live values.
-import { clearChartsWhenEmpty, deviceRow, drawCharts, el, fmtAgo, fmtBytes, fmtNum, fmtValue, getJson, insertById, numericFields, parseDeviceHash, seriesWindow } from './chart.js';
+import { clearChartsWhenEmpty, deviceRow, drawCharts, el, fmtAgo, fmtBytes, fmtNum, fmtValue, getJson, insertById, numericFields, seriesWindow, wireDeviceView } from './chart.js';
 
 const $ = (id) => document.getElementById(id);
 const MAX_DEVICE_PAGES = 50;
@@ -224,26 +224,8 @@ function connectEvents() {
   src.addEventListener('overview', (e) => renderOverview(JSON.parse(e.data)));
 }
 
-// ---- routing: #/d/<id>[?from=&to=&buckets=&fields=] ----
-function route() {
-  const r = parseDeviceHash(location.hash);
-  void selectDevice(r === null ? null : r.id, r === null ? null : r.custom);
-}
-
 $('search').addEventListener('input', applySearch);
-$('ranges').addEventListener('click', (e) => {
-  const r = e.target?.dataset?.range;
-  if (!r) return;
-  state.range = Number(r);
-  if (state.custom) { location.hash = `#/d/${encodeURIComponent(state.selected)}`; return; }
-  for (const b of $('ranges').children) b.classList.toggle('sel', b.dataset.range === r);
-  void loadSeries();
-});
-window.addEventListener('hashchange', route);
-window.addEventListener('resize', () => {
-  const w = $('charts').clientWidth;
-  for (const c of state.charts.values()) c.setSize({ width: w, height: 180 });
-});
+const route = wireDeviceView(state, $, selectDevice, loadSeries);
 setInterval(refreshAges, 5000);
 getJson('/dashboard/overview').then(renderOverview).catch(() => undefined);
 await loadDevices();

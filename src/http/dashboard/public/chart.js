@@ -135,3 +135,29 @@ export function drawCharts(box, charts, fields, series) {
     return c.root.parentElement;
   }));
 }
+
+/**
+ * The device view's controls, the same on both pages: the range buttons (`#ranges`),
+ * the `#/d/<id>` route on hash changes, and chart widths on resize. Returns the route
+ * function, for the page to call once its device list is loaded.
+ */
+export function wireDeviceView(state, $, selectDevice, loadSeries) {
+  const route = () => {
+    const r = parseDeviceHash(location.hash);
+    void selectDevice(r === null ? null : r.id, r === null ? null : r.custom);
+  };
+  $('ranges').addEventListener('click', (e) => {
+    const r = e.target?.dataset?.range;
+    if (!r) return;
+    state.range = Number(r);
+    if (state.custom) { location.hash = `#/d/${encodeURIComponent(state.selected)}`; return; }
+    for (const b of $('ranges').children) b.classList.toggle('sel', b.dataset.range === r);
+    void loadSeries();
+  });
+  window.addEventListener('hashchange', route);
+  window.addEventListener('resize', () => {
+    const w = $('charts').clientWidth;
+    for (const c of state.charts.values()) c.setSize({ width: w, height: 180 });
+  });
+  return route;
+}

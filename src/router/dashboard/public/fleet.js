@@ -4,7 +4,7 @@
 // the server) or, where the router has no SQL, /devices/:id/readings bucketed here.
 // Refreshed by polling every POLL_MS: one /fleet, one device page and, with a device
 // open, its latest values per interval, whatever the fleet's size.
-import { clearChartsWhenEmpty, deviceRow, drawCharts, el, fmtAgo, fmtBytes, fmtNum, fmtValue, getJson, insertById, numericFields, parseDeviceHash, postJson, seriesWindow } from './chart.js';
+import { clearChartsWhenEmpty, deviceRow, drawCharts, el, fmtAgo, fmtBytes, fmtNum, fmtValue, getJson, insertById, numericFields, postJson, seriesWindow, wireDeviceView } from './chart.js';
 
 const $ = (id) => document.getElementById(id);
 const POLL_MS = 5000;
@@ -259,26 +259,10 @@ async function poll() {
     live.title = String(err.message ?? err);
   }
 }
-function route() {
-  const r = parseDeviceHash(location.hash);
-  void selectDevice(r === null ? null : r.id, r === null ? null : r.custom);
-}
 
 $('search').addEventListener('input', applySearch);
 $('more').addEventListener('click', () => { if (state.next !== null) void loadDevicePage(state.next); });
-$('ranges').addEventListener('click', (e) => {
-  const r = e.target?.dataset?.range;
-  if (!r) return;
-  state.range = Number(r);
-  if (state.custom) { location.hash = `#/d/${encodeURIComponent(state.selected)}`; return; }
-  for (const b of $('ranges').children) b.classList.toggle('sel', b.dataset.range === r);
-  void loadSeries();
-});
-window.addEventListener('hashchange', route);
-window.addEventListener('resize', () => {
-  const w = $('charts').clientWidth;
-  for (const c of state.charts.values()) c.setSize({ width: w, height: 180 });
-});
+const route = wireDeviceView(state, $, selectDevice, loadSeries);
 await poll();
 route();
 setInterval(() => void poll(), POLL_MS);
