@@ -23,7 +23,6 @@ import type { Durability } from '../core/types.js';
 import { isValidDeviceId } from '../devices/device-id.js';
 import { LmjError } from '../errors.js';
 import { createLogger, type Logger } from '../http/logger.js';
-import { isLoopback } from '../http/loopback.js';
 import { deviceParams, listQuery } from '../http/schemas.js';
 import { buildHttpApi } from '../http/server.js';
 import type { HttpsOptions } from '../http/tls-listener.js';
@@ -39,9 +38,7 @@ import { localQueryNodes, scatterGather } from './query-fanout.js';
 import { DEFAULT_LIMITS, QueryMetrics, registerQueryRoute, type QueryLimits } from '../query/index.js';
 import { LocalRoutingTable, type RoutingTable } from './routing-table.js';
 import { syncErrorHandler } from './sync-errors.js';
-import { loadGatewayTokens, trustedGateway } from './tokens.js';
-import { assertApiListener } from '../http/api-auth.js';
-import { ApiTokens } from '../http/api-tokens.js';
+import { loadRouterCredentials, syncRequestCheck } from './credentials.js';
 
 /** Options of {@link startRouter}. */
 export interface RouterOptions {
@@ -82,12 +79,7 @@ export async function startRouter(opts: RouterOptions): Promise<Router> {
   const host = opts.httpHost ?? '127.0.0.1';
   const log = opts.log ?? createLogger('info');
   const maxBatchBytes = opts.maxBatchBytes ?? 16 * 1024 * 1024;
-  if (opts.tokensFile === undefined && !isLoopback(host)) {
-    throw new LmjError('BAD_CONFIG', `the router listens on ${host}, beyond this machine: --tokens FILE is required`, { details: { key: 'tokens' } });
-  }
-  assertApiListener(host, opts.apiTokensFile !== undefined, 'apiTokens', '--api-tokens');
-  const tokens = opts.tokensFile === undefined ? undefined : loadGatewayTokens(opts.tokensFile, log);
-  const apiTokens = opts.apiTokensFile === undefined ? undefined : ApiTokens.load(opts.apiTokensFile, (err) => log.warn({ err: err.message }, 'API tokens file could not be re-read; keeping the tokens loaded before'));
+  const { tokens, apiTokens } = loadRouterCredentials(host, opts, log);
   const codec = getCodec();
   const table = LocalRoutingTable.openOrCreate(join(opts.dataDir, 'router', 'routing.json'), opts.nodes);
   const nodes = new DataNodes({ dataDir: opts.dataDir, table, codec, durability: opts.durability ?? 'safe' });
@@ -117,14 +109,7 @@ export async function startRouter(opts: RouterOptions): Promise<Router> {
   app.post(SYNC_PATH, {
     bodyLimit: maxBatchBytes,
     errorHandler: refuse,
-    // Authenticate and size-check before the body is read.
-    onRequest: async (req) => {
-      if (shuttingDown) throw new LmjError('SHUTTING_DOWN');
-      if (tokens === undefined) trustedGateway(req.headers['x-lmj-gateway']);
-      else tokens.authenticate(req.headers['x-lmj-gateway'], req.headers.authorization);
-      const len = Number(req.headers['content-length'] ?? 0);
-      if (len > maxBatchBytes) throw new LmjError('BATCH_TOO_LARGE', `batch of ${len} bytes, limit ${maxBatchBytes}`);
-    },
+    onRequest: syncRequestCheck(tokens, maxBatchBytes, () => shuttingDown),
   }, async (req) => {
     const gateway = String(req.headers['x-lmj-gateway']);
     if (!Buffer.isBuffer(req.body)) throw new LmjError('BAD_BATCH', 'empty body');

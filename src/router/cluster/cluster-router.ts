@@ -25,7 +25,6 @@ import { isValidDeviceId } from '../../devices/device-id.js';
 import { LmjError } from '../../errors.js';
 import { errorBody, makeErrorHandler } from '../../http/errors.js';
 import { createLogger, type Logger } from '../../http/logger.js';
-import { isLoopback } from '../../http/loopback.js';
 import { guardHttpsServer, TlsMetrics, tlsServerOptions, type HttpsOptions, type PeerTls } from '../../http/tls-listener.js';
 import type { Server as TlsServer } from 'node:tls';
 import { deviceParams, entityParams, listQuery, readingsQuery, type ListQuery } from '../../http/schemas.js';
@@ -34,9 +33,8 @@ import { SYNC_PATH } from '../../sync/uplink.js';
 import { GatewayTally, registerFleetPage, type FleetNode } from '../dashboard/index.js';
 import { RouterMetrics } from '../metrics.js';
 import { syncErrorHandler } from '../sync-errors.js';
-import { loadGatewayTokens, trustedGateway } from '../tokens.js';
-import { assertApiListener, installApiAuth } from '../../http/api-auth.js';
-import { ApiTokens } from '../../http/api-tokens.js';
+import { loadRouterCredentials, syncRequestCheck } from '../credentials.js';
+import { installApiAuth } from '../../http/api-auth.js';
 import { forwardBatch } from './forward-batch.js';
 import { Balancer } from './balancer.js';
 import { HttpPools } from './http-pools.js';
@@ -91,12 +89,7 @@ export async function startClusterRouter(opts: ClusterRouterOptions): Promise<Cl
   const host = opts.httpHost ?? '127.0.0.1';
   const log = opts.log ?? createLogger('info');
   const maxBatchBytes = opts.maxBatchBytes ?? 16 * 1024 * 1024;
-  if (opts.tokensFile === undefined && !isLoopback(host)) {
-    throw new LmjError('BAD_CONFIG', `the router listens on ${host}, beyond this machine: --tokens FILE is required`, { details: { key: 'tokens' } });
-  }
-  assertApiListener(host, opts.apiTokensFile !== undefined, 'apiTokens', '--api-tokens');
-  const tokens = opts.tokensFile === undefined ? undefined : loadGatewayTokens(opts.tokensFile, log);
-  const apiTokens = opts.apiTokensFile === undefined ? undefined : ApiTokens.load(opts.apiTokensFile, (err) => log.warn({ err: err.message }, 'API tokens file could not be re-read; keeping the tokens loaded before'));
+  const { tokens, apiTokens } = loadRouterCredentials(host, opts, log);
   const codec = getCodec();
   const root = connectEtcd(opts.etcd);
   const client = scopeTo(root, opts.group);
@@ -128,13 +121,7 @@ export async function startClusterRouter(opts: ClusterRouterOptions): Promise<Cl
   app.post(SYNC_PATH, {
     bodyLimit: maxBatchBytes,
     errorHandler: syncErrorHandler(log, metrics.batches, maxBatchBytes),
-    onRequest: async (req) => {
-      if (shuttingDown) throw new LmjError('SHUTTING_DOWN');
-      if (tokens === undefined) trustedGateway(req.headers['x-lmj-gateway']);
-      else tokens.authenticate(req.headers['x-lmj-gateway'], req.headers.authorization);
-      const len = Number(req.headers['content-length'] ?? 0);
-      if (len > maxBatchBytes) throw new LmjError('BATCH_TOO_LARGE', `batch of ${len} bytes, limit ${maxBatchBytes}`);
-    },
+    onRequest: syncRequestCheck(tokens, maxBatchBytes, () => shuttingDown),
   }, async (req, reply) => {
     const gateway = String(req.headers['x-lmj-gateway']);
     if (!Buffer.isBuffer(req.body)) throw new LmjError('BAD_BATCH', 'empty body');
