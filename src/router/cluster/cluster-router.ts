@@ -106,7 +106,7 @@ export async function startClusterRouter(opts: ClusterRouterOptions): Promise<Cl
   });
   const http = new HttpPools(opts.peerTimeoutMs ?? 30_000, opts.peerTls);
   const routes = new Routes(view, client);
-  const targets = new Targets(view, opts.peerTls === undefined ? 'http' : 'https');
+  const targets = new Targets(view);
   const metrics = new RouterMetrics(codec.kind);
   const partitionOf = (id: string): number => codec.partitionOf(id);
   // Nodes get the cluster token; group routers get the gateway's own credentials.
@@ -182,6 +182,7 @@ export async function startClusterRouter(opts: ClusterRouterOptions): Promise<Cl
     view,
     http,
     clusterToken: opts.clusterToken,
+    peerTls: opts.peerTls,
     rateBytesPerSec: opts.moveRateBytesPerSec ?? 20 * 1024 * 1024,
     name: `router-${host}:${port}-${process.pid}`,
     ...(opts.moveDriverTtlSeconds === undefined ? {} : { ttlSeconds: opts.moveDriverTtlSeconds }),

@@ -11,6 +11,7 @@ import type { Campaign, Namespace } from 'etcd3';
 import { ROOT, isTerminal, listMoves, type TableView } from '../../cluster/index.js';
 import { isLmjError } from '../../errors.js';
 import type { Logger } from '../../http/logger.js';
+import type { PeerTls } from '../../http/tls-listener.js';
 import type { Balancer } from './balancer.js';
 import type { HttpPools } from './http-pools.js';
 import { cleanupMoves } from './move-cleanup.js';
@@ -22,6 +23,8 @@ export interface MoveDriverOptions {
   view: TableView;
   http: HttpPools;
   clusterToken: string | undefined;
+  /** Verifies nodes that advertise https when cleaning up (the router's --upstream-ca and certificate). */
+  peerTls?: PeerTls | undefined;
   rateBytesPerSec: number;
   /** This router's name in the election and in the move records. */
   name: string;
@@ -108,7 +111,11 @@ export class MoveDriver {
     const delay = this.opts.cleanupDelaySeconds;
     if (delay === undefined || Date.now() - this.lastCleanup < 5000) return;
     this.lastCleanup = Date.now();
-    for (const r of await cleanupMoves(this.opts.client, { olderThanMs: delay * 1000, ...(this.opts.clusterToken === undefined ? {} : { clusterToken: this.opts.clusterToken }) })) {
+    for (const r of await cleanupMoves(this.opts.client, {
+      olderThanMs: delay * 1000,
+      ...(this.opts.clusterToken === undefined ? {} : { clusterToken: this.opts.clusterToken }),
+      ...(this.opts.peerTls === undefined ? {} : { tls: this.opts.peerTls }),
+    })) {
       this.opts.log.info({ move: r.move, node: r.node, removed: r.removed, error: r.error }, 'move cleanup');
     }
   }
