@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { LmjError } from '../errors.js';
 import { fail } from './output.js';
-import { addTlsFlags, httpsOptionsOf, type TlsFlags } from './tls-flags.js';
+import { addTlsFlags, httpsOptionsOf, peerTlsOf, type TlsFlags } from './tls-flags.js';
 
 interface NodeFlags extends TlsFlags {
   etcd?: string;
@@ -30,7 +30,7 @@ export function intFlag(key: string, raw: string, min: number, max: number): num
 
 /** Adds the `node` command. */
 export function registerNode(program: Command): void {
-  addTlsFlags(program.command('node'))
+  addTlsFlags(program.command('node'), 'source nodes this node pulls a moved range from')
     .description('run one data node of a cluster: registers in etcd, applies and answers only for its own partitions')
     .option('--etcd <urls>', 'comma-separated etcd client URLs (env LMJ_EDGE_ETCD)')
     .requiredOption('--node-id <id>', 'node id, 1..64 of A-Z a-z 0-9 _ -')
@@ -68,6 +68,7 @@ export function registerNode(program: Command): void {
         https = httpsOptionsOf(flags, 'node', log);
         node = await startDataNode({
           https,
+          peerTls: peerTlsOf(flags, https),
           etcd,
           nodeId: flags.nodeId,
           ...(flags.group === undefined ? {} : { group: flags.group }),

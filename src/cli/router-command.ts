@@ -49,9 +49,9 @@ export function registerRouter(program: Command): void {
     .option('--durability <mode>', 'safe (fsync before answering, default) or fast', 'safe')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', 'info')
     .option('--move-rate <bytes/s>', 'with --etcd: copy rate of the range moves this router drives when elected (default 20971520; 0 = unthrottled)')
-    .option('--move-driver-ttl <s>', 'with --etcd: lease TTL of the move driver election, seconds (default 5)')
+    .option('--move-driver-ttl <s>', 'with --etcd: lease TTL of the move driver election (and of the balancer election with --auto-balance), seconds (default 5)')
     .option('--move-cleanup-delay <s>', 'with --etcd: when elected, delete the copies ended moves left behind this many seconds after they ended (default: only `cluster cleanup`)')
-    .option('--auto-balance', 'with --etcd: when elected move driver, also balance: request one move at a time from the heaviest to the lightest candidate node')
+    .option('--auto-balance', 'with --etcd: campaign for the balancer among the routers with this flag; when elected, request one move at a time from the heaviest to the lightest candidate node')
     .option('--balance-policy <p>', 'with --auto-balance: count, bytes or heat (default count)')
     .option('--balance-interval <s>', 'with --auto-balance: seconds between two balancer rounds (default 30)')
     .action(async (flags: RouterFlags) => {
@@ -151,7 +151,7 @@ export function registerRouter(program: Command): void {
       const host = r.http.host.includes(':') ? `[${r.http.host}]` : r.http.host;
       process.stdout.write(`router listening on ${host}:${r.http.port}\n`);
       log.info({ tls: https !== undefined, clientCerts: https?.clientCerts ?? 'off', upstreamCa: flags.upstreamCa ?? null }, https === undefined ? 'router serves plain HTTP' : 'router serves HTTPS');
-      if (autoBalance !== undefined) log.info(autoBalance, 'auto-balance on: this router balances while it is the elected move driver');
+      if (autoBalance !== undefined) log.info(autoBalance, 'auto-balance on: this router balances while it is the elected balancer');
     });
 }
 

@@ -22,6 +22,8 @@ export interface NodeRegistrationOptions {
   load: () => LoadFigures;
   /** Mark the live record as a balancing candidate (`lmj-edge node --join`). */
   candidate?: boolean;
+  /** `https` when the node listens with TLS: routers and peer nodes then call it over https:// (absent = http). */
+  scheme?: 'http' | 'https';
   /** Lease TTL, seconds (default 10; etcd rounds very short TTLs up to its minimum). */
   ttlSeconds?: number;
   /**
@@ -113,6 +115,8 @@ export class NodeRegistration {
       startedAt: this.startedAt,
       updatedAt: Date.now(),
       ...(this.opts.candidate === true ? { candidate: true } : {}),
+      // Only HTTPS is written: a plain node's record looks as it did before the field existed.
+      ...(this.opts.scheme === 'https' ? { scheme: 'https' as const } : {}),
     };
     return encodeRecord(rec);
   }

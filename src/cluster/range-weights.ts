@@ -9,10 +9,10 @@ import type { RangeWeight } from './balance.js';
 import type { LiveNodeRecord } from './records.js';
 import type { RangeEntry } from './table.js';
 
-/** `http://host:port` of a live node (IPv6 hosts bracketed). */
-export function nodeOrigin(node: LiveNodeRecord, scheme: 'http' | 'https' = 'http'): string {
+/** `http(s)://host:port` of a live node, with the scheme its live record advertises (IPv6 hosts bracketed). */
+export function nodeOrigin(node: LiveNodeRecord): string {
   const host = node.address.host.includes(':') ? `[${node.address.host}]` : node.address.host;
-  return `${scheme}://${host}:${node.address.port}`;
+  return `${node.scheme ?? 'http'}://${host}:${node.address.port}`;
 }
 
 /** One GET through the caller's HTTP client: status and decoded JSON body. */

@@ -74,6 +74,8 @@ export interface LiveNodeRecord {
   updatedAt: number;
   /** Started with `--join`: the balancer may move ranges onto it while it owns none (absent = false). */
   candidate?: boolean;
+  /** How the node is reached: `https` when it listens with TLS (`--tls-cert`); absent = `http`. */
+  scheme?: 'http' | 'https';
 }
 
 type Obj = Record<string, unknown>;
@@ -204,7 +206,13 @@ export function decodeLiveNode(key: string, raw: Buffer): LiveNodeRecord {
     startedAt: uint(key, o, 'startedAt'),
     updatedAt: uint(key, o, 'updatedAt'),
     ...(o.candidate === undefined ? {} : { candidate: boolFlag(key, o.candidate, 'candidate') }),
+    ...(o.scheme === undefined ? {} : { scheme: schemeOf(key, o.scheme) }),
   };
+}
+
+function schemeOf(key: string, v: unknown): 'http' | 'https' {
+  if (v !== 'http' && v !== 'https') throw invalid(key, 'scheme must be "http" or "https"');
+  return v;
 }
 
 function boolFlag(key: string, v: unknown, name: string): boolean {

@@ -8,6 +8,7 @@
  */
 import { Pool } from 'undici';
 import { LmjError, isLmjError } from '../errors.js';
+import { tlsFailure } from '../http/tls-failure.js';
 import { encodeBatch, parseAnswer, type BatchAnswer } from './batch.js';
 import type { DeviceExport, Outbox } from './outbox.js';
 import type { SyncCounters, SyncErrorInfo, SyncLog, SyncOptions } from './types.js';
@@ -24,27 +25,6 @@ interface Upstream {
   url: string;
   path: string;
   pool: Pool;
-}
-
-/** OpenSSL's verification codes (Node's `err.code`) that mean "the router's certificate is not acceptable". */
-const TLS_VERIFY_CODES = new Set([
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'CERT_SIGNATURE_FAILURE',
-  'CERT_UNTRUSTED',
-]);
-
-/** The verification code when `err` is a failed TLS handshake with the router, else undefined. */
-function tlsFailure(err: unknown): string | undefined {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  if (code === undefined) return undefined;
-  return TLS_VERIFY_CODES.has(code) || code.startsWith('ERR_SSL_') ? code : undefined;
 }
 
 /** The uplink worker of one gateway. */

@@ -1,16 +1,19 @@
 /**
- * The balancer of a cluster router (`--auto-balance`, docs/cluster.md, The balancer): it
- * runs only inside the elected move driver (move-driver.ts), so exactly one router runs
- * it, and only while no move is active. Every interval it weighs the owned ranges (the
- * devices each owner lists in them), applies the policy through the same planner as
- * `cluster rebalance` with its hysteresis (`decideBalance`), and requests at most one
- * move, which the driver then runs.
+ * The balancer of a cluster router (`--auto-balance`, docs/cluster.md, The balancer):
+ * the routers started with `--auto-balance` campaign in an etcd3 election of their own
+ * (`/lmj/v1/election/balancer`), so exactly one of them balances, whichever router
+ * drives the moves. While elected, every interval it does one round: nothing while a move
+ * is active; else it weighs the owned ranges (the devices each owner lists in them),
+ * applies the policy through the same planner as `cluster rebalance` with its
+ * hysteresis (`decideBalance`), and requests at most one move, which the elected move
+ * driver then runs.
  */
 import type { Namespace } from 'etcd3';
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { decideBalance, isTerminal, listMoves, requestMove, weighRanges, type BalancePolicy, type RangeWeight, type TableView } from '../../cluster/index.js';
 import { LmjError, isLmjError } from '../../errors.js';
 import type { Logger } from '../../http/logger.js';
+import { RouterElection } from './election.js';
 import type { HttpPools } from './http-pools.js';
 
 /** Options of {@link Balancer}. */
@@ -22,31 +25,68 @@ export interface BalancerOptions {
   policy: BalancePolicy;
   /** Seconds between two rounds. */
   intervalSeconds: number;
+  /** This router's name in the election. */
+  name: string;
+  /** Election lease TTL, seconds: how long a dead balancer holds the election. */
+  ttlSeconds: number;
   registry: Registry;
   log: Logger;
 }
 
-/** Plans and requests one move per round; call {@link Balancer.round} while leading and idle. */
+/** Campaigns among the `--auto-balance` routers and, while elected, plans and requests one move per round. */
 export class Balancer {
-  private lastRound = 0;
   private readonly moves: Counter;
   private readonly decisions: Counter<'decision'>;
+  private readonly election: RouterElection;
+  private wake: (() => void) | null = null;
 
   constructor(private readonly opts: BalancerOptions) {
     const registers = [opts.registry];
     this.moves = new Counter({ name: 'lmj_router_balancer_moves_total', help: 'Moves the balancer of this router requested', registers });
     this.decisions = new Counter({ name: 'lmj_router_balancer_decisions_total', help: 'Balancer rounds of this router by decision (move, balanced, busy, failed)', labelNames: ['decision'], registers });
+    const leader = new Gauge({ name: 'lmj_router_balancer_leader', help: '1 while this router is the elected balancer', registers });
+    leader.set(0);
+    this.election = new RouterElection({
+      client: opts.client,
+      election: 'balancer',
+      name: opts.name,
+      ttlSeconds: opts.ttlSeconds,
+      log: opts.log,
+      lead: async () => {
+        leader.set(1);
+        try {
+          await this.lead();
+        } finally {
+          leader.set(0);
+        }
+      },
+    });
   }
 
-  /** Milliseconds between two rounds. */
-  get intervalMs(): number {
-    return this.opts.intervalSeconds * 1000;
+  /** Rounds every interval while elected. */
+  private async lead(): Promise<void> {
+    while (this.election.isLeader()) {
+      await this.round();
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, this.opts.intervalSeconds * 1000);
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.wake = null;
+    }
   }
 
-  /** One round, at most once per interval: nothing while a move is active, else at most one move requested. */
-  async round(): Promise<void> {
-    if (Date.now() - this.lastRound < this.intervalMs) return;
-    this.lastRound = Date.now();
+  /** Stops balancing and resigns (another `--auto-balance` router takes over at once). */
+  async close(): Promise<void> {
+    const closing = this.election.close();
+    this.wake?.();
+    await closing;
+  }
+
+  /** One round: nothing while a move is active, else at most one move requested. */
+  private async round(): Promise<void> {
     try {
       if ((await listMoves(this.opts.client)).moves.some((m) => !isTerminal(m.move.phase))) {
         this.decisions.inc({ decision: 'busy' });

@@ -14,8 +14,8 @@
  *
  * As the single-process router, every route but the upload and /healthz takes the API
  * tokens of `apiTokensFile` (src/http/api-auth.ts).
- * Range moves: the router elected move driver runs them (move-driver.ts), and with
- * `autoBalance` it also requests them (balancer.ts).
+ * Range moves: the router elected move driver runs them (move-driver.ts); the router
+ * elected balancer among those with `autoBalance` requests them (balancer.ts).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
@@ -68,7 +68,7 @@ export interface ClusterRouterOptions {
   moveDriverTtlSeconds?: number;
   /** When elected: delete the copies ended moves left behind this long after they ended, seconds (default: only `cluster cleanup`). */
   moveCleanupDelaySeconds?: number;
-  /** `--auto-balance`: the elected driver also balances, with this policy and interval (docs/cluster.md, The balancer). */
+  /** `--auto-balance`: campaign for the balancer (its own election, TTL `moveDriverTtlSeconds`) and, elected, balance with this policy and interval (docs/cluster.md, The balancer). */
   autoBalance?: { policy: BalancePolicy; intervalSeconds: number };
   /** Serve HTTPS (`--tls-cert`, `--tls-key`, `--tls-ca`). */
   https?: HttpsOptions | undefined;
@@ -99,7 +99,7 @@ export async function startClusterRouter(opts: ClusterRouterOptions): Promise<Cl
   });
   const http = new HttpPools(opts.peerTimeoutMs ?? 30_000, opts.peerTls);
   const routes = new Routes(view, client);
-  const targets = new Targets(view, opts.peerTls === undefined ? 'http' : 'https');
+  const targets = new Targets(view);
   const metrics = new RouterMetrics(codec.kind);
   const partitionOf = (id: string): number => codec.partitionOf(id);
   // Nodes get the cluster token; group routers get the gateway's own credentials.
@@ -164,18 +164,21 @@ export async function startClusterRouter(opts: ClusterRouterOptions): Promise<Cl
   }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : opts.httpPort;
+  const name = `router-${host}:${port}-${process.pid}`;
   const driver = new MoveDriver({
     client,
     view,
     http,
     clusterToken: opts.clusterToken,
+    peerTls: opts.peerTls,
     rateBytesPerSec: opts.moveRateBytesPerSec ?? 20 * 1024 * 1024,
-    name: `router-${host}:${port}-${process.pid}`,
+    name,
     ...(opts.moveDriverTtlSeconds === undefined ? {} : { ttlSeconds: opts.moveDriverTtlSeconds }),
     ...(opts.moveCleanupDelaySeconds === undefined ? {} : { cleanupDelaySeconds: opts.moveCleanupDelaySeconds }),
-    ...(opts.autoBalance === undefined ? {} : { balancer: new Balancer({ client, view, http, clusterToken: opts.clusterToken, ...opts.autoBalance, registry: metrics.registry, log }) }),
     log,
   });
+  // Only the routers with --auto-balance campaign for the balancer, so one of them balances whoever drives the moves.
+  const balancer = opts.autoBalance === undefined ? undefined : new Balancer({ client, view, http, clusterToken: opts.clusterToken, ...opts.autoBalance, name, ttlSeconds: opts.moveDriverTtlSeconds ?? 5, registry: metrics.registry, log });
   let stopping: Promise<void> | undefined;
   return {
     http: { host, port },
@@ -183,7 +186,7 @@ export async function startClusterRouter(opts: ClusterRouterOptions): Promise<Cl
     stop(): Promise<void> {
       stopping ??= (async () => {
         shuttingDown = true;
-        await driver.close();
+        await Promise.all([driver.close(), balancer?.close()]);
         await close();
       })();
       return stopping;

@@ -4,6 +4,7 @@
  */
 import { Pool } from 'undici';
 import { LmjError } from '../../errors.js';
+import { tlsFailure } from '../../http/tls-failure.js';
 import type { PeerTls } from '../../http/tls-listener.js';
 
 /** A JSON answer of a peer. */
@@ -37,7 +38,7 @@ export class HttpPools {
     return p;
   }
 
-  /** One request; throws NODE_UNAVAILABLE when the peer cannot be reached or answers no JSON. */
+  /** One request; throws NODE_UNAVAILABLE when the peer cannot be reached or answers no JSON, PEER_TLS when its certificate does not verify. */
   async request(origin: string, method: 'GET' | 'POST', path: string, headers: Record<string, string>, body?: Buffer): Promise<PeerAnswer> {
     let status: number;
     let text: string;
@@ -48,6 +49,10 @@ export class HttpPools {
       resHeaders = res.headers;
       text = await res.body.text();
     } catch (cause) {
+      const tls = tlsFailure(cause);
+      if (tls !== undefined) {
+        throw new LmjError('PEER_TLS', `TLS handshake with ${origin} failed: ${tls}: ${(cause as Error).message} (check the router's --upstream-ca)`, { cause, details: { peer: origin, reason: tls } });
+      }
       throw new LmjError('NODE_UNAVAILABLE', `cannot reach ${origin}: ${(cause as Error).message}`, { cause, details: { peer: origin } });
     }
     try {

@@ -7,8 +7,10 @@
  * the move then counts as cleaned.
  */
 import type { Namespace } from 'etcd3';
-import { request } from 'undici';
-import { listLiveNodes, listMoves, updateMove } from '../../cluster/index.js';
+import { Agent, request } from 'undici';
+import { listLiveNodes, listMoves, nodeOrigin, updateMove, type LiveNodeRecord, type MoveRead } from '../../cluster/index.js';
+import { tlsFailure } from '../../http/tls-failure.js';
+import type { PeerTls } from '../../http/tls-listener.js';
 
 /** What cleanup did for one move. */
 export interface CleanupResult {
@@ -25,6 +27,8 @@ export interface CleanupOptions {
   clusterToken?: string;
   /** Only moves that ended at least this long ago, ms (default 0). */
   olderThanMs?: number;
+  /** Nodes that advertise https are verified with this CA, and see this certificate (the router's --upstream-ca and own certificate). */
+  tls?: PeerTls;
 }
 
 /** Cleans every ended move not cleaned yet; returns one result per move tried. */
@@ -33,40 +37,45 @@ export async function cleanupMoves(client: Namespace, opts: CleanupOptions = {})
   const live = new Map((await listLiveNodes(client)).nodes.map((n) => [n.id, n]));
   const out: CleanupResult[] = [];
   const now = Date.now();
-  for (const m of moves) {
-    const mv = m.move;
-    if (mv.cleanedAt !== null || (mv.phase !== 'done' && mv.phase !== 'cancelled' && mv.phase !== 'rolled-back')) continue;
-    if (now - mv.updatedAt < (opts.olderThanMs ?? 0)) continue;
-    const nodeId = mv.phase === 'done' ? mv.source : mv.target;
-    const node = live.get(nodeId);
-    if (node === undefined) {
-      out.push({ move: mv.id, node: nodeId, removed: null, error: 'not live; clean up again once it is' });
-      continue;
+  const agent = new Agent(opts.tls === undefined ? {} : { connect: { ...opts.tls } });
+  try {
+    for (const m of moves) {
+      const r = await cleanupOne(client, m, live, now, agent, opts);
+      if (r !== undefined) out.push(r);
     }
-    const host = node.address.host.includes(':') ? `[${node.address.host}]` : node.address.host;
-    let status: number;
-    let body: { removed?: number; error?: { code: string; message: string } };
-    try {
-      const res = await request(`http://${host}:${node.address.port}/cluster/v1/move/cleanup`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...(opts.clusterToken === undefined ? {} : { authorization: `Bearer ${opts.clusterToken}` }) },
-        body: JSON.stringify({ from: mv.range.from, to: mv.range.to }),
-        headersTimeout: 30_000,
-        bodyTimeout: 30_000,
-      });
-      status = res.statusCode;
-      body = (await res.body.json()) as typeof body;
-    } catch (err) {
-      out.push({ move: mv.id, node: nodeId, removed: null, error: `cannot reach it: ${(err as Error).message}` });
-      continue;
-    }
-    const kept = body.error?.code === 'MOVE_CONFLICT';
-    if ((status !== 200 || body.removed === undefined) && !kept) {
-      out.push({ move: mv.id, node: nodeId, removed: null, error: `${body.error?.code ?? status}: ${body.error?.message ?? ''}` });
-      continue;
-    }
-    await updateMove(client, m, { cleanedAt: Date.now() });
-    out.push({ move: mv.id, node: nodeId, removed: kept ? 0 : (body.removed ?? 0) });
+  } finally {
+    await agent.close();
   }
   return out;
+}
+
+/** Cleans one move when it is due; undefined when it is not (not ended, cleaned, too recent). */
+async function cleanupOne(client: Namespace, m: MoveRead, live: Map<string, LiveNodeRecord>, now: number, agent: Agent, opts: CleanupOptions): Promise<CleanupResult | undefined> {
+  const mv = m.move;
+  if (mv.cleanedAt !== null || (mv.phase !== 'done' && mv.phase !== 'cancelled' && mv.phase !== 'rolled-back')) return undefined;
+  if (now - mv.updatedAt < (opts.olderThanMs ?? 0)) return undefined;
+  const nodeId = mv.phase === 'done' ? mv.source : mv.target;
+  const node = live.get(nodeId);
+  if (node === undefined) return { move: mv.id, node: nodeId, removed: null, error: 'not live; clean up again once it is' };
+  let status: number;
+  let body: { removed?: number; error?: { code: string; message: string } };
+  try {
+    const res = await request(`${nodeOrigin(node)}/cluster/v1/move/cleanup`, {
+      dispatcher: agent,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(opts.clusterToken === undefined ? {} : { authorization: `Bearer ${opts.clusterToken}` }) },
+      body: JSON.stringify({ from: mv.range.from, to: mv.range.to }),
+      headersTimeout: 30_000,
+      bodyTimeout: 30_000,
+    });
+    status = res.statusCode;
+    body = (await res.body.json()) as typeof body;
+  } catch (err) {
+    const tls = tlsFailure(err);
+    return { move: mv.id, node: nodeId, removed: null, error: tls === undefined ? `cannot reach it: ${(err as Error).message}` : `PEER_TLS: TLS handshake failed: ${tls} (check --upstream-ca)` };
+  }
+  const kept = body.error?.code === 'MOVE_CONFLICT';
+  if ((status !== 200 || body.removed === undefined) && !kept) return { move: mv.id, node: nodeId, removed: null, error: `${body.error?.code ?? status}: ${body.error?.message ?? ''}` };
+  await updateMove(client, m, { cleanedAt: Date.now() });
+  return { move: mv.id, node: nodeId, removed: kept ? 0 : (body.removed ?? 0) };
 }

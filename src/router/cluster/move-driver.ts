@@ -3,15 +3,16 @@
  * (`/lmj/v1/election/move-driver`, under a lease of `ttlSeconds`); the elected one runs
  * every move that has not ended, one at a time, from its recorded phase (MoveRunner).
  * When the leader dies its lease expires and another router is elected and resumes the
- * moves where their records stand. With `--auto-balance` the elected driver is also the
- * balancer: while idle it runs a balancer round (balancer.ts). No consensus of our own: the election is etcd's, and
- * every phase change is a compare-and-swap on the move record.
+ * moves where their records stand. The balancer has an election of its own among the
+ * routers with `--auto-balance` (balancer.ts). No consensus of our own: the election is
+ * etcd's, and every phase change is a compare-and-swap on the move record.
  */
-import type { Campaign, Namespace } from 'etcd3';
-import { ROOT, isTerminal, listMoves, type TableView } from '../../cluster/index.js';
+import type { Namespace } from 'etcd3';
+import { isTerminal, listMoves, type TableView } from '../../cluster/index.js';
 import { isLmjError } from '../../errors.js';
 import type { Logger } from '../../http/logger.js';
-import type { Balancer } from './balancer.js';
+import type { PeerTls } from '../../http/tls-listener.js';
+import { RouterElection } from './election.js';
 import type { HttpPools } from './http-pools.js';
 import { cleanupMoves } from './move-cleanup.js';
 import { MoveRunner } from './move-runner.js';
@@ -22,6 +23,8 @@ export interface MoveDriverOptions {
   view: TableView;
   http: HttpPools;
   clusterToken: string | undefined;
+  /** Verifies nodes that advertise https when cleaning up (the router's --upstream-ca and certificate). */
+  peerTls?: PeerTls | undefined;
   rateBytesPerSec: number;
   /** This router's name in the election and in the move records. */
   name: string;
@@ -29,8 +32,6 @@ export interface MoveDriverOptions {
   ttlSeconds?: number;
   /** Delete what ended moves left behind this long after they ended, seconds (default: never; `cluster cleanup` does it). */
   cleanupDelaySeconds?: number;
-  /** `--auto-balance`: one round of it whenever the elected driver is idle (no active move). */
-  balancer?: Balancer;
   log: Logger;
 }
 
@@ -38,52 +39,29 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 /** Campaigns and, while elected, drives the moves. */
 export class MoveDriver {
-  private campaign: Campaign | null = null;
-  private leading = false;
-  private closed = false;
-  private loop: Promise<void> = Promise.resolve();
   private wake: (() => void) | null = null;
   private readonly offUpdate: () => void;
+  private readonly election: RouterElection;
 
   constructor(private readonly opts: MoveDriverOptions) {
     // Any change under /lmj/v1/ (a new move, a cancel) wakes an idle leader.
     this.offUpdate = opts.view.onUpdate(() => this.wake?.());
-    this.campaignOnce();
+    this.election = new RouterElection({ client: opts.client, election: 'move-driver', name: opts.name, ttlSeconds: opts.ttlSeconds ?? 5, log: opts.log, lead: () => this.drive() });
   }
 
   /** True while this router is the elected driver. */
   isLeader(): boolean {
-    return this.leading;
-  }
-
-  private campaignOnce(): void {
-    if (this.closed) return;
-    const election = this.opts.client.namespace(ROOT).election('move-driver', this.opts.ttlSeconds ?? 5);
-    const campaign = election.campaign(this.opts.name);
-    this.campaign = campaign;
-    campaign.on('elected', () => {
-      if (this.closed || this.campaign !== campaign) return;
-      this.leading = true;
-      this.opts.log.info({ driver: this.opts.name }, 'elected move driver');
-      this.loop = this.drive();
-    });
-    campaign.on('error', (err: Error) => {
-      this.opts.log.warn({ err }, 'move driver campaign failed; campaigning again');
-      this.leading = false;
-      if (this.campaign === campaign) this.campaign = null;
-      void sleep(1000).then(() => this.campaignOnce());
-    });
+    return this.election.isLeader();
   }
 
   private async drive(): Promise<void> {
-    const runner = new MoveRunner({ ...this.opts, driver: this.opts.name, leading: () => this.leading && !this.closed });
-    while (this.leading && !this.closed) {
+    const runner = new MoveRunner({ ...this.opts, driver: this.opts.name, leading: () => this.isLeader() });
+    while (this.isLeader()) {
       try {
         const active = (await listMoves(this.opts.client)).moves.filter((m) => !isTerminal(m.move.phase));
         for (const m of active) await runner.run(m.move.id);
         if (active.length > 0) continue;
         await this.cleanupDue();
-        await this.opts.balancer?.round();
       } catch (err) {
         // A node unreachable, etcd unavailable: keep the record's phase and try again shortly.
         this.opts.log.warn({ err: isLmjError(err) ? err.toJSON() : err }, 'move step failed; retrying');
@@ -91,7 +69,7 @@ export class MoveDriver {
         continue;
       }
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, Math.min(2000, this.opts.balancer?.intervalMs ?? 2000));
+        const t = setTimeout(resolve, 2000);
         this.wake = () => {
           clearTimeout(t);
           resolve();
@@ -108,20 +86,20 @@ export class MoveDriver {
     const delay = this.opts.cleanupDelaySeconds;
     if (delay === undefined || Date.now() - this.lastCleanup < 5000) return;
     this.lastCleanup = Date.now();
-    for (const r of await cleanupMoves(this.opts.client, { olderThanMs: delay * 1000, ...(this.opts.clusterToken === undefined ? {} : { clusterToken: this.opts.clusterToken }) })) {
+    for (const r of await cleanupMoves(this.opts.client, {
+      olderThanMs: delay * 1000,
+      ...(this.opts.clusterToken === undefined ? {} : { clusterToken: this.opts.clusterToken }),
+      ...(this.opts.peerTls === undefined ? {} : { tls: this.opts.peerTls }),
+    })) {
       this.opts.log.info({ move: r.move, node: r.node, removed: r.removed, error: r.error }, 'move cleanup');
     }
   }
 
   /** Resigns (another router takes over at once) and waits for the current step. */
   async close(): Promise<void> {
-    this.closed = true;
     this.offUpdate();
+    const closing = this.election.close();
     this.wake?.();
-    const c = this.campaign;
-    this.campaign = null;
-    this.leading = false;
-    await this.loop.catch(() => undefined);
-    if (c !== null) await c.resign().catch(() => undefined);
+    await closing;
   }
 }

@@ -9,7 +9,7 @@
  * repeats at most one chunk. Copy bytes are throttled to `rateBytesPerSec`.
  */
 import type { Namespace } from 'etcd3';
-import { abortMove, fenceMove, flipMove, isTerminal, readMove, updateMove, type MoveProgress, type MoveRead, type TableView } from '../../cluster/index.js';
+import { abortMove, fenceMove, flipMove, isTerminal, nodeOrigin, readMove, updateMove, type MoveProgress, type MoveRead, type TableView } from '../../cluster/index.js';
 import { LmjError, isLmjError } from '../../errors.js';
 import type { Logger } from '../../http/logger.js';
 import type { HttpPools } from './http-pools.js';
@@ -56,8 +56,8 @@ export class MoveRunner {
   private origin(node: string): string {
     const live = this.ctx.view.liveNode(node);
     if (live === undefined) throw new LmjError('NODE_UNAVAILABLE', `data node ${node} is not live`, { details: { node } });
-    const host = live.address.host.includes(':') ? `[${live.address.host}]` : live.address.host;
-    return `http://${host}:${live.address.port}`;
+    // The scheme the node advertises (https with TLS); the router's --upstream-ca verifies it.
+    return nodeOrigin(live);
   }
 
   private async call(node: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
@@ -66,7 +66,7 @@ export class MoveRunner {
     const res = await this.ctx.http.request(this.origin(node), method, path, headers, body === undefined ? undefined : Buffer.from(JSON.stringify(body)));
     if (res.status !== 200) {
       const e = (res.json as { error?: { code?: string; message?: string } } | null)?.error;
-      const code = e?.code === 'EPOCH_AHEAD' || e?.code === 'MOVE_CONFLICT' || e?.code === 'NODE_UNAVAILABLE' ? e.code : 'MOVE_FAILED';
+      const code = e?.code === 'EPOCH_AHEAD' || e?.code === 'MOVE_CONFLICT' || e?.code === 'NODE_UNAVAILABLE' || e?.code === 'PEER_TLS' ? e.code : 'MOVE_FAILED';
       throw new LmjError(code, `${node} ${path}: ${res.status} ${e?.code ?? ''}: ${e?.message ?? ''}`);
     }
     return res.json;
@@ -93,11 +93,20 @@ export class MoveRunner {
     }
   }
 
-  /** A step failed: before the flip with the target gone, roll back (the source stays the owner); else note the error and let the loop retry. */
+  /**
+   * A step failed: before the flip with the target gone, or with a TLS handshake refused
+   * (a CA that does not fit heals only by a restart with another one), roll back (the
+   * source stays the owner); else note the error and let the loop retry.
+   */
   private async failed(id: string, err: unknown): Promise<void> {
     const m = await readMove(this.ctx.client, id).catch(() => undefined);
     if (m === undefined || isTerminal(m.move.phase)) return;
     const error = isLmjError(err) ? { code: err.code, message: err.message } : { code: 'MOVE_FAILED', message: String(err) };
+    if (m.move.phase !== 'flipped' && error.code === 'PEER_TLS') {
+      this.ctx.log.warn({ move: id, error }, 'move rolled back: a TLS handshake between the move\'s participants failed');
+      await abortMove(this.ctx.client, m, 'rolled-back', error).catch(() => undefined);
+      return;
+    }
     if (m.move.phase !== 'flipped' && this.ctx.view.liveNode(m.move.target) === undefined) {
       await abortMove(this.ctx.client, m, 'rolled-back', { code: 'MOVE_BAD_TARGET', message: `node ${m.move.target} left during the move: ${error.message}` }).catch(() => undefined);
       return;

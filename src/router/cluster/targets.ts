@@ -1,8 +1,8 @@
 /**
- * Where an owner is reached: a data node at the address of its live record, a router
+ * Where an owner is reached: a data node at the address and scheme of its live record, a router
  * group at one of its routers (round-robin, the next one after a failure).
  */
-import type { Owner, TableView } from '../../cluster/index.js';
+import { nodeOrigin, type Owner, type TableView } from '../../cluster/index.js';
 import { LmjError } from '../../errors.js';
 
 /** A peer to send a part to. */
@@ -16,19 +16,15 @@ export interface Target {
 export class Targets {
   private readonly next = new Map<string, number>();
 
-  /** `scheme`: how data nodes are reached (https when the router has `--upstream-ca`). */
-  constructor(
-    private readonly view: TableView,
-    private readonly scheme: 'http' | 'https' = 'http',
-  ) {}
+  constructor(private readonly view: TableView) {}
 
   /** The peer for `owner`; throws NODE_UNAVAILABLE when a node is not live or a group has no router. */
   of(owner: Owner): Target {
     if (owner.kind === 'node') {
       const live = this.view.liveNode(owner.id);
       if (live === undefined) throw new LmjError('NODE_UNAVAILABLE', `data node ${owner.id} is not live`, { details: { node: owner.id } });
-      const host = live.address.host.includes(':') ? `[${live.address.host}]` : live.address.host;
-      return { kind: 'node', id: owner.id, origin: `${this.scheme}://${host}:${live.address.port}` };
+      // The scheme the node advertises: https when it listens with TLS (verified with the router's --upstream-ca).
+      return { kind: 'node', id: owner.id, origin: nodeOrigin(live) };
     }
     const routers = this.view.current().groups.get(owner.id)?.routers ?? [];
     if (routers.length === 0) throw new LmjError('NODE_UNAVAILABLE', `router group ${owner.id} has no routers`, { details: { group: owner.id } });

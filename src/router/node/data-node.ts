@@ -23,7 +23,7 @@ import { LmjError } from '../../errors.js';
 import { createLogger, type Logger } from '../../http/logger.js';
 import { isLoopback } from '../../http/loopback.js';
 import { buildHttpApi } from '../../http/server.js';
-import type { HttpsOptions } from '../../http/tls-listener.js';
+import type { HttpsOptions, PeerTls } from '../../http/tls-listener.js';
 import { decodeBatch } from '../../sync/batch.js';
 import { applyBatch } from '../apply-batch.js';
 import { DataNodes } from '../data-nodes.js';
@@ -59,8 +59,10 @@ export interface DataNodeOptions {
   /** `--join`: the live record marks the node as a balancing candidate (docs/cluster.md, The balancer). */
   join?: boolean;
   maxBatchBytes?: number;
-  /** Serve HTTPS (`--tls-cert`, `--tls-key`, `--tls-ca`); routers then reach it with `--upstream-ca`. */
+  /** Serve HTTPS (`--tls-cert`, `--tls-key`, `--tls-ca`): the live record advertises https, routers verify it with `--upstream-ca`. */
   https?: HttpsOptions | undefined;
+  /** `--upstream-ca` of the node: the CA a move's HTTPS source must chain to when this node pulls from it, and this node's certificate. */
+  peerTls?: PeerTls | undefined;
   log?: Logger;
 }
 
@@ -118,11 +120,12 @@ export async function startDataNode(opts: DataNodeOptions): Promise<DataNode> {
   registerApply(app, { log, metrics, maxBatchBytes, ownership, load, nodes, directory, gate, clusterToken: opts.clusterToken, isShuttingDown: () => shuttingDown });
   const pool = nodes.all()[0]?.pool;
   if (pool === undefined) throw new Error('a data node holds exactly one pool');
-  registerMoveEndpoints(app, { self: opts.nodeId, dataDir: opts.dataDir, view, pool, directory, codec, gate, clusterToken: opts.clusterToken });
+  const moves = registerMoveEndpoints(app, { self: opts.nodeId, dataDir: opts.dataDir, view, pool, directory, codec, gate, clusterToken: opts.clusterToken, peerTls: opts.peerTls });
   app.get('/cluster/v1/status', async () => ({ id: opts.nodeId, table: view.status(), devices: directory.registry.count() }));
 
   const close = async (): Promise<void> => {
     await app.close();
+    await moves.close();
     await reconciled;
     await directory.close();
     await nodes.close();
@@ -142,6 +145,7 @@ export async function startDataNode(opts: DataNodeOptions): Promise<DataNode> {
       load: () => load.figures(),
       ...(opts.ttlSeconds === undefined ? {} : { ttlSeconds: opts.ttlSeconds }),
       ...(opts.join === true ? { candidate: true } : {}),
+      ...(opts.https === undefined ? {} : { scheme: 'https' as const }),
       onStateChange: (state, err) => log.warn({ state, err }, 'node registration changed'),
     });
   } catch (err) {

@@ -16,7 +16,7 @@
  */
 import { rm } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import type { TableView } from '../../cluster/index.js';
 import type { Codec } from '../../codec/types.js';
 import { Encoder, decode } from 'cbor-x';
@@ -28,6 +28,8 @@ import { isValidDeviceId } from '../../devices/device-id.js';
 import { deviceIdsOnDisk } from '../../devices/layout.js';
 import type { DevicePool } from '../../devices/pool/index.js';
 import { LmjError, isLmjError } from '../../errors.js';
+import { tlsFailure } from '../../http/tls-failure.js';
+import type { PeerTls } from '../../http/tls-listener.js';
 import { decodeBatch, encodeBatch } from '../../sync/batch.js';
 import type { DeviceDirectory } from '../directory.js';
 import { checkClusterToken } from './cluster-token.js';
@@ -51,6 +53,8 @@ export interface MoveEndpointDeps {
   codec: Codec;
   gate: WriteGate;
   clusterToken: string | undefined;
+  /** Verifies a source that advertises https (`--upstream-ca` of the node) and presents this node's certificate to it. */
+  peerTls: PeerTls | undefined;
 }
 
 /** A device's copy state on this node: readings and the last element (hex, '' when none). */
@@ -121,8 +125,10 @@ async function awaitFence(d: MoveEndpointDeps, drained: Set<string>, partition: 
   drained.add(key);
 }
 
-/** Registers the move endpoints on a node's server. */
-export function registerMoveEndpoints(app: FastifyInstance, d: MoveEndpointDeps): void {
+/** Registers the move endpoints on a node's server; `close` ends the connections to sources. */
+export function registerMoveEndpoints(app: FastifyInstance, d: MoveEndpointDeps): { close(): Promise<void> } {
+  // Keep-alive connections to the sources this node pulls from (https ones verified with --upstream-ca).
+  const agent = new Agent(d.peerTls === undefined ? {} : { connect: { ...d.peerTls } });
   const guard = async (req: { headers: Record<string, unknown> }): Promise<void> => checkClusterToken(d.clusterToken, req.headers.authorization);
   // Fences (range start and epoch) whose in-flight applies were drained already.
   const drained = new Set<string>();
@@ -162,12 +168,13 @@ export function registerMoveEndpoints(app: FastifyInstance, d: MoveEndpointDeps)
     return { removed: ids.length };
   });
 
-  app.post<{ Body: Record<string, unknown> }>('/cluster/v1/move/pull', { onRequest: guard }, async (req) => pull(d, req.body ?? {}));
+  app.post<{ Body: Record<string, unknown> }>('/cluster/v1/move/pull', { onRequest: guard }, async (req) => pull(d, agent, req.body ?? {}));
 
   app.post<{ Body: Record<string, unknown> }>('/cluster/v1/move/cleanup', { onRequest: guard }, async (req) => {
     const { from, to } = partitionBounds(req.body ?? {});
     return { removed: await dropCopies(d, from, to) };
   });
+  return { close: () => agent.close() };
 }
 
 /** What a pull answers. */
@@ -183,10 +190,10 @@ export interface PullAnswer {
 }
 
 /** Target: copies up to `maxBytes` of one device's records from the source (the delta after this node's last element). */
-async function pull(d: MoveEndpointDeps, body: Record<string, unknown>): Promise<PullAnswer> {
+async function pull(d: MoveEndpointDeps, agent: Agent, body: Record<string, unknown>): Promise<PullAnswer> {
   const id = deviceParam(body.device);
-  const source = typeof body.source === 'string' && /^http:\/\/[^/\s]+$/.test(body.source) ? body.source : undefined;
-  if (source === undefined) throw new LmjError('BAD_REQUEST', 'source must be http://host:port');
+  const source = typeof body.source === 'string' && /^https?:\/\/[^/\s]+$/.test(body.source) ? body.source : undefined;
+  if (source === undefined) throw new LmjError('BAD_REQUEST', 'source must be http(s)://host:port');
   const maxBytes = Math.max(1, Number(body.maxBytes) || 1 << 20);
   const fence = body.fence === undefined || body.fence === null ? undefined : Number(body.fence);
   const r = d.view.rangeOf(d.codec.partitionOf(id));
@@ -200,7 +207,11 @@ async function pull(d: MoveEndpointDeps, body: Record<string, unknown>): Promise
     const q = new URLSearchParams({ device: id, limit: String(Math.max(10, Math.min(EXPORT_LIMIT, Math.floor(maxBytes / 256)))) });
     if (after !== undefined) q.set('after', after.toString('hex'));
     if (fence !== undefined) q.set('fence', String(fence));
-    const res = await request(`${source}/cluster/v1/move/export?${q}`, { headers: d.clusterToken === undefined ? {} : { authorization: `Bearer ${d.clusterToken}` }, headersTimeout: 30_000, bodyTimeout: 30_000 }).catch((cause: unknown) => {
+    const res = await request(`${source}/cluster/v1/move/export?${q}`, { dispatcher: agent, headers: d.clusterToken === undefined ? {} : { authorization: `Bearer ${d.clusterToken}` }, headersTimeout: 30_000, bodyTimeout: 30_000 }).catch((cause: unknown) => {
+      const tls = tlsFailure(cause);
+      if (tls !== undefined) {
+        throw new LmjError('PEER_TLS', `node ${d.self}: TLS handshake with the source ${source} failed: ${tls}: ${(cause as Error).message} (check this node's --upstream-ca)`, { cause, details: { peer: source, reason: tls } });
+      }
       throw new LmjError('NODE_UNAVAILABLE', `cannot reach the source ${source}: ${(cause as Error).message}`, { cause });
     });
     const raw = Buffer.from(await res.body.arrayBuffer());

@@ -1,6 +1,6 @@
 /** Decoding and validation of the etcd values and of a whole table (no etcd needed: pure functions). */
 import { describe, expect, it } from 'vitest';
-import { ClusterTable, META_KEY, decodeLiveNode, decodeRange, groupKey, nodeKey, rangeFromKey, rangeKey, type RawValue } from '../../../src/cluster/index.js';
+import { ClusterTable, META_KEY, decodeLiveNode, decodeRange, groupKey, nodeKey, nodeOrigin, rangeFromKey, rangeKey, type RawValue } from '../../../src/cluster/index.js';
 import { LmjError } from '../../../src/errors.js';
 
 const raw = (v: unknown, modRevision = 1): RawValue => ({ value: Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)), modRevision });
@@ -110,5 +110,12 @@ describe('value decoders', () => {
     expect(decodeLiveNode('k', Buffer.from(JSON.stringify(good))).candidate).toBeUndefined();
     expect(decodeLiveNode('k', Buffer.from(JSON.stringify({ ...good, candidate: true }))).candidate).toBe(true);
     expect(() => decodeLiveNode('k', Buffer.from(JSON.stringify({ ...good, candidate: 'yes' })))).toThrow(expect.objectContaining({ code: 'TABLE_INVALID', message: expect.stringMatching(/candidate must be true or false/) }));
+  });
+
+  it('live-node records: `scheme` (https for a node with --tls-cert) is optional, and nodeOrigin follows it', () => {
+    const good = { format: 1, id: 'n1', address: { host: '::1', port: 80 }, capacity: { devices: 1, bytes: 1 }, load: { devices: 0, bytes: 0, writesPerSec: 0, readsPerSec: 0 }, startedAt: 1, updatedAt: 2 };
+    expect(nodeOrigin(decodeLiveNode('k', Buffer.from(JSON.stringify(good))))).toBe('http://[::1]:80');
+    expect(nodeOrigin(decodeLiveNode('k', Buffer.from(JSON.stringify({ ...good, scheme: 'https' }))))).toBe('https://[::1]:80');
+    expect(() => decodeLiveNode('k', Buffer.from(JSON.stringify({ ...good, scheme: 'ftp' })))).toThrow(expect.objectContaining({ code: 'TABLE_INVALID', message: expect.stringMatching(/scheme must be "http" or "https"/) }));
   });
 });
