@@ -14,7 +14,7 @@
  *   wide integers, NaN) is answered by the kernel's "fall back" and scanned row by row.
  */
 import type { ReadTxn } from '../core/types.js';
-import { ROOT, tsPrefix } from '../core/telemetry/model.js';
+import { ROOT } from '../core/telemetry/model.js';
 import type { AggState } from './aggregate.js';
 import type { AggFn, Expr } from './ast.js';
 import type { Budget } from './budget.js';
@@ -136,6 +136,9 @@ function stateOf(fn: AggFn, a: number, b: number): AggState {
 export interface PushdownScan {
   from: number | null;
   to: number | null;
+  /** `tsPrefix(from)` / `tsPrefix(to)`, built once per query. */
+  fromKey: Buffer | null;
+  toKey: Buffer | null;
   members: Buffer[];
   fns: readonly AggFn[];
 }
@@ -150,9 +153,7 @@ export function pushdownDevice(txn: ReadTxn, deviceId: string, p: Pushdown, scan
   const readings = rootRef(txn, ROOT.readings);
   if (readings === null) return true;
   const maxRows = budget.limits.maxScanned - budget.stats.rowsScanned + 1;
-  const from = scan.from === null ? null : tsPrefix(scan.from);
-  const to = scan.to === null ? null : tsPrefix(scan.to);
-  const out = txn.readingAggregates(readings, from, to, { members: scan.members, preds: p.preds, width: p.width, aggs: p.aggs, maxRows });
+  const out = txn.readingAggregates(readings, scan.fromKey, scan.toKey, { members: scan.members, preds: p.preds, width: p.width, aggs: p.aggs, maxRows });
   if (out === null || out[0] !== 0) return false;
   budget.rows(out[1] as number);
   budget.stats.valuesRead += out[2] as number;

@@ -41,8 +41,19 @@ function sameValues(a: readonly SqlValue[], b: readonly SqlValue[]): boolean {
   return true;
 }
 
+/**
+ * The map key of a group key: the value itself for one key (numbers and text are
+ * distinct Map keys, booleans count as 0/1 as in tupleKey), else its tupleKey. A sink's
+ * keys all have the same length, so the two forms never meet in one map.
+ */
+function groupKey(key: readonly SqlValue[]): SqlValue {
+  if (key.length !== 1) return tupleKey(key);
+  const v = key[0] as SqlValue;
+  return typeof v === 'boolean' ? Number(v) : v;
+}
+
 class GroupSink implements Sink {
-  private readonly groups = new Map<string, PartialGroup>();
+  private readonly groups = new Map<SqlValue, PartialGroup>();
   private seq = 0;
   /** The group key of the current row, reused row after row. */
   private readonly scratch: SqlValue[] = [];
@@ -66,7 +77,7 @@ class GroupSink implements Sink {
     // group (a bucket, the device): identical key values are the same tupleKey.
     let g = this.last;
     if (g === undefined || !sameValues(key, g.key)) {
-      const k = tupleKey(key);
+      const k = groupKey(key);
       g = this.groups.get(k);
       if (g === undefined) {
         g = { key: key.slice(), states: this.c.aggs.map((a) => newState(a.fn)) };
