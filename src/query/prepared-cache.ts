@@ -29,12 +29,16 @@ function usesNow(stmt: SelectStmt): boolean {
   return found;
 }
 
-/** The cache key of `stmt` with `params`, or null when it must be prepared every time. */
-export function preparedKey(sql: string, stmt: SelectStmt, params: readonly unknown[]): string | null {
-  if (stmt.explain || stmt.star || !VIEWS.has(stmt.from) || usesNow(stmt)) return null;
+/** The cache key of a statement with `params`, or null when the parameters cannot be told apart by it. */
+export function preparedKey(sql: string, params: readonly unknown[]): string | null {
   // JSON tells 1 from "1" and true, but not NaN/±Infinity from null nor -0 from 0.
   if (params.some((v) => typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0)))) return null;
   return params.length === 0 ? sql : `${sql}\u0000${JSON.stringify(params)}`;
+}
+
+/** Whether the prepared form of `stmt` depends only on its text and parameters (so it may be cached). */
+export function cacheable(stmt: SelectStmt): boolean {
+  return !stmt.explain && !stmt.star && VIEWS.has(stmt.from) && !usesNow(stmt);
 }
 
 /** A bounded least-recently-used map. */

@@ -8,7 +8,7 @@ import type { EvalContext } from './eval.js';
 import { finishSelect } from './finish.js';
 import { parseSql } from './parse.js';
 import { findWord, sqlError } from './position.js';
-import { PreparedCache, preparedKey } from './prepared-cache.js';
+import { PreparedCache, cacheable, preparedKey } from './prepared-cache.js';
 import { explainSelect, prepareSelect, selectPartial, type PreparedSelect } from './select-run.js';
 import { createTable, deleteRows, dropTable, insertRows, updateRows } from './tables.js';
 import { DEFAULT_LIMITS, type QueryLimits, type QueryOptions, type QueryResult, type QuerySource, type ScanMode } from './types.js';
@@ -35,11 +35,12 @@ const preparedSelects = new PreparedCache<PreparedSelect>();
 
 /** `stmt` prepared, from the cache when its text and parameters were prepared before. */
 async function preparedSelect(sql: string, stmt: SelectStmt, source: QuerySource, ctx: EvalContext, budget: Budget): Promise<PreparedSelect> {
-  const key = preparedKey(sql, stmt, ctx.params);
+  // Only cacheable statements are ever stored, so a hit needs no further check.
+  const key = preparedKey(sql, ctx.params);
   const hit = key === null ? undefined : preparedSelects.get(key);
   if (hit !== undefined) return hit;
   const p = await prepareSelect(stmt, source, ctx, budget);
-  if (key !== null) preparedSelects.set(key, p);
+  if (key !== null && cacheable(stmt)) preparedSelects.set(key, p);
   return p;
 }
 
