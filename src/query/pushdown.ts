@@ -128,7 +128,8 @@ function deviceMatches(p: Pushdown, deviceId: string): boolean {
 
 function stateOf(fn: AggFn, a: number, b: number): AggState {
   if (fn === 'count') return { fn, n: a };
-  if (fn === 'sum' || fn === 'avg') return { fn, n: a, sum: b };
+  // 0 + b: the sum a fresh state would hold after merging b (never -0).
+  if (fn === 'sum' || fn === 'avg') return { fn, n: a, sum: 0 + b };
   return { fn: fn as 'min' | 'max', v: a === 0 ? null : b };
 }
 
@@ -161,9 +162,12 @@ export function pushdownDevice(txn: ReadTxn, deviceId: string, p: Pushdown, scan
   if (!deviceMatches(p, deviceId)) return true;
   const groups = out[3] as number;
   const n = scan.fns.length;
+  const keys = p.keys;
   for (let g = 0, o = 4; g < groups; g++, o += 1 + 2 * n) {
-    const key = p.keys.map((k) => (k === 'device' ? deviceId : (out[o] as number)));
-    const states = scan.fns.map((fn, i) => stateOf(fn, out[o + 1 + 2 * i] as number, out[o + 2 + 2 * i] as number));
+    const key: SqlValue[] = [];
+    for (const k of keys) key.push(k === 'device' ? deviceId : (out[o] as number));
+    const states: AggState[] = [];
+    for (let i = 0; i < n; i++) states.push(stateOf(scan.fns[i] as AggFn, out[o + 1 + 2 * i] as number, out[o + 2 + 2 * i] as number));
     sink.mergeGroup(key, states);
   }
   return true;

@@ -19,7 +19,10 @@ export interface RowOrder {
 /** Consumes rows that passed WHERE; `add` returns false when no more rows are needed. */
 export interface Sink {
   add(row: SqlValue[]): boolean;
-  /** Folds a group's states computed elsewhere (the native pushdown) in; aggregated sinks only. */
+  /**
+   * Folds a group's states computed elsewhere (the native pushdown) in; aggregated sinks
+   * only. Takes ownership of `key` and `states` (the caller must not reuse them).
+   */
   mergeGroup?(key: SqlValue[], states: AggState[]): void;
   partial(): PartialResult;
 }
@@ -67,8 +70,16 @@ class GroupSink implements Sink {
   ) {}
 
   mergeGroup(key: SqlValue[], states: AggState[]): void {
-    const g = this.group(key);
-    states.forEach((st, i) => mergeState(g.states[i] as AggState, st));
+    const k = groupKey(key);
+    const g = this.groups.get(k);
+    if (g !== undefined) {
+      for (let i = 0; i < states.length; i++) mergeState(g.states[i] as AggState, states[i] as AggState);
+      return;
+    }
+    // A new group takes the caller's arrays (the pushdown builds them per group): merging
+    // them into fresh states would give the same values.
+    this.groups.set(k, { key, states });
+    this.budget.held(this.groups.size, 'groups');
   }
 
   /** The group of `key` (copied when the group is new). */
