@@ -46,13 +46,14 @@ export class Txn implements WriteTxn {
   /**
    * The last few object/set pointers known to exist in this transaction (skips a lookup
    * per member write). Several, because a reading's writes alternate between the new
-   * reading, the `readings` set and the `ids` index.
+   * reading, the `readings` set and the `ids` index. Allocated on first use: a read
+   * transaction (one per query per device instance) never needs them.
    */
-  private readonly known: Buffer[] = Array.from({ length: KNOWN_SLOTS }, () => Buffer.alloc(17));
+  private known: Buffer[] | null = null;
   private knownCount = 0;
   private knownNext = 0;
   /** The last pointer `objPointer` handed out, until `objCreateWith` uses it. */
-  private readonly fresh = Buffer.alloc(17);
+  private fresh: Buffer | null = null;
   private freshValid = false;
 
   constructor(
@@ -71,12 +72,13 @@ export class Txn implements WriteTxn {
   }
 
   private isKnown(p: Buffer): boolean {
-    for (let i = 0; i < this.knownCount; i++) if (samePointer(p, this.known[i]!)) return true;
+    for (let i = 0; i < this.knownCount; i++) if (samePointer(p, this.known![i]!)) return true;
     return false;
   }
 
   private remember(p: Buffer): void {
     if (this.isKnown(p)) return;
+    this.known ??= Array.from({ length: KNOWN_SLOTS }, () => Buffer.alloc(17));
     this.known[this.knownNext]!.set(p);
     this.knownNext = (this.knownNext + 1) % KNOWN_SLOTS;
     if (this.knownCount < KNOWN_SLOTS) this.knownCount++;
@@ -235,7 +237,7 @@ export class Txn implements WriteTxn {
   objPointer(): Buffer {
     this.writing();
     const p = this.ctx.codec.newPointer(OBJECT_TYPE, this.ctx.partition);
-    this.fresh.set(p);
+    (this.fresh ??= Buffer.alloc(17)).set(p);
     this.freshValid = true;
     return p;
   }
@@ -247,7 +249,7 @@ export class Txn implements WriteTxn {
     const h = this.ctx.h;
     // The marker as `objCreate` puts it (LMDB drops it at the second name but counts it).
     // A pointer just handed out by objPointer is new by construction: no lookup.
-    const fresh = this.freshValid && samePointer(p, this.fresh);
+    const fresh = this.freshValid && samePointer(p, this.fresh!);
     this.freshValid = false;
     if (fresh || (!this.isKnown(p) && h.set.getBinaryFast(p) === undefined)) h.set.putSync(p, MARKER);
     const { names: ns, values: vs, order } = n;
@@ -366,7 +368,7 @@ export class Txn implements WriteTxn {
   }
 
   private register(p: Buffer): void {
-    if (this.freshValid && samePointer(p, this.fresh)) this.freshValid = false;
+    if (this.freshValid && samePointer(p, this.fresh!)) this.freshValid = false;
     const set = this.ctx.h.set;
     if (set.getBinaryFast(p) === undefined) set.putSync(p, MARKER);
     this.remember(p);

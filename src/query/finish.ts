@@ -63,17 +63,44 @@ function fillRows(c: CompiledSelect, rows: SqlValue[][], range: FillRange, limit
   return out;
 }
 
-function columnType(values: SqlValue[], declared: SqlType | undefined): SqlType {
+function columnType(rows: readonly SqlValue[][], i: number, declared: SqlType | undefined): SqlType {
   if (declared !== undefined) return declared;
   let t: SqlType = 'null';
-  for (const v of values) {
-    const vt = typeOf(v);
+  for (const r of rows) {
+    const vt = typeOf(r[i] ?? null);
     if (vt === 'null' || vt === t) continue;
     if (t === 'null') t = vt;
     else if ((t === 'int' && vt === 'real') || (t === 'real' && vt === 'int')) t = 'real';
     else return 'json';
   }
   return t;
+}
+
+/** Output values then ORDER BY values of each post-aggregation row (plain loops: this runs on every answer). */
+function outputRows(c: CompiledSelect, post: readonly SqlValue[][]): SqlValue[][] {
+  const outFns = c.outFns;
+  const orderFns = c.orderFns;
+  const rows: SqlValue[][] = new Array<SqlValue[]>(post.length);
+  for (let i = 0; i < post.length; i++) {
+    const r = post[i] as SqlValue[];
+    const o: SqlValue[] = [];
+    for (const f of outFns) o.push(f(r));
+    for (const f of orderFns) o.push(f(r));
+    rows[i] = o;
+  }
+  return rows;
+}
+
+/** Group keys then final aggregate values of each group. */
+function groupRows(groups: readonly PartialGroup[]): SqlValue[][] {
+  const post: SqlValue[][] = new Array<SqlValue[]>(groups.length);
+  for (let i = 0; i < groups.length; i++) {
+    const g = groups[i] as PartialGroup;
+    const r = g.key.slice();
+    for (const st of g.states) r.push(finalValue(st));
+    post[i] = r;
+  }
+  return post;
 }
 
 /** The answer rows and columns of a compiled SELECT from its (merged) partial result. */
@@ -84,21 +111,21 @@ export function finishSelect(c: CompiledSelect, partial: PartialResult, range: F
     let groups: PartialGroup[] = partial.groups;
     // An aggregate without GROUP BY has exactly one row, also over no input.
     if (groups.length === 0 && c.groupFns.length === 0) groups = [{ key: [], states: c.aggs.map((a) => newState(a.fn)) }];
-    let post = groups.map((g) => [...g.key, ...g.states.map(finalValue)]);
-    post = fillRows(c, post, range, limits);
+    let post = fillRows(c, groupRows(groups), range, limits);
     if (c.having !== null) {
       const h = c.having;
       post = post.filter((r) => truth(h(r)) === true);
     }
-    rows = post.map((r) => [...c.outFns.map((f) => f(r)), ...c.orderFns.map((f) => f(r))]);
+    rows = outputRows(c, post);
   } else {
     rows = partial.rows;
   }
   if (c.orderFns.length > 0) rows.sort(rowComparator(nOut, c.orderDesc));
   const end = c.stmt.limit === null ? undefined : c.stmt.offset + c.stmt.limit;
-  rows = rows.slice(c.stmt.offset, end);
+  if (c.stmt.offset > 0 || (end !== undefined && end < rows.length)) rows = rows.slice(c.stmt.offset, end);
   if (rows.length > limits.maxRows) throw tooManyRows(limits.maxRows);
-  const out = rows.map((r) => r.slice(0, nOut));
-  const columns = c.names.map((name, i) => ({ name, type: columnType(out.map((r) => r[i] ?? null), c.declared[i]) }));
+  // Rows without ORDER BY values are already the output rows (never mutated afterwards).
+  const out = c.orderFns.length === 0 && partial.kind === 'groups' ? rows : rows.map((r) => r.slice(0, nOut));
+  const columns = c.names.map((name, i) => ({ name, type: columnType(out, i, c.declared[i]) }));
   return { columns, rows: out };
 }

@@ -102,6 +102,8 @@ export function accessPlan(where: Expr | null, ctx: EvalContext, deviceCol = 'de
 export function selectDevices(filter: DeviceFilter, ids: readonly string[]): string[] {
   if (filter.kind === 'all') return [...ids].sort();
   if (filter.kind === 'list') {
+    // One or a few named devices (the usual `device = 'x'`): no set of every id.
+    if (filter.ids.length <= 4) return [...new Set(filter.ids)].filter((x) => ids.includes(x)).sort();
     const have = new Set(ids);
     return [...new Set(filter.ids)].filter((x) => have.has(x)).sort();
   }

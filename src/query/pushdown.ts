@@ -14,7 +14,7 @@
  *   wide integers, NaN) is answered by the kernel's "fall back" and scanned row by row.
  */
 import type { ReadTxn } from '../core/types.js';
-import { ROOT, tsPrefix } from '../core/telemetry/model.js';
+import { ROOT } from '../core/telemetry/model.js';
 import type { AggState } from './aggregate.js';
 import type { AggFn, Expr } from './ast.js';
 import type { Budget } from './budget.js';
@@ -128,7 +128,8 @@ function deviceMatches(p: Pushdown, deviceId: string): boolean {
 
 function stateOf(fn: AggFn, a: number, b: number): AggState {
   if (fn === 'count') return { fn, n: a };
-  if (fn === 'sum' || fn === 'avg') return { fn, n: a, sum: b };
+  // 0 + b: the sum a fresh state would hold after merging b (never -0).
+  if (fn === 'sum' || fn === 'avg') return { fn, n: a, sum: 0 + b };
   return { fn: fn as 'min' | 'max', v: a === 0 ? null : b };
 }
 
@@ -136,6 +137,9 @@ function stateOf(fn: AggFn, a: number, b: number): AggState {
 export interface PushdownScan {
   from: number | null;
   to: number | null;
+  /** `tsPrefix(from)` / `tsPrefix(to)`, built once per query. */
+  fromKey: Buffer | null;
+  toKey: Buffer | null;
   members: Buffer[];
   fns: readonly AggFn[];
 }
@@ -150,9 +154,7 @@ export function pushdownDevice(txn: ReadTxn, deviceId: string, p: Pushdown, scan
   const readings = rootRef(txn, ROOT.readings);
   if (readings === null) return true;
   const maxRows = budget.limits.maxScanned - budget.stats.rowsScanned + 1;
-  const from = scan.from === null ? null : tsPrefix(scan.from);
-  const to = scan.to === null ? null : tsPrefix(scan.to);
-  const out = txn.readingAggregates(readings, from, to, { members: scan.members, preds: p.preds, width: p.width, aggs: p.aggs, maxRows });
+  const out = txn.readingAggregates(readings, scan.fromKey, scan.toKey, { members: scan.members, preds: p.preds, width: p.width, aggs: p.aggs, maxRows });
   if (out === null || out[0] !== 0) return false;
   budget.rows(out[1] as number);
   budget.stats.valuesRead += out[2] as number;
@@ -160,9 +162,12 @@ export function pushdownDevice(txn: ReadTxn, deviceId: string, p: Pushdown, scan
   if (!deviceMatches(p, deviceId)) return true;
   const groups = out[3] as number;
   const n = scan.fns.length;
+  const keys = p.keys;
   for (let g = 0, o = 4; g < groups; g++, o += 1 + 2 * n) {
-    const key = p.keys.map((k) => (k === 'device' ? deviceId : (out[o] as number)));
-    const states = scan.fns.map((fn, i) => stateOf(fn, out[o + 1 + 2 * i] as number, out[o + 2 + 2 * i] as number));
+    const key: SqlValue[] = [];
+    for (const k of keys) key.push(k === 'device' ? deviceId : (out[o] as number));
+    const states: AggState[] = [];
+    for (let i = 0; i < n; i++) states.push(stateOf(scan.fns[i] as AggFn, out[o + 1 + 2 * i] as number, out[o + 2 + 2 * i] as number));
     sink.mergeGroup(key, states);
   }
   return true;

@@ -8,6 +8,7 @@ import type { EvalContext } from './eval.js';
 import { finishSelect } from './finish.js';
 import { parseSql } from './parse.js';
 import { findWord, sqlError } from './position.js';
+import { PreparedCache, cacheable, preparedKey } from './prepared-cache.js';
 import { explainSelect, prepareSelect, selectPartial, type PreparedSelect } from './select-run.js';
 import { createTable, deleteRows, dropTable, insertRows, updateRows } from './tables.js';
 import { DEFAULT_LIMITS, type QueryLimits, type QueryOptions, type QueryResult, type QuerySource, type ScanMode } from './types.js';
@@ -27,6 +28,20 @@ export interface PreparedQuery {
 function resolve(options: QueryOptions): { ctx: EvalContext; limits: QueryLimits; mode: ScanMode } {
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   return { ctx: { params: options.params ?? [], now: options.now ?? Date.now() }, limits, mode: options.scan ?? 'auto' };
+}
+
+/** Prepared SELECTs of `runQuery` by SQL text and parameters (see prepared-cache.ts). */
+const preparedSelects = new PreparedCache<PreparedSelect>();
+
+/** `stmt` prepared, from the cache when its text and parameters were prepared before. */
+async function preparedSelect(sql: string, stmt: SelectStmt, source: QuerySource, ctx: EvalContext, budget: Budget): Promise<PreparedSelect> {
+  // Only cacheable statements are ever stored, so a hit needs no further check.
+  const key = preparedKey(sql, ctx.params);
+  const hit = key === null ? undefined : preparedSelects.get(key);
+  if (hit !== undefined) return hit;
+  const p = await prepareSelect(stmt, source, ctx, budget);
+  if (key !== null && cacheable(stmt)) preparedSelects.set(key, p);
+  return p;
 }
 
 /** Adds a position to SQL_INVALID errors raised while compiling (they name a column or nothing). */
@@ -102,7 +117,7 @@ export async function runQuery(source: QuerySource, sql: string, options: QueryO
       budget.stats.rowsWritten = n;
       return { columns: [{ name: 'rows', type: 'int' }], rows: [[n]], stats: budget.stats };
     }
-    const p = await prepareSelect(stmt, source, ctx, budget);
+    const p = await preparedSelect(sql, stmt, source, ctx, budget);
     if (stmt.explain) {
       const lines = await explainSelect(p, source, ctx, mode);
       return { columns: [{ name: 'plan', type: 'text' }], rows: lines.map((l) => [l]), stats: budget.stats };

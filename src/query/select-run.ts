@@ -10,7 +10,7 @@ import { compileSelect, type CompiledSelect, type ViewColumns } from './compile-
 import { truth, type EvalContext } from './eval.js';
 import { accessPlan, selectDevices, type AccessPlan } from './plan.js';
 import { DEVICE_COLUMNS, DEVICE_SLOT, TS_SLOT, scanDevice, scanLatest, scanReadings, type Emit } from './scan-readings.js';
-import { pushdownDevice, pushdownOf } from './pushdown.js';
+import { pushdownDevice, pushdownOf, type Pushdown } from './pushdown.js';
 import { makeSink } from './sink.js';
 import { columnIndex, scanTable, tableAccess, requireTable } from './tables.js';
 import type { TableSchema } from './table-schema.js';
@@ -26,6 +26,26 @@ export interface PreparedSelect {
   plan: AccessPlan;
   view: 'readings' | 'latest' | 'devices' | 'table';
   table: TableSchema | null;
+  /** Stored member names of the member columns, in slot order. */
+  members: Buffer[];
+  /** Column names read (fixed ones included). */
+  referenced: Set<string>;
+  /** The aggregate pushdown by "more than one instance" (computed on first use). */
+  pushdowns: Map<boolean, Pushdown | null>;
+}
+
+function prepared(compiled: CompiledSelect, plan: AccessPlan, view: PreparedSelect['view'], table: TableSchema | null): PreparedSelect {
+  return { compiled, plan, view, table, members: compiled.members.map(memberName), referenced: referenced(compiled), pushdowns: new Map() };
+}
+
+function pushdownFor(p: PreparedSelect, ctx: EvalContext, instances: number): Pushdown | null {
+  const several = instances > 1;
+  let push = p.pushdowns.get(several);
+  if (push === undefined) {
+    push = pushdownOf(p.compiled, ctx, instances);
+    p.pushdowns.set(several, push);
+  }
+  return push;
 }
 
 /** The stored member name of a member column: a leading `.` selects a member shadowed by a fixed column. */
@@ -55,6 +75,13 @@ function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/**
+ * Synchronous scanning between two yields to the event loop, in ms: long enough that a
+ * small query (one device, a few hundred readings) never pays for one, short enough
+ * that ingest acks and HTTP keep flowing during a long query.
+ */
+const SLICE_MS = 2;
+
 /** Resolves the view and compiles `stmt` (expanding `*` needs the source). */
 export async function prepareSelect(stmt: SelectStmt, source: QuerySource, ctx: EvalContext, budget: Budget): Promise<PreparedSelect> {
   const viewName = stmt.from;
@@ -68,7 +95,7 @@ export async function prepareSelect(stmt: SelectStmt, source: QuerySource, ctx: 
         : [...TELEMETRY_FIXED, ...(await memberColumns(source, selectDevices(plan.devices, await source.listDevices()), budget))];
       s = { ...stmt, items: starItems(cols) };
     }
-    return { compiled: compileSelect(s, columns, ctx), plan, view: viewName, table: null };
+    return prepared(compileSelect(s, columns, ctx), plan, viewName, null);
   }
   if (source.tables === undefined) throw new LmjError('SQL_TABLE_NOT_FOUND', `no table ${viewName} (pseudo-tables are not offered here)`);
   const store = await source.tables();
@@ -76,7 +103,7 @@ export async function prepareSelect(stmt: SelectStmt, source: QuerySource, ctx: 
   const types = new Map<string, SqlType>(table.columns.map((c) => [c.name, c.type]));
   const s = stmt.star ? { ...stmt, items: starItems(table.columns.map((c) => c.name)) } : stmt;
   const compiled = compileSelect(s, { fixed: table.columns.map((c) => c.name), dynamic: false, types }, ctx);
-  return { compiled, plan: { devices: { kind: 'all' }, from: null, to: null }, view: 'table', table };
+  return prepared(compiled, { devices: { kind: 'all' }, from: null, to: null }, 'table', table);
 }
 
 /** Scans and aggregates: the partial result of this source (before HAVING/FILL/ORDER/LIMIT). */
@@ -88,28 +115,41 @@ export async function selectPartial(p: PreparedSelect, source: QuerySource, ctx:
   if (p.view === 'table' && p.table !== null && source.tables !== undefined) {
     const t = p.table;
     const wanted = t.columns.map(() => false);
-    for (const name of referenced(c)) wanted[columnIndex(t, name)] = true;
+    for (const name of p.referenced) wanted[columnIndex(t, name)] = true;
     const store = await source.tables();
     budget.stats.instances++;
     store.read((txn) => scanTable(txn, requireTable(txn, t.name), c.stmt.where, ctx, wanted, budget, (row) => emit(row)));
     return sink.partial();
   }
-  const members = c.members.map(memberName);
+  const members = p.members;
   const width = c.width;
   const ids = selectDevices(p.plan.devices, await source.listDevices());
-  const push = p.view === 'readings' && (mode === 'auto' || mode === 'batch') ? pushdownOf(c, ctx, ids.length) : null;
-  const pushScan = { from: p.plan.from, to: p.plan.to, members, fns: c.aggs.map((a) => a.fn) };
+  const push = p.view === 'readings' && (mode === 'auto' || mode === 'batch') ? pushdownFor(p, ctx, ids.length) : null;
+  const pushScan = {
+    from: p.plan.from,
+    to: p.plan.to,
+    fromKey: p.plan.from === null ? null : tsPrefix(p.plan.from),
+    toKey: p.plan.to === null ? null : tsPrefix(p.plan.to),
+    members,
+    fns: c.aggs.map((a) => a.fn),
+  };
+  const wantPtr = p.referenced.has('ptr');
+  let slice = performance.now();
   for (const id of ids) {
-    // Each instance is one synchronous read transaction; between instances the event
-    // loop runs (ingest acks, HTTP) so a long query never stalls the daemon's writes.
-    await yieldToEventLoop();
+    // Each instance is one synchronous read transaction; between instances, once a
+    // slice of scanning has passed, the event loop runs (ingest acks, HTTP) so a long
+    // query never stalls the daemon's writes.
+    if (performance.now() - slice >= SLICE_MS) {
+      await yieldToEventLoop();
+      slice = performance.now();
+    }
     budget.clock();
     const more = await source.readDevice(id, (txn) => {
       budget.stats.instances++;
       if (p.view === 'devices') return scanDevice(txn, id, emit, budget);
       if (p.view === 'latest') return scanLatest(txn, id, members, width, emit, budget);
       if (push !== null && pushdownDevice(txn, id, push, pushScan, sink, budget)) return true;
-      return scanReadings(txn, id, { from: p.plan.from, to: p.plan.to, members, mode, wantPtr: referenced(c).has('ptr') }, width, emit, budget);
+      return scanReadings(txn, id, { from: p.plan.from, to: p.plan.to, members, mode, wantPtr }, width, emit, budget);
     });
     if (more === false) break;
   }
@@ -154,7 +194,7 @@ export async function explainSelect(p: PreparedSelect, source: QuerySource, ctx:
   const lines: string[] = [`SELECT from ${p.view === 'table' ? `pseudo-table ${p.table?.name ?? ''}` : `view ${p.view}`}`];
   if (p.view === 'table' && p.table !== null) {
     lines.push(`instance: tables; ${tableAccess(p.table, c.stmt.where, ctx)}`);
-    lines.push(`members read per row: ${[...referenced(c)].join(', ') || '(none)'}`);
+    lines.push(`members read per row: ${[...p.referenced].join(', ') || '(none)'}`);
   } else {
     const all = await source.listDevices();
     lines.push(deviceText(p, selectDevices(p.plan.devices, all), all.length));
@@ -172,7 +212,7 @@ export async function explainSelect(p: PreparedSelect, source: QuerySource, ctx:
         : 'batches of 1,024 readings (set cursor range and one get per member, in TypeScript)';
       const how = c.members.length === 0 ? 'no member reads' : mode === 'walk' ? walk : mode === 'get' ? get : batch;
       lines.push(`members read per reading: ${c.members.join(', ') || '(none: element only)'} — ${how}`);
-      if (native && mode !== 'walk' && mode !== 'get' && pushdownOf(c, ctx, selectDevices(p.plan.devices, all).length) !== null) {
+      if (native && mode !== 'walk' && mode !== 'get' && pushdownFor(p, ctx, selectDevices(p.plan.devices, all).length) !== null) {
         lines.push('aggregate pushdown: WHERE, groups and aggregates computed in the addon, one call per instance (row scan for an instance with non-numeric values)');
       }
     } else if (p.view === 'latest') {

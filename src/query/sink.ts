@@ -19,7 +19,10 @@ export interface RowOrder {
 /** Consumes rows that passed WHERE; `add` returns false when no more rows are needed. */
 export interface Sink {
   add(row: SqlValue[]): boolean;
-  /** Folds a group's states computed elsewhere (the native pushdown) in; aggregated sinks only. */
+  /**
+   * Folds a group's states computed elsewhere (the native pushdown) in; aggregated sinks
+   * only. Takes ownership of `key` and `states` (the caller must not reuse them).
+   */
   mergeGroup?(key: SqlValue[], states: AggState[]): void;
   partial(): PartialResult;
 }
@@ -41,8 +44,19 @@ function sameValues(a: readonly SqlValue[], b: readonly SqlValue[]): boolean {
   return true;
 }
 
+/**
+ * The map key of a group key: the value itself for one key (numbers and text are
+ * distinct Map keys, booleans count as 0/1 as in tupleKey), else its tupleKey. A sink's
+ * keys all have the same length, so the two forms never meet in one map.
+ */
+function groupKey(key: readonly SqlValue[]): SqlValue {
+  if (key.length !== 1) return tupleKey(key);
+  const v = key[0] as SqlValue;
+  return typeof v === 'boolean' ? Number(v) : v;
+}
+
 class GroupSink implements Sink {
-  private readonly groups = new Map<string, PartialGroup>();
+  private readonly groups = new Map<SqlValue, PartialGroup>();
   private seq = 0;
   /** The group key of the current row, reused row after row. */
   private readonly scratch: SqlValue[] = [];
@@ -56,8 +70,16 @@ class GroupSink implements Sink {
   ) {}
 
   mergeGroup(key: SqlValue[], states: AggState[]): void {
-    const g = this.group(key);
-    states.forEach((st, i) => mergeState(g.states[i] as AggState, st));
+    const k = groupKey(key);
+    const g = this.groups.get(k);
+    if (g !== undefined) {
+      for (let i = 0; i < states.length; i++) mergeState(g.states[i] as AggState, states[i] as AggState);
+      return;
+    }
+    // A new group takes the caller's arrays (the pushdown builds them per group): merging
+    // them into fresh states would give the same values.
+    this.groups.set(k, { key, states });
+    this.budget.held(this.groups.size, 'groups');
   }
 
   /** The group of `key` (copied when the group is new). */
@@ -66,7 +88,7 @@ class GroupSink implements Sink {
     // group (a bucket, the device): identical key values are the same tupleKey.
     let g = this.last;
     if (g === undefined || !sameValues(key, g.key)) {
-      const k = tupleKey(key);
+      const k = groupKey(key);
       g = this.groups.get(k);
       if (g === undefined) {
         g = { key: key.slice(), states: this.c.aggs.map((a) => newState(a.fn)) };
