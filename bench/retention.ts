@@ -26,6 +26,7 @@ import { openStore } from '../src/core/index.js';
 import { applyReadings, messageIdentity, type ReadingInput } from '../src/core/telemetry/index.js';
 import { createPool } from '../src/devices/pool/index.js';
 import type { DevicePool } from '../src/devices/pool/index.js';
+import { DEFAULT_DUTY_PERCENT } from '../src/gateway/retention/pacing.js';
 import { RetentionRunner } from '../src/gateway/retention/runner.js';
 import { createRng } from '../firmware-sim/rng.js';
 import { envProfile } from '../firmware-sim/profiles/env.js';
@@ -38,6 +39,9 @@ const INTERVAL_MS = 10_000;
 const T0 = Date.UTC(2026, 10, 1);
 const ALONE_MS = 1500;
 const MB = 1024 * 1024;
+/** The runner's pacing and transaction size: the config defaults unless the environment says otherwise. */
+const DUTY_PERCENT = Number(process.env['LMJ_BENCH_RETENTION_DUTY'] ?? DEFAULT_DUTY_PERCENT);
+const BATCH = Number(process.env['LMJ_BENCH_RETENTION_BATCH'] ?? 500);
 
 function inputs(ctx: DeviceContext, from: number, count: number, ts: (i: number) => number): ReadingInput[] {
   const codec = getCodec();
@@ -118,7 +122,7 @@ async function round(tpl: string, dir: string, total: number): Promise<Round> {
   const counter = { count: (): number => 0 };
   const runner = new RetentionRunner({
     pool,
-    settings: { defaults: { maxAgeMs: (total / 2) * INTERVAL_MS, maxBytes: undefined, dropUnsynced: false }, devices: new Map(), intervalMs: 0, batchReadings: 500 },
+    settings: { defaults: { maxAgeMs: (total / 2) * INTERVAL_MS, maxBytes: undefined, dropUnsynced: false }, devices: new Map(), intervalMs: 0, batchReadings: BATCH, dutyPercent: DUTY_PERCENT },
     listDevices: () => [SUBJECT],
     onCompactStep: (_id, step) => {
       if (step !== 'before-copy') return;
@@ -127,6 +131,7 @@ async function round(tpl: string, dir: string, total: number): Promise<Round> {
       marks['trimCount'] = counter.count();
       cpSync(join(dir, 'devices', SUBJECT, 'data.mdb'), join(baseline, 'data.mdb'));
       marks['compact'] = performance.now();
+      marks['compactCount'] = counter.count();
     },
   });
   mkdirSync(baseline, { recursive: true });
@@ -159,7 +164,7 @@ async function round(tpl: string, dir: string, total: number): Promise<Round> {
       trimIngestRate: (cTrim - c0) / trimS,
       compactMBps: run.bytesBefore / MB / compactS,
       freedMBps: (run.bytesBefore - run.bytesAfter) / MB / compactS,
-      compactIngestRate: (c1 - cTrim) / ((t1 - (marks['trimmed'] as number)) / 1000),
+      compactIngestRate: (c1 - (marks['compactCount'] as number)) / compactS,
       mdbCopyMBps: run.bytesBefore / MB / ((tb1 - tb0) / 1000),
       mdbCopyIngestRate: (cBaseEnd - cBase) / ((tb1 - tb0) / 1000),
       bytesBefore: run.bytesBefore,
@@ -172,6 +177,22 @@ async function round(tpl: string, dir: string, total: number): Promise<Round> {
   }
 }
 
+/** Each round's ingest rates over the same round's rate alone: medians of the per-round ratios. */
+function printRoundRatios(rounds: readonly Round[]): void {
+  const rows: [string, keyof Round][] = [
+    ['during the trim', 'trimIngestRate'],
+    ['during our compaction', 'compactIngestRate'],
+    ['during mdb_copy -c (other process)', 'mdbCopyIngestRate'],
+  ];
+  console.log('\n## ingest of the other devices over the same round\'s ingest alone (per-round ratios)\n');
+  console.log('| case | median | min..max | runs |');
+  console.log('| --- | --- | --- | --- |');
+  for (const [name, k] of rows) {
+    const r = rounds.map((x) => x[k] / x.aloneRate);
+    console.log(`| ${name} | ${median(r).toFixed(2)}x | ${Math.min(...r).toFixed(2)}..${Math.max(...r).toFixed(2)} | ${r.length} |`);
+  }
+}
+
 /** Runs the retention benchmark (section `retention` of `npm run bench`). */
 export async function runRetentionBench(total = Number(process.env['LMJ_BENCH_RETENTION_READINGS'] ?? 12_000), runs = Number(process.env['LMJ_BENCH_RETENTION_RUNS'] ?? 3)): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'lmj-bench-retention-'));
@@ -179,7 +200,7 @@ export async function runRetentionBench(total = Number(process.env['LMJ_BENCH_RE
     const tpl = join(root, 'template');
     const w0 = performance.now();
     await template(tpl, total);
-    console.log(`\n# retention: ${total.toLocaleString('en-US')} readings written in ${((performance.now() - w0) / 1000).toFixed(1)} s; half expire per round; load average ${loadavg()[0]?.toFixed(1)}`);
+    console.log(`\n# retention: ${total.toLocaleString('en-US')} readings written in ${((performance.now() - w0) / 1000).toFixed(1)} s; half expire per round; ${BATCH} per delete transaction, duty cycle ${DUTY_PERCENT} %; load average ${loadavg()[0]?.toFixed(1)}`);
     const rounds: Round[] = [];
     for (let i = 0; i < runs; i++) rounds.push(await round(tpl, join(root, `run-${i}`), total));
     const col = (k: keyof Round): number[] => rounds.map((r) => r[k]);
@@ -189,11 +210,12 @@ export async function runRetentionBench(total = Number(process.env['LMJ_BENCH_RE
       { name: 'during our compaction', rates: col('compactIngestRate'), baseline: 'alone', unit: 'readings/s' },
       { name: 'during mdb_copy -c (other process)', rates: col('mdbCopyIngestRate'), baseline: 'alone', unit: 'readings/s' },
     ]);
+    printRoundRatios(rounds);
     printRateTable('compaction of the trimmed instance (MB of data.mdb per second)', [
       { name: 'mdb_copy -c (liblmdb, baseline)', rates: col('mdbCopyMBps'), unit: 'MB/s' },
-      { name: 'record copy + fsync + rename (ours)', rates: col('compactMBps'), baseline: 'mdb_copy -c (liblmdb, baseline)', unit: 'MB/s' },
+      { name: 'record copy in a worker + fsync + rename (ours)', rates: col('compactMBps'), baseline: 'mdb_copy -c (liblmdb, baseline)', unit: 'MB/s' },
     ]);
-    printRateTable('trim (delete transactions of 500 readings through the pool)', [{ name: 'trim', rates: col('trimRate'), unit: 'readings/s' }]);
+    printRateTable(`trim (delete transactions of ${BATCH} readings through the pool, duty cycle ${DUTY_PERCENT} %)`, [{ name: 'trim', rates: col('trimRate'), unit: 'readings/s' }]);
     printRateTable('disk given back by our compaction', [{ name: 'freed', rates: col('freedMBps'), unit: 'MB/s' }]);
     const mb = (k: keyof Round): string => (median(col(k)) / MB).toFixed(2);
     console.log(`data.mdb: ${mb('bytesBefore')} MB before, ${mb('bytesAfter')} MB after our compaction, ${mb('mdbCopyBytes')} MB after mdb_copy -c; ${median(col('expired')).toLocaleString('en-US')} readings expired per round; load average ${loadavg()[0]?.toFixed(1)}`);

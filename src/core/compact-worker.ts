@@ -1,0 +1,20 @@
+/**
+ * Worker-thread entry of the compaction copy ({@link copyInstance}): runs the record
+ * copy off the daemon's event loop, so the other devices' commits keep their thread.
+ * Input `workerData` = `{ source, dest }`; it posts one {@link CopyReply} and ends.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { isLmjError } from '../errors.js';
+import { copyInstance } from './compact-copy.js';
+import type { CopyReply } from './compact-thread.js';
+
+const { source, dest } = workerData as { source: string; dest: string };
+let reply: CopyReply;
+try {
+  reply = { ok: true, counts: await copyInstance(source, dest) };
+} catch (err) {
+  reply = isLmjError(err)
+    ? { ok: false, code: err.code, message: err.message, details: err.details }
+    : { ok: false, code: 'COMPACTION_FAILED', message: String((err as { message?: unknown }).message ?? err), details: undefined };
+}
+parentPort?.postMessage(reply);
