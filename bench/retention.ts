@@ -5,16 +5,20 @@
  * compacted by liblmdb's `mdb_copy -c` as the baseline, in the same run.
  *
  * Data: one device with `LMJ_BENCH_RETENTION_READINGS` env-profile readings (default
- * 12,000, one every 10 s), written once and copied fresh into every round. Per round
+ * 8,000, one every 10 s), written once and copied fresh into every round. Per round
  * (`LMJ_BENCH_RETENTION_RUNS`, default 3), interleaved:
  * 1. ingest alone: 4 devices, `safe` durability, batches of 20 readings through
- *    `pool.use(…).writeAsync(applyReadings)`, for 1.5 s;
+ *    `pool.use(…).writeAsync(applyReadings)`, for 1 s;
  * 2. `runner.run(device)` with a max age that expires the oldest half, ingest running:
  *    trim (readings/s) and compaction (MB/s of the file, MB/s given back) timed apart
  *    by the runner's compaction hook, the ingest rate counted in each phase;
  * 3. `mdb_copy -c` of a copy of the trimmed instance (taken in the hook, outside the
- *    timed compaction), ingest running beside the separate process.
- * Medians of the rounds; `data.mdb` sizes before and after. Keep under ~60 s.
+ *    timed compaction), ingest running beside the separate process;
+ * 4. ingest alone again for 1 s: the round's baseline is the mean of 1 and 4, so a load
+ *    change during the round moves the baseline with it.
+ * The runner's pacing and batch are the config defaults (`LMJ_BENCH_RETENTION_DUTY`,
+ * `LMJ_BENCH_RETENTION_BATCH` override them). Medians of the rounds and of the per-round
+ * ratios; `data.mdb` sizes before and after. ~35 s on an idle machine.
  */
 import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -37,7 +41,7 @@ const SUBJECT = 'subject';
 const INGEST_DEVICES = ['ing-0', 'ing-1', 'ing-2', 'ing-3'];
 const INTERVAL_MS = 10_000;
 const T0 = Date.UTC(2026, 10, 1);
-const ALONE_MS = 1500;
+const ALONE_MS = 1000;
 const MB = 1024 * 1024;
 /** The runner's pacing and transaction size: the config defaults unless the environment says otherwise. */
 const DUTY_PERCENT = Number(process.env['LMJ_BENCH_RETENTION_DUTY'] ?? DEFAULT_DUTY_PERCENT);
@@ -86,6 +90,15 @@ function ingest(pool: DevicePool, seq: { n: number }): { count(): number; stop()
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Readings the other devices store in ALONE_MS with nothing else running. */
+async function ingestAlone(pool: DevicePool, seq: { n: number }): Promise<number> {
+  const alone = ingest(pool, seq);
+  await sleep(ALONE_MS);
+  const n = alone.count();
+  await alone.stop();
+  return n;
 }
 
 function mdbCopyCompact(from: string, to: string): Promise<void> {
@@ -137,10 +150,7 @@ async function round(tpl: string, dir: string, total: number): Promise<Round> {
   mkdirSync(baseline, { recursive: true });
   mkdirSync(join(dir, 'baseline-out'), { recursive: true });
   try {
-    const alone = ingest(pool, seq);
-    await sleep(ALONE_MS);
-    const aloneCount = alone.count();
-    await alone.stop();
+    const aloneBefore = await ingestAlone(pool, seq);
     const busy = ingest(pool, seq);
     counter.count = busy.count;
     const t0 = performance.now();
@@ -156,10 +166,11 @@ async function round(tpl: string, dir: string, total: number): Promise<Round> {
     const tb1 = performance.now();
     const cBaseEnd = busy.count();
     await busy.stop();
+    const aloneAfter = await ingestAlone(pool, seq);
     const trimS = ((marks['trimmed'] as number) - t0) / 1000;
     const compactS = (t1 - (marks['compact'] as number)) / 1000;
     return {
-      aloneRate: aloneCount / (ALONE_MS / 1000),
+      aloneRate: (aloneBefore + aloneAfter) / ((2 * ALONE_MS) / 1000),
       trimRate: run.expired / trimS,
       trimIngestRate: (cTrim - c0) / trimS,
       compactMBps: run.bytesBefore / MB / compactS,
@@ -194,7 +205,7 @@ function printRoundRatios(rounds: readonly Round[]): void {
 }
 
 /** Runs the retention benchmark (section `retention` of `npm run bench`). */
-export async function runRetentionBench(total = Number(process.env['LMJ_BENCH_RETENTION_READINGS'] ?? 12_000), runs = Number(process.env['LMJ_BENCH_RETENTION_RUNS'] ?? 3)): Promise<void> {
+export async function runRetentionBench(total = Number(process.env['LMJ_BENCH_RETENTION_READINGS'] ?? 8_000), runs = Number(process.env['LMJ_BENCH_RETENTION_RUNS'] ?? 3)): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'lmj-bench-retention-'));
   try {
     const tpl = join(root, 'template');

@@ -12,6 +12,14 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { LmjError, type ErrorCode } from '../errors.js';
 
+/**
+ * The copy thread's nice value. The copy is background work: where it competes for a core
+ * with the event loop that commits every other device's ingest, the event loop goes
+ * first (docs/retention.md, Measurements). The compacted device's own writes queue until
+ * the swap, so the copy is lowered, not starved (19 would be idle-only).
+ */
+export const COPY_NICENESS = 10;
+
 /** What the worker posts back. */
 export type CopyReply =
   | { ok: true; counts: { main: number; setKeys: number } }
@@ -22,7 +30,7 @@ export type CopyReply =
  * the `.ts` source through tsx's `tsImport` (Node 20 does not apply an `--import`
  * loader given in a worker's execArgv to the worker's own entry).
  */
-function startWorker(workerData: { source: string; dest: string }): Worker {
+function startWorker(workerData: { source: string; dest: string; niceness: number }): Worker {
   const here = fileURLToPath(import.meta.url);
   if (here.endsWith('.js')) return new Worker(join(dirname(here), 'compact-worker.js'), { workerData });
   // The ESM build of tsx's API (require.resolve names the CommonJS one).
@@ -39,7 +47,7 @@ function startWorker(workerData: { source: string; dest: string }): Worker {
  */
 export function copyInstanceInWorker(source: string, dest: string): Promise<{ main: number; setKeys: number }> {
   return new Promise((resolve, reject) => {
-    const worker = startWorker({ source, dest });
+    const worker = startWorker({ source, dest, niceness: COPY_NICENESS });
     let reply: CopyReply | undefined;
     let failure: unknown;
     worker.once('message', (m: CopyReply) => (reply = m));
