@@ -150,6 +150,8 @@ export const ERROR_CODES = {
   TLS_BAD_PEM: { errno: -33722, httpStatus: 500, message: 'a TLS file holds no valid PEM certificate or key' },
   TLS_KEY_MISMATCH: { errno: -33723, httpStatus: 500, message: 'the TLS private key does not belong to the certificate' },
   UPSTREAM_TLS: { errno: -33725, httpStatus: 502, message: 'the upstream TLS handshake failed (certificate not trusted, expired or for another name)' },
+  // Retention and compaction (-33610…).
+  COMPACTION_FAILED: { errno: -33610, httpStatus: 500, message: 'the compaction copy failed; the old instance is kept' },
   // Native reading scan (-33660…).
   SCAN_FAILED: { errno: -33660, httpStatus: 500, message: 'native reading scan failed (LMDB cursor error)' },
 } as const;

@@ -1,8 +1,8 @@
 /**
  * The record-by-record copy behind compaction: every `main` entry and every `set`
  * duplicate (existence markers by exact lookup, as lmdb-js iterates past them) in key
- * order, a few thousand puts per write transaction, yielding to the event loop between
- * transactions so the process keeps serving other devices.
+ * order, a few thousand puts per write transaction. It runs in a worker thread
+ * (./compact-thread.ts), off the event loop that serves the other devices.
  *
  * Why not `mdb_env_copy2(MDB_CP_COMPACT)` (lmdb-js `env.backup(path, true)`, which does
  * exist in our data-format-v1 build and writes a copy mdb_dump reads): it copies each
@@ -12,7 +12,6 @@
  * disagrees with its contents and `verifyInstance` reports it corrupt. Rewriting the
  * entries gives a header that matches what is stored.
  */
-import { setImmediate as yieldTurn } from 'node:timers/promises';
 import { MARKER } from './bytes.js';
 import { closeHandles, DEFAULT_MAP_SIZE, openHandles, type LmdbDb } from './lmdb-env.js';
 
@@ -22,7 +21,7 @@ export const COPY_CHUNK = 4000;
 /** The smallest key after `key`. */
 const after = (key: Buffer): Buffer => Buffer.concat([key, Buffer.alloc(1)]);
 
-async function copyMain(from: LmdbDb, to: LmdbDb, root: LmdbDb): Promise<number> {
+function copyMain(from: LmdbDb, to: LmdbDb, root: LmdbDb): number {
   let start: Buffer | undefined;
   let n = 0;
   for (;;) {
@@ -36,11 +35,10 @@ async function copyMain(from: LmdbDb, to: LmdbDb, root: LmdbDb): Promise<number>
     });
     if (last === undefined) return n;
     start = after(last);
-    await yieldTurn();
   }
 }
 
-async function copySet(from: LmdbDb, to: LmdbDb, root: LmdbDb): Promise<number> {
+function copySet(from: LmdbDb, to: LmdbDb, root: LmdbDb): number {
   let start: Buffer | undefined;
   let n = 0;
   for (;;) {
@@ -62,7 +60,6 @@ async function copySet(from: LmdbDb, to: LmdbDb, root: LmdbDb): Promise<number> 
     });
     if (last === undefined) return n;
     start = after(last);
-    await yieldTurn();
   }
 }
 
@@ -73,8 +70,8 @@ export async function copyInstance(source: string, dest: string): Promise<{ main
     // `fast`: the caller fsyncs the finished file once.
     const dst = openHandles(dest, 'fast', Math.max(src.mapSize, DEFAULT_MAP_SIZE), false);
     try {
-      const main = await copyMain(src.main, dst.main, dst.root);
-      const setKeys = await copySet(src.set, dst.set, dst.root);
+      const main = copyMain(src.main, dst.main, dst.root);
+      const setKeys = copySet(src.set, dst.set, dst.root);
       return { main, setKeys };
     } finally {
       await closeHandles(dst);

@@ -1,7 +1,7 @@
 /**
  * Copy-compaction of one closed LMJCore instance: LMDB files never shrink, so space
  * freed by deletes is only given back by writing a compacted copy (a record-by-record
- * copy, ./compact-copy.ts says why not `mdb_env_copy2`) and swapping it in.
+ * copy in a worker thread, ./compact-copy.ts says why not `mdb_env_copy2`) and swapping it in.
  *
  * Crash safety: the copy is written to `<dir>/.compact/data.mdb`, fsynced, then
  * renamed over `<dir>/data.mdb` (one atomic rename in the same directory, then the
@@ -11,7 +11,7 @@
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { copyInstance } from './compact-copy.js';
+import { copyInstanceInWorker } from './compact-thread.js';
 
 /** The temporary directory a compaction writes its copy into, inside the instance directory. */
 export const COMPACT_TMP = '.compact';
@@ -54,7 +54,8 @@ export async function compactInstance(dir: string, onStep?: (step: CompactStep) 
   const bytesBefore = statSync(data).size;
   await onStep?.('before-copy');
   mkdirSync(tmp);
-  const copying = copyInstance(dir, tmp);
+  // The copy runs in a worker thread: other devices' commits keep this event loop.
+  const copying = copyInstanceInWorker(dir, tmp);
   await onStep?.('copying');
   await copying;
   const copy = join(tmp, 'data.mdb');

@@ -74,7 +74,8 @@ async function localRun(flags: Flags): Promise<unknown> {
   const sync = storedCursors(dataDir);
   const pool = createPool({ dataDir, durability });
   try {
-    const runner = new RetentionRunner({ pool, settings, listDevices: () => listDeviceIds(dataDir), sync: sync.cursors });
+    // The daemon is stopped: no ingest to leave room for, so the deletes run unpaced.
+    const runner = new RetentionRunner({ pool, settings: { ...settings, dutyPercent: 100 }, listDevices: () => listDeviceIds(dataDir), sync: sync.cursors });
     const devices = await runner.run(only);
     return { devices, status: runner.status() };
   } finally {

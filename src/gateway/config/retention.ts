@@ -59,5 +59,6 @@ export function retentionSettingsOf(cfg: GatewayConfig): RetentionSettings {
     devices,
     intervalMs: r.intervalSeconds * 1000,
     batchReadings: r.batchReadings,
+    dutyPercent: r.dutyPercent,
   };
 }

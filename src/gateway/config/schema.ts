@@ -8,6 +8,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_QUEUED_BEFORE_CONNACK } from '../broker/connect-queue.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../../http/tls-listener.js';
+import { DEFAULT_DUTY_PERCENT } from '../retention/pacing.js';
 
 /** Complete, validated daemon configuration. */
 export interface GatewayConfig {
@@ -139,6 +140,8 @@ export interface GatewayConfig {
     intervalSeconds: number;
     /** Most readings removed per write transaction. */
     batchReadings: number;
+    /** Share of wall time the delete transactions may fill, percent (100 = back to back). */
+    dutyPercent: number;
     /** Per-device overrides (config file only), by device id. */
     devices: Record<string, RetentionOverride>;
   };
@@ -222,6 +225,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'retention.dropUnsynced', env: 'LMJ_EDGE_RETENTION_DROP_UNSYNCED', flag: 'retentionDropUnsynced', kind: 'bool' },
   { key: 'retention.intervalSeconds', env: 'LMJ_EDGE_RETENTION_INTERVAL_SECONDS', kind: 'int', min: 0, max: 7 * 86_400 },
   { key: 'retention.batchReadings', env: 'LMJ_EDGE_RETENTION_BATCH_READINGS', kind: 'int', min: 1, max: 10_000 },
+  { key: 'retention.dutyPercent', env: 'LMJ_EDGE_RETENTION_DUTY_PERCENT', kind: 'int', min: 1, max: 100 },
   { key: 'tls.cert', env: 'LMJ_EDGE_TLS_CERT', flag: 'tlsCert', kind: 'path', optional: true },
   { key: 'tls.key', env: 'LMJ_EDGE_TLS_KEY', flag: 'tlsKey', kind: 'path', optional: true },
   { key: 'tls.ca', env: 'LMJ_EDGE_TLS_CA', flag: 'tlsCa', kind: 'path', optional: true },
@@ -283,6 +287,6 @@ export function defaultConfig(): GatewayConfig {
     sync: { upstream: undefined, token: undefined, gatewayId: undefined, outboxBudget: 256 * 1024 * 1024, outboxPolicy: 'backpressure', upstreamCa: undefined },
     tls: { cert: undefined, key: undefined, ca: undefined, handshakeTimeoutMs: DEFAULT_HANDSHAKE_TIMEOUT_MS },
     // Nothing is removed unless configured; a run per hour when it is.
-    retention: { maxAgeSeconds: 0, maxBytes: 0, dropUnsynced: false, intervalSeconds: 3600, batchReadings: 500, devices: {} },
+    retention: { maxAgeSeconds: 0, maxBytes: 0, dropUnsynced: false, intervalSeconds: 3600, batchReadings: 500, dutyPercent: DEFAULT_DUTY_PERCENT, devices: {} },
   };
 }

@@ -21,6 +21,8 @@ export interface RetentionSettings {
   intervalMs: number;
   /** Most readings removed per write transaction. */
   batchReadings: number;
+  /** Share of wall time the delete transactions may fill, percent (1..100; ./pacing.ts). */
+  dutyPercent: number;
 }
 
 /** The policy in force for `deviceId`. */

@@ -1,16 +1,19 @@
 /**
  * The retention runner: per device, removes expired readings (age, then size) in small
- * write transactions through the pool — yielding to the event loop between them, so
- * ingest commits interleave — then copy-compacts the instance under the pool's
- * exclusive hold (the device's writes queue meanwhile) so the space goes back to the disk.
+ * write transactions through the pool — paced to a duty cycle (./pacing.ts), so ingest
+ * commits of every device keep their share of the event loop, the disk and the
+ * threadpool — then copy-compacts the instance under the pool's exclusive hold (the
+ * device's writes queue meanwhile; the copy runs in a worker thread) so the space goes
+ * back to the disk. `stop()` ends a run in progress after its current transaction.
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { setImmediate as yieldTurn } from 'node:timers/promises';
+import { setTimeout as sleep, setImmediate as yieldTurn } from 'node:timers/promises';
 import { compactInstance, type CompactStep } from '../../core/compact.js';
 import { expireOldest, type ExpireStep } from '../../core/telemetry/expire.js';
 import { readRoot } from '../../core/telemetry/root.js';
 import type { DevicePool } from '../../devices/pool/types.js';
+import { pauseAfter } from './pacing.js';
 import { isActive, policyFor, type RetentionPolicy, type RetentionSettings } from './policy.js';
 
 /** Compact after a run removed at least this share of a device's readings (or the file is over maxBytes). */
@@ -67,6 +70,8 @@ export class RetentionRunner {
   private lastRun: DeviceRun[] = [];
   private lastRunAt: number | null = null;
   private lastRunDurationMs: number | null = null;
+  /** Aborted by `stop()`: a paced run ends at its next pause instead of running on. */
+  private stopping = new AbortController();
   readonly counters = { readingsExpired: 0, bytesReclaimed: 0, unsyncedDropped: 0, compactions: 0, runs: 0, failures: 0 };
 
   constructor(private readonly deps: RetentionDeps) {}
@@ -75,14 +80,16 @@ export class RetentionRunner {
   start(): void {
     const ms = this.deps.settings.intervalMs;
     if (ms <= 0 || this.timer !== undefined) return;
+    if (this.stopping.signal.aborted) this.stopping = new AbortController();
     this.timer = setInterval(() => void this.run().catch(() => undefined), ms);
     this.timer.unref();
   }
 
-  /** Stops the timer and waits for a run in progress. */
+  /** Stops the timer and ends a run in progress after its current transaction or compaction. */
   async stop(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
+    this.stopping.abort();
     await this.running?.catch(() => undefined);
   }
 
@@ -113,6 +120,7 @@ export class RetentionRunner {
     const ids = only === undefined ? await this.deps.listDevices() : [only];
     const out: DeviceRun[] = [];
     for (const id of ids) {
+      if (this.stopping.signal.aborted) break;
       const policy = policyFor(this.deps.settings, id);
       if (!isActive(policy)) continue;
       try {
@@ -147,7 +155,7 @@ export class RetentionRunner {
       if (quota > 0) await this.expire(id, run, { beforeTs: undefined, quota, policy });
     }
     const overSize = policy.maxBytes !== undefined && bytesBefore > policy.maxBytes;
-    if (run.expired > 0 && (run.expired >= before.count * COMPACT_MIN_SHARE || overSize)) {
+    if (run.expired > 0 && (run.expired >= before.count * COMPACT_MIN_SHARE || overSize) && !this.stopping.signal.aborted) {
       const hook = this.deps.onCompactStep;
       const r = await pool.exclusive(id, (dir) => compactInstance(dir, hook === undefined ? undefined : (step) => hook(id, step)));
       run.compacted = true;
@@ -158,17 +166,29 @@ export class RetentionRunner {
     return run;
   }
 
-  /** Removes readings in transactions of at most `batchReadings`, yielding between them. */
+  /** Waits after a delete transaction that took `busyMs` (the duty cycle); a stop ends the wait. */
+  private async pause(busyMs: number): Promise<void> {
+    const ms = pauseAfter(busyMs, this.deps.settings.dutyPercent);
+    // Even unpaced, ingest's commits for this device and others run between our transactions.
+    if (ms <= 0) return void (await yieldTurn());
+    await sleep(ms, undefined, { signal: this.stopping.signal }).catch((err: unknown) => {
+      if ((err as { name?: unknown }).name !== 'AbortError') throw err;
+    });
+  }
+
+  /** Removes readings in transactions of at most `batchReadings`, paced by {@link pause}. */
   private async expire(id: string, run: DeviceRun, o: { beforeTs: number | undefined; quota: number; policy: RetentionPolicy }): Promise<void> {
     let left = o.quota;
-    while (left > 0) {
+    while (left > 0 && !this.stopping.signal.aborted) {
       const step: ExpireStep = {
         beforeTs: o.beforeTs,
         limit: Math.min(this.deps.settings.batchReadings, left),
         syncedThrough: this.deps.sync === undefined ? null : this.deps.sync.syncedThrough(id),
         dropUnsynced: o.policy.dropUnsynced,
       };
+      const began = performance.now();
       const r = await this.deps.pool.use(id, (s) => s.writeAsync((t) => expireOldest(t, step)));
+      const busyMs = performance.now() - began;
       run.expired += r.removed;
       run.unsyncedDropped += r.unsyncedDropped;
       this.counters.readingsExpired += r.removed;
@@ -176,8 +196,7 @@ export class RetentionRunner {
       if (r.removed > 0) await this.deps.sync?.onExpired?.(id, r.elements);
       left -= r.removed;
       if (r.exhausted || r.removed === 0) return;
-      // Let ingest's commits for this device and others run between our transactions.
-      await yieldTurn();
+      await this.pause(busyMs);
     }
   }
 }

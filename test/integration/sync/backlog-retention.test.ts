@@ -29,7 +29,7 @@ async function setup(dropUnsynced: boolean) {
   const runner = (o: Outbox | { syncedThrough(id: string): Buffer | undefined }) =>
     new RetentionRunner({
       pool: ing.pool,
-      settings: { defaults: { maxAgeMs: 1000, maxBytes: undefined, dropUnsynced }, devices: new Map(), intervalMs: 0, batchReadings: 25 },
+      settings: { defaults: { maxAgeMs: 1000, maxBytes: undefined, dropUnsynced }, devices: new Map(), intervalMs: 0, batchReadings: 25, dutyPercent: 100 },
       listDevices: () => ['rt-1'],
       sync: o,
     });

@@ -32,7 +32,7 @@ async function trimmed(): Promise<{ dataDir: string; dir: string; header: number
   try {
     const runner = new RetentionRunner({
       pool,
-      settings: { defaults: { maxAgeMs: (N - EXPIRED) * 1000, maxBytes: undefined, dropUnsynced: false }, devices: new Map(), intervalMs: 0, batchReadings: 200 },
+      settings: { defaults: { maxAgeMs: (N - EXPIRED) * 1000, maxBytes: undefined, dropUnsynced: false }, devices: new Map(), intervalMs: 0, batchReadings: 200, dutyPercent: 100 },
       listDevices: () => ['d1'],
     });
     const [r] = await runner.run(undefined, T0 + N * 1000);

@@ -31,7 +31,7 @@ async function fill(dataDir: string, device: string, n = N): Promise<void> {
 function runner(pool: DevicePool, defaults: Partial<RetentionPolicy>, sync?: SyncCursors): RetentionRunner {
   return new RetentionRunner({
     pool,
-    settings: { defaults: { maxAgeMs: undefined, maxBytes: undefined, dropUnsynced: false, ...defaults }, devices: new Map(), intervalMs: 0, batchReadings: 200 },
+    settings: { defaults: { maxAgeMs: undefined, maxBytes: undefined, dropUnsynced: false, ...defaults }, devices: new Map(), intervalMs: 0, batchReadings: 200, dutyPercent: 100 },
     listDevices: () => ['d1'],
     ...(sync === undefined ? {} : { sync }),
   });
@@ -144,35 +144,77 @@ describe('retention runner', () => {
     }
   });
 
-  it('queues writes that arrive during compaction and applies them to the compacted instance', async () => {
+  it('paces its delete transactions and ends a paced run at stop, after the transaction in flight, without compacting', async () => {
+    const dataDir = tmpDir();
+    await fill(dataDir, 'd1');
+    const pool = createPool({ dataDir, durability: 'fast' });
+    let transactions = 0;
+    // 1 %: after each transaction a pause of 99 times its duration, which the stop ends.
+    const r: RetentionRunner = new RetentionRunner({
+      pool,
+      settings: { defaults: { maxAgeMs: 1000 * 1000, maxBytes: undefined, dropUnsynced: false }, devices: new Map(), intervalMs: 0, batchReadings: 200, dutyPercent: 1 },
+      listDevices: () => ['d1'],
+      // Everything counts as synced; the stop lands during the pause after the first transaction.
+      sync: { syncedThrough: () => Buffer.alloc(25, 0xff), onExpired: () => void (transactions++ === 0 ? setImmediate(() => void r.stop()) : undefined) },
+    });
+    try {
+      const [run] = await r.run(undefined, T0 + N * 1000);
+      await r.stop();
+      expect(transactions).toBe(1);
+      expect(run).toMatchObject({ expired: 200, compacted: false });
+      expect((await check(pool, 'd1')).count).toBe(N - 200);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('queues writes that arrive during compaction for the compacted instance while another device keeps committing', async () => {
     const dataDir = tmpDir();
     await fill(dataDir, 'd1');
     const pool = createPool({ dataDir, durability: 'fast' });
     const codec = getCodec();
-    const write = (seq: number): Promise<unknown> =>
-      pool.use('d1', (s) =>
-        s.writeAsync((t) => {
-          const raw = Buffer.from(JSON.stringify({ seq, late: true }));
-          return applyReadings(t, 'd1', [{ flat: codec.flatten(raw, 'json'), identity: messageIdentity(raw), receivedAt: T0 + N * 1000 + seq }]);
-        }),
+    const write = (id: string, seq: number): Promise<unknown> =>
+      pool.use(
+        id,
+        (s) =>
+          s.writeAsync((t) => {
+            const raw = Buffer.from(JSON.stringify({ seq, late: true }));
+            return applyReadings(t, id, [{ flat: codec.flatten(raw, 'json'), identity: messageIdentity(raw), receivedAt: T0 + N * 1000 + seq }]);
+          }),
+        { create: true },
       );
+    // Another device ingests, one write in flight, through the whole run.
+    let otherAcked = 0;
+    let running = true;
+    const other = (async () => {
+      while (running) await write('d2', otherAcked).then(() => otherAcked++);
+    })();
     let queued: Promise<unknown>[] = [];
     let storedDuringCopy = 0;
+    const acks: Partial<Record<string, number>> = {};
+    let storedAtRename = -1;
     const r = new RetentionRunner({
       pool,
-      settings: { defaults: { maxAgeMs: 1000 * 1000, maxBytes: undefined, dropUnsynced: false }, devices: new Map(), intervalMs: 0, batchReadings: 200 },
+      settings: { defaults: { maxAgeMs: 1000 * 1000, maxBytes: undefined, dropUnsynced: false }, devices: new Map(), intervalMs: 0, batchReadings: 200, dutyPercent: 100 },
       listDevices: () => ['d1'],
       onCompactStep: async (_id, step) => {
+        acks[step] = otherAcked;
+        if (step === 'renamed') storedAtRename = storedDuringCopy;
         if (step !== 'copying') return;
-        queued = Array.from({ length: 20 }, (_, i) => write(N + i).then(() => storedDuringCopy++));
+        queued = Array.from({ length: 20 }, (_, i) => write('d1', N + i).then(() => storedDuringCopy++));
         // Give the queued writes every chance to run; they must still wait for the swap.
         for (let i = 0; i < 20; i++) await new Promise((res) => setImmediate(res));
       },
     });
     try {
       const [run] = await r.run(undefined, T0 + N * 1000);
+      running = false;
+      await other;
       expect(run?.compacted).toBe(true);
       expect(queued).toHaveLength(20);
+      expect(storedAtRename).toBe(0);
+      // The copy runs in a worker: the other device's commits were acknowledged while it ran.
+      expect(acks['copied']).toBeGreaterThan(acks['copying'] ?? Infinity);
       await Promise.all(queued);
       expect(storedDuringCopy).toBe(20);
       const c = await check(pool, 'd1');

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, retentionSettingsOf } from '../../../../src/gateway/config/index.js';
+import { DEFAULT_DUTY_PERCENT, pauseAfter } from '../../../../src/gateway/retention/pacing.js';
 import { policyFor } from '../../../../src/gateway/retention/policy.js';
 import { isLmjError } from '../../../../src/errors.js';
 import { tmpDir } from '../../../helpers/tmp-dir.js';
@@ -28,6 +29,21 @@ describe('retention config', () => {
     const s = retentionSettingsOf(loadConfig());
     expect(s.defaults).toEqual({ maxAgeMs: undefined, maxBytes: undefined, dropUnsynced: false });
     expect(s.intervalMs).toBe(3_600_000);
+    expect(s.dutyPercent).toBe(DEFAULT_DUTY_PERCENT);
+  });
+
+  it('takes the duty cycle from the environment and refuses one outside 1..100', () => {
+    expect(retentionSettingsOf(loadConfig({ env: { LMJ_EDGE_RETENTION_DUTY_PERCENT: '100' } })).dutyPercent).toBe(100);
+    expect(retentionSettingsOf(loadConfig({ file: file({ retention: { dutyPercent: 5 } }) })).dutyPercent).toBe(5);
+    expect(badKey(() => loadConfig({ env: { LMJ_EDGE_RETENTION_DUTY_PERCENT: '0' } }))).toBe('retention.dutyPercent');
+    expect(badKey(() => loadConfig({ env: { LMJ_EDGE_RETENTION_DUTY_PERCENT: '101' } }))).toBe('retention.dutyPercent');
+  });
+
+  it('pauses after a delete transaction so it fills at most the duty share of the wall time', () => {
+    expect(pauseAfter(10, 20)).toBe(40);
+    expect(pauseAfter(10, 50)).toBe(10);
+    expect(pauseAfter(10, 100)).toBe(0);
+    expect(pauseAfter(0, 20)).toBe(0);
   });
 
   it('layers file < env < flags and applies per-device overrides over the default', () => {
