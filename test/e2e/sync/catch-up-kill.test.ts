@@ -55,7 +55,8 @@ describe('catch-up with batches in flight, router SIGKILLed', () => {
     const port = await freePort();
 
     // The backlog: written while no uplink runs (the gateway was offline), as the router starts.
-    const starting = startRouterProcess(routerDir, port, tokens);
+    // Durability safe: an answer sent before the commits would leave a window the size of an fsync.
+    const starting = startRouterProcess(routerDir, port, tokens, 'safe');
     const ing: Ingestor = await ingestor(gwDir);
     closers.push(() => ing.close());
     await Promise.all(DEVICES.map((id) => publish(ing, id, 0, PER_DEVICE)));
