@@ -3,37 +3,46 @@
  * drains to a router on loopback. Compared, in the same run, with the gateway's own
  * sustained ingest rate through the ingest pipeline (the baseline).
  *
- * Per run: (1) ingest `readings` messages (100 devices, ~120-byte JSON) through the
- * real ingest pipeline with the uplink off — the ingest rate; (2) start a router (a
- * separate `lmj-edge router` process, as it would be on another machine) and the sync
- * service over that data directory — the catch-up rate = readings confirmed by the
- * router / time until the backlog is empty. Both use durability `safe`.
- * Target: catch-up ≥ 2× ingest.
+ * Per run: (1) a router process starts (`lmj-edge router`, as on another machine) and
+ * learns the devices from one reading each (the fleet synced before the outage: its
+ * instances exist and are open); (2) the gateway's ingest pipeline takes `readings`
+ * messages (~120-byte JSON, round-robin over the devices) with its uplink off — the
+ * ingest rate; (3) the sync service starts in the same process over that pipeline with
+ * the daemon's default uplink settings, as the daemon's would once the router is
+ * reachable again — the catch-up rate = readings confirmed by the router / time until
+ * all are confirmed. Both sides use durability `safe` and the daemon's libuv threadpool
+ * size. `--cold` skips (1): the router creates every device's instance during the
+ * drain (a gateway's first contact). Target: catch-up ≥ 2× ingest.
  *
- * Usage: node dist/bench/catch-up.js [--readings 1000000] [--runs 5] [--devices 100]
+ * Prints medians of the runs, each run's own ratio, the CPU seconds of both processes
+ * during the drain and the load average.
+ *
+ * Usage: node dist/bench/catch-up.js [--readings 10000] [--runs 3] [--devices 100] [--cold]
  */
+// Must stay the first import: the same threadpool size as the daemon (before any fs call).
+import '../src/cli/threadpool.js';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createIngestor } from '../src/gateway/ingest/index.js';
+import { createIngestor, type Ingestor } from '../src/gateway/ingest/index.js';
 import { startSync } from '../src/sync/index.js';
-import { printRateTable } from './lib/report.js';
+import { median, printRateTable } from './lib/report.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CLI = join(resolve(HERE, '..'), 'src', 'cli', 'main.js');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const GATEWAY = 'bench-gw';
 
-/** Ingests `n` readings over `devices` devices; returns readings/s. */
-async function ingest(dataDir: string, n: number, devices: number): Promise<number> {
-  const ing = await createIngestor({ dataDir, durability: 'safe' });
+/** Ingests `n` readings (sequence numbers from `from`) over `devices` devices into `ing`; returns readings/s. */
+async function ingest(ing: Ingestor, n: number, devices: number, from = 0): Promise<number> {
   const inflight = 4000;
   let next = 0;
   const t0 = performance.now();
   const worker = async (): Promise<void> => {
     while (next < n) {
-      const i = next++;
+      const i = from + next++;
       const payload = Buffer.from(
         JSON.stringify({ seq: i, temp: 20 + (i % 100) / 10, hum: 40 + (i % 37), pressure: 1013.2, battery: 3.71, rssi: -60 - (i % 30) }),
       );
@@ -42,13 +51,19 @@ async function ingest(dataDir: string, n: number, devices: number): Promise<numb
     }
   };
   await Promise.all(Array.from({ length: inflight }, worker));
-  const rate = n / ((performance.now() - t0) / 1000);
-  await ing.close();
-  return rate;
+  return n / ((performance.now() - t0) / 1000);
 }
 
-/** Starts `lmj-edge router` on a free port; resolves with its port and a stopper. */
-async function routerProcess(dataDir: string): Promise<{ port: number; stop(): Promise<void> }> {
+/** A running `lmj-edge router` process. */
+interface RouterProcess {
+  port: number;
+  /** User + system CPU seconds so far (from /proc). */
+  cpuSeconds(): number;
+  stop(): Promise<void>;
+}
+
+/** Starts `lmj-edge router` on a free port. */
+async function routerProcess(dataDir: string): Promise<RouterProcess> {
   const proc = spawn(process.execPath, [CLI, 'router', '--data', dataDir, '--http-port', '0', '--nodes', '2', '--log-level', 'warn'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -64,6 +79,12 @@ async function routerProcess(dataDir: string): Promise<{ port: number; stop(): P
   });
   return {
     port,
+    cpuSeconds() {
+      // Fields 14 and 15 of /proc/PID/stat (after the parenthesised name): utime, stime in ticks.
+      const stat = readFileSync(`/proc/${proc.pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(f[11]) + Number(f[12])) / 100;
+    },
     async stop() {
       proc.kill('SIGTERM');
       await exited;
@@ -71,47 +92,92 @@ async function routerProcess(dataDir: string): Promise<{ port: number; stop(): P
   };
 }
 
-/** Drains the backlog of `gwDir` to a fresh router; returns readings/s. */
-async function catchUp(gwDir: string, routerDir: string, n: number): Promise<number> {
-  const router = await routerProcess(routerDir);
-  const ing = await createIngestor({ dataDir: gwDir, durability: 'safe' });
-  const sync = startSync(
-    { dataDir: gwDir, durable: true, devices: ing },
-    { upstream: `http://127.0.0.1:${router.port}`, gatewayId: 'bench-gw', batchMaxRecords: 10_000, batchMaxBytes: 4 * 1024 * 1024 },
-  );
+/** Starts the sync service over the gateway `ing` serves and resolves once `n` readings are confirmed; returns the seconds it took. */
+async function drain(ing: Ingestor, gwDir: string, port: number, n: number): Promise<number> {
   const t0 = performance.now();
+  const sync = startSync({ dataDir: gwDir, durable: true, devices: ing }, { upstream: `http://127.0.0.1:${port}`, gatewayId: GATEWAY });
   try {
     for (;;) {
       const s = sync.status();
       if (s.counters.readingsSynced >= n) break;
-      if (performance.now() - t0 > 3_600_000) throw new Error(`catch-up stalled: ${JSON.stringify(s)}`);
-      await sleep(20);
+      if (performance.now() - t0 > 600_000) throw new Error(`catch-up stalled: ${JSON.stringify(s)}`);
+      await sleep(10);
     }
-    return n / ((performance.now() - t0) / 1000);
+    return (performance.now() - t0) / 1000;
   } finally {
     await sync.close();
-    await ing.close();
+  }
+}
+
+/** One run's figures. */
+interface RunResult {
+  ingest: number;
+  ingestCpu: number;
+  catchUp: number;
+  gatewayCpu: number;
+  routerCpu: number;
+  drainSeconds: number;
+}
+
+/** One run in a fresh directory. */
+async function oneRun(readings: number, devices: number, cold: boolean): Promise<RunResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'lmj-bench-catchup-'));
+  const router = await routerProcess(join(dir, 'router'));
+  try {
+    if (!cold) {
+      // The fleet before the outage: one reading per device synced from an earlier data dir.
+      const before = join(dir, 'gw-before');
+      const ing0 = await createIngestor({ dataDir: before, durability: 'safe' });
+      await ingest(ing0, devices, devices, readings);
+      await drain(ing0, before, router.port, devices).finally(() => ing0.close());
+    }
+    // The outage: the gateway keeps ingesting with its uplink off, then the uplink starts
+    // in the same process (as the daemon's would once the router is reachable again).
+    const gwDir = join(dir, 'gw');
+    const ing = await createIngestor({ dataDir: gwDir, durability: 'safe' });
+    try {
+      const icpu0 = process.cpuUsage();
+      const ingestRate = await ingest(ing, readings, devices);
+      const icpu = process.cpuUsage(icpu0);
+      const cpu0 = process.cpuUsage();
+      const r0 = router.cpuSeconds();
+      const drainSeconds = await drain(ing, gwDir, router.port, readings);
+      const cpu = process.cpuUsage(cpu0);
+      return {
+        ingest: ingestRate,
+        ingestCpu: (icpu.user + icpu.system) / 1e6,
+        catchUp: readings / drainSeconds,
+        gatewayCpu: (cpu.user + cpu.system) / 1e6,
+        routerCpu: router.cpuSeconds() - r0,
+        drainSeconds,
+      };
+    } finally {
+      await ing.close();
+    }
+  } finally {
     await router.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
 /** Runs the benchmark and prints its table. */
-export async function runCatchUpBench(readings = 1_000_000, runs = 5, devices = 100): Promise<void> {
-  const ingestRates: number[] = [];
-  const catchUpRates: number[] = [];
-  for (let r = 0; r < runs; r++) {
-    const dir = mkdtempSync(join(tmpdir(), 'lmj-bench-catchup-'));
-    try {
-      ingestRates.push(await ingest(join(dir, 'gw'), readings, devices));
-      catchUpRates.push(await catchUp(join(dir, 'gw'), join(dir, 'router'), readings));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }
-  printRateTable(`sync catch-up (${readings.toLocaleString('en-US')} readings, ${devices} devices, durability safe, router on loopback)`, [
-    { name: 'ingest pipeline (gateway)', rates: ingestRates, unit: 'readings/s' },
-    { name: 'catch-up gateway → router', rates: catchUpRates, baseline: 'ingest pipeline (gateway)', targetRatio: 2, unit: 'readings/s' },
+export async function runCatchUpBench(readings = 10_000, runs = 3, devices = 100, cold = false): Promise<void> {
+  const load0 = loadavg()[0] ?? 0;
+  const results: RunResult[] = [];
+  for (let r = 0; r < runs; r++) results.push(await oneRun(readings, devices, cold));
+  const load1 = loadavg()[0] ?? 0;
+  const router = cold ? 'fresh router (first contact)' : 'router already holding the devices';
+  printRateTable(`sync catch-up (${readings.toLocaleString('en-US')} readings, ${devices} devices, durability safe, ${router}, loopback)`, [
+    { name: 'ingest pipeline (gateway)', rates: results.map((x) => x.ingest), unit: 'readings/s' },
+    { name: 'catch-up gateway → router', rates: results.map((x) => x.catchUp), baseline: 'ingest pipeline (gateway)', targetRatio: 2, unit: 'readings/s' },
   ]);
+  const ratios = results.map((x) => x.catchUp / x.ingest);
+  console.log(`\nper-run ratio catch-up / ingest: ${ratios.map((x) => `${x.toFixed(2)}x`).join(', ')} (median ${median(ratios).toFixed(2)}x)`);
+  const med = (f: (x: RunResult) => number): string => median(results.map(f)).toFixed(1);
+  console.log(
+    `medians: ingest ${med((x) => readings / x.ingest)} s wall, ${med((x) => x.ingestCpu)} s CPU; drain ${med((x) => x.drainSeconds)} s wall, CPU gateway ${med((x) => x.gatewayCpu)} s + router ${med((x) => x.routerCpu)} s`,
+  );
+  console.log(`load average (1 min): ${load0.toFixed(1)} at start, ${load1.toFixed(1)} at end`);
 }
 
 function arg(name: string, def: number): number {
@@ -122,5 +188,5 @@ function arg(name: string, def: number): number {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  await runCatchUpBench(arg('readings', 1_000_000), arg('runs', 5), arg('devices', 100));
+  await runCatchUpBench(arg('readings', 10_000), arg('runs', 3), arg('devices', 100), process.argv.includes('--cold'));
 }

@@ -1,8 +1,16 @@
 /**
  * Applies a validated batch: each device's part in ONE write transaction on the
  * device's instance on the node the routing table names, idempotently (records
- * already present are skipped), answered once durable. One device failing (its
+ * already present are skipped), answered once durable. The parts go to their
+ * instances at once, so their commits (and fsyncs) overlap. One device failing (its
  * instance unavailable) does not affect the others: the answer says which.
+ *
+ * The answer waits for the device commits only, not for the directory's commit of the
+ * device list: that is derived data (reconciled from the nodes after a crash, every
+ * later batch rewrites the entry), and listing waits for queued entries anyway
+ * (src/devices/read-facade.ts). Waiting for it put one more fsync, after all device
+ * commits, into every batch, and, as it waited for every queued entry, also for the
+ * entries of batches applied meanwhile.
  */
 import { applyRecords } from '../core/telemetry/records.js';
 import { readRoot } from '../core/telemetry/root.js';
@@ -54,6 +62,5 @@ export async function applyBatch(
       }
     }),
   );
-  await directory.settle();
   return { answer: { seq: batch.seq, devices }, counts };
 }

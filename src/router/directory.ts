@@ -39,15 +39,10 @@ export class DeviceDirectory {
     for (const node of nodes.all()) await reconcileRegistry(node.dir, node.pool, this.registry).catch(() => 0);
   }
 
-  /** Notes an applied batch part (not awaited by the apply path). */
+  /** Notes an applied batch part; committed in the background (listing waits for it, the apply path does not). */
   note(entry: DeviceListEntry, gateway: string): void {
     this.registry.update([entry]);
     void this.locations.put(entry.id, { gateway, at: Date.now() }).catch(() => undefined);
-  }
-
-  /** Waits for noted entries to be committed (so a confirmed batch is listed). */
-  async settle(): Promise<void> {
-    await this.registry.settle();
   }
 
   /** Gateway and time of the last batch for a device, if any. */

@@ -9,12 +9,12 @@ export interface RouterProc {
   kill(signal?: NodeJS.Signals): Promise<unknown>;
 }
 
-/** Starts `lmj-edge router` (2 nodes, fast durability) on `port`; SIGKILLed when the test ends. */
-export async function startRouterProcess(dataDir: string, port: number, tokens: string): Promise<RouterProc> {
+/** Starts `lmj-edge router` (2 nodes, fast durability unless asked) on `port`; SIGKILLed when the test ends. */
+export async function startRouterProcess(dataDir: string, port: number, tokens: string, durability: 'fast' | 'safe' = 'fast'): Promise<RouterProc> {
   assertBuilt();
   const proc = spawn(
     process.execPath,
-    [CLI, 'router', '--data', dataDir, '--http-port', String(port), '--tokens', tokens, '--nodes', '2', '--durability', 'fast', '--log-level', 'warn'],
+    [CLI, 'router', '--data', dataDir, '--http-port', String(port), '--tokens', tokens, '--nodes', '2', '--durability', durability, '--log-level', 'warn'],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   killWhenTestEnds(proc);

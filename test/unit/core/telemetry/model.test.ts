@@ -184,6 +184,28 @@ describe('telemetry model', () => {
         expect(() => other.write((txn) => applyRecords(txn, 'other-device-id', all))).toThrow(expect.objectContaining({ code: 'WRONG_PARTITION' }));
         const forged = { ...all[0]!, ts: all[0]!.ts + 1 };
         expect(() => other.write((txn) => applyRecords(txn, 'sync-1', [forged]))).toThrow(expect.objectContaining({ code: 'BAD_BATCH' }));
+        // Each in-place check on its own: identity, element, `$ts` value, `$id` value.
+        const r0 = all[0]!;
+        const flip = (b: Buffer, at: number): Buffer => {
+          const c = Buffer.from(b);
+          c[at]! ^= 1;
+          return c;
+        };
+        const ofMember = (name: string, value: (v: Buffer) => Buffer) => ({
+          ...r0,
+          members: r0.members.map((m) => (m.name.toString() === name ? { name: m.name, value: value(m.value) } : m)),
+        });
+        const forgeries = [
+          { ...r0, identity: flip(r0.identity, 0) },
+          { ...r0, element: flip(r0.element, 24) },
+          ofMember('$ts', (v) => flip(v, v.length - 1)),
+          ofMember('$ts', (v) => Buffer.concat([v, Buffer.from([0])])),
+          ofMember('$id', (v) => flip(v, 0)),
+          ofMember('$id', (v) => flip(v, v.length - 1)),
+        ];
+        for (const f of forgeries) {
+          expect(() => other.write((txn) => applyRecords(txn, 'sync-1', [f]))).toThrow(expect.objectContaining({ code: 'BAD_BATCH' }));
+        }
         expect(other.read((txn) => deviceSummary(txn))).toBeNull();
       } finally {
         await other.close();
