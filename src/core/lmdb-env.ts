@@ -11,6 +11,7 @@
  * (`npm run build:lmdb`, run by `postinstall`).
  */
 import { mkdirSync } from 'node:fs';
+import { basename, extname } from 'node:path';
 import * as lmdb from 'lmdb';
 import { LmjError } from '../errors.js';
 import type { Durability } from './types.js';
@@ -45,6 +46,8 @@ export interface LmdbHandles {
   set: LmdbDb;
   mapSize: number;
   pageSize: number;
+  /** The environment directory (as opened). */
+  path: string;
 }
 
 /** Raw-byte key writer so lmdb-js accepts Buffer bounds in dupsort value ranges. */
@@ -64,6 +67,23 @@ const lmdbOpen = lmdb.open;
 // `version` is exported by lmdb-js at runtime but missing from its type declarations.
 const lmdbVersion = (lmdb as unknown as { version: { major: number; minor: number; patch: number; versionString?: string } })
   .version;
+
+/**
+ * lmdb-js's registry of every store it ever opened, keyed by the environment's base name
+ * (and `-<db>` for a named database); exported at runtime, not in its type declarations.
+ * It never forgets a closed store, so each distinct instance directory ever opened kept
+ * its three stores and their buffers (~80 KiB: bench/instance-churn.ts) until exit.
+ */
+const lmdbAllDbs = (lmdb as unknown as { allDbs?: Map<string, unknown> }).allDbs;
+
+/** Drops the closed handles' entries from lmdb-js's registry (only ours: another env may share the base name). */
+function forgetStores(h: LmdbHandles): void {
+  if (lmdbAllDbs === undefined) return;
+  const name = basename(h.path, extname(h.path));
+  for (const [key, store] of [[name, h.root], [`${name}-main`, h.main], [`${name}-set`, h.set]] as const) {
+    if (lmdbAllDbs.get(key) === store) lmdbAllDbs.delete(key);
+  }
+}
 
 /** Default initial map size: 64 MiB of address space; grows by doubling on demand. */
 export const DEFAULT_MAP_SIZE = 64 * 1024 * 1024;
@@ -120,9 +140,10 @@ export function openHandles(path: string, durability: Durability, mapSize: numbe
       }
       set.encoder = RAW_ENCODER;
       const stats = root.getStats();
-      return { root, main, set, mapSize: stats.mapSize > 0 ? stats.mapSize : mapSize, pageSize: stats.pageSize };
+      return { root, main, set, mapSize: stats.mapSize > 0 ? stats.mapSize : mapSize, pageSize: stats.pageSize, path };
     } catch (error) {
-      // Never leave a half-opened environment behind (descriptors, map, locks).
+      // Never leave a half-opened environment behind (descriptors, map, locks, lmdb-js's registry).
+      if (lmdbAllDbs?.get(basename(path, extname(path))) === root) lmdbAllDbs.delete(basename(path, extname(path)));
       void root.close();
       throw error;
     }
@@ -140,5 +161,6 @@ export function openHandles(path: string, durability: Durability, mapSize: numbe
  * async writes lmdb-js closes a few promise turns later, so await it before reopening.
  */
 export function closeHandles(h: LmdbHandles): Promise<void> {
+  forgetStores(h);
   return h.root.close();
 }

@@ -9,8 +9,12 @@
  * when its last `+` has no later `-` and no `clean` follows. A torn last line is at
  * worst one extra suspect. `+` lines are fdatasynced before the open (with
  * `durable`), `-` lines are not: losing one only costs a verification.
+ *
+ * {@link InUseLog.record} makes a `+` line durable off the main thread, one fdatasync
+ * for every line written meanwhile: the pool awaits it before it opens, so a pool that
+ * opens hundreds of instances a second does not block the event loop on a sync per open.
  */
-import { closeSync, existsSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { isValidDeviceId } from '../device-id.js';
 
@@ -57,6 +61,11 @@ export class InUseLog {
   private fd: number;
   private lines = 0;
   private readonly open = new Set<string>();
+  /** Ids whose `+` line is written but not yet fdatasynced. */
+  private readonly unsynced = new Set<string>();
+  /** The fdatasync in flight, and the one queued behind it (for lines written after it started). */
+  private syncing: Promise<void> | undefined;
+  private queued: Promise<void> | undefined;
 
   /**
    * Opens the log at `path`, reading what the previous run left, and starts a new
@@ -75,8 +84,57 @@ export class InUseLog {
 
   /** Records that `id` is about to be mapped (durable before it returns, with `durable`). */
   opened(id: string): void {
-    this.open.add(id);
-    this.append(`+${id}\n`, this.durable);
+    if (this.open.has(id) && !this.unsynced.has(id)) return;
+    if (!this.open.has(id)) {
+      this.open.add(id);
+      this.append(`+${id}\n`, this.durable);
+    } else if (this.fd >= 0) {
+      fdatasyncSync(this.fd);
+    }
+    this.unsynced.clear();
+  }
+
+  /**
+   * Records that `id` is about to be mapped, durably but without blocking: undefined when
+   * that is already on disk, else a promise resolving once it is (one grouped fdatasync on
+   * the thread pool). A later {@link opened} of the same id then costs nothing.
+   */
+  record(id: string): Promise<void> | undefined {
+    if (!this.open.has(id)) {
+      this.open.add(id);
+      this.append(`+${id}\n`, false);
+      if (this.durable) this.unsynced.add(id);
+    }
+    if (!this.unsynced.has(id)) return undefined;
+    if (this.syncing === undefined) return (this.syncing = this.syncNow());
+    // The sync in flight may have started before this line was written: the next one covers it.
+    this.queued ??= this.syncing.then(
+      () => this.next(),
+      () => this.next(),
+    );
+    return this.queued;
+  }
+
+  private next(): Promise<void> {
+    this.queued = undefined;
+    return (this.syncing ??= this.syncNow());
+  }
+
+  /** fdatasyncs everything written so far on the thread pool. */
+  private syncNow(): Promise<void> {
+    const covered = [...this.unsynced];
+    const fd = this.fd;
+    return new Promise<void>((resolve, reject) => {
+      fdatasync(fd, (err) => {
+        this.syncing = undefined;
+        if (err !== null) {
+          reject(err);
+          return;
+        }
+        for (const id of covered) this.unsynced.delete(id);
+        resolve();
+      });
+    });
   }
 
   /** Records that `id` is no longer mapped. */
@@ -91,6 +149,7 @@ export class InUseLog {
    */
   markClean(): void {
     if (this.fd < 0) return;
+    this.unsynced.clear();
     if (this.open.size === 0) this.append('clean\n', this.durable);
     else if (this.durable) fdatasyncSync(this.fd);
     closeSync(this.fd);
@@ -101,7 +160,8 @@ export class InUseLog {
     if (this.fd < 0) return;
     writeSync(this.fd, line);
     if (sync) fdatasyncSync(this.fd);
-    if (++this.lines >= REWRITE_AFTER_LINES) {
+    // Never under an fdatasync in flight on the thread pool: it holds the descriptor.
+    if (++this.lines >= REWRITE_AFTER_LINES && this.syncing === undefined && this.queued === undefined) {
       closeSync(this.fd);
       this.fd = this.rewrite();
     }
@@ -119,6 +179,7 @@ export class InUseLog {
     }
     renameSync(tmp, this.path);
     fsyncDir(dirname(this.path));
+    this.unsynced.clear();
     this.lines = this.open.size;
     return openSync(this.path, 'a');
   }

@@ -5,6 +5,12 @@
  * limit — is reached. An instance in use (refcount > 0) is never closed; an
  * acquisition that finds every instance busy waits for one to be released.
  *
+ * Which idle instance is closed: the least recently used one among those the owner does
+ * not expect to use again soon ({@link DevicePool.preferKeeping}: the journal's applier
+ * names devices with queued work), else the least recently used idle one. Plain LRU is
+ * the worst choice for an applier that visits a large fleet in turn: it closes exactly
+ * the instance whose device has waited longest, i.e. the one it needs next.
+ *
  * The cap counts each instance's peak descriptors (a `fast` instance's flush briefly
  * holds one more). If the process still runs out of descriptors (EMFILE/ENFILE —
  * sockets, other files), an open closes an idle instance and retries a few times
@@ -65,6 +71,8 @@ class Pool implements DevicePool {
   /** Quarantined devices: the error their uses throw. */
   private readonly quarantines = new Map<string, { reason: string; error: LmjError }>();
   private closed = false;
+  /** Devices whose idle instances are closed last (see the file comment). */
+  private keep: (deviceId: string) => boolean = () => false;
   private readonly counters = { opens: 0, evictions: 0, waits: 0, openFailures: 0, fdRetries: 0 };
 
   constructor(private readonly options: PoolOptions) {
@@ -110,6 +118,15 @@ class Pool implements DevicePool {
     if (this.options.quarantine === undefined || this.options.quarantine.has(id)) throw q.error;
     this.quarantines.delete(id);
     this.failures.delete(id);
+  }
+
+  isOpen(deviceId: string): boolean {
+    const entry = this.entries.get(deviceId);
+    return entry !== undefined && entry.closing === undefined;
+  }
+
+  preferKeeping(keep: (deviceId: string) => boolean): void {
+    this.keep = keep;
   }
 
   pathOf(deviceId: string): string {
@@ -177,6 +194,17 @@ class Pool implements DevicePool {
         await new Promise<void>((resolve) => this.waiters.push(resolve));
         continue;
       }
+      // The in-use record is made durable without blocking the event loop; then look again
+      // (the pool may have changed meanwhile), and the open itself records nothing more.
+      const recording = this.options.inUse?.record(id);
+      if (recording !== undefined) {
+        try {
+          await recording;
+        } catch (cause) {
+          throw this.openFailed(id, cause);
+        }
+        continue;
+      }
       try {
         return this.open(id);
       } catch (cause) {
@@ -242,16 +270,35 @@ class Pool implements DevicePool {
     return entry;
   }
 
-  /** Starts closing the least recently used idle instance; undefined when all are busy. */
+  /**
+   * Starts closing the least recently used idle instance not to be kept (else the least
+   * recently used idle one); undefined when all are busy.
+   */
   private evictOne(): Promise<void> | undefined {
+    let fallback: Entry | undefined;
+    let victim: Entry | undefined;
     for (const entry of this.entries.values()) {
-      if (entry.refs === 0 && entry.closing === undefined) {
-        this.counters.evictions++;
-        this.hook('evict', entry.id);
-        return this.closeEntry(entry);
+      if (entry.refs !== 0 || entry.closing !== undefined) continue;
+      if (!this.keepSafely(entry.id)) {
+        victim = entry;
+        break;
       }
+      fallback ??= entry;
     }
-    return undefined;
+    victim ??= fallback;
+    if (victim === undefined) return undefined;
+    this.counters.evictions++;
+    this.hook('evict', victim.id);
+    return this.closeEntry(victim);
+  }
+
+  private keepSafely(id: string): boolean {
+    try {
+      return this.keep(id);
+    } catch {
+      // A hint, not a rule: a failing one falls back to plain LRU.
+      return false;
+    }
   }
 
   /** Some instance's close in progress, if any. */

@@ -71,6 +71,13 @@ export interface DevicePool {
   use<T>(deviceId: string, fn: (store: LmjStore) => T | Promise<T>, options?: AcquireOptions): Promise<T>;
   /** True when the device's directory exists (no open). Throws BAD_DEVICE_ID. */
   exists(deviceId: string): boolean;
+  /** True when the device's instance is open now (and not closing); never opens it. */
+  isOpen(deviceId: string): boolean;
+  /**
+   * Eviction hint: idle instances of devices for which `keep` answers true are closed only
+   * when no other idle instance is left (least recently used first within each class).
+   */
+  preferKeeping(keep: (deviceId: string) => boolean): void;
   /** The instance directory of a (validated) device id. */
   pathOf(deviceId: string): string;
   /**

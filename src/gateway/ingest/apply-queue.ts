@@ -2,7 +2,11 @@
  * The journal's applier: per-device queues of journaled messages, applied to the
  * device instances in per-device groups (one normal durable `writeAsync` each, groups
  * grow with the backlog) with at most `maxInFlight` device commits at once. Each device
- * commit is followed by `journal.applied(device, position of its last record)`.
+ * commit is followed by `journal.applied(device, position of its last record)`. Which
+ * device goes next is ./apply-order.ts: with more devices waiting than the pool holds, a
+ * device's messages wait (durable in the journal) until one open applies many of them.
+ * Past `keepFlat` queued messages, new ones are held as their payload only (a flattened
+ * message holds ~30 small buffers) and flattened again when their device commits.
  *
  * A message that cannot be applied (bad for its device, or the device cannot store
  * data) was already acked: it is dead-lettered durably and still marked applied, so it
@@ -11,17 +15,23 @@
  * (= journal order).
  */
 import { performance } from 'node:perf_hooks';
+import type { PayloadFormat } from '../../codec/types.js';
 import { LmjError, isLmjError } from '../../errors.js';
+import { deferFlat, flattenDeferred, type DeferredInput } from './apply-deferred.js';
+import { pickDevices, type ApplyOrderLimits, type Waiting } from './apply-order.js';
 import type { Journal, Position } from '../journal/index.js';
 import { MESSAGE_CODES, applyWork, asDeviceError, resultOf, type ApplyInput, type CommitContext } from './commit.js';
 import type { CommitBatchInfo, InboundMessage, IngestResult } from './types.js';
 
+
 /** One journaled message waiting for its device's apply. */
 export interface ApplyItem {
-  /** The flattened message, or the error that makes it unappliable (dead-lettered at its turn). */
-  input: ApplyInput | LmjError;
+  /** The flattened message (or its payload, deferred), or the error that makes it unappliable (dead-lettered at its turn). */
+  input: ApplyInput | DeferredInput | LmjError;
   position: Position;
   msg: InboundMessage;
+  /** The payload's format as journaled (default `auto`), for a deferred flatten. */
+  format?: PayloadFormat;
   /** performance.now() when it was acked; undefined for replayed messages. */
   acceptedAt?: number;
   /** Enqueue order, set by {@link DeviceApplier.enqueue}. */
@@ -29,10 +39,14 @@ export interface ApplyItem {
 }
 
 /** What the applier needs besides the commit context. */
-export interface ApplierOptions {
+export interface ApplierOptions extends ApplyOrderLimits {
   journal: Journal;
   maxInFlight: number;
   maxMessages: number;
+  /** Queued messages past which new ones are held unflattened ({@link DeferredInput}). */
+  keepFlat: number;
+  /** Queued messages at which every waiting device may start (largest first), batching or not. */
+  pressureAt: number;
   /** Each applied message's result (stored, duplicate, meta, rejected). */
   onResult(result: IngestResult, msg: InboundMessage): void;
   onLag(ms: number): void;
@@ -40,10 +54,30 @@ export interface ApplierOptions {
   onCommit(info: CommitBatchInfo): void;
 }
 
+/** One device's waiting items and when the oldest of them arrived. */
+class DeviceQueue implements Waiting {
+  constructor(
+    public items: ApplyItem[],
+    public since: number,
+  ) {}
+
+  get count(): number {
+    return this.items.length;
+  }
+}
+
 /** Per-device apply queues with bounded device commits in flight. */
 export class DeviceApplier {
-  /** Waiting work per device; a device taken for a commit goes to the back (round robin). */
-  private readonly queues = new Map<string, ApplyItem[]>();
+  /** Waiting work per device (./apply-order.ts picks which starts next). */
+  private readonly queues = new Map<string, DeviceQueue>();
+  /** Devices a read waits for, with the number of waiting reads; `everyone`: reads of all devices. */
+  private readonly urgent = new Map<string, number>();
+  private everyone = 0;
+  /** Callers of {@link idle} (flush, replay, shutdown): while any wait, nothing is held back. */
+  private draining = 0;
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private startQueued = false;
+  private wakeAt: number | undefined;
   private readonly busy = new Set<string>();
   /**
    * Devices with items that could not be marked applied (shutdown, dead-letter write
@@ -75,16 +109,47 @@ export class DeviceApplier {
     return this.size;
   }
 
+  /** Device commits in flight now. */
+  get applying(): number {
+    return this.busy.size;
+  }
+
+  /** True when the device has messages queued or in a commit (the pool keeps such instances open longest). */
+  hasWork(deviceId: string): boolean {
+    return this.queues.has(deviceId) || this.busy.has(deviceId);
+  }
+
   /** Appends one device's items (in journal order) and starts commits where slots are free. */
   enqueue(deviceId: string, items: readonly ApplyItem[]): void {
     if (items.length === 0) return;
-    for (const it of items) it.seq = ++this.seq;
+    for (const it of items) {
+      it.seq = ++this.seq;
+      if (this.size >= this.opts.keepFlat) deferFlat(it);
+    }
     this.lastEnqueued.set(deviceId, this.seq);
-    const q = this.queues.get(deviceId);
-    if (q === undefined) this.queues.set(deviceId, [...items]);
-    else for (const it of items) q.push(it);
+    let q = this.queues.get(deviceId);
+    if (q === undefined) this.queues.set(deviceId, (q = new DeviceQueue([...items], performance.now())));
+    else for (const it of items) q.items.push(it);
     this.size += items.length;
-    this.startReady();
+    // A full pass looks at every waiting device: only when this one may start, once per turn.
+    if (this.busy.size >= this.opts.maxInFlight) return;
+    if (!this.batching() || q.count >= this.opts.minGroup || this.ctx.pool.isOpen(deviceId) || this.urgent.has(deviceId)) this.startSoon();
+    else this.wakeLater(q.since + this.opts.maxWaitMs);
+  }
+
+  /** True while devices are held back until their groups are worth an instance open (./apply-order.ts). */
+  private batching(): boolean {
+    return this.draining === 0 && this.everyone === 0 && !this.closing && this.size < this.opts.pressureAt && this.queues.size + this.busy.size > this.ctx.pool.stats().maxOpen;
+  }
+
+  /** Runs {@link startReady} once after the current synchronous work (a journal group enqueues many devices). */
+  private startSoon(): void {
+    if (this.startQueued) return;
+    this.startQueued = true;
+    queueMicrotask(() => {
+      this.startQueued = false;
+      this.startReady();
+    });
   }
 
   /** Undefined while the backlog is under `limit`, else a promise resolving once it is. */
@@ -93,9 +158,21 @@ export class DeviceApplier {
     return this.until(() => this.size < limit);
   }
 
-  /** Resolves once everything enqueued is applied. */
+  /** Resolves once everything enqueued is applied (nothing is held back for batching meanwhile). */
   idle(): Promise<void> {
-    return this.size === 0 ? Promise.resolve() : this.until(() => this.size === 0);
+    if (this.size === 0) return Promise.resolve();
+    return this.hurry(() => this.draining++, () => this.draining--, () => this.size === 0);
+  }
+
+  /** Marks waiters (`on`), starts what may start now, waits for `cond`, then unmarks them (`off`). */
+  private async hurry(on: () => void, off: () => void, cond: () => boolean): Promise<void> {
+    on();
+    try {
+      this.startReady();
+      await this.until(cond);
+    } finally {
+      off();
+    }
   }
 
   /**
@@ -106,7 +183,14 @@ export class DeviceApplier {
   settled(deviceId?: string): Promise<void> | undefined {
     const targets = deviceId === undefined ? [...this.lastEnqueued] : this.lastEnqueued.has(deviceId) ? [[deviceId, this.lastEnqueued.get(deviceId) as number] as const] : [];
     if (targets.length === 0) return undefined;
-    return this.until(() => targets.every(([id, seq]) => !this.lastEnqueued.has(id) || (this.lastDone.get(id) ?? 0) >= seq));
+    const cond = (): boolean => targets.every(([id, seq]) => !this.lastEnqueued.has(id) || (this.lastDone.get(id) ?? 0) >= seq);
+    // A read waits for its device: that device is not held back for batching.
+    if (deviceId === undefined) return this.hurry(() => this.everyone++, () => this.everyone--, cond);
+    const mark = (n: number): void => {
+      if (n > 0) this.urgent.set(deviceId, n);
+      else this.urgent.delete(deviceId);
+    };
+    return this.hurry(() => mark((this.urgent.get(deviceId) ?? 0) + 1), () => mark((this.urgent.get(deviceId) ?? 1) - 1), cond);
   }
 
   /**
@@ -127,11 +211,16 @@ export class DeviceApplier {
     for (const [id, { timer }] of this.cooling) {
       clearTimeout(timer);
       this.cooling.delete(id);
-      const q = this.queues.get(id) ?? [];
+      const q = this.queues.get(id)?.items ?? [];
       this.queues.delete(id);
       this.held.add(id);
       if (q.length > 0) this.finished(id, q.length, q[q.length - 1]!.seq as number);
     }
+    if (this.wakeTimer !== undefined) clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
+    this.wakeAt = undefined;
+    // Nothing is held back for batching any more: the shutdown drains every queue.
+    this.startReady();
   }
 
   private async until(cond: () => boolean): Promise<void> {
@@ -139,23 +228,50 @@ export class DeviceApplier {
   }
 
   private startReady(): void {
-    if (this.busy.size >= this.opts.maxInFlight) return;
-    // Snapshot the ids: a device re-queued during this pass must wait for the next one.
-    for (const id of [...this.queues.keys()]) {
-      if (this.busy.size >= this.opts.maxInFlight) break;
-      if (this.busy.has(id) || this.cooling.has(id)) continue;
-      const q = this.queues.get(id) as ApplyItem[];
-      this.queues.delete(id);
-      const take = q.length <= this.opts.maxMessages ? q : q.splice(0, this.opts.maxMessages);
-      if (take !== q) this.queues.set(id, q);
-      this.busy.add(id);
-      void this.applyDevice(id, take).then((retry) => {
-        this.busy.delete(id);
-        if (retry) this.retryLater(id, take);
-        else this.finished(id, take.length, (take[take.length - 1] as ApplyItem).seq as number);
-        this.startReady();
-      });
-    }
+    const slots = this.opts.maxInFlight - this.busy.size;
+    if (slots <= 0 || this.queues.size === 0) return;
+    const { pool } = this.ctx;
+    const pick = pickDevices(
+      {
+        waiting: this.queues,
+        blocked: (id) => this.busy.has(id) || this.cooling.has(id),
+        urgent: this.urgent,
+        isOpen: (id) => pool.isOpen(id),
+        batching: this.batching(),
+        now: performance.now(),
+      },
+      this.opts,
+      slots,
+    );
+    for (const id of pick.ids) this.start(id);
+    this.wakeLater(pick.wakeAt);
+  }
+
+  /** Starts one device commit of (up to `maxMessages` of) its queued items. */
+  private start(id: string): void {
+    const q = this.queues.get(id) as DeviceQueue;
+    const take = q.items.length <= this.opts.maxMessages ? q.items : q.items.splice(0, this.opts.maxMessages);
+    if (take === q.items) this.queues.delete(id);
+    this.busy.add(id);
+    void this.applyDevice(id, take).then((retry) => {
+      this.busy.delete(id);
+      if (retry) this.retryLater(id, take);
+      else this.finished(id, take.length, (take[take.length - 1] as ApplyItem).seq as number);
+      this.startReady();
+    });
+  }
+
+  /** Looks again at `at` (performance.now() time) for devices held back for batching; one timer at most. */
+  private wakeLater(at: number | undefined): void {
+    if (at === undefined || (this.wakeAt !== undefined && this.wakeAt <= at)) return;
+    if (this.wakeTimer !== undefined) clearTimeout(this.wakeTimer);
+    this.wakeAt = at;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = undefined;
+      this.wakeAt = undefined;
+      this.startReady();
+    }, Math.max(1, at - performance.now()));
+    this.wakeTimer.unref();
   }
 
   /** `count` items of a device up to `lastSeq` are done (applied, dead-lettered or left to the journal). */
@@ -179,8 +295,7 @@ export class DeviceApplier {
    */
   private retryLater(deviceId: string, items: ApplyItem[]): void {
     const rest = this.queues.get(deviceId);
-    this.queues.delete(deviceId);
-    this.queues.set(deviceId, rest === undefined ? items : items.concat(rest));
+    this.queues.set(deviceId, new DeviceQueue(rest === undefined ? items : items.concat(rest.items), rest?.since ?? performance.now()));
     const delayMs = Math.min(1000, 2 * (this.cooling.get(deviceId)?.delayMs ?? 25));
     const timer = setTimeout(() => {
       this.cooling.delete(deviceId);
@@ -196,7 +311,7 @@ export class DeviceApplier {
   private async applyDevice(deviceId: string, items: readonly ApplyItem[]): Promise<boolean> {
     const failed: { item: ApplyItem; error: LmjError }[] = [];
     const ok: ApplyItem[] = [];
-    for (const it of items) {
+    for (const it of flattenDeferred(this.ctx, items)) {
       if (it.input instanceof LmjError) failed.push({ item: it, error: it.input });
       else ok.push(it);
     }
@@ -220,6 +335,7 @@ export class DeviceApplier {
    */
   private async commit(deviceId: string, items: readonly ApplyItem[]): Promise<{ item: ApplyItem; error: LmjError }[] | 'retry-later' | 'disk-full'> {
     if (items.length === 0) return [];
+    // Flattened by flattenDeferred before the commit.
     const inputs = items.map((it) => it.input as ApplyInput);
     try {
       const done = await this.ctx.pool.use(deviceId, (store) => store.writeAsync((txn) => applyWork(txn, deviceId, inputs)), { create: true });

@@ -30,7 +30,7 @@ import { countResult, newCounters, type IngestCounters } from './counters.js';
 import { GroupCommitter } from './group-commit.js';
 import { JournalCommitter } from './journal-commit.js';
 import { replayJournal } from './journal-replay.js';
-import { resolveIngestLimits, type IngestLimits } from './settings.js';
+import { APPLY_KEEP_FLAT, APPLY_MAX_WAIT_MS, APPLY_MIN_GROUP, APPLY_PRESSURE, resolveIngestLimits, type IngestLimits } from './settings.js';
 import { LmjError } from '../../errors.js';
 import type { IngestHooks, IngestOptions, IngestResult, IngestStats, IngestSync, Ingestor, InboundMessage } from './types.js';
 
@@ -172,10 +172,16 @@ async function openJournalPath(
     journal,
     maxInFlight: limits.applyInFlight,
     maxMessages: limits.maxMessages,
+    minGroup: APPLY_MIN_GROUP,
+    maxWaitMs: APPLY_MAX_WAIT_MS,
+    keepFlat: APPLY_KEEP_FLAT,
+    pressureAt: Math.ceil(limits.applyBacklog * APPLY_PRESSURE),
     onResult: finish,
     onLag: (ms) => safeHook(hooks, 'applyLag', ms),
     onCommit: (info) => safeHook(hooks, 'commit', info),
   });
+  // Instances of devices with queued work are closed last: the applier needs them next.
+  ctx.pool.preferKeeping((id) => applier.hasWork(id));
   try {
     const replayed = await replayJournal(ctx, journal, applier);
     applier.retryOnDiskFull();
@@ -214,7 +220,7 @@ function statsOf(counters: IngestCounters, admission: Admission, pool: IngestSta
     pending: admission.pending,
     pendingBytes: admission.pendingBytes,
     pool,
-    ...(journaled === undefined ? {} : { journal: { ...journaled.journal.stats(), applyBacklog: journaled.applier.backlog, replayed: journaled.replayed } }),
+    ...(journaled === undefined ? {} : { journal: { ...journaled.journal.stats(), applyBacklog: journaled.applier.backlog, applying: journaled.applier.applying, replayed: journaled.replayed } }),
   };
 }
 
@@ -237,8 +243,8 @@ function directCommitter(ctx: CommitContext, limits: IngestLimits, hooks: Ingest
 function admissionOf(limits: IngestLimits, sync: IngestSync | undefined, journaled: JournalPath | undefined, hooks: IngestHooks, counters: IngestCounters): Admission {
   const gates: Gate[] = [];
   if (sync !== undefined) gates.push(() => sync.admit());
-  // The apply backlog is held flattened in memory: bounded like the queue.
-  if (journaled !== undefined) gates.push(journalGate(journaled.journal, journaled.applier, limits.maxQueue));
+  // The apply backlog is held in memory (flattened, then as payloads): bounded in messages.
+  if (journaled !== undefined) gates.push(journalGate(journaled.journal, journaled.applier, limits.applyBacklog));
   const gate = combineGates(gates);
   return new Admission({
     maxMessages: limits.maxQueue,

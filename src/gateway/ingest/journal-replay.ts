@@ -32,7 +32,7 @@ function flattenEntries(ctx: CommitContext, entries: readonly ReplayEntry[]): Ma
         outcome === undefined || !outcome.ok
           ? (outcome?.error ?? new LmjError('INVALID_PARAM', 'codec returned no outcome'))
           : { kind: record.kind, flat: outcome.flat, identity: record.identity, receivedAt: record.receivedAt };
-      items[entryIndex] = { input, position, msg };
+      items[entryIndex] = { input, position, msg, format: record.format };
     });
   }
   const byDevice = new Map<string, ApplyItem[]>();

@@ -17,7 +17,21 @@ export interface IngestLimits {
   maxPayloadBytes: number;
   /** Journal on: device commits in flight while applying. */
   applyInFlight: number;
+  /** Journal on: journaled messages not yet applied before acks wait (admission). */
+  applyBacklog: number;
 }
+
+/**
+ * Journal on, the apply order (./apply-order.ts) and memory: with more devices waiting than
+ * the pool holds, a device waits for this many messages (or {@link APPLY_MAX_WAIT_MS}) so
+ * one instance open applies many; past {@link APPLY_KEEP_FLAT} queued messages new ones
+ * are held unflattened (~300 B instead of ~3 KB each); at {@link APPLY_PRESSURE} of the
+ * backlog bound every waiting device may start, largest first.
+ */
+export const APPLY_MIN_GROUP = 16;
+export const APPLY_MAX_WAIT_MS = 20_000;
+export const APPLY_KEEP_FLAT = 8192;
+export const APPLY_PRESSURE = 0.75;
 
 function positive(name: string, v: number | undefined, dflt: number): number {
   const n = v ?? dflt;
@@ -37,5 +51,7 @@ export function resolveIngestLimits(options: IngestOptions): IngestLimits {
     // 4, not more: each device commit holds a pool thread and two flushes, and the journal's
     // fdatasync queues behind them (16 in flight pulled the ack rate down to the apply rate).
     applyInFlight: Math.floor(positive('journal.applyInFlight', options.journal?.applyInFlight, 4)),
+    // Held as payloads past APPLY_KEEP_FLAT: ~100,000 × ~600 B ≈ 60 MB at most.
+    applyBacklog: Math.floor(positive('journal.maxBacklog', options.journal?.maxBacklog, 100_000)),
   };
 }

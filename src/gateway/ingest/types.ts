@@ -130,6 +130,8 @@ export interface IngestOptions {
     segmentBytes?: number;
     /** Device commits in flight while applying (default 4). */
     applyInFlight?: number;
+    /** Journaled messages not yet applied before new messages wait for admission (default 100,000). */
+    maxBacklog?: number;
   };
   hooks?: IngestHooks;
   /**
@@ -163,7 +165,8 @@ export interface IngestStats {
   deadLettersDropped: number;
   pool: PoolStats;
   /** Journal on: its counters, the apply backlog (gauge) and the records replayed at start. */
-  journal?: JournalStats & { applyBacklog: number; replayed: number };
+  /** `applying`: device commits in flight now. */
+  journal?: JournalStats & { applyBacklog: number; applying: number; replayed: number };
 }
 
 /** The ingest pipeline plus the read side the HTTP API and CLI use. */

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as lmdb from 'lmdb';
 import { describe, expect, it } from 'vitest';
 import { lmdbWritesFormatV1, openStore } from '../../../src/core/index.js';
 import { tmpDir } from '../../helpers/tmp-dir.js';
@@ -9,6 +10,26 @@ import { errCode } from './helpers.js';
 describe('opening an instance', () => {
   it('runs on an lmdb-js build that writes LMDB data format v1', () => {
     expect(lmdbWritesFormatV1()).toBe(true);
+  });
+
+  it('forgets a closed instance in the store registry of lmdb-js, and only its own entries', async () => {
+    // lmdb-js keeps every store it opened in `allDbs` (by the directory's base name) and never
+    // drops it: ~80 KiB per distinct instance for the life of the process (bench/instance-churn.ts).
+    const allDbs = (lmdb as unknown as { allDbs: Map<string, unknown> }).allDbs;
+    const base = tmpDir();
+    const a = openStore(join(base, 'x', 'churn-dev'));
+    a.read((t) => t.exists(Buffer.alloc(17, 1)));
+    const keys = ['churn-dev', 'churn-dev-main', 'churn-dev-set'];
+    for (const k of keys) expect(allDbs.has(k)).toBe(true);
+    await a.close();
+    for (const k of keys) expect(allDbs.has(k)).toBe(false);
+    // A second instance with the same base name stays registered when the first one closes.
+    const b = openStore(join(base, 'y', 'churn-dev'));
+    const c = openStore(join(base, 'z', 'churn-dev'));
+    await b.close();
+    for (const k of keys) expect(allDbs.has(k)).toBe(true);
+    await c.close();
+    for (const k of keys) expect(allDbs.has(k)).toBe(false);
   });
 
   it('creates the directory with data.mdb and lock.mdb and reopens it', async () => {
