@@ -14,6 +14,7 @@ import type { Logger } from '../../http/logger.js';
 import type { Balancer } from './balancer.js';
 import type { HttpPools } from './http-pools.js';
 import { cleanupMoves } from './move-cleanup.js';
+import type { MoveHold } from './move-hold.js';
 import { MoveRunner } from './move-runner.js';
 
 /** Options of {@link MoveDriver}. */
@@ -31,6 +32,8 @@ export interface MoveDriverOptions {
   cleanupDelaySeconds?: number;
   /** `--auto-balance`: one round of it whenever the elected driver is idle (no active move). */
   balancer?: Balancer;
+  /** A testing aid: hold moves at the points its file names (move-hold.ts). */
+  hold?: MoveHold;
   log: Logger;
 }
 
