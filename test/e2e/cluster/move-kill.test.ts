@@ -40,6 +40,8 @@ const routers = new Map<number, ClusterProc>();
 let gw: DaemonProcess;
 let sim: Simulation;
 let simRun: Promise<SimSummary>;
+/** Processes (re)starting in the background, by name: awaited where a case needs them, all of them before the ledger check. */
+const starting = new Map<string, Promise<void>>();
 
 async function waitFor(what: string, fn: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const until = Date.now() + timeoutMs;
@@ -52,6 +54,12 @@ async function waitFor(what: string, fn: () => Promise<boolean>, timeoutMs = 60_
 async function synced(): Promise<{ synced: number; backlog: number }> {
   const s = (await getJson(gw.httpUrl, '/sync/status')).json as { backlog: { readings: number }; counters: { readingsSynced: number } };
   return { synced: s.counters.readingsSynced, backlog: s.backlog.readings };
+}
+
+/** Records a background start; its failure fails the case that awaits it (not an unhandled rejection). */
+function background(name: string, p: Promise<void>): void {
+  p.catch(() => undefined);
+  starting.set(name, p);
 }
 
 const startNode = async (id: string): Promise<void> => {
@@ -77,16 +85,17 @@ function simRanges(t: ClusterTable): { from: number; to: number; owner: string; 
 
 type Victim = 'driver' | 'source' | 'target';
 type Point = 'learner' | 'copying' | 'catching-up' | 'fenced' | 'flipped';
+// Driver kills alternate with node kills, so a killed router restarts while the next case runs.
 const CASES: [Victim, Point][] = [
   ['driver', 'learner'],
-  ['driver', 'copying'],
-  ['driver', 'catching-up'],
-  ['driver', 'fenced'],
-  ['driver', 'flipped'],
   ['source', 'copying'],
-  ['source', 'fenced'],
+  ['driver', 'copying'],
   ['target', 'catching-up'],
+  ['driver', 'catching-up'],
+  ['source', 'fenced'],
+  ['driver', 'fenced'],
   ['target', 'fenced'],
+  ['driver', 'flipped'],
 ];
 
 beforeAll(async () => {
@@ -104,14 +113,15 @@ beforeAll(async () => {
     args: ['--upstream', ports.map((p) => `http://127.0.0.1:${p}`).join(','), '--gateway-id', 'gw-1', '--durability', 'fast'],
     env: { LMJ_EDGE_UPSTREAM_TOKEN: TOKEN },
   });
-  sim = new Simulation({ broker: gw.mqttUrl!, devices: DEVICES.length, rate: 40, durationS: 600, qos: 1, ledger: join(dir, 'ledger.jsonl'), seed: 11, devicePrefix: 'mk-', backoffMinMs: 50, backoffMaxMs: 300, drainTimeoutMs: 30_000 });
+  sim = new Simulation({ broker: gw.mqttUrl!, devices: DEVICES.length, rate: 20, durationS: 600, qos: 1, ledger: join(dir, 'ledger.jsonl'), seed: 11, devicePrefix: 'mk-', backoffMinMs: 50, backoffMaxMs: 300, drainTimeoutMs: 30_000 });
   simRun = sim.run();
   // Every device's range is owned (by node-a or node-b) before node-c, the target of the target kills, starts.
   await waitFor('every device routed', async () => {
     const t = await readTable(client);
     return t !== null && DEVICES.every((d) => t.rangeOf(getCodec().partitionOf(d)).owner !== null);
   });
-  await startNode('node-c');
+  // node-c is first needed by the first target kill.
+  background('node-c', startNode('node-c'));
 }, 120_000);
 
 afterAll(async () => {
@@ -132,7 +142,7 @@ describe('SIGKILL during a move', () => {
     expect(ranges.length).toBeGreaterThanOrEqual(2);
     const range = ranges[turn++ % ranges.length]!;
     const target = victim === 'target' ? 'node-c' : range.owner === 'node-a' ? 'node-b' : 'node-a';
-    if (!nodes.has(target)) await startNode(target);
+    await starting.get(target);
     rmSync(`${hold}.held`, { force: true });
     writeFileSync(hold, point);
     const { move } = await requestMove(client, { from: range.from, to: range.to, target });
@@ -141,25 +151,29 @@ describe('SIGKILL during a move', () => {
     expect(held.point).toBe(point);
     expect((await readMove(client, move.id)).move.phase).toBe(point);
 
-    let restart: Promise<void> = Promise.resolve();
     if (victim === 'driver') {
       const port = Number(/:(\d+)-\d+$/.exec(held.driver)?.[1]);
+      // The holder may be a router restarted by an earlier case, elected before its start resolved.
+      await starting.get(`router-${port}`);
       expect(routers.has(port), held.driver).toBe(true);
       await routers.get(port)!.kill('SIGKILL');
       routers.delete(port);
       rmSync(hold);
-      restart = startRouter(port);
+      background(`router-${port}`, startRouter(port));
     } else {
       const id = victim === 'source' ? range.owner : target;
       await nodes.get(id)!.kill('SIGKILL');
       nodes.delete(id);
       rmSync(hold);
-      // A node id is taken until its lease expires: the source comes back after that; the target stays down.
-      if (victim === 'source') restart = waitFor(`${id} expired`, async () => !(await isLive(id))).then(() => startNode(id));
+      // A node id is taken until its lease expires: the source comes back after that, the target once the move rolled back.
+      background(id, waitFor(`${id} expired`, async () => !(await isLive(id))).then(async () => {
+        if (victim === 'target') await waitFor(`move ${move.id} ended`, async () => isTerminal((await readMove(client, move.id)).move.phase), 60_000);
+        await startNode(id);
+      }));
     }
 
     await waitFor(`move ${move.id} ended`, async () => isTerminal((await readMove(client, move.id)).move.phase), 60_000);
-    await restart;
+    if (victim === 'source') await starting.get(range.owner);
     const end = (await readMove(client, move.id)).move;
     expect(end.phase).toBe(victim === 'target' ? 'rolled-back' : 'done');
     if (victim === 'driver') expect(end.driver).not.toBe(held.driver);
@@ -174,6 +188,7 @@ describe('SIGKILL during a move', () => {
   }, 90_000);
 
   it('every acknowledged reading is stored exactly once, in per-device order', async () => {
+    await Promise.all(starting.values());
     sim.stop();
     const summary = await simRun;
     expect(summary.unacked).toBe(0);
