@@ -119,6 +119,8 @@ export function registerRouter(program: Command): void {
             ...(moveRate === undefined ? {} : { moveRateBytesPerSec: moveRate }),
             ...(moveTtl === undefined ? {} : { moveDriverTtlSeconds: moveTtl }),
             ...(cleanupDelay === undefined ? {} : { moveCleanupDelaySeconds: cleanupDelay }),
+            // A testing aid (docs/cluster.md, Testing a move's failure cases), off unless set.
+            ...(process.env.LMJ_EDGE_TEST_MOVE_HOLD ? { moveHoldFile: resolve(process.env.LMJ_EDGE_TEST_MOVE_HOLD) } : {}),
             ...(autoBalance === undefined ? {} : { autoBalance }),
             https,
             peerTls,

@@ -16,10 +16,18 @@ export interface ClusterProc {
   kill(signal?: NodeJS.Signals): Promise<unknown>;
 }
 
-async function spawnReady(args: string[], ready: RegExp, env: Record<string, string> = {}): Promise<ClusterProc> {
+/** How a cluster process is spawned. */
+export interface SpawnOptions {
+  /** Added to the environment. */
+  env?: Record<string, string>;
+  /** Started inside a test but used by later tests of the file: not killed when the test ends (the file's afterAll must kill it). */
+  outliveTest?: boolean;
+}
+
+async function spawnReady(args: string[], ready: RegExp, opts: SpawnOptions = {}): Promise<ClusterProc> {
   assertBuilt();
-  const proc = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  killWhenTestEnds(proc);
+  const proc = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+  if (opts.outliveTest !== true) killWhenTestEnds(proc);
   const exited = new Promise((res) => proc.once('exit', res));
   let out = '';
   let err = '';
@@ -47,17 +55,19 @@ async function spawnReady(args: string[], ready: RegExp, env: Record<string, str
 }
 
 /** `lmj-edge node --etcd URLS --node-id ID --data DIR [--group G] [extra…]` on `port` (0 = free), lease TTL `ttl` s. */
-export function startNodeProcess(etcd: readonly string[], id: string, dataDir: string, opts: { port?: number; ttl?: number; group?: string; extra?: readonly string[] } = {}): Promise<ClusterProc> {
+export function startNodeProcess(etcd: readonly string[], id: string, dataDir: string, opts: { port?: number; ttl?: number; group?: string; extra?: readonly string[] } & SpawnOptions = {}): Promise<ClusterProc> {
   return spawnReady(
     ['node', '--etcd', etcd.join(','), '--node-id', id, '--data', dataDir, '--http-port', String(opts.port ?? 0), '--ttl', String(opts.ttl ?? 3), '--durability', 'fast', '--log-level', 'warn', ...(opts.group === undefined ? [] : ['--group', opts.group]), ...(opts.extra ?? [])],
     /^node \S+ listening on [^\n]*:(\d+)$/m,
+    opts,
   );
 }
 
 /** `lmj-edge router --etcd URLS --tokens FILE [--group G] [extra…]` on `port`. */
-export function startClusterRouterProcess(etcd: readonly string[], port: number, tokens: string, group?: string, extra: readonly string[] = []): Promise<ClusterProc> {
+export function startClusterRouterProcess(etcd: readonly string[], port: number, tokens: string, group?: string, extra: readonly string[] = [], opts: SpawnOptions = {}): Promise<ClusterProc> {
   return spawnReady(
     ['router', '--etcd', etcd.join(','), '--http-port', String(port), '--tokens', tokens, '--log-level', 'warn', ...(group === undefined ? [] : ['--group', group]), ...extra],
     /^router listening on [^\n]*:(\d+)$/m,
+    opts,
   );
 }

@@ -39,6 +39,7 @@ import { forwardBatch } from './forward-batch.js';
 import { Balancer } from './balancer.js';
 import { HttpPools } from './http-pools.js';
 import { MoveDriver } from './move-driver.js';
+import { MoveHold } from './move-hold.js';
 import { listFleet, queryDevice, type QueryContext } from './queries.js';
 import { Routes } from './routes.js';
 import { Targets, type Target } from './targets.js';
@@ -68,6 +69,8 @@ export interface ClusterRouterOptions {
   moveDriverTtlSeconds?: number;
   /** When elected: delete the copies ended moves left behind this long after they ended, seconds (default: only `cluster cleanup`). */
   moveCleanupDelaySeconds?: number;
+  /** A testing aid (`LMJ_EDGE_TEST_MOVE_HOLD`): the move driver holds at the point this file names (move-hold.ts). */
+  moveHoldFile?: string;
   /** `--auto-balance`: campaign for the balancer (its own election, TTL `moveDriverTtlSeconds`) and, elected, balance with this policy and interval (docs/cluster.md, The balancer). */
   autoBalance?: { policy: BalancePolicy; intervalSeconds: number };
   /** Serve HTTPS (`--tls-cert`, `--tls-key`, `--tls-ca`). */
@@ -175,6 +178,7 @@ export async function startClusterRouter(opts: ClusterRouterOptions): Promise<Cl
     name,
     ...(opts.moveDriverTtlSeconds === undefined ? {} : { ttlSeconds: opts.moveDriverTtlSeconds }),
     ...(opts.moveCleanupDelaySeconds === undefined ? {} : { cleanupDelaySeconds: opts.moveCleanupDelaySeconds }),
+    ...(opts.moveHoldFile === undefined ? {} : { hold: new MoveHold(opts.moveHoldFile) }),
     log,
   });
   // Only the routers with --auto-balance campaign for the balancer, so one of them balances whoever drives the moves.

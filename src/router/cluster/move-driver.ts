@@ -15,6 +15,7 @@ import type { PeerTls } from '../../http/tls-listener.js';
 import { RouterElection } from './election.js';
 import type { HttpPools } from './http-pools.js';
 import { cleanupMoves } from './move-cleanup.js';
+import type { MoveHold } from './move-hold.js';
 import { MoveRunner } from './move-runner.js';
 
 /** Options of {@link MoveDriver}. */
@@ -32,6 +33,8 @@ export interface MoveDriverOptions {
   ttlSeconds?: number;
   /** Delete what ended moves left behind this long after they ended, seconds (default: never; `cluster cleanup` does it). */
   cleanupDelaySeconds?: number;
+  /** A testing aid: hold moves at the points its file names (move-hold.ts). */
+  hold?: MoveHold;
   log: Logger;
 }
 

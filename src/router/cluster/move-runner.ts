@@ -13,6 +13,7 @@ import { abortMove, fenceMove, flipMove, isTerminal, nodeOrigin, readMove, updat
 import { LmjError, isLmjError } from '../../errors.js';
 import type { Logger } from '../../http/logger.js';
 import type { HttpPools } from './http-pools.js';
+import type { MoveHold, MoveHoldPoint } from './move-hold.js';
 
 /** A delta pass smaller than this (bytes) ends catching-up: the fence window then copies about as much. */
 const SMALL_PASS_BYTES = 256 * 1024;
@@ -34,6 +35,8 @@ export interface MoveRunContext {
   log: Logger;
   /** False once this router no longer leads: the run stops at its next step. */
   leading: () => boolean;
+  /** A testing aid: stops the run at the point its file names (move-hold.ts). */
+  hold?: MoveHold;
 }
 
 /** A pull's answer (src/router/node/move-endpoints.ts). */
@@ -84,6 +87,8 @@ export class MoveRunner {
   async run(id: string): Promise<void> {
     try {
       let m = await this.fresh(id);
+      // A resumed move names its new driver at once (the record may still name a dead router).
+      if (m.move.phase !== 'requested' && m.move.driver !== this.ctx.driver) m = await updateMove(this.ctx.client, m, { driver: this.ctx.driver });
       while (!isTerminal(m.move.phase)) m = await this.step(m);
     } catch (err) {
       if (err instanceof Stopped) return;
@@ -114,6 +119,11 @@ export class MoveRunner {
     await updateMove(this.ctx.client, m, { error }).catch(() => undefined);
   }
 
+  /** With the testing aid only: waits while its file names `point`. */
+  private async holdAt(point: MoveHoldPoint, id: string): Promise<void> {
+    if (this.ctx.hold !== undefined) await this.ctx.hold.at(point, id, this.ctx.driver, this.ctx.leading);
+  }
+
   /** One phase forward. */
   private async step(m: MoveRead): Promise<MoveRead> {
     const { client } = this.ctx;
@@ -126,6 +136,7 @@ export class MoveRunner {
         return updateMove(client, m, { phase: 'learner', driver: this.ctx.driver, error: null });
       }
       case 'learner':
+        await this.holdAt('learner', mv.id);
         return updateMove(client, m, { phase: 'copying', driver: this.ctx.driver });
       case 'copying': {
         const r = await this.pass(m, undefined);
@@ -141,12 +152,14 @@ export class MoveRunner {
         return fenceMove(client, await this.fresh(read.move.id));
       }
       case 'fenced': {
+        await this.holdAt('fenced', mv.id);
         // Inside the fence window: no progress writes, the flip records the final figures (its compare catches a cancel).
         if (!this.ctx.leading()) throw new Stopped();
         const r = await this.pass(m, mv.fenceEpoch ?? undefined);
         return flipMove(client, m, { progress: r.progress });
       }
       case 'flipped':
+        await this.holdAt('flipped', mv.id);
         return updateMove(client, m, { phase: 'done' });
       default:
         return m;
@@ -166,6 +179,7 @@ export class MoveRunner {
     let read = record ? await updateMove(this.ctx.client, await this.fresh(mv.id), { progress, driver: this.ctx.driver }) : start;
     const began = Date.now();
     let passBytes = 0;
+    let held = false;
     let written = Date.now();
     const source = this.origin(mv.source);
     const rate = mv.rateBytesPerSec ?? this.ctx.rateBytesPerSec;
@@ -173,6 +187,8 @@ export class MoveRunner {
     for (const device of listed.devices) {
       for (;;) {
         const a = (await this.call(mv.target, 'POST', '/cluster/v1/move/pull', { move: mv.id, source, device, maxBytes: chunk, fence: fence ?? null })) as PullAnswer;
+        if (!held && (mv.phase === 'copying' || mv.phase === 'catching-up')) await this.holdAt(mv.phase, mv.id);
+        held = true;
         passBytes += a.bytes;
         progress.bytes += a.bytes;
         progress.readings += a.readings;

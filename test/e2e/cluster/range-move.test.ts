@@ -6,6 +6,8 @@
  * and the other router resumes it, then the target of a third move is SIGKILLed mid-copy
  * and the move rolls back. Every acknowledged reading then verifies exactly once,
  * in per-device order, through the surviving router, and etcd shows one owner per range.
+ * Throughout, a poller reads every device through the live routers: no read fails and
+ * no answer shows fewer readings or an older latest than an earlier one.
  * With ingest idle, a moved instance equals its source (`mdb_dump` of both databases).
  * Refusals (unknown/dead target, current owner, no such range, overlapping move) change
  * nothing; `cancel` leaves the source the owner; `cleanup` deletes the source's copies.
@@ -28,6 +30,7 @@ import { startClusterRouterProcess, startNodeProcess, type ClusterProc } from '.
 import { CLI, ROOT, startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
 import { startEtcd, type EtcdCluster } from '../../helpers/etcd.js';
 import { freePort } from '../../helpers/free-port.js';
+import { ReadPoller } from '../../helpers/read-poller.js';
 import { getJson, tokensFile } from '../../integration/sync/helpers.js';
 
 const run = promisify(execFile);
@@ -42,6 +45,7 @@ const routers = new Map<number, ClusterProc>();
 let gw: DaemonProcess;
 let sim: Simulation;
 let simRun: Promise<SimSummary>;
+let poller: ReadPoller | undefined;
 
 async function waitFor(what: string, fn: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const until = Date.now() + timeoutMs;
@@ -115,6 +119,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  await poller?.stop();
   sim?.stop();
   await simRun?.catch(() => undefined);
   await gw?.kill('SIGKILL');
@@ -131,6 +136,8 @@ describe('range moves', () => {
     expect(moving.length).toBeGreaterThanOrEqual(2);
     const [first, second] = moving as [(typeof moving)[0], (typeof moving)[0]];
     const other = (n: string): string => (n === 'node-a' ? 'node-b' : 'node-a');
+    const reads = new ReadPoller(DEVICES, [...routers.values()].map((r) => r.url));
+    poller = reads;
 
     // 1. A move under writes, through the CLI.
     const moved = await cli('move', '--range', `${first.from}-${first.to}`, '--to', other(first.owner), '--wait', '--timeout', '90', '--json');
@@ -156,6 +163,8 @@ describe('range moves', () => {
     const driver = (await readMove(client, move.id)).move.driver!;
     const port = Number(/:(\d+)-/.exec(driver)?.[1]);
     expect(routers.has(port)).toBe(true);
+    // Reads through the router about to die are not counted (the poller reads through the other one).
+    reads.urls.delete(routers.get(port)!.url);
     await routers.get(port)!.kill('SIGKILL');
     routers.delete(port);
     await waitFor('the move resumed and done', async () => (await readMove(client, move.id)).move.phase === 'done', 90_000);
@@ -184,6 +193,9 @@ describe('range moves', () => {
     const summary = await simRun;
     expect(summary.unacked).toBe(0);
     await waitFor('backlog drained', async () => (await synced()).backlog === 0, 60_000);
+    const polled = await reads.stop();
+    expect(polled, polled.examples.join('\n')).toMatchObject({ errors: 0, stale: 0, seen: DEVICES.length });
+    expect(polled.reads).toBeGreaterThan(DEVICES.length * 10);
     const survivor = [...routers.values()][0]!;
     const v = await verifyLedger(join(dir, 'ledger.jsonl'), httpReadingSource(survivor.url));
     expect({ missing: v.missing, duplicate: v.duplicate, conflicts: v.conflicts, badLedgerLines: v.badLedgerLines }).toEqual({ missing: 0, duplicate: 0, conflicts: 0, badLedgerLines: 0 });
