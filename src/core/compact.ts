@@ -9,7 +9,8 @@
  * file is complete. A leftover `.compact/` (crash before the rename) is removed by
  * {@link cleanupCompaction}, which the pool runs before opening an instance.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { copyInstanceInWorker } from './compact-thread.js';
 
@@ -33,12 +34,13 @@ export function cleanupCompaction(dir: string): boolean {
   return true;
 }
 
-function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r');
+/** fsync on a threadpool thread: a synchronous fsync of the copy would stall every other device's commits. */
+async function fsyncPath(path: string): Promise<void> {
+  const fh = await open(path, 'r');
   try {
-    fsyncSync(fd);
+    await fh.sync();
   } finally {
-    closeSync(fd);
+    await fh.close();
   }
 }
 
@@ -60,11 +62,11 @@ export async function compactInstance(dir: string, onStep?: (step: CompactStep) 
   await copying;
   const copy = join(tmp, 'data.mdb');
   // The rename must never publish a file whose pages are still only in the page cache.
-  fsyncPath(copy);
-  fsyncPath(tmp);
+  await fsyncPath(copy);
+  await fsyncPath(tmp);
   await onStep?.('copied');
   renameSync(copy, data);
-  fsyncPath(dir);
+  await fsyncPath(dir);
   await onStep?.('renamed');
   rmSync(tmp, { recursive: true, force: true });
   return { bytesBefore, bytesAfter: statSync(data).size };

@@ -2,16 +2,18 @@
  * Retention in a real daemon process: a device with old readings (written before the
  * start) is expired and compacted by `lmj-edge retention run --http` while MQTT QoS 1
  * publishers keep sending to it and to another device. Every publish is acked and
- * stored, acks arrive while the run is in progress, the old readings are gone, the
+ * stored, acks arrive while the run is in progress (another device's while the compaction's
+ * temporary copy exists, seen by fs.watch), the old readings are gone, the
  * metrics count what happened, and the stopped instance is audit-clean and readable by
  * mdb_dump.
  */
 import { execFile } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { existsSync, statSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import mqtt from 'mqtt';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { COMPACT_TMP } from '../../../src/core/compact.js';
 import { CLI, startDaemon } from '../../helpers/daemon.js';
 import { writeReadings } from '../../helpers/telemetry-data.js';
 import { tmpDir } from '../../helpers/tmp-dir.js';
@@ -27,7 +29,7 @@ function sample(text: string, series: string): number | undefined {
 }
 
 describe('retention in the daemon', () => {
-  it('expires and compacts a device while ingest to it keeps acking; nothing acked is lost', async () => {
+  it('expires and compacts a device while ingest to it keeps acking; nothing acked is lost', { timeout: 120_000 }, async () => {
     const dataDir = tmpDir();
     const longAgo = Date.now() - 30 * 86_400_000;
     await writeReadings(dataDir, 'old-1', Array.from({ length: OLD }, (_, i) => ({ payload: { seq: i, pad: 'o'.repeat(300) }, receivedAt: longAgo + i })));
@@ -36,6 +38,18 @@ describe('retention in the daemon', () => {
     const c = await mqtt.connectAsync(d.mqttUrl!, { clientId: 'retention', reconnectPeriod: 0 });
     onTestFinished(() => void c.end(true));
 
+    // The compaction is in progress while its temporary copy exists: watched, not polled.
+    const devDir = join(dataDir, 'devices', 'old-1');
+    let compacting = false;
+    let compactionsSeen = 0;
+    let otherAcksDuringCompaction = 0;
+    const watcher = watch(devDir, (_event, name) => {
+      if (name !== COMPACT_TMP) return;
+      const now = existsSync(join(devDir, COMPACT_TMP));
+      if (now && !compacting) compactionsSeen++;
+      compacting = now;
+    });
+    onTestFinished(() => watcher.close());
     let runInFlight = false;
     let acksDuringRun = 0;
     let stop = false;
@@ -45,6 +59,7 @@ describe('retention in the daemon', () => {
         await c.publishAsync(`devices/${device}/telemetry`, JSON.stringify({ seq, live: true }), { qos: 1 });
         acked[device]!.push(seq);
         if (runInFlight) acksDuringRun++;
+        if (compacting && device === 'live-2') otherAcksDuringCompaction++;
       }
     };
     const pubs = [publisher('old-1'), publisher('live-2')];
@@ -58,6 +73,9 @@ describe('retention in the daemon', () => {
     expect(old?.expired).toBe(OLD);
     expect(old?.compacted).toBe(true);
     expect(acksDuringRun).toBeGreaterThan(0);
+    // Another device's publishes were acked while the compacted one's writes queued for the swap.
+    expect(compactionsSeen).toBe(1);
+    expect(otherAcksDuringCompaction).toBeGreaterThan(0);
 
     const metrics = await getText(d.httpUrl, '/metrics');
     expect(sample(metrics, 'lmj_retention_readings_expired_total')).toBe(OLD);
