@@ -20,6 +20,8 @@ import { httpsOptionsOf, peerTlsOf } from '../../../src/cli/tls-flags.js';
 import { startClusterRouter, type ClusterRouter } from '../../../src/router/cluster/cluster-router.js';
 import { startDataNode, type DataNode } from '../../../src/router/node/data-node.js';
 import { encodeBatch } from '../../../src/sync/batch.js';
+import type { PeerTls } from '../../../src/http/tls-listener.js';
+import { cleanupMoves } from '../../../src/router/cluster/move-cleanup.js';
 import { makeCa, type TestCa } from '../../helpers/certs.js';
 import { startEtcd, type EtcdCluster } from '../../helpers/etcd.js';
 import { gatewayRecords, ingestor, publish, silent } from '../sync/helpers.js';
@@ -32,6 +34,7 @@ let ca: TestCa;
 let other: TestCa;
 let ing: Ingestor;
 let router: ClusterRouter;
+let routerTls: PeerTls | undefined;
 const nodes: DataNode[] = [];
 
 /** A node serving HTTPS to clients with a certificate from `ca`, pulling moves from sources verified with `trust`. */
@@ -95,7 +98,8 @@ beforeAll(async () => {
   const flags = { tlsCert: cert.cert, tlsKey: cert.key, upstreamCa: ca.cert };
   // The router's own listener stays plain here: what is under test is router → node and node → node.
   const own = httpsOptionsOf(flags, 'router', silent);
-  router = await startClusterRouter({ etcd: etcd.urls, httpPort: 0, peerTls: peerTlsOf(flags, own), moveRateBytesPerSec: 0, log: silent });
+  routerTls = peerTlsOf(flags, own);
+  router = await startClusterRouter({ etcd: etcd.urls, httpPort: 0, peerTls: routerTls, moveRateBytesPerSec: 0, log: silent });
   ing = await ingestor(join(dir, 'gw'));
   await send(0, 40);
 }, 60_000);
@@ -137,6 +141,16 @@ describe('range moves between TLS nodes', () => {
     expect(await range()).toMatchObject({ owner: before.owner, learner: undefined, fenced: false });
     expect(await readingsThroughRouter()).toBe(45);
     await send(45, 5);
+    expect(await readingsThroughRouter()).toBe(50);
+  });
+
+  it('cleanup reaches the HTTPS nodes with the router\'s CA and certificate, and names PEER_TLS without them', async () => {
+    const without = await cleanupMoves(client);
+    expect(without.length).toBe(2);
+    for (const r of without) expect(r).toMatchObject({ removed: null, error: expect.stringMatching(/^PEER_TLS: TLS handshake failed: .*check --upstream-ca/) });
+    const done = await cleanupMoves(client, { tls: routerTls! });
+    // The first move's source drops its copy of the device; the rolled-back target had copied nothing.
+    expect(done.map((r) => [r.node, r.removed, r.error]).sort()).toEqual([[done.find((r) => r.node !== 'tls-w')!.node, 1, undefined], ['tls-w', 0, undefined]].sort());
     expect(await readingsThroughRouter()).toBe(50);
   });
 });
