@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Namespace } from 'etcd3';
-import { LmjError } from '../errors.js';
+import { LmjError, isLmjError } from '../errors.js';
 import { etcdCall } from './etcd-client.js';
 import { FORMAT_VERSION, META_KEY, MOVES_PREFIX, liveKey, moveKey, nodeKey, rangeKey } from './keys.js';
 import { decodeMove, isTerminal, type MovePhase, type MoveRecord } from './move-record.js';
@@ -19,6 +19,8 @@ import { readRange, type RangeRead } from './table-store.js';
 export interface MoveRead {
   move: MoveRecord;
   modRevision: number;
+  /** The range and header as this change left them (a change that wrote them); lets the next change skip reading them. */
+  range?: RangeRead;
 }
 
 /** What `cluster move` asks for. */
@@ -160,7 +162,9 @@ async function commitBoth(client: Namespace, prev: MoveRead, read: RangeRead, ra
     txn.then(client.put(rangeKey(range.from)).value(encodeRecord(range)), client.put(META_KEY).value(encodeRecord(nextMeta(read))), client.put(moveKey(move.id)).value(JSON.stringify(move))).commit(),
   );
   if (!res.succeeded) throw new LmjError('MOVE_CONFLICT', `move ${move.id} or its range changed since they were read`, { details: { move: move.id } });
-  return { move, modRevision: Number(res.header.revision) };
+  const revision = Number(res.header.revision);
+  // All three keys were written at this revision: what the next change compares against, if nothing else changed them.
+  return { move, modRevision: revision, range: { meta: nextMeta(read), metaModRevision: revision, range, rangeModRevision: revision, revision } };
 }
 
 function isLearnerOf(r: RangeRecord, m: MoveRecord): boolean {
@@ -180,14 +184,28 @@ export async function fenceMove(client: Namespace, prev: MoveRead): Promise<Move
   return commitBoth(client, prev, read, rangeWith(read.range, { epoch, fenced: true }), { phase: 'fenced', fenceEpoch: epoch, fencedAt: Date.now() });
 }
 
-/** The flip: owner = target, epoch + 1, learner and fence cleared; the move `flipped` (with `patch`, e.g. the final progress). */
+/**
+ * The flip: owner = target, epoch + 1, learner and fence cleared; the move `flipped` (with
+ * `patch`, e.g. the final progress). With the range the fence left (`prev.range`) it
+ * commits without reading first, which keeps an etcd round trip out of the fence window;
+ * when something changed the header or range meanwhile, it reads them and tries once more.
+ */
 export async function flipMove(client: Namespace, prev: MoveRead, patch: Pick<Partial<MoveRecord>, 'progress'> = {}): Promise<MoveRead> {
   const m = prev.move;
-  const read = await readMoveRange(client, m);
-  const r = read.range;
-  if (!isLearnerOf(r, m) || r.fenced !== true || r.epoch !== m.fenceEpoch) throw new LmjError('MOVE_CONFLICT', `move ${m.id}: range ${m.range.from} is not fenced by this move`, { details: { move: m.id } });
-  const target: Owner = { kind: 'node', id: m.target };
-  return commitBoth(client, prev, read, rangeWith(r, { owner: target, epoch: r.epoch + 1, learner: null, fenced: false }), { ...patch, phase: 'flipped', flippedAt: Date.now() }, target);
+  const flip = (read: RangeRead): Promise<MoveRead> => {
+    const r = read.range;
+    if (!isLearnerOf(r, m) || r.fenced !== true || r.epoch !== m.fenceEpoch) throw new LmjError('MOVE_CONFLICT', `move ${m.id}: range ${m.range.from} is not fenced by this move`, { details: { move: m.id } });
+    const target: Owner = { kind: 'node', id: m.target };
+    return commitBoth(client, prev, read, rangeWith(r, { owner: target, epoch: r.epoch + 1, learner: null, fenced: false }), { ...patch, phase: 'flipped', flippedAt: Date.now() }, target);
+  };
+  if (prev.range !== undefined) {
+    try {
+      return await flip(prev.range);
+    } catch (err) {
+      if (!isLmjError(err, 'MOVE_CONFLICT')) throw err;
+    }
+  }
+  return flip(await readMoveRange(client, m));
 }
 
 /**

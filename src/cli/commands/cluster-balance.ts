@@ -7,16 +7,18 @@
  */
 import type { Command } from 'commander';
 import type { Etcd3 } from 'etcd3';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import type { BalancePlan, BalancePolicy, LiveNodeRecord, RangeWeight } from '../../cluster/index.js';
 import { LmjError, isLmjError } from '../../errors.js';
+import { tlsFailure } from '../../http/tls-failure.js';
+import type { PeerTls } from '../../http/tls-listener.js';
 import { fail, printJson, printTable } from '../output.js';
 import type { ClusterCommandHelpers } from './cluster-move.js';
 
 const cluster = (): Promise<typeof import('../../cluster/index.js')> => import('../../cluster/index.js');
 
 /** Every range owned by a live node, with the devices its owner holds in it. */
-async function rangeWeights(client: Etcd3): Promise<{ ranges: RangeWeight[]; live: LiveNodeRecord[] }> {
+async function rangeWeights(client: Etcd3, tls: PeerTls | undefined): Promise<{ ranges: RangeWeight[]; live: LiveNodeRecord[] }> {
   const c = await cluster();
   const table = await c.readTable(client);
   if (table === null) throw new LmjError('TABLE_NOT_INITIALIZED', 'the routing table is not initialized: run lmj-edge cluster --etcd URLS init');
@@ -24,11 +26,21 @@ async function rangeWeights(client: Etcd3): Promise<{ ranges: RangeWeight[]; liv
   const byId = new Map(live.map((n) => [n.id, n]));
   const token = process.env.LMJ_EDGE_CLUSTER_TOKEN;
   const headers: Record<string, string> = token === undefined || token === '' ? {} : { authorization: `Bearer ${token}` };
-  const ranges = await c.weighRanges(table.ranges, (id) => byId.get(id), async (origin, path) => {
-    const res = await request(`${origin}${path}`, { headers });
-    return { status: res.statusCode, json: await res.body.json() };
-  });
-  return { ranges, live };
+  // Nodes that advertise https are verified with --upstream-ca.
+  const agent = new Agent(tls === undefined ? {} : { connect: { ...tls } });
+  try {
+    const ranges = await c.weighRanges(table.ranges, (id) => byId.get(id), async (origin, path) => {
+      const res = await request(`${origin}${path}`, { headers, dispatcher: agent }).catch((cause: unknown) => {
+        const failed = tlsFailure(cause);
+        if (failed === undefined) throw new LmjError('NODE_UNAVAILABLE', `cannot reach ${origin}: ${(cause as Error).message}`, { cause });
+        throw new LmjError('PEER_TLS', `TLS handshake with ${origin} failed: ${failed} (check --upstream-ca)`, { cause });
+      });
+      return { status: res.statusCode, json: await res.body.json() };
+    });
+    return { ranges, live };
+  } finally {
+    await agent.close();
+  }
 }
 
 /** Requests the plan's moves; returns the move id or the refusal of each. */
@@ -72,7 +84,7 @@ export function registerClusterBalance(group: Command, h: ClusterCommandHelpers)
     .option('--json', 'print JSON')
     .action(async (node: string, flags: { dryRun?: boolean; json?: boolean }, cmd: Command) => {
       await h.withClient(cmd, async (client) => {
-        const { ranges, live } = await rangeWeights(client);
+        const { ranges, live } = await rangeWeights(client, await h.peerTls(cmd));
         if (!live.some((n) => n.id === node)) throw new LmjError('MOVE_BAD_TARGET', `node ${node} is not live: its data cannot be copied (start it again, then drain)`, { details: { node } });
         if (live.length < 2) throw new LmjError('MOVE_BAD_TARGET', `no other live node to drain ${node} to`, { details: { node } });
         const c = await cluster();
@@ -92,7 +104,7 @@ export function registerClusterBalance(group: Command, h: ClusterCommandHelpers)
     .action(async (flags: { policy: string; dryRun?: boolean; json?: boolean }, cmd: Command) => {
       const policy = policyOf(flags.policy);
       await h.withClient(cmd, async (client) => {
-        const { ranges, live } = await rangeWeights(client);
+        const { ranges, live } = await rangeWeights(client, await h.peerTls(cmd));
         const c = await cluster();
         const plan = c.planRebalance(policy, ranges, c.balanceCandidates(ranges, live));
         const requested = flags.dryRun === true ? null : await requestAll(client, plan);

@@ -7,6 +7,7 @@
  */
 import type { Command } from 'commander';
 import type { Etcd3 } from 'etcd3';
+import type { PeerTls } from '../../http/tls-listener.js';
 import type { MoveRecord } from '../../cluster/index.js';
 import { LmjError } from '../../errors.js';
 import { fail, printJson, printTable } from '../output.js';
@@ -14,6 +15,8 @@ import { fail, printJson, printTable } from '../output.js';
 /** What the cluster command shares with these subcommands. */
 export interface ClusterCommandHelpers {
   withClient(cmd: Command, fn: (client: Etcd3) => Promise<void>): Promise<void>;
+  /** `--upstream-ca` [`--tls-cert` `--tls-key`] of the cluster command, for calls to HTTPS data nodes. */
+  peerTls(cmd: Command): Promise<PeerTls | undefined>;
 }
 
 const cluster = (): Promise<typeof import('../../cluster/index.js')> => import('../../cluster/index.js');
@@ -144,7 +147,8 @@ export function registerClusterMoves(group: Command, h: ClusterCommandHelpers): 
       await h.withClient(cmd, async (client) => {
         const token = process.env.LMJ_EDGE_CLUSTER_TOKEN;
         const { cleanupMoves } = await import('../../router/cluster/move-cleanup.js');
-        const done = await cleanupMoves(client, token === undefined || token === '' ? {} : { clusterToken: token });
+        const tls = await h.peerTls(cmd);
+        const done = await cleanupMoves(client, { ...(token === undefined || token === '' ? {} : { clusterToken: token }), ...(tls === undefined ? {} : { tls }) });
         if (flags.json === true) return printJson({ cleaned: done });
         if (done.length === 0) process.stdout.write('nothing to clean up\n');
         for (const d of done) process.stdout.write(d.error === undefined ? `move ${d.move}: removed ${d.removed} device(s) from ${d.node}\n` : `move ${d.move}: ${d.node}: ${d.error}\n`);

@@ -9,6 +9,7 @@ import { Option, type Command } from 'commander';
 import type { Etcd3 } from 'etcd3';
 import type { ClusterStatus } from '../../cluster/index.js';
 import { LmjError } from '../../errors.js';
+import type { PeerTls } from '../../http/tls-listener.js';
 import { fail, printJson, printTable } from '../output.js';
 import { registerClusterBalance } from './cluster-balance.js';
 import { registerClusterMoves } from './cluster-move.js';
@@ -43,6 +44,23 @@ async function withClient(cmd: Command, fn: (client: Etcd3) => Promise<void>): P
     fail(err, 1);
   }
   client.close();
+}
+
+/** `--upstream-ca` [`--tls-cert` `--tls-key`]: how HTTPS data nodes are verified and what this command presents to them; exits 2 on bad files. */
+async function peerTls(cmd: Command): Promise<PeerTls | undefined> {
+  const o = cmd.optsWithGlobals() as { upstreamCa?: string; tlsCert?: string; tlsKey?: string };
+  const { loadCaBundle, loadTlsMaterial } = await import('../../http/tls-material.js');
+  try {
+    if (o.upstreamCa === undefined) {
+      if (o.tlsCert !== undefined || o.tlsKey !== undefined) throw new LmjError('BAD_CONFIG', 'invalid configuration: tls-cert: a client certificate goes with --upstream-ca', { details: { key: 'tls-cert' } });
+      return undefined;
+    }
+    if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new LmjError('BAD_CONFIG', 'invalid configuration: tls-cert: --tls-cert and --tls-key go together', { details: { key: 'tls-cert' } });
+    const own = o.tlsCert === undefined || o.tlsKey === undefined ? undefined : loadTlsMaterial({ cert: o.tlsCert, key: o.tlsKey });
+    return { ca: loadCaBundle(o.upstreamCa), ...(own === undefined ? {} : { cert: own.cert, key: own.key }) };
+  } catch (err) {
+    fail(err, 2);
+  }
 }
 
 /** The `--group` of the command (checked), or undefined. */
@@ -86,7 +104,10 @@ export function registerCluster(program: Command): void {
     .command('cluster')
     .description('bootstrap and inspect the cluster: routing table and membership in etcd')
     .addOption(new Option('--etcd <urls>', 'comma-separated etcd client URLs (http://host:port)').env('LMJ_EDGE_ETCD'))
-    .option('--group <id>', 'init and table: the table of this router group (its routers and nodes run with --group)');
+    .option('--group <id>', 'init and table: the table of this router group (its routers and nodes run with --group)')
+    .option('--upstream-ca <file>', 'cleanup, drain, rebalance: PEM CA that the certificates of HTTPS data nodes must chain to')
+    .option('--tls-cert <file>', 'with --upstream-ca: client certificate for data nodes that require one (--tls-ca on the node)')
+    .option('--tls-key <file>', 'the private key of --tls-cert');
 
   group
     .command('init')
@@ -191,6 +212,6 @@ export function registerCluster(program: Command): void {
       });
     });
 
-  registerClusterMoves(group, { withClient });
-  registerClusterBalance(group, { withClient });
+  registerClusterMoves(group, { withClient, peerTls });
+  registerClusterBalance(group, { withClient, peerTls });
 }

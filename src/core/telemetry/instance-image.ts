@@ -33,6 +33,21 @@ export interface InstanceImage {
 
 const members = (txn: ReadTxn, ptr: Uint8Array): ImageMember[] => txn.objGet(ptr).members.map((m) => ({ name: Buffer.from(m.name), value: Buffer.from(m.value) }));
 
+/** True when two images are the same bytes (root pointers, first-seen, meta and latest members in order). */
+export function sameImage(a: InstanceImage, b: InstanceImage): boolean {
+  const sameMembers = (x: ImageMember[], y: ImageMember[]): boolean => x.length === y.length && x.every((m, i) => m.name.equals(y[i]!.name) && m.value.equals(y[i]!.value));
+  return (
+    a.deviceId === b.deviceId &&
+    a.firstSeen === b.firstSeen &&
+    a.meta.equals(b.meta) &&
+    a.latest.equals(b.latest) &&
+    a.readings.equals(b.readings) &&
+    a.ids.equals(b.ids) &&
+    sameMembers(a.metaMembers, b.metaMembers) &&
+    sameMembers(a.latestMembers, b.latestMembers)
+  );
+}
+
 /** The image of the instance, or null when it has no root yet. */
 export function exportImage(txn: ReadTxn): InstanceImage | null {
   const root = readRoot(txn);

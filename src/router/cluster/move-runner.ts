@@ -9,7 +9,7 @@
  * repeats at most one chunk. Copy bytes are throttled to `rateBytesPerSec`.
  */
 import type { Namespace } from 'etcd3';
-import { abortMove, fenceMove, flipMove, isTerminal, nodeOrigin, readMove, updateMove, type MoveProgress, type MoveRead, type TableView } from '../../cluster/index.js';
+import { abortMove, fenceMove, flipMove, isTerminal, nodeOrigin, readMove, updateMove, type MoveProgress, type MoveRead, type MoveRecord, type TableView } from '../../cluster/index.js';
 import { LmjError, isLmjError } from '../../errors.js';
 import type { Logger } from '../../http/logger.js';
 import type { HttpPools } from './http-pools.js';
@@ -21,6 +21,8 @@ const SMALL_PASS_BYTES = 256 * 1024;
 const MAX_CATCH_UP_PASSES = 4;
 /** Progress is written to etcd at most this often, ms. */
 const PROGRESS_EVERY_MS = 1000;
+/** Devices pulled at once in the final delta (inside the fence window). */
+const FINAL_PULLS_IN_FLIGHT = 8;
 
 /** What a run needs. */
 export interface MoveRunContext {
@@ -52,8 +54,19 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 class Stopped extends Error {}
 
+/** The source's listing of its devices in a range (after the fence: with its wait for the fence and the writes in flight, ms). */
+interface Listed {
+  devices: string[];
+  fenceWait?: { viewMs: number; drainMs: number };
+}
+
 /** Drives moves; one instance per router. */
 export class MoveRunner {
+  /** When this driver sent the fence transaction of a move, and how long it took (the window's start). */
+  private fenceStarted: { move: string; at: number; txnMs: number } | undefined;
+  /** The devices the last pass of each move listed: the final delta starts pulling them before the fenced listing answers. */
+  private readonly lastListed = new Map<string, string[]>();
+
   constructor(private readonly ctx: MoveRunContext) {}
 
   private origin(node: string): string {
@@ -139,25 +152,25 @@ export class MoveRunner {
         await this.holdAt('learner', mv.id);
         return updateMove(client, m, { phase: 'copying', driver: this.ctx.driver });
       case 'copying': {
-        const r = await this.pass(m, undefined);
+        const r = await this.pass(m);
         return updateMove(client, r.read, { phase: 'catching-up' });
       }
       case 'catching-up': {
         let read = m;
         for (let i = 0; i < MAX_CATCH_UP_PASSES; i++) {
-          const r = await this.pass(read, undefined);
+          const r = await this.pass(read);
           read = r.read;
           if (r.bytes < SMALL_PASS_BYTES) break;
         }
-        return fenceMove(client, await this.fresh(read.move.id));
+        const fresh = await this.fresh(read.move.id);
+        const t0 = performance.now();
+        const fenced = await fenceMove(client, fresh);
+        this.fenceStarted = { move: mv.id, at: t0, txnMs: performance.now() - t0 };
+        return fenced;
       }
-      case 'fenced': {
+      case 'fenced':
         await this.holdAt('fenced', mv.id);
-        // Inside the fence window: no progress writes, the flip records the final figures (its compare catches a cancel).
-        if (!this.ctx.leading()) throw new Stopped();
-        const r = await this.pass(m, mv.fenceEpoch ?? undefined);
-        return flipMove(client, m, { progress: r.progress });
-      }
+        return this.finalDelta(m);
       case 'flipped':
         await this.holdAt('flipped', mv.id);
         return updateMove(client, m, { phase: 'done' });
@@ -167,16 +180,98 @@ export class MoveRunner {
   }
 
   /**
-   * One copy pass over the source's devices of the range: each device is pulled until the
-   * target has caught up. With `fence`, every device must end with the target's count
-   * equal to the source's (MOVE_FAILED otherwise).
+   * Inside the fence window: the final delta (unthrottled, no progress writes), then the
+   * flip, which records the final figures (its compare catches a cancel). Logs where the
+   * window's time went (`move fence window`).
    */
-  private async pass(start: MoveRead, fence: number | undefined): Promise<{ read: MoveRead; bytes: number; progress: MoveProgress }> {
+  private async finalDelta(m: MoveRead): Promise<MoveRead> {
+    if (!this.ctx.leading()) throw new Stopped();
+    const mv = m.move;
+    const started = this.fenceStarted?.move === mv.id ? this.fenceStarted : undefined;
+    this.fenceStarted = undefined;
+    const t0 = performance.now();
+    const r = await this.finalPass(m, mv.fenceEpoch ?? 0);
+    const t1 = performance.now();
+    const flipped = await flipMove(this.ctx.client, m, { progress: r.progress });
+    const t2 = performance.now();
+    this.lastListed.delete(mv.id);
+    const ms = (x: number): number => Math.round(x * 10) / 10;
+    this.ctx.log.info(
+      {
+        move: mv.id,
+        devices: r.progress.devicesTotal,
+        // From sending the fence transaction to the flip's answer (when this driver set the fence).
+        windowMs: started === undefined ? null : ms(t2 - started.at),
+        fenceTxnMs: started === undefined ? null : ms(started.txnMs),
+        sourceViewMs: r.fenceWait.viewMs,
+        sourceDrainMs: r.fenceWait.drainMs,
+        listMs: ms(r.listMs),
+        pullsMs: ms(t1 - t0),
+        flipTxnMs: ms(t2 - t1),
+      },
+      'move fence window',
+    );
+    return flipped;
+  }
+
+  /**
+   * The final delta after the fence. The devices the last pass listed are pulled at once
+   * (8 in flight) while the source lists the range after the fence; devices that only the
+   * fenced listing names (created since the last pass) follow. Each pull waits on the
+   * source for the fence and the writes in flight, so every device ends complete:
+   * target count = source count, else MOVE_FAILED.
+   */
+  private async finalPass(m: MoveRead, fence: number): Promise<{ progress: MoveProgress; listMs: number; fenceWait: { viewMs: number | null; drainMs: number | null } }> {
+    const mv = m.move;
+    const source = this.origin(mv.source);
+    const progress: MoveProgress = { ...mv.progress, devicesCopied: 0, passes: mv.progress.passes + 1 };
+    const pulled = new Set<string>();
+    const pullAll = async (devices: readonly string[]): Promise<void> => {
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < devices.length) {
+          const device = devices[next++] as string;
+          pulled.add(device);
+          await this.pullDevice(mv, source, device, 1 << 20, fence, async (a) => {
+            progress.bytes += a.bytes;
+            progress.readings += a.readings;
+          });
+          progress.devicesCopied++;
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(FINAL_PULLS_IN_FLIGHT, devices.length) }, worker));
+    };
+    const t0 = performance.now();
+    let listMs = 0;
+    const listing = this.call(mv.source, 'GET', `/cluster/v1/move/devices?from=${mv.range.from}&to=${mv.range.to}&fence=${fence}`).then((r) => {
+      listMs = performance.now() - t0;
+      return r as Listed;
+    });
+    const [listed] = await Promise.all([listing, pullAll(this.lastListed.get(mv.id) ?? [])]);
+    await pullAll(listed.devices.filter((d) => !pulled.has(d)));
+    progress.devicesTotal = pulled.size;
+    return { progress, listMs, fenceWait: { viewMs: listed.fenceWait?.viewMs ?? null, drainMs: listed.fenceWait?.drainMs ?? null } };
+  }
+
+  /** Pulls one device chunk by chunk until the target has caught up; with `fence`, the counts must then match. */
+  private async pullDevice(mv: MoveRecord, source: string, device: string, maxBytes: number, fence: number | undefined, onChunk: (a: PullAnswer) => Promise<void>): Promise<void> {
+    for (;;) {
+      const a = (await this.call(mv.target, 'POST', '/cluster/v1/move/pull', { move: mv.id, source, device, maxBytes, fence: fence ?? null })) as PullAnswer;
+      await onChunk(a);
+      if (a.more) continue;
+      if (fence !== undefined && a.count !== a.sourceCount) {
+        throw new LmjError('MOVE_FAILED', `move ${mv.id}: ${device} has ${a.count} readings on ${mv.target}, ${a.sourceCount} on ${mv.source} after the final delta`, { details: { device } });
+      }
+      return;
+    }
+  }
+
+  /** One copy pass over the source's devices of the range (before the fence): each device is pulled until the target has caught up, throttled. */
+  private async pass(start: MoveRead): Promise<{ read: MoveRead; bytes: number }> {
     const mv = start.move;
-    const listed = (await this.call(mv.source, 'GET', `/cluster/v1/move/devices?from=${mv.range.from}&to=${mv.range.to}${fence === undefined ? '' : `&fence=${fence}`}`)) as { devices: string[] };
+    const listed = (await this.call(mv.source, 'GET', `/cluster/v1/move/devices?from=${mv.range.from}&to=${mv.range.to}`)) as Listed;
     const progress = { ...mv.progress, devicesTotal: listed.devices.length, devicesCopied: 0, passes: mv.progress.passes + 1 };
-    const record = fence === undefined;
-    let read = record ? await updateMove(this.ctx.client, await this.fresh(mv.id), { progress, driver: this.ctx.driver }) : start;
+    let read = await updateMove(this.ctx.client, await this.fresh(mv.id), { progress, driver: this.ctx.driver });
     const began = Date.now();
     let passBytes = 0;
     let held = false;
@@ -185,31 +280,26 @@ export class MoveRunner {
     const rate = mv.rateBytesPerSec ?? this.ctx.rateBytesPerSec;
     const chunk = rate > 0 ? Math.max(16 * 1024, Math.min(1 << 20, Math.floor(rate / 4))) : 1 << 20;
     for (const device of listed.devices) {
-      for (;;) {
-        const a = (await this.call(mv.target, 'POST', '/cluster/v1/move/pull', { move: mv.id, source, device, maxBytes: chunk, fence: fence ?? null })) as PullAnswer;
+      await this.pullDevice(mv, source, device, chunk, undefined, async (a) => {
+        // The testing aid holds after the first chunk of a pass, so a partial copy exists.
         if (!held && (mv.phase === 'copying' || mv.phase === 'catching-up')) await this.holdAt(mv.phase, mv.id);
         held = true;
         passBytes += a.bytes;
         progress.bytes += a.bytes;
         progress.readings += a.readings;
-        // The final delta runs inside the fence window: not throttled.
-        if (rate > 0 && fence === undefined) {
+        if (rate > 0) {
           const due = began + (passBytes / rate) * 1000;
           if (due > Date.now()) await sleep(due - Date.now());
         }
-        if (record && Date.now() - written >= PROGRESS_EVERY_MS) {
+        if (Date.now() - written >= PROGRESS_EVERY_MS) {
           read = await updateMove(this.ctx.client, await this.fresh(mv.id), { progress: { ...progress } });
           written = Date.now();
         }
-        if (a.more) continue;
-        if (fence !== undefined && a.count !== a.sourceCount) {
-          throw new LmjError('MOVE_FAILED', `move ${mv.id}: ${device} has ${a.count} readings on ${mv.target}, ${a.sourceCount} on ${mv.source} after the final delta`, { details: { device } });
-        }
-        break;
-      }
+      });
       progress.devicesCopied++;
     }
-    if (record) read = await updateMove(this.ctx.client, await this.fresh(mv.id), { progress: { ...progress } });
-    return { read, bytes: passBytes, progress };
+    read = await updateMove(this.ctx.client, await this.fresh(mv.id), { progress: { ...progress } });
+    this.lastListed.set(mv.id, listed.devices);
+    return { read, bytes: passBytes };
   }
 }

@@ -20,7 +20,7 @@ import { Agent, request } from 'undici';
 import type { TableView } from '../../cluster/index.js';
 import type { Codec } from '../../codec/types.js';
 import { Encoder, decode } from 'cbor-x';
-import { applyImage, checkImage, exportImage, type InstanceImage } from '../../core/telemetry/instance-image.js';
+import { applyImage, checkImage, exportImage, sameImage, type InstanceImage } from '../../core/telemetry/instance-image.js';
 import { applyRecords, exportRecords } from '../../core/telemetry/records.js';
 import type { ReadingRecord } from '../../core/telemetry/types.js';
 import { readRoot } from '../../core/telemetry/root.js';
@@ -75,6 +75,13 @@ async function copyState(pool: DevicePool, id: string): Promise<CopyState> {
   );
 }
 
+/** True when this node's copy of `id` already has exactly `image` (root pointers, meta and latest). */
+async function hasImage(pool: DevicePool, id: string, image: InstanceImage): Promise<boolean> {
+  if (!pool.exists(id)) return false;
+  const own = await pool.use(id, (store) => store.read((txn) => exportImage(txn)));
+  return own !== null && sameImage(own, image);
+}
+
 function partitionBounds(q: Record<string, unknown>): { from: number; to: number } {
   const from = Number(q.from);
   const to = Number(q.to);
@@ -114,15 +121,20 @@ async function dropCopies(d: MoveEndpointDeps, from: number, to: number): Promis
  * Waits until this node's table shows `fence` for `partition`, then (once per fence) for
  * every apply in flight: after that, nothing more is written to the range here.
  */
-async function awaitFence(d: MoveEndpointDeps, drained: Set<string>, partition: number, fence: number): Promise<void> {
+async function awaitFence(d: MoveEndpointDeps, drained: Set<string>, partition: number, fence: number): Promise<{ viewMs: number; drainMs: number }> {
   if (!Number.isSafeInteger(fence) || fence < 1) throw new LmjError('BAD_REQUEST', 'fence must be an epoch ≥ 1');
+  const t0 = performance.now();
   await d.view.waitFor((v) => (v.tryCurrent()?.rangeOf(partition).epoch ?? 0) >= fence, FENCE_WAIT_MS).catch(() => {
     throw new LmjError('EPOCH_AHEAD', `this node's table has not reached the fence epoch ${fence} yet`, { details: { partition, fence } });
   });
+  const t1 = performance.now();
   const key = `${d.view.rangeOf(partition).from}:${fence}`;
-  if (drained.has(key)) return;
-  await d.gate.drain();
-  drained.add(key);
+  if (!drained.has(key)) {
+    await d.gate.drain();
+    drained.add(key);
+  }
+  const ms = (x: number): number => Math.round(x * 10) / 10;
+  return { viewMs: ms(t1 - t0), drainMs: ms(performance.now() - t1) };
 }
 
 /** Registers the move endpoints on a node's server; `close` ends the connections to sources. */
@@ -136,8 +148,9 @@ export function registerMoveEndpoints(app: FastifyInstance, d: MoveEndpointDeps)
   app.get<{ Querystring: Record<string, unknown> }>('/cluster/v1/move/devices', { onRequest: guard }, async (req) => {
     const { from, to } = partitionBounds(req.query);
     // After the fence, list only once the writes in flight are in: a device created by one of them is listed too.
-    if (req.query.fence !== undefined) await awaitFence(d, drained, from, Number(req.query.fence));
-    return { devices: devicesIn(d, from, to) };
+    if (req.query.fence === undefined) return { devices: devicesIn(d, from, to) };
+    const fenceWait = await awaitFence(d, drained, from, Number(req.query.fence));
+    return { devices: devicesIn(d, from, to), fenceWait };
   });
 
   app.get<{ Querystring: Record<string, unknown> }>('/cluster/v1/move/export', { onRequest: guard }, async (req, reply) => {
@@ -229,8 +242,13 @@ async function pull(d: MoveEndpointDeps, agent: Agent, body: Record<string, unkn
     answer.sourceCount = Number(res.headers['x-lmj-count'] ?? 0);
     answer.more = res.headers['x-lmj-more'] === '1';
     answer.bytes += raw.length;
-    if (image !== null) answer.readings += await applyCopy(d, id, image, records);
-    answer.count = (await copyState(d.pool, id)).count;
+    // Nothing new (an idle device, most of a final delta): no write transaction, no fsync.
+    if (image !== null && (records.length > 0 || !(await hasImage(d.pool, id, image)))) {
+      answer.readings += await applyCopy(d, id, image, records);
+      answer.count = (await copyState(d.pool, id)).count;
+    } else {
+      answer.count = state.count;
+    }
     // A reading older than the copy's last element (a late arrival) is not in an "after" delta: recopy from the start, idempotently.
     if (!answer.more && answer.count < answer.sourceCount && !full) {
       full = true;

@@ -8,7 +8,9 @@
  * `--upstream-ca` is another CA cannot verify the source: the move rolls back with
  * PEER_TLS and the source stays the owner.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -20,7 +22,10 @@ import { httpsOptionsOf, peerTlsOf } from '../../../src/cli/tls-flags.js';
 import { startClusterRouter, type ClusterRouter } from '../../../src/router/cluster/cluster-router.js';
 import { startDataNode, type DataNode } from '../../../src/router/node/data-node.js';
 import { encodeBatch } from '../../../src/sync/batch.js';
+import type { PeerTls } from '../../../src/http/tls-listener.js';
+import { cleanupMoves } from '../../../src/router/cluster/move-cleanup.js';
 import { makeCa, type TestCa } from '../../helpers/certs.js';
+import { CLI, ROOT, assertBuilt } from '../../helpers/daemon.js';
 import { startEtcd, type EtcdCluster } from '../../helpers/etcd.js';
 import { gatewayRecords, ingestor, publish, silent } from '../sync/helpers.js';
 
@@ -32,6 +37,8 @@ let ca: TestCa;
 let other: TestCa;
 let ing: Ingestor;
 let router: ClusterRouter;
+let routerTls: PeerTls | undefined;
+let routerCert: { cert: string; key: string };
 const nodes: DataNode[] = [];
 
 /** A node serving HTTPS to clients with a certificate from `ca`, pulling moves from sources verified with `trust`. */
@@ -92,10 +99,12 @@ beforeAll(async () => {
   await tlsNode('tls-a', ca);
   await tlsNode('tls-b', ca);
   const cert = ca.server('router', 2, { clientAuth: true });
+  routerCert = cert;
   const flags = { tlsCert: cert.cert, tlsKey: cert.key, upstreamCa: ca.cert };
   // The router's own listener stays plain here: what is under test is router → node and node → node.
   const own = httpsOptionsOf(flags, 'router', silent);
-  router = await startClusterRouter({ etcd: etcd.urls, httpPort: 0, peerTls: peerTlsOf(flags, own), moveRateBytesPerSec: 0, log: silent });
+  routerTls = peerTlsOf(flags, own);
+  router = await startClusterRouter({ etcd: etcd.urls, httpPort: 0, peerTls: routerTls, moveRateBytesPerSec: 0, log: silent });
   ing = await ingestor(join(dir, 'gw'));
   await send(0, 40);
 }, 60_000);
@@ -138,5 +147,33 @@ describe('range moves between TLS nodes', () => {
     expect(await readingsThroughRouter()).toBe(45);
     await send(45, 5);
     expect(await readingsThroughRouter()).toBe(50);
+  });
+
+  it('cleanup reaches the HTTPS nodes with the router\'s CA and certificate, and names PEER_TLS without them', async () => {
+    const without = await cleanupMoves(client);
+    expect(without.length).toBe(2);
+    for (const r of without) expect(r).toMatchObject({ removed: null, error: expect.stringMatching(/^PEER_TLS: TLS handshake failed: .*check --upstream-ca/) });
+    const done = await cleanupMoves(client, { tls: routerTls! });
+    // The first move's source drops its copy of the device; the rolled-back target had copied nothing.
+    expect(done.map((r) => [r.node, r.removed, r.error]).sort()).toEqual([[done.find((r) => r.node !== 'tls-w')!.node, 1, undefined], ['tls-w', 0, undefined]].sort());
+    expect(await readingsThroughRouter()).toBe(50);
+  });
+
+  it('cluster rebalance weighs the HTTPS nodes with --upstream-ca and a client certificate, and exits 1 with PEER_TLS without them', async () => {
+    assertBuilt();
+    const run = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+      try {
+        const r = await promisify(execFile)(process.execPath, [CLI, 'cluster', '--etcd', etcd.urls.join(','), ...args, 'rebalance', '--dry-run', '--json'], { cwd: ROOT });
+        return { code: 0, ...r };
+      } catch (err) {
+        return err as { code: number; stdout: string; stderr: string };
+      }
+    };
+    const [good, bare] = await Promise.all([run('--upstream-ca', ca.cert, '--tls-cert', routerCert.cert, '--tls-key', routerCert.key), run()]);
+    expect(good.code, good.stderr).toBe(0);
+    const plan = JSON.parse(good.stdout) as { before: Record<string, number> };
+    expect(Object.values(plan.before).reduce((a, b) => a + b, 0)).toBe(1);
+    expect(bare.code).toBe(1);
+    expect(bare.stderr).toMatch(/PEER_TLS: TLS handshake with https:\/\/127\.0\.0\.1:\d+ failed: .*check --upstream-ca/);
   });
 });

@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { applyImage, checkImage, exportImage } from '../../../../src/core/telemetry/instance-image.js';
+import { applyImage, checkImage, exportImage, sameImage, type InstanceImage } from '../../../../src/core/telemetry/instance-image.js';
 import { applyRecords, exportRecords } from '../../../../src/core/telemetry/records.js';
 import { createPool, type DevicePool } from '../../../../src/devices/pool/index.js';
 import { isLmjError } from '../../../../src/errors.js';
@@ -55,6 +55,16 @@ describe('instance image', () => {
     // … so the copy runs again from the first element, idempotently.
     await copy(a, b, 'd1', 10, true);
     expect(await count(b)).toBe(60);
+    // A caught-up copy has the source's image (a pull then skips its write); a new reading changes the source's.
+    const imageOf = (p: DevicePool): Promise<InstanceImage> => p.use('d1', (s) => s.read((t) => exportImage(t)!));
+    expect(sameImage(await imageOf(a), await imageOf(b))).toBe(true);
+    const extra = await ingestor(join(dir, 'gw'));
+    await publish(extra, 'd1', 60, 1);
+    const next = (await gatewayRecords(extra, 'd1')).slice(60);
+    await extra.close();
+    await a.use('d1', (s) => s.writeAsync((t) => applyRecords(t, 'd1', next)));
+    expect(sameImage(await imageOf(a), await imageOf(b))).toBe(false);
+    await copy(a, b, 'd1', 10);
     await a.close();
     await b.close();
     for (const db of ['main', 'set']) {
