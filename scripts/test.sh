@@ -14,10 +14,12 @@ total_pass=0; total_fail=0
 # The portable leg runs every suite whose outcome goes through the codec (flatten,
 # pointers, stored values): the codec suite itself, the engine, ingest, queries, sync and
 # the daemon end to end. Cluster membership, the dashboard's browser, power cuts and
-# system-call traces do not depend on the codec and run once, in the native leg.
+# system-call traces do not depend on the codec and run once, in the native leg; so does
+# the uplink's SIGKILL test (what it checks is the cursor against the commits).
 PORTABLE_SUITES=(test/unit test/integration/core test/integration/gateway test/integration/query
   test/integration/router test/integration/sync test/e2e/gateway/daemon.test.ts
-  test/e2e/gateway/durability.test.ts test/e2e/gateway/smoke.test.ts test/e2e/sync)
+  test/e2e/gateway/durability.test.ts test/e2e/gateway/smoke.test.ts
+  test/e2e/sync/gateway-router.test.ts test/e2e/sync/dotted-ids.test.ts)
 for codec in native portable; do
   echo "=== test suite with LMJ_CODEC=$codec"
   out="$(mktemp)"
