@@ -67,7 +67,7 @@ export async function readMove(client: Namespace, id: string): Promise<MoveRead>
 /**
  * Records a new move (phase `requested`) and makes the target the range's learner, in
  * one transaction. Refuses, changing nothing: RANGE_NOT_FOUND when FROM-TO are not one
- * range's boundaries (ranges are not split here); MOVE_BAD_TARGET for an unknown or
+ * range's boundaries (a move takes whole ranges; splitRange cuts one); MOVE_BAD_TARGET for an unknown or
  * dead target or the current owner; MOVE_CONFLICT for a range in another move, without
  * an owner, or one that changed during the request.
  */
@@ -75,7 +75,7 @@ export async function requestMove(client: Namespace, req: MoveRequest): Promise<
   const read = await readRange(client, req.from);
   const r = read.range;
   if (r.from !== req.from || r.to !== req.to) {
-    throw new LmjError('RANGE_NOT_FOUND', `no range ${req.from}-${req.to}: partition ${req.from} is in range ${r.from}-${r.to}; a move takes whole ranges (split first; splits are not implemented)`, {
+    throw new LmjError('RANGE_NOT_FOUND', `no range ${req.from}-${req.to}: partition ${req.from} is in range ${r.from}-${r.to}; a move takes whole ranges (split it first: cluster split)`, {
       details: { from: req.from, to: req.to, range: { from: r.from, to: r.to } },
     });
   }

@@ -12,6 +12,7 @@ import { LmjError } from '../../errors.js';
 import { fail, printJson, printTable } from '../output.js';
 import { registerClusterBalance } from './cluster-balance.js';
 import { registerClusterMoves } from './cluster-move.js';
+import { registerClusterSplit } from './cluster-split.js';
 
 interface JsonFlag {
   json?: boolean;
@@ -193,4 +194,5 @@ export function registerCluster(program: Command): void {
 
   registerClusterMoves(group, { withClient });
   registerClusterBalance(group, { withClient });
+  registerClusterSplit(group, { withClient });
 }

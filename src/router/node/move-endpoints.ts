@@ -93,14 +93,21 @@ function devicesIn(d: MoveEndpointDeps, from: number, to: number): string[] {
     .sort();
 }
 
-/** Deletes this node's copies of a range it neither owns nor is the learner of. */
+/**
+ * Deletes this node's copies of a range it neither owns nor is the learner of. `from..to`
+ * may since have been split: it must start and end on range boundaries, and the copies
+ * of each of its ranges this node owns or receives again stay.
+ */
 async function dropCopies(d: MoveEndpointDeps, from: number, to: number): Promise<number> {
-  const r = d.view.rangeOf(from);
-  if (r.from !== from || r.to !== to) throw new LmjError('RANGE_NOT_FOUND', `no range ${from}-${to} in this node's table`, { details: { from, to } });
-  if ((r.owner?.kind === 'node' && r.owner.id === d.self) || r.learner?.id === d.self) {
-    throw new LmjError('MOVE_CONFLICT', `node ${d.self} owns or is receiving range ${from}-${to}: its copies stay`, { details: { from, to } });
+  if (d.view.rangeOf(from).from !== from || d.view.rangeOf(to).to !== to) throw new LmjError('RANGE_NOT_FOUND', `no range ${from}-${to} in this node's table`, { details: { from, to } });
+  const drop: { from: number; to: number }[] = [];
+  for (let p = from; p <= to; ) {
+    const r = d.view.rangeOf(p);
+    if (!((r.owner?.kind === 'node' && r.owner.id === d.self) || r.learner?.id === d.self)) drop.push({ from: r.from, to: r.to });
+    p = r.to + 1;
   }
-  const ids = devicesIn(d, from, to);
+  if (drop.length === 0) throw new LmjError('MOVE_CONFLICT', `node ${d.self} owns or is receiving range ${from}-${to}: its copies stay`, { details: { from, to } });
+  const ids = drop.flatMap((r) => devicesIn(d, r.from, r.to));
   for (const id of ids) await d.pool.exclusive(id, (dir) => rm(dir, { recursive: true, force: true }));
   await d.directory.registry.remove(ids);
   return ids.length;
