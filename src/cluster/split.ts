@@ -10,11 +10,11 @@
 import type { Namespace } from 'etcd3';
 import { LmjError } from '../errors.js';
 import { etcdCall } from './etcd-client.js';
-import { META_KEY, rangeKey } from './keys.js';
+import { META_KEY, PARTITIONS, RANGES_PREFIX, rangeKey } from './keys.js';
 import { isTerminal } from './move-record.js';
 import { listMoves } from './moves.js';
 import { encodeRecord, type RangeRecord, type TableMeta } from './records.js';
-import { readRange } from './table-store.js';
+import { MIN_PARTITIONS_PER_RANGE, readRange } from './table-store.js';
 
 /** What `cluster split` asks for: the range by its exact bounds, and the first partition of the upper half. */
 export interface SplitRequest {
@@ -33,13 +33,15 @@ export interface SplitResult {
 
 /** Commit attempts when only the table header moved in between (another range changed). */
 const ATTEMPTS = 5;
+/** At most as many ranges as `init` can make (4,096): a full read of the table stays small. */
+const MAX_RANGES = PARTITIONS / MIN_PARTITIONS_PER_RANGE;
 
 /**
  * Splits the range `from..to` at `at` (the upper half starts there). Refuses, changing
  * nothing: RANGE_NOT_FOUND when FROM-TO are not one range's boundaries; SPLIT_BAD_POINT
  * when `at` is not inside the range or is its first partition; SPLIT_CONFLICT when the
  * range is fenced, has a learner, is the range of a move that has not ended, or kept
- * changing during the request.
+ * changing during the request, and when the table holds 4,096 ranges already.
  */
 export async function splitRange(client: Namespace, req: SplitRequest): Promise<SplitResult> {
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
@@ -56,6 +58,8 @@ export async function splitRange(client: Namespace, req: SplitRequest): Promise<
     if (r.fenced === true || (r.learner !== undefined && r.learner !== null)) {
       throw new LmjError('SPLIT_CONFLICT', `range ${r.from}-${r.to} is ${r.fenced === true ? 'fenced' : `moving to ${r.learner?.id ?? '?'}`}: split it once the move has ended`, { details: { from: r.from } });
     }
+    const ranges = await etcdCall('count the ranges', () => client.getAll().prefix(RANGES_PREFIX).count());
+    if (ranges >= MAX_RANGES) throw new LmjError('SPLIT_CONFLICT', `the table holds ${ranges} ranges, the most it may hold: nothing was split`, { details: { from: r.from, ranges } });
     // A move past its flip holds no learner any more but has not ended: its record names these bounds.
     const active = (await listMoves(client)).moves.find((m) => !isTerminal(m.move.phase) && m.move.range.from <= r.to && m.move.range.to >= r.from);
     if (active !== undefined) {

@@ -68,6 +68,8 @@ export interface ClusterRouterOptions {
   moveRateBytesPerSec?: number;
   /** TTL of the move driver's election lease, seconds (default 5). */
   moveDriverTtlSeconds?: number;
+  /** Moves the elected driver runs at once (default 2), sharing `moveRateBytesPerSec`. */
+  moveConcurrency?: number;
   /** When elected: delete the copies ended moves left behind this long after they ended, seconds (default: only `cluster cleanup`). */
   moveCleanupDelaySeconds?: number;
   /** `--auto-balance`: the elected driver also balances, with this policy and interval (docs/cluster.md, The balancer). */
@@ -185,6 +187,7 @@ export async function startClusterRouter(opts: ClusterRouterOptions): Promise<Cl
     rateBytesPerSec: opts.moveRateBytesPerSec ?? 20 * 1024 * 1024,
     name: `router-${host}:${port}-${process.pid}`,
     ...(opts.moveDriverTtlSeconds === undefined ? {} : { ttlSeconds: opts.moveDriverTtlSeconds }),
+    ...(opts.moveConcurrency === undefined ? {} : { concurrency: opts.moveConcurrency }),
     ...(opts.moveCleanupDelaySeconds === undefined ? {} : { cleanupDelaySeconds: opts.moveCleanupDelaySeconds }),
     ...(opts.autoBalance === undefined ? {} : { balancer: new Balancer({ client, view, http, clusterToken: opts.clusterToken, ...opts.autoBalance, registry: metrics.registry, log }) }),
     log,

@@ -6,13 +6,15 @@
  * (one transaction) → done. Every phase change is a compare-and-swap on the move record
  * (src/cluster/moves.ts), so a run that lost its record to a cancel, or to another
  * driver, stops at its next step; each copy call is idempotent, so a resumed run
- * repeats at most one chunk. Copy bytes are throttled to `rateBytesPerSec`.
+ * repeats at most one chunk. Copy bytes are throttled by the driver's shared
+ * {@link ByteThrottle} (a move with its own rate: by that rate alone).
  */
 import type { Namespace } from 'etcd3';
 import { abortMove, fenceMove, flipMove, isTerminal, readMove, updateMove, type MoveProgress, type MoveRead, type TableView } from '../../cluster/index.js';
 import { LmjError, isLmjError } from '../../errors.js';
 import type { Logger } from '../../http/logger.js';
 import type { HttpPools } from './http-pools.js';
+import { ByteThrottle } from './move-throttle.js';
 
 /** A delta pass smaller than this (bytes) ends catching-up: the fence window then copies about as much. */
 const SMALL_PASS_BYTES = 256 * 1024;
@@ -27,8 +29,8 @@ export interface MoveRunContext {
   view: TableView;
   http: HttpPools;
   clusterToken: string | undefined;
-  /** Copy bytes per second (0 = unthrottled). */
-  rateBytesPerSec: number;
+  /** The copy budget every move without a rate of its own shares (the router's `--move-rate`; 0 = unthrottled). */
+  throttle: ByteThrottle;
   /** This driver's name, recorded in the move. */
   driver: string;
   log: Logger;
@@ -44,8 +46,6 @@ interface PullAnswer {
   count: number;
   sourceCount: number;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 class Stopped extends Error {}
 
@@ -155,11 +155,11 @@ export class MoveRunner {
     const progress = { ...mv.progress, devicesTotal: listed.devices.length, devicesCopied: 0, passes: mv.progress.passes + 1 };
     const record = fence === undefined;
     let read = record ? await updateMove(this.ctx.client, await this.fresh(mv.id), { progress, driver: this.ctx.driver }) : start;
-    const began = Date.now();
     let passBytes = 0;
     let written = Date.now();
     const source = this.origin(mv.source);
-    const rate = mv.rateBytesPerSec ?? this.ctx.rateBytesPerSec;
+    const throttle = mv.rateBytesPerSec === null ? this.ctx.throttle : new ByteThrottle(mv.rateBytesPerSec);
+    const rate = throttle.rateBytesPerSec;
     const chunk = rate > 0 ? Math.max(16 * 1024, Math.min(1 << 20, Math.floor(rate / 4))) : 1 << 20;
     for (const device of listed.devices) {
       for (;;) {
@@ -168,10 +168,7 @@ export class MoveRunner {
         progress.bytes += a.bytes;
         progress.readings += a.readings;
         // The final delta runs inside the fence window: not throttled.
-        if (rate > 0 && fence === undefined) {
-          const due = began + (passBytes / rate) * 1000;
-          if (due > Date.now()) await sleep(due - Date.now());
-        }
+        if (fence === undefined) await throttle.pace(a.bytes);
         if (record && Date.now() - written >= PROGRESS_EVERY_MS) {
           read = await updateMove(this.ctx.client, await this.fresh(mv.id), { progress: { ...progress } });
           written = Date.now();

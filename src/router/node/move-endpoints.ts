@@ -8,7 +8,7 @@
  * epoch: the source then answers only once its table shows the fence and every apply
  * that passed the ownership check before it is committed.
  *
- * GET  /cluster/v1/move/devices?from&to&fence        source: its devices in the range
+ * GET  /cluster/v1/move/devices?from&to&fence        source: its devices in the range (with their partitions and heat)
  * GET  /cluster/v1/move/export?device&after&limit&fence  source: CBOR {i: instance image, b: batch of records}
  * POST /cluster/v1/move/begin   {move, from, to}     target: drop stale copies of the range
  * POST /cluster/v1/move/pull    {move, source, device, maxBytes, fence?}  target: copy a chunk
@@ -51,6 +51,8 @@ export interface MoveEndpointDeps {
   codec: Codec;
   gate: WriteGate;
   clusterToken: string | undefined;
+  /** A device's (writes + reads)/s over the node's last load window (the `heat` policy weighs with it). */
+  heatOf: (deviceId: string) => number;
 }
 
 /** A device's copy state on this node: readings and the last element (hex, '' when none). */
@@ -138,7 +140,8 @@ export function registerMoveEndpoints(app: FastifyInstance, d: MoveEndpointDeps)
     const { from, to } = partitionBounds(req.query);
     // After the fence, list only once the writes in flight are in: a device created by one of them is listed too.
     if (req.query.fence !== undefined) await awaitFence(d, drained, from, Number(req.query.fence));
-    return { devices: devicesIn(d, from, to) };
+    const devices = devicesIn(d, from, to);
+    return { devices, partitions: devices.map((id) => d.codec.partitionOf(id)), heat: devices.map((id) => d.heatOf(id)) };
   });
 
   app.get<{ Querystring: Record<string, unknown> }>('/cluster/v1/move/export', { onRequest: guard }, async (req, reply) => {
