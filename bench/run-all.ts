@@ -13,6 +13,7 @@ import { runDashboardBench } from './dashboard.js';
 import { runExpansionBench } from './expansion.js';
 import { runQueryBench } from './query.js';
 import { runRetentionBench } from './retention.js';
+import { runSplitBench } from './split.js';
 
 const sections: Record<string, () => Promise<void>> = {
   codec: runCodecBench,
@@ -32,6 +33,8 @@ const sections: Record<string, () => Promise<void>> = {
   retention: () => runRetentionBench(),
   // Range moves: copy method, move rate vs ingest, fence window, new node to first batch (~85 s here).
   expansion: () => runExpansionBench(),
+  // Range split transaction vs a one-range change, one etcd (~10 s).
+  split: () => runSplitBench(),
 };
 
 const wanted = process.argv.slice(2);

@@ -126,6 +126,8 @@ export const ERROR_CODES = {
   MOVE_BAD_TARGET: { errno: -33553, httpStatus: 409, message: 'the move target is unknown, not live, or the current owner' },
   RANGE_NOT_FOUND: { errno: -33554, httpStatus: 404, message: 'no range has these boundaries' },
   MOVE_FAILED: { errno: -33555, httpStatus: 500, message: 'a move step failed' },
+  SPLIT_BAD_POINT: { errno: -33556, httpStatus: 400, message: 'the split point is outside the range or at its edge' },
+  SPLIT_CONFLICT: { errno: -33557, httpStatus: 409, message: 'the range is fenced, has a learner or is in an active move, or it kept changing: nothing was split' },
   // Moves and routing between TLS nodes (-33570…).
   PEER_TLS: { errno: -33570, httpStatus: 502, message: 'the TLS handshake with a cluster peer failed (its certificate does not chain to the configured --upstream-ca, expired or names another host)' },
 

@@ -21,6 +21,7 @@ interface RouterFlags extends TlsFlags {
   logLevel: string;
   moveRate?: string;
   moveDriverTtl?: string;
+  moveConcurrency?: string;
   moveCleanupDelay?: string;
   autoBalance?: boolean;
   balancePolicy?: string;
@@ -50,6 +51,7 @@ export function registerRouter(program: Command): void {
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', 'info')
     .option('--move-rate <bytes/s>', 'with --etcd: copy rate of the range moves this router drives when elected (default 20971520; 0 = unthrottled)')
     .option('--move-driver-ttl <s>', 'with --etcd: lease TTL of the move driver election (and of the balancer election with --auto-balance), seconds (default 5)')
+    .option('--move-concurrency <n>', 'with --etcd: moves this router runs at once when elected, sharing --move-rate (default 2)')
     .option('--move-cleanup-delay <s>', 'with --etcd: when elected, delete the copies ended moves left behind this many seconds after they ended (default: only `cluster cleanup`)')
     .option('--auto-balance', 'with --etcd: campaign for the balancer among the routers with this flag; when elected, request one move at a time from the heaviest to the lightest candidate node')
     .option('--balance-policy <p>', 'with --auto-balance: count, bytes or heat (default count)')
@@ -58,6 +60,7 @@ export function registerRouter(program: Command): void {
       let port: number;
       let moveRate: number | undefined;
       let moveTtl: number | undefined;
+      let moveConcurrency: number | undefined;
       let cleanupDelay: number | undefined;
       let nodes: number | undefined;
       let autoBalance: { policy: 'count' | 'bytes' | 'heat'; intervalSeconds: number } | undefined;
@@ -77,6 +80,7 @@ export function registerRouter(program: Command): void {
         nodes = flags.nodes === undefined ? undefined : int('nodes', flags.nodes, 1, 256);
         moveRate = flags.moveRate === undefined ? undefined : int('move-rate', flags.moveRate, 0, 10 * 1024 ** 3);
         moveTtl = flags.moveDriverTtl === undefined ? undefined : int('move-driver-ttl', flags.moveDriverTtl, 2, 600);
+        moveConcurrency = flags.moveConcurrency === undefined ? undefined : int('move-concurrency', flags.moveConcurrency, 1, 64);
         cleanupDelay = flags.moveCleanupDelay === undefined ? undefined : int('move-cleanup-delay', flags.moveCleanupDelay, 0, 365 * 86400);
         if (flags.durability !== 'safe' && flags.durability !== 'fast') throw new LmjError('BAD_CONFIG', 'invalid configuration: durability: safe or fast');
         autoBalance = autoBalanceOf(flags, etcdRaw !== undefined);
@@ -118,6 +122,7 @@ export function registerRouter(program: Command): void {
             ...api,
             ...(moveRate === undefined ? {} : { moveRateBytesPerSec: moveRate }),
             ...(moveTtl === undefined ? {} : { moveDriverTtlSeconds: moveTtl }),
+            ...(moveConcurrency === undefined ? {} : { moveConcurrency }),
             ...(cleanupDelay === undefined ? {} : { moveCleanupDelaySeconds: cleanupDelay }),
             // A testing aid (docs/cluster.md, Testing a move's failure cases), off unless set.
             ...(process.env.LMJ_EDGE_TEST_MOVE_HOLD ? { moveHoldFile: resolve(process.env.LMJ_EDGE_TEST_MOVE_HOLD) } : {}),

@@ -5,9 +5,11 @@
  * and run as any other move.
  *
  * Weights per policy, per range: `count` its devices; `bytes` its devices times its
- * owner's bytes per device; `heat` its devices times its owner's (writes + reads)/s per
- * device. Nodes report load per node, not per range or device, so `bytes` and `heat`
- * spread a node's figure evenly over its devices.
+ * owner's bytes per device; `heat` the sum of its devices' (writes + reads)/s as their
+ * owner lists them (a node that does not list them: its devices times its own figure
+ * per device). Bytes are reported per node only, so `bytes` spreads a node's figure
+ * evenly over its devices. Under `heat` a range too hot to move whole is split first
+ * ({@link planHeatSplit}).
  */
 import type { LiveNodeRecord } from './records.js';
 
@@ -20,6 +22,8 @@ export interface RangeWeight {
   to: number;
   owner: string;
   devices: number;
+  /** Each device's partition and heat ((writes + reads)/s), when the owner lists them. */
+  perDevice?: { partition: number; heat: number }[];
 }
 
 /** One move of a plan. */
@@ -48,7 +52,8 @@ function perDevice(policy: BalancePolicy, node: LiveNodeRecord | undefined): num
 function weigh(policy: BalancePolicy, ranges: readonly RangeWeight[], live: readonly LiveNodeRecord[]): { weighted: (RangeWeight & { weight: number })[]; load: Map<string, number> } {
   const byId = new Map(live.map((n) => [n.id, n]));
   const load = new Map(live.map((n) => [n.id, 0]));
-  const weighted = ranges.filter((r) => byId.has(r.owner)).map((r) => ({ ...r, weight: r.devices * perDevice(policy, byId.get(r.owner)) }));
+  const weight = (r: RangeWeight): number => (policy === 'heat' && r.perDevice !== undefined ? r.perDevice.reduce((a, d) => a + d.heat, 0) : r.devices * perDevice(policy, byId.get(r.owner)));
+  const weighted = ranges.filter((r) => byId.has(r.owner)).map((r) => ({ ...r, weight: weight(r) }));
   for (const r of weighted) load.set(r.owner, (load.get(r.owner) ?? 0) + r.weight);
   return { weighted, load };
 }
@@ -118,8 +123,11 @@ export function balanceCandidates(ranges: readonly RangeWeight[], live: readonly
 /** Share of the mean load the gap must exceed before the balancer moves anything. */
 export const BALANCE_MIN_GAP_SHARE = 0.1;
 
-/** What one balancer round decides. */
-export type BalanceDecision = { kind: 'move'; move: PlannedMove; gap: number } | { kind: 'balanced'; gap: number };
+/** What one balancer round decides: a move, a split of a range followed by the move of one half, or nothing. */
+export type BalanceDecision =
+  | { kind: 'move'; move: PlannedMove; gap: number }
+  | { kind: 'split'; split: { from: number; to: number; at: number }; move: PlannedMove; gap: number }
+  | { kind: 'balanced'; gap: number };
 
 /**
  * One round of the balancer (hysteresis): the first move of the rebalance plan over the
@@ -135,6 +143,42 @@ export function decideBalance(policy: BalancePolicy, ranges: readonly RangeWeigh
   const gap = loads.length < 2 ? 0 : Math.max(...loads) - Math.min(...loads);
   const mean = loads.length === 0 ? 0 : loads.reduce((a, b) => a + b, 0) / loads.length;
   const move = plan.moves[0];
-  if (move === undefined || gap <= move.weight || gap <= BALANCE_MIN_GAP_SHARE * mean) return { kind: 'balanced', gap };
-  return { kind: 'move', move, gap };
+  if (gap <= BALANCE_MIN_GAP_SHARE * mean) return { kind: 'balanced', gap };
+  // A hot spot is cooled by splitting it, not by moving the node's cold ranges away from it.
+  const split = policy === 'heat' ? planHeatSplit(ranges, candidates, gap) : undefined;
+  if (split !== undefined) return { kind: 'split', ...split, gap };
+  if (move !== undefined && gap > move.weight) return { kind: 'move', move, gap };
+  return { kind: 'balanced', gap };
+}
+
+/**
+ * Under `heat`: when one range carries most of the hottest candidate's heat and moving
+ * it whole would overshoot (the target would end hotter than the source: its heat is
+ * above half the gap), it is split at one of its devices' partitions, and the half whose
+ * heat is closest to half the gap moves to the coolest candidate — only when that half
+ * is closer to half the gap than the whole range (and below the gap, so the move never
+ * reverses it). Needs the owner's per-device heat and devices in two partitions;
+ * undefined otherwise.
+ */
+export function planHeatSplit(ranges: readonly RangeWeight[], live: readonly LiveNodeRecord[], gap: number): { split: { from: number; to: number; at: number }; move: PlannedMove } | undefined {
+  const { weighted, load } = weigh('heat', ranges, live);
+  const sorted = [...load].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  const hi = sorted[0]?.[0];
+  const lo = sorted[sorted.length - 1]?.[0];
+  if (hi === undefined || lo === undefined || hi === lo) return undefined;
+  const hiLoad = load.get(hi) ?? 0;
+  const hot = weighted.filter((r) => r.owner === hi && r.perDevice !== undefined).sort((a, b) => b.weight - a.weight || a.from - b.from)[0];
+  if (hot?.perDevice === undefined || hot.weight <= hiLoad / 2 || hot.weight <= gap / 2) return undefined;
+  const points = [...new Set(hot.perDevice.map((d) => d.partition))].filter((p) => p > hot.from && p <= hot.to).sort((a, b) => a - b);
+  let best: { at: number; upper: boolean; weight: number } | undefined;
+  for (const at of points) {
+    const upperHeat = hot.perDevice.filter((d) => d.partition >= at).reduce((a, d) => a + d.heat, 0);
+    for (const [upper, w] of [[true, upperHeat], [false, hot.weight - upperHeat]] as const) {
+      if (w <= 0 || w >= gap) continue;
+      if (best === undefined || Math.abs(gap / 2 - w) < Math.abs(gap / 2 - best.weight)) best = { at, upper, weight: w };
+    }
+  }
+  if (best === undefined || Math.abs(gap / 2 - best.weight) >= Math.abs(gap / 2 - hot.weight)) return undefined;
+  const half = best.upper ? { from: best.at, to: hot.to } : { from: hot.from, to: best.at - 1 };
+  return { split: { from: hot.from, to: hot.to, at: best.at }, move: { ...half, source: hi, target: lo, weight: best.weight } };
 }

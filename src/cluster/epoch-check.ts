@@ -31,10 +31,14 @@ export interface RefusalDetails {
 }
 
 /**
- * Returns the range when `self` owns `claim.partition` at exactly the claimed range and
- * epoch. Otherwise throws:
- * - STALE_EPOCH: the request's epoch is older, or its range bounds are no longer the
- *   current ones (the router must refresh);
+ * Returns the range when `self` owns `claim.partition` at the claimed epoch. The claimed
+ * range's first partition may differ from the current one at the same epoch: a split
+ * keeps both halves' epoch, and ranges only split (never merge), so the claimed and the
+ * current range are one lineage, and an epoch that did not change along it means the
+ * owner did not either (a router or this node may not have seen the split yet).
+ * Otherwise throws:
+ * - STALE_EPOCH: the request's epoch is older, or its range starts after the partition
+ *   (the router must refresh);
  * - EPOCH_AHEAD: the request's epoch is newer than this node's table (the node's watch
  *   has not caught up yet; retry shortly);
  * - NOT_OWNER: same epoch, but the range is not this node's (or has no owner);
@@ -51,7 +55,7 @@ export function checkEpoch(table: ClusterTable, self: string, claim: RouteClaim,
     version: table.version,
     requested: { from: claim.from, epoch: claim.epoch },
   };
-  if (claim.epoch < range.epoch || (claim.from !== range.from && claim.epoch <= range.epoch)) {
+  if (claim.epoch < range.epoch || claim.from > claim.partition) {
     throw new LmjError('STALE_EPOCH', `partition ${claim.partition}: routed with epoch ${claim.epoch} of range ${claim.from}, current is epoch ${range.epoch} of range ${range.from}..${range.to}`, {
       details: { ...details },
     });

@@ -52,5 +52,6 @@ export { checkEpoch, parseRefusal, type RouteClaim, type RefusalDetails } from '
 export { readClusterStatus, type ClusterStatus, type NodeStatus } from './cluster-status.js';
 export { MOVE_PHASES, isTerminal, decodeMove, type MovePhase, type MoveRecord, type MoveProgress } from './move-record.js';
 export { listMoves, readMove, requestMove, updateMove, fenceMove, flipMove, abortMove, type MoveRead, type MoveRequest } from './moves.js';
+export { splitRange, type SplitRequest, type SplitResult } from './split.js';
 export { nodeOrigin, weighRanges, type NodeGet } from './range-weights.js';
 export { BALANCE_MIN_GAP_SHARE, balanceCandidates, decideBalance, planDrain, planRebalance, type BalanceDecision, type BalancePolicy, type BalancePlan, type PlannedMove, type RangeWeight } from './balance.js';

@@ -69,15 +69,26 @@ export async function readMove(client: Namespace, id: string): Promise<MoveRead>
 /**
  * Records a new move (phase `requested`) and makes the target the range's learner, in
  * one transaction. Refuses, changing nothing: RANGE_NOT_FOUND when FROM-TO are not one
- * range's boundaries (ranges are not split here); MOVE_BAD_TARGET for an unknown or
+ * range's boundaries (a move takes whole ranges; splitRange cuts one); MOVE_BAD_TARGET for an unknown or
  * dead target or the current owner; MOVE_CONFLICT for a range in another move, without
  * an owner, or one that changed during the request.
  */
 export async function requestMove(client: Namespace, req: MoveRequest): Promise<MoveRead> {
+  // A lost commit is re-checked from a fresh read: another range's change (a concurrent move's step) only moved the header.
+  for (let attempt = 0; attempt < STEP_ATTEMPTS; attempt++) {
+    const read = await requestOnce(client, req);
+    if (read !== null) return read;
+    await new Promise((r) => setTimeout(r, Math.random() * 20 * (attempt + 1)));
+  }
+  throw new LmjError('MOVE_CONFLICT', `range ${req.from}-${req.to} or the table kept changing during the request (or ${req.target} left): nothing was recorded; try again`, { details: { from: req.from } });
+}
+
+/** One attempt of {@link requestMove}: null when the transaction lost to another change. */
+async function requestOnce(client: Namespace, req: MoveRequest): Promise<MoveRead | null> {
   const read = await readRange(client, req.from);
   const r = read.range;
   if (r.from !== req.from || r.to !== req.to) {
-    throw new LmjError('RANGE_NOT_FOUND', `no range ${req.from}-${req.to}: partition ${req.from} is in range ${r.from}-${r.to}; a move takes whole ranges (split first; splits are not implemented)`, {
+    throw new LmjError('RANGE_NOT_FOUND', `no range ${req.from}-${req.to}: partition ${req.from} is in range ${r.from}-${r.to}; a move takes whole ranges (split first: cluster split)`, {
       details: { from: req.from, to: req.to, range: { from: r.from, to: r.to } },
     });
   }
@@ -125,8 +136,7 @@ export async function requestMove(client: Namespace, req: MoveRequest): Promise<
       .then(client.put(rangeKey(r.from)).value(encodeRecord(next)), client.put(META_KEY).value(encodeRecord(nextMeta(read))), client.put(moveKey(move.id)).value(JSON.stringify(move)))
       .commit(),
   );
-  if (!res.succeeded) throw new LmjError('MOVE_CONFLICT', `range ${r.from}-${r.to} or the table changed during the request (or ${req.target} left): nothing was recorded; try again`, { details: { from: r.from } });
-  return { move, modRevision: Number(res.header.revision) };
+  return res.succeeded ? { move, modRevision: Number(res.header.revision) } : null;
 }
 
 function nextMeta(read: RangeRead): TableMeta {
@@ -178,34 +188,27 @@ function isLearnerOf(r: RangeRecord, m: MoveRecord): boolean {
  */
 export async function fenceMove(client: Namespace, prev: MoveRead): Promise<MoveRead> {
   const m = prev.move;
-  const read = await readMoveRange(client, m);
-  if (!isLearnerOf(read.range, m) || read.range.fenced === true) throw new LmjError('MOVE_CONFLICT', `move ${m.id}: range ${m.range.from} is not held by this move`, { details: { move: m.id } });
-  const epoch = read.range.epoch + 1;
-  return commitBoth(client, prev, read, rangeWith(read.range, { epoch, fenced: true }), { phase: 'fenced', fenceEpoch: epoch, fencedAt: Date.now() });
+  return commitStep(client, prev, (read) => {
+    if (!isLearnerOf(read.range, m) || read.range.fenced === true) throw new LmjError('MOVE_CONFLICT', `move ${m.id}: range ${m.range.from} is not held by this move`, { details: { move: m.id } });
+    const epoch = read.range.epoch + 1;
+    return { range: rangeWith(read.range, { epoch, fenced: true }), patch: { phase: 'fenced', fenceEpoch: epoch, fencedAt: Date.now() } };
+  });
 }
 
 /**
  * The flip: owner = target, epoch + 1, learner and fence cleared; the move `flipped` (with
  * `patch`, e.g. the final progress). With the range the fence left (`prev.range`) it
  * commits without reading first, which keeps an etcd round trip out of the fence window;
- * when something changed the header or range meanwhile, it reads them and tries once more.
+ * when something changed the header or range meanwhile, it reads them and tries again.
  */
 export async function flipMove(client: Namespace, prev: MoveRead, patch: Pick<Partial<MoveRecord>, 'progress'> = {}): Promise<MoveRead> {
   const m = prev.move;
-  const flip = (read: RangeRead): Promise<MoveRead> => {
+  const target: Owner = { kind: 'node', id: m.target };
+  return commitStep(client, prev, (read) => {
     const r = read.range;
     if (!isLearnerOf(r, m) || r.fenced !== true || r.epoch !== m.fenceEpoch) throw new LmjError('MOVE_CONFLICT', `move ${m.id}: range ${m.range.from} is not fenced by this move`, { details: { move: m.id } });
-    const target: Owner = { kind: 'node', id: m.target };
-    return commitBoth(client, prev, read, rangeWith(r, { owner: target, epoch: r.epoch + 1, learner: null, fenced: false }), { ...patch, phase: 'flipped', flippedAt: Date.now() }, target);
-  };
-  if (prev.range !== undefined) {
-    try {
-      return await flip(prev.range);
-    } catch (err) {
-      if (!isLmjError(err, 'MOVE_CONFLICT')) throw err;
-    }
-  }
-  return flip(await readMoveRange(client, m));
+    return { range: rangeWith(r, { owner: target, epoch: r.epoch + 1, learner: null, fenced: false }), patch: { ...patch, phase: 'flipped', flippedAt: Date.now() }, extra: target };
+  }, prev.range);
 }
 
 /**
@@ -216,9 +219,51 @@ export async function flipMove(client: Namespace, prev: MoveRead, patch: Pick<Pa
 export async function abortMove(client: Namespace, prev: MoveRead, phase: Extract<MovePhase, 'cancelled' | 'rolled-back'>, error: MoveRecord['error']): Promise<MoveRead> {
   const m = prev.move;
   if (isTerminal(m.phase) || m.phase === 'flipped') throw new LmjError('MOVE_CONFLICT', `move ${m.id} is ${m.phase}: it can no longer be ${phase === 'cancelled' ? 'cancelled' : 'rolled back'}`, { details: { move: m.id, phase: m.phase } });
-  const read = await readMoveRange(client, m);
-  const r = read.range;
-  if (!isLearnerOf(r, m)) return updateMove(client, prev, { phase, error });
-  const range = rangeWith(r, { learner: null, fenced: false, epoch: r.fenced === true ? r.epoch + 1 : r.epoch });
-  return commitBoth(client, prev, read, range, { phase, error });
+  return commitStep(client, prev, (read) => {
+    const r = read.range;
+    if (!isLearnerOf(r, m)) return { range: null, patch: { phase, error } };
+    return { range: rangeWith(r, { learner: null, fenced: false, epoch: r.fenced === true ? r.epoch + 1 : r.epoch }), patch: { phase, error } };
+  });
+}
+
+/** What one phase change writes: the range (null: the move record alone) and the move's new fields. */
+interface Step {
+  range: RangeRecord | null;
+  patch: Partial<MoveRecord>;
+  /** A node whose record must exist (the new owner). */
+  extra?: Owner;
+}
+
+/** Commit attempts of a phase change while only other keys (the header) moved in between. */
+const STEP_ATTEMPTS = 5;
+
+/**
+ * Commits the step `build` makes from a fresh read of the move's range. Concurrent moves
+ * of other ranges change the table header every step compares; when the commit lost
+ * only to that (the move record is still the one read), it reads and builds again, so a
+ * step of one move is never undone by another move's step. With `first` (the range and
+ * header a previous change of this move left), the first attempt skips the read: that
+ * keeps an etcd round trip out of the fence window.
+ */
+async function commitStep(client: Namespace, prev: MoveRead, build: (read: RangeRead) => Step, first?: RangeRead): Promise<MoveRead> {
+  for (let attempt = 1; ; attempt++) {
+    const unread = attempt === 1 ? first : undefined;
+    const read = unread ?? (await readMoveRange(client, prev.move));
+    let step: Step;
+    try {
+      step = build(read);
+    } catch (err) {
+      // What the previous change left may be outdated by now: judge a fresh read.
+      if (unread !== undefined && isLmjError(err, 'MOVE_CONFLICT')) continue;
+      throw err;
+    }
+    if (step.range === null) return updateMove(client, prev, step.patch);
+    try {
+      return await commitBoth(client, prev, read, step.range, step.patch, step.extra);
+    } catch (err) {
+      if (!isLmjError(err, 'MOVE_CONFLICT') || attempt >= STEP_ATTEMPTS) throw err;
+      const now = await etcdCall('read a move', () => client.get(moveKey(prev.move.id)).exec());
+      if (Number(now.kvs[0]?.mod_revision ?? -1) !== prev.modRevision) throw err;
+    }
+  }
 }

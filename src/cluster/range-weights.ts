@@ -29,11 +29,26 @@ export async function weighRanges(
     const node = r.owner?.kind === 'node' ? liveNode(r.owner.id) : undefined;
     if (node === undefined) continue;
     const res = await get(nodeOrigin(node), `/cluster/v1/move/devices?from=${r.from}&to=${r.to}`);
-    const devices = (res.json as { devices?: unknown } | null)?.devices;
+    const body = res.json as { devices?: unknown; partitions?: unknown; heat?: unknown } | null;
+    const devices = body?.devices;
     if (res.status !== 200 || !Array.isArray(devices)) {
       throw new LmjError('NODE_UNAVAILABLE', `node ${node.id} did not list its devices of range ${r.from}-${r.to} (${res.status})`, { details: { node: node.id } });
     }
-    out.push({ from: r.from, to: r.to, owner: node.id, devices: devices.length });
+    const perDevice = perDeviceOf(body?.partitions, body?.heat, devices.length, r);
+    out.push({ from: r.from, to: r.to, owner: node.id, devices: devices.length, ...(perDevice === undefined ? {} : { perDevice }) });
+  }
+  return out;
+}
+
+/** The per-device partitions and heat a node lists with its devices; undefined when absent or malformed (the node's figure is used then). */
+function perDeviceOf(partitions: unknown, heat: unknown, n: number, r: { from: number; to: number }): RangeWeight['perDevice'] {
+  if (!Array.isArray(partitions) || !Array.isArray(heat) || partitions.length !== n || heat.length !== n) return undefined;
+  const out: NonNullable<RangeWeight['perDevice']> = [];
+  for (let i = 0; i < n; i++) {
+    const p: unknown = partitions[i];
+    const h: unknown = heat[i];
+    if (typeof p !== 'number' || !Number.isInteger(p) || p < r.from || p > r.to || typeof h !== 'number' || !Number.isFinite(h) || h < 0) return undefined;
+    out.push({ partition: p, heat: h });
   }
   return out;
 }

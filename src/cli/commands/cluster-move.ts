@@ -21,7 +21,8 @@ export interface ClusterCommandHelpers {
 
 const cluster = (): Promise<typeof import('../../cluster/index.js')> => import('../../cluster/index.js');
 
-function parseRange(raw: string): { from: number; to: number } {
+/** Parses `FROM-TO` (partitions, FROM ≤ TO); BAD_CONFIG otherwise. */
+export function parseRange(raw: string): { from: number; to: number } {
   const m = /^(\d{1,5})-(\d{1,5})$/.exec(raw);
   const from = Number(m?.[1]);
   const to = Number(m?.[2]);

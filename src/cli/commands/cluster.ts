@@ -13,6 +13,7 @@ import type { PeerTls } from '../../http/tls-listener.js';
 import { fail, printJson, printTable } from '../output.js';
 import { registerClusterBalance } from './cluster-balance.js';
 import { registerClusterMoves } from './cluster-move.js';
+import { registerClusterSplit } from './cluster-split.js';
 
 interface JsonFlag {
   json?: boolean;
@@ -214,4 +215,5 @@ export function registerCluster(program: Command): void {
 
   registerClusterMoves(group, { withClient, peerTls });
   registerClusterBalance(group, { withClient, peerTls });
+  registerClusterSplit(group, { withClient, peerTls });
 }

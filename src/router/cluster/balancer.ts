@@ -1,4 +1,5 @@
 /**
+/**
  * The balancer of a cluster router (`--auto-balance`, docs/cluster.md, The balancer):
  * the routers started with `--auto-balance` campaign in an etcd3 election of their own
  * (`/lmj/v1/election/balancer`), so exactly one of them balances, whichever router
@@ -6,11 +7,12 @@
  * is active; else it weighs the owned ranges (the devices each owner lists in them),
  * applies the policy through the same planner as `cluster rebalance` with its
  * hysteresis (`decideBalance`), and requests at most one move, which the elected move
- * driver then runs.
+ * driver then runs. Under `heat`, a range too hot to move whole is split first and one
+ * half moves.
  */
 import type { Namespace } from 'etcd3';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { decideBalance, isTerminal, listMoves, requestMove, weighRanges, type BalancePolicy, type RangeWeight, type TableView } from '../../cluster/index.js';
+import { decideBalance, isTerminal, listMoves, requestMove, splitRange, weighRanges, type BalancePolicy, type RangeWeight, type TableView } from '../../cluster/index.js';
 import { LmjError, isLmjError } from '../../errors.js';
 import type { Logger } from '../../http/logger.js';
 import { RouterElection } from './election.js';
@@ -36,6 +38,7 @@ export interface BalancerOptions {
 /** Campaigns among the `--auto-balance` routers and, while elected, plans and requests one move per round. */
 export class Balancer {
   private readonly moves: Counter;
+  private readonly splits: Counter;
   private readonly decisions: Counter<'decision'>;
   private readonly election: RouterElection;
   private wake: (() => void) | null = null;
@@ -43,7 +46,8 @@ export class Balancer {
   constructor(private readonly opts: BalancerOptions) {
     const registers = [opts.registry];
     this.moves = new Counter({ name: 'lmj_router_balancer_moves_total', help: 'Moves the balancer of this router requested', registers });
-    this.decisions = new Counter({ name: 'lmj_router_balancer_decisions_total', help: 'Balancer rounds of this router by decision (move, balanced, busy, failed)', labelNames: ['decision'], registers });
+    this.splits = new Counter({ name: 'lmj_router_balancer_splits_total', help: 'Ranges the balancer of this router split (heat policy) before moving one half', registers });
+    this.decisions = new Counter({ name: 'lmj_router_balancer_decisions_total', help: 'Balancer rounds of this router by decision (move, split, balanced, busy, failed)', labelNames: ['decision'], registers });
     const leader = new Gauge({ name: 'lmj_router_balancer_leader', help: '1 while this router is the elected balancer', registers });
     leader.set(0);
     this.election = new RouterElection({
@@ -100,9 +104,16 @@ export class Balancer {
         return;
       }
       const m = decision.move;
+      if (decision.kind === 'split') {
+        // The hot range is split first (both halves keep owner and epoch), then one half moves.
+        const sp = decision.split;
+        await splitRange(this.opts.client, sp);
+        this.splits.inc();
+        this.opts.log.info({ policy: this.opts.policy, range: `${sp.from}-${sp.to}`, at: sp.at, moving: `${m.from}-${m.to}`, weight: m.weight, gap: decision.gap }, 'balancer split a range');
+      }
       const read = await requestMove(this.opts.client, { from: m.from, to: m.to, target: m.target });
       this.moves.inc();
-      this.decisions.inc({ decision: 'move' });
+      this.decisions.inc({ decision: decision.kind });
       this.opts.log.info({ policy: this.opts.policy, move: read.move.id, range: `${m.from}-${m.to}`, source: m.source, target: m.target, weight: m.weight, gap: decision.gap }, 'balancer requested a move');
     } catch (err) {
       // A node not answering, a refused request (the table changed meanwhile): try again next round.

@@ -67,6 +67,8 @@ export interface ClusterRouterOptions {
   moveRateBytesPerSec?: number;
   /** TTL of the move driver's election lease, seconds (default 5). */
   moveDriverTtlSeconds?: number;
+  /** Moves the elected driver runs at once (default 2), sharing `moveRateBytesPerSec`. */
+  moveConcurrency?: number;
   /** When elected: delete the copies ended moves left behind this long after they ended, seconds (default: only `cluster cleanup`). */
   moveCleanupDelaySeconds?: number;
   /** A testing aid (`LMJ_EDGE_TEST_MOVE_HOLD`): the move driver holds at the point this file names (move-hold.ts). */
@@ -177,6 +179,7 @@ export async function startClusterRouter(opts: ClusterRouterOptions): Promise<Cl
     rateBytesPerSec: opts.moveRateBytesPerSec ?? 20 * 1024 * 1024,
     name,
     ...(opts.moveDriverTtlSeconds === undefined ? {} : { ttlSeconds: opts.moveDriverTtlSeconds }),
+    ...(opts.moveConcurrency === undefined ? {} : { concurrency: opts.moveConcurrency }),
     ...(opts.moveCleanupDelaySeconds === undefined ? {} : { cleanupDelaySeconds: opts.moveCleanupDelaySeconds }),
     ...(opts.moveHoldFile === undefined ? {} : { hold: new MoveHold(opts.moveHoldFile) }),
     log,

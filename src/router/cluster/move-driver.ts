@@ -1,7 +1,9 @@
 /**
  * The move driver of a cluster router: every router campaigns in one etcd3 election
  * (`/lmj/v1/election/move-driver`, under a lease of `ttlSeconds`); the elected one runs
- * every move that has not ended, one at a time, from its recorded phase (MoveRunner).
+ * every move that has not ended from its recorded phase (MoveRunner), up to
+ * `concurrency` at once (oldest first), all copying within one shared byte budget.
+ * Moves never overlap: a range holds at most one move (its learner), and ranges do not.
  * When the leader dies its lease expires and another router is elected and resumes the
  * moves where their records stand. The balancer has an election of its own among the
  * routers with `--auto-balance` (balancer.ts). No consensus of our own: the election is
@@ -17,6 +19,7 @@ import type { HttpPools } from './http-pools.js';
 import { cleanupMoves } from './move-cleanup.js';
 import type { MoveHold } from './move-hold.js';
 import { MoveRunner } from './move-runner.js';
+import { ByteThrottle } from './move-throttle.js';
 
 /** Options of {@link MoveDriver}. */
 export interface MoveDriverOptions {
@@ -26,7 +29,10 @@ export interface MoveDriverOptions {
   clusterToken: string | undefined;
   /** Verifies nodes that advertise https when cleaning up (the router's --upstream-ca and certificate). */
   peerTls?: PeerTls | undefined;
+  /** Copy bytes per second of all moves together (0 = unthrottled); a move with its own rate keeps to that. */
   rateBytesPerSec: number;
+  /** Moves run at once (default 2). */
+  concurrency?: number;
   /** This router's name in the election and in the move records. */
   name: string;
   /** Election lease TTL, seconds (default 5): how long a dead leader holds the moves. */
@@ -38,17 +44,18 @@ export interface MoveDriverOptions {
   log: Logger;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Campaigns and, while elected, drives the moves. */
 export class MoveDriver {
   private wake: (() => void) | null = null;
   private readonly offUpdate: () => void;
   private readonly election: RouterElection;
+  private readonly throttle: ByteThrottle;
 
   constructor(private readonly opts: MoveDriverOptions) {
+    this.throttle = new ByteThrottle(opts.rateBytesPerSec);
     // Any change under /lmj/v1/ (a new move, a cancel) wakes an idle leader.
-    this.offUpdate = opts.view.onUpdate(() => this.wake?.());
+    this.offUpdate = opts.view.onUpdate(() => this.signal());
     this.election = new RouterElection({ client: opts.client, election: 'move-driver', name: opts.name, ttlSeconds: opts.ttlSeconds ?? 5, log: opts.log, lead: () => this.drive() });
   }
 
@@ -58,28 +65,77 @@ export class MoveDriver {
   }
 
   private async drive(): Promise<void> {
-    const runner = new MoveRunner({ ...this.opts, driver: this.opts.name, leading: () => this.isLeader() });
+    const runner = new MoveRunner({ ...this.opts, throttle: this.throttle, driver: this.opts.name, leading: () => this.isLeader() });
+    const limit = this.opts.concurrency ?? 2;
+    const running = new Map<string, Promise<void>>();
+    // A move whose step failed waits this long before it is run again (the record keeps its phase).
+    const retryAt = new Map<string, number>();
     while (this.isLeader()) {
+      let waitMs = 2000;
       try {
-        const active = (await listMoves(this.opts.client)).moves.filter((m) => !isTerminal(m.move.phase));
-        for (const m of active) await runner.run(m.move.id);
-        if (active.length > 0) continue;
-        await this.cleanupDue();
+        // With every slot taken there is nothing to start: wait for a run to end.
+        if (running.size < limit) {
+          const active = (await listMoves(this.opts.client)).moves.filter((m) => !isTerminal(m.move.phase));
+          const now = Date.now();
+          for (const { move } of active) {
+            if (running.size >= limit) break;
+            if (running.has(move.id) || (retryAt.get(move.id) ?? 0) > now) continue;
+            running.set(move.id, this.start(runner, move.id, retryAt, running));
+          }
+          if (active.length === 0) {
+            await this.cleanupDue();
+          } else if (retryAt.size > 0) waitMs = 500;
+        }
       } catch (err) {
-        // A node unreachable, etcd unavailable: keep the record's phase and try again shortly.
-        this.opts.log.warn({ err: isLmjError(err) ? err.toJSON() : err }, 'move step failed; retrying');
-        await sleep(500);
-        continue;
+        // etcd unavailable: try again shortly.
+        this.opts.log.warn({ err: isLmjError(err) ? err.toJSON() : err }, 'listing the moves failed; retrying');
+        waitMs = 500;
       }
+      await this.sleepOrWake(waitMs);
+    }
+    await Promise.all(running.values());
+  }
+
+  /** Runs one move in the background; when it settles, its slot frees and the loop wakes. */
+  private start(runner: MoveRunner, id: string, retryAt: Map<string, number>, running: Map<string, Promise<void>>): Promise<void> {
+    return runner
+      .run(id)
+      .then(
+        () => {
+          retryAt.delete(id);
+        },
+        (err: unknown) => {
+          // A node unreachable, etcd unavailable: the record keeps its phase; run it again shortly.
+          this.opts.log.warn({ move: id, err: isLmjError(err) ? err.toJSON() : err }, 'move step failed; retrying');
+          retryAt.set(id, Date.now() + 500);
+        },
+      )
+      .finally(() => {
+        running.delete(id);
+        this.signal();
+      });
+  }
+
+  private woken = false;
+
+  /** Wakes the loop now, or makes its next wait return at once. */
+  private signal(): void {
+    this.woken = true;
+    this.wake?.();
+  }
+
+  private async sleepOrWake(ms: number): Promise<void> {
+    if (!this.woken) {
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 2000);
+        const t = setTimeout(resolve, ms);
         this.wake = () => {
           clearTimeout(t);
           resolve();
         };
       });
-      this.wake = null;
     }
+    this.wake = null;
+    this.woken = false;
   }
 
   private lastCleanup = 0;
@@ -102,7 +158,7 @@ export class MoveDriver {
   async close(): Promise<void> {
     this.offUpdate();
     const closing = this.election.close();
-    this.wake?.();
+    this.signal();
     await closing;
   }
 }

@@ -6,7 +6,8 @@
  * (one transaction) → done. Every phase change is a compare-and-swap on the move record
  * (src/cluster/moves.ts), so a run that lost its record to a cancel, or to another
  * driver, stops at its next step; each copy call is idempotent, so a resumed run
- * repeats at most one chunk. Copy bytes are throttled to `rateBytesPerSec`.
+ * repeats at most one chunk. Copy bytes are throttled by the driver's shared
+ * {@link ByteThrottle} (a move with its own rate: by that rate alone).
  */
 import type { Namespace } from 'etcd3';
 import { abortMove, fenceMove, flipMove, isTerminal, nodeOrigin, readMove, updateMove, type MoveProgress, type MoveRead, type MoveRecord, type TableView } from '../../cluster/index.js';
@@ -14,6 +15,7 @@ import { LmjError, isLmjError } from '../../errors.js';
 import type { Logger } from '../../http/logger.js';
 import type { HttpPools } from './http-pools.js';
 import type { MoveHold, MoveHoldPoint } from './move-hold.js';
+import { ByteThrottle } from './move-throttle.js';
 
 /** A delta pass smaller than this (bytes) ends catching-up: the fence window then copies about as much. */
 const SMALL_PASS_BYTES = 256 * 1024;
@@ -30,8 +32,8 @@ export interface MoveRunContext {
   view: TableView;
   http: HttpPools;
   clusterToken: string | undefined;
-  /** Copy bytes per second (0 = unthrottled). */
-  rateBytesPerSec: number;
+  /** The copy budget every move without a rate of its own shares (the router's `--move-rate`; 0 = unthrottled). */
+  throttle: ByteThrottle;
   /** This driver's name, recorded in the move. */
   driver: string;
   log: Logger;
@@ -49,8 +51,6 @@ interface PullAnswer {
   count: number;
   sourceCount: number;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 class Stopped extends Error {}
 
@@ -272,12 +272,12 @@ export class MoveRunner {
     const listed = (await this.call(mv.source, 'GET', `/cluster/v1/move/devices?from=${mv.range.from}&to=${mv.range.to}`)) as Listed;
     const progress = { ...mv.progress, devicesTotal: listed.devices.length, devicesCopied: 0, passes: mv.progress.passes + 1 };
     let read = await updateMove(this.ctx.client, await this.fresh(mv.id), { progress, driver: this.ctx.driver });
-    const began = Date.now();
     let passBytes = 0;
     let held = false;
     let written = Date.now();
     const source = this.origin(mv.source);
-    const rate = mv.rateBytesPerSec ?? this.ctx.rateBytesPerSec;
+    const throttle = mv.rateBytesPerSec === null ? this.ctx.throttle : new ByteThrottle(mv.rateBytesPerSec);
+    const rate = throttle.rateBytesPerSec;
     const chunk = rate > 0 ? Math.max(16 * 1024, Math.min(1 << 20, Math.floor(rate / 4))) : 1 << 20;
     for (const device of listed.devices) {
       await this.pullDevice(mv, source, device, chunk, undefined, async (a) => {
@@ -287,10 +287,7 @@ export class MoveRunner {
         passBytes += a.bytes;
         progress.bytes += a.bytes;
         progress.readings += a.readings;
-        if (rate > 0) {
-          const due = began + (passBytes / rate) * 1000;
-          if (due > Date.now()) await sleep(due - Date.now());
-        }
+        await throttle.pace(a.bytes);
         if (Date.now() - written >= PROGRESS_EVERY_MS) {
           read = await updateMove(this.ctx.client, await this.fresh(mv.id), { progress: { ...progress } });
           written = Date.now();

@@ -113,14 +113,14 @@ export async function startDataNode(opts: DataNodeOptions): Promise<DataNode> {
     deviceGuard: async (id, headers) => {
       checkClusterToken(opts.clusterToken, headers.authorization);
       await ownership.checkQuery(id, headers);
-      load.noteRead();
+      load.noteRead(id);
     },
   });
   const gate = new WriteGate();
   registerApply(app, { log, metrics, maxBatchBytes, ownership, load, nodes, directory, gate, clusterToken: opts.clusterToken, isShuttingDown: () => shuttingDown });
   const pool = nodes.all()[0]?.pool;
   if (pool === undefined) throw new Error('a data node holds exactly one pool');
-  const moves = registerMoveEndpoints(app, { self: opts.nodeId, dataDir: opts.dataDir, view, pool, directory, codec, gate, clusterToken: opts.clusterToken, peerTls: opts.peerTls });
+  const moves = registerMoveEndpoints(app, { self: opts.nodeId, dataDir: opts.dataDir, view, pool, directory, codec, gate, clusterToken: opts.clusterToken, peerTls: opts.peerTls, heatOf: (id) => load.heatOf(id) });
   app.get('/cluster/v1/status', async () => ({ id: opts.nodeId, table: view.status(), devices: directory.registry.count() }));
 
   const close = async (): Promise<void> => {
@@ -207,7 +207,7 @@ function registerApply(app: FastifyInstance, d: ApplyDeps): void {
       await d.ownership.checkDevices(batch.devices.map((p) => p.deviceId), claims, { write: true });
       return applyBatch(d.nodes, d.directory, gateway, batch);
     });
-    d.load.noteWrites(counts.applied, req.body.length);
+    d.load.noteWrites(counts.applied, req.body.length, answer.devices);
     d.metrics.batches.inc({ result: counts.failedDevices > 0 ? 'partial' : 'ok' });
     d.metrics.records.inc({ outcome: 'applied' }, counts.applied);
     d.metrics.records.inc({ outcome: 'duplicate' }, counts.duplicates);

@@ -8,7 +8,7 @@
  * epoch: the source then answers only once its table shows the fence and every apply
  * that passed the ownership check before it is committed.
  *
- * GET  /cluster/v1/move/devices?from&to&fence        source: its devices in the range
+ * GET  /cluster/v1/move/devices?from&to&fence        source: its devices in the range (with their partitions and heat)
  * GET  /cluster/v1/move/export?device&after&limit&fence  source: CBOR {i: instance image, b: batch of records}
  * POST /cluster/v1/move/begin   {move, from, to}     target: drop stale copies of the range
  * POST /cluster/v1/move/pull    {move, source, device, maxBytes, fence?}  target: copy a chunk
@@ -55,6 +55,8 @@ export interface MoveEndpointDeps {
   clusterToken: string | undefined;
   /** Verifies a source that advertises https (`--upstream-ca` of the node) and presents this node's certificate to it. */
   peerTls: PeerTls | undefined;
+  /** A device's (writes + reads)/s over the node's last load window (the `heat` policy weighs with it). */
+  heatOf: (deviceId: string) => number;
 }
 
 /** A device's copy state on this node: readings and the last element (hex, '' when none). */
@@ -104,14 +106,21 @@ function devicesIn(d: MoveEndpointDeps, from: number, to: number): string[] {
     .sort();
 }
 
-/** Deletes this node's copies of a range it neither owns nor is the learner of. */
+/**
+ * Deletes this node's copies of a range it neither owns nor is the learner of. `from..to`
+ * may since have been split: it must start and end on range boundaries, and the copies
+ * of each of its ranges this node owns or receives again stay.
+ */
 async function dropCopies(d: MoveEndpointDeps, from: number, to: number): Promise<number> {
-  const r = d.view.rangeOf(from);
-  if (r.from !== from || r.to !== to) throw new LmjError('RANGE_NOT_FOUND', `no range ${from}-${to} in this node's table`, { details: { from, to } });
-  if ((r.owner?.kind === 'node' && r.owner.id === d.self) || r.learner?.id === d.self) {
-    throw new LmjError('MOVE_CONFLICT', `node ${d.self} owns or is receiving range ${from}-${to}: its copies stay`, { details: { from, to } });
+  if (d.view.rangeOf(from).from !== from || d.view.rangeOf(to).to !== to) throw new LmjError('RANGE_NOT_FOUND', `no range ${from}-${to} in this node's table`, { details: { from, to } });
+  const drop: { from: number; to: number }[] = [];
+  for (let p = from; p <= to; ) {
+    const r = d.view.rangeOf(p);
+    if (!((r.owner?.kind === 'node' && r.owner.id === d.self) || r.learner?.id === d.self)) drop.push({ from: r.from, to: r.to });
+    p = r.to + 1;
   }
-  const ids = devicesIn(d, from, to);
+  if (drop.length === 0) throw new LmjError('MOVE_CONFLICT', `node ${d.self} owns or is receiving range ${from}-${to}: its copies stay`, { details: { from, to } });
+  const ids = drop.flatMap((r) => devicesIn(d, r.from, r.to));
   for (const id of ids) await d.pool.exclusive(id, (dir) => rm(dir, { recursive: true, force: true }));
   await d.directory.registry.remove(ids);
   return ids.length;
@@ -148,9 +157,9 @@ export function registerMoveEndpoints(app: FastifyInstance, d: MoveEndpointDeps)
   app.get<{ Querystring: Record<string, unknown> }>('/cluster/v1/move/devices', { onRequest: guard }, async (req) => {
     const { from, to } = partitionBounds(req.query);
     // After the fence, list only once the writes in flight are in: a device created by one of them is listed too.
-    if (req.query.fence === undefined) return { devices: devicesIn(d, from, to) };
-    const fenceWait = await awaitFence(d, drained, from, Number(req.query.fence));
-    return { devices: devicesIn(d, from, to), fenceWait };
+    const fenceWait = req.query.fence === undefined ? undefined : await awaitFence(d, drained, from, Number(req.query.fence));
+    const devices = devicesIn(d, from, to);
+    return { devices, partitions: devices.map((id) => d.codec.partitionOf(id)), heat: devices.map((id) => d.heatOf(id)), ...(fenceWait === undefined ? {} : { fenceWait }) };
   });
 
   app.get<{ Querystring: Record<string, unknown> }>('/cluster/v1/move/export', { onRequest: guard }, async (req, reply) => {

@@ -116,7 +116,7 @@ describe('lmj-edge node', () => {
       [body, {}, 400, 'BAD_REQUEST'],
       [body, { 'x-lmj-route': 'garbage' }, 400, 'BAD_REQUEST'],
       [body, { 'x-lmj-route': '70000:1' }, 400, 'BAD_REQUEST'],
-      [body, { 'x-lmj-route': `${range.from + 1}:${range.epoch}` }, 409, 'STALE_EPOCH'],
+      [body, { 'x-lmj-route': `${range.from}:${range.epoch - 1}` }, 409, 'STALE_EPOCH'],
       [Buffer.from([0xa1, 0x61]), { 'x-lmj-route': `${range.from}:${range.epoch}` }, 400, 'BAD_BATCH'],
       [Buffer.from('not cbor at all'), { 'x-lmj-route': `${range.from}:${range.epoch}` }, 400, 'BAD_BATCH'],
     ];

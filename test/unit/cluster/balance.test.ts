@@ -71,3 +71,45 @@ describe('balancer candidates and hysteresis', () => {
     expect(d.kind === 'move' ? [d.move.source, d.move.target] : d).toEqual(['a', 'b']);
   });
 });
+
+describe('heat: per-device heat and the split of a range too hot to move whole', () => {
+  const joined = (id: string): LiveNodeRecord => ({ ...live(id, 0), candidate: true });
+  /** A range with devices at these partitions and heats. */
+  const hot = (from: number, to: number, owner: string, devices: [number, number][]): RangeWeight => ({ from, to, owner, devices: devices.length, perDevice: devices.map(([partition, heat]) => ({ partition, heat })) });
+
+  it('weighs a range by its devices\' listed heat, not by the owner\'s figure spread evenly', () => {
+    const ranges = [hot(0, 255, 'a', [[1, 20], [2, 20]]), hot(256, 511, 'a', [[300, 1], [301, 1]]), hot(512, 767, 'a', [[600, 50], [601, 10]])];
+    const plan = planRebalance('heat', ranges, [live('a', 6, 0, 102), joined('b')], 1);
+    expect(plan.before).toEqual({ a: 102, b: 0 });
+    // Spread evenly every range would weigh 34 (and the first would go); listed, the one closest to half the gap is the 60/s one.
+    expect(plan.moves).toEqual([{ from: 512, to: 767, source: 'a', target: 'b', weight: 60 }]);
+  });
+
+  it('splits the one range carrying the node\'s heat at a device partition and moves the half closest to half the gap', () => {
+    // a owns one range: 4 devices of 25/s at partitions 10, 20, 30, 40. Gap 100: the whole range would overshoot.
+    const ranges = [hot(0, 1023, 'a', [[10, 25], [20, 25], [30, 25], [40, 25]])];
+    const d = decideBalance('heat', ranges, [live('a', 4, 0, 100), joined('b')]);
+    expect(d).toEqual({ kind: 'split', gap: 100, split: { from: 0, to: 1023, at: 30 }, move: { from: 30, to: 1023, source: 'a', target: 'b', weight: 50 } });
+    // Skewed heat: the lower half moves when it is the one closest to half the gap (and below the gap).
+    // b carries 20/s, so the gap is 80 and the lower half (40/s) is exactly half of it.
+    const skewed = [hot(0, 1023, 'a', [[10, 40], [500, 5], [900, 55]]), hot(2048, 3071, 'b', [[2100, 20]])];
+    const s = decideBalance('heat', skewed, [live('a', 3, 0, 100), { ...joined('b'), load: { devices: 1, bytes: 0, writesPerSec: 20, readsPerSec: 0 } }]);
+    expect(s.kind === 'split' ? [s.split.at, s.move.from, s.move.to, s.move.weight] : s).toEqual([500, 0, 499, 40]);
+  });
+
+  it('cools a hot spot by splitting it, not by moving the node\'s cold ranges; a range below half the gap moves whole', () => {
+    const ranges = [hot(0, 1023, 'a', [[10, 45], [600, 45]]), hot(1024, 2047, 'a', [[1100, 5]]), hot(2048, 3071, 'a', [[2100, 5]])];
+    const d = decideBalance('heat', ranges, [live('a', 4, 0, 100), joined('b')]);
+    expect(d.kind === 'split' ? [d.split.at, d.move.weight, d.move.target] : d).toEqual([600, 45, 'b']);
+    // No range above half the gap: the plan's whole-range move, as before.
+    const even = [hot(0, 1023, 'a', [[10, 30], [600, 10]]), hot(1024, 2047, 'a', [[1100, 30]]), hot(2048, 3071, 'a', [[2100, 30]])];
+    expect(decideBalance('heat', even, [live('a', 4, 0, 100), joined('b')]).kind).toBe('move');
+  });
+
+  it('does not split without per-device heat, with every device in one partition, or under count', () => {
+    const nodes = [live('a', 4, 0, 100), joined('b')];
+    expect(decideBalance('heat', [r(0, 'a', 4)], nodes).kind).toBe('balanced');
+    expect(decideBalance('heat', [hot(0, 1023, 'a', [[7, 50], [7, 50]])], nodes).kind).toBe('balanced');
+    expect(decideBalance('count', [hot(0, 1023, 'a', [[10, 50], [20, 50]])], nodes).kind).toBe('balanced');
+  });
+});

@@ -42,9 +42,26 @@ describe('checkEpoch', () => {
     expect(parseRefusal({ error: e.toJSON() })).toEqual({ code: 'STALE_EPOCH', details: e.details });
   });
 
-  it('other range bounds at the same epoch are STALE_EPOCH; a newer epoch is EPOCH_AHEAD', () => {
-    expect(refusal(() => checkEpoch(t, 'a', { partition: 42, from: 8192, epoch: 4 })).code).toBe('STALE_EPOCH');
+  it('a newer epoch is EPOCH_AHEAD; a claimed range starting after the partition is STALE_EPOCH', () => {
     expect(refusal(() => checkEpoch(t, 'a', { partition: 42, from: 0, epoch: 5 })).code).toBe('EPOCH_AHEAD');
+    expect(refusal(() => checkEpoch(t, 'a', { partition: 42, from: 43, epoch: 4 })).code).toBe('STALE_EPOCH');
+  });
+
+  it('other range bounds at the same epoch are a split one side has not seen yet: accepted for the owner only', () => {
+    // The node has not seen a split at 32 yet (the router routes with the upper half).
+    expect(checkEpoch(t, 'a', { partition: 42, from: 32, epoch: 4 })).toMatchObject({ from: 0, to: 16383, epoch: 4 });
+    expect(refusal(() => checkEpoch(t, 'b', { partition: 42, from: 32, epoch: 4 })).code).toBe('NOT_OWNER');
+    // The router has not seen a split the node has: the node's upper half, routed with the whole range.
+    const m = new Map<string, RawValue>([
+      [META_KEY, raw({ format: 1, state: 'ready', version: 8, partitionsPerRange: 16384, createdAt: 1 })],
+      [nodeKey('a'), raw({ format: 1, id: 'a', registeredAt: 1 })],
+      [rangeKey(0), raw({ format: 1, from: 0, to: 31, owner: { kind: 'node', id: 'a' }, epoch: 4 })],
+      [rangeKey(32), raw({ format: 1, from: 32, to: 16383, owner: { kind: 'node', id: 'a' }, epoch: 4 })],
+      [rangeKey(16384), raw({ format: 1, from: 16384, to: 65535, owner: null, epoch: 0 })],
+    ]);
+    const split = ClusterTable.build(m, 101)!;
+    expect(checkEpoch(split, 'a', { partition: 42, from: 0, epoch: 4 })).toMatchObject({ from: 32, to: 16383, epoch: 4 });
+    expect(refusal(() => checkEpoch(split, 'a', { partition: 42, from: 0, epoch: 3 })).code).toBe('STALE_EPOCH');
   });
 
   it('another node, or nobody, at the current epoch is NOT_OWNER', () => {

@@ -1,0 +1,198 @@
+/**
+ * Range splits and concurrent moves end to end: one etcd process, 2 data nodes and one
+ * cluster router with a move concurrency of 2 (in-process servers, the code behind
+ * `lmj-edge node` and `lmj-edge router --etcd`), one gateway process fed by the
+ * firmware simulator with a ledger, and the `lmj-edge cluster split` CLI. Under continuous writes a range holding several
+ * devices is split with `cluster split` (no routing refusal follows: both halves keep
+ * the epoch the router and nodes route with), then its upper half and another range
+ * move at the same time (both past `requested` at once). Every acknowledged reading then
+ * verifies exactly once through the router; etcd shows one owner per range, no learner,
+ * no fence. Requires `npm run build`.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Etcd3 } from 'etcd3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Simulation, type SimSummary } from '../../../firmware-sim/sim.js';
+import { verifyLedger } from '../../../firmware-sim/verify.js';
+import { httpReadingSource } from '../../../firmware-sim/verify-http.js';
+import { MOVES_PREFIX, connectEtcd, decodeMove, initTable, isTerminal, listMoves, readTable, requestMove, type ClusterTable } from '../../../src/cluster/index.js';
+import { getCodec } from '../../../src/codec/index.js';
+import { startClusterRouter, type ClusterRouter } from '../../../src/router/cluster/cluster-router.js';
+import { startDataNode, type DataNode } from '../../../src/router/node/data-node.js';
+import { CLI, ROOT, startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
+import { startEtcd, type EtcdCluster } from '../../helpers/etcd.js';
+import { getJson, silent, tokensFile } from '../../integration/sync/helpers.js';
+
+const run = promisify(execFile);
+const TOKEN = 'gw-1-secret-token-0123456789';
+const DEVICES = Array.from({ length: 12 }, (_, i) => `sp-${String(i).padStart(2, '0')}`);
+
+let etcd: EtcdCluster;
+let client: Etcd3;
+let dir: string;
+const nodes: DataNode[] = [];
+let router: ClusterRouter;
+let routerUrl: string;
+let gw: DaemonProcess;
+let sim: Simulation;
+let simRun: Promise<SimSummary>;
+
+async function waitFor(what: string, fn: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await fn().catch(() => false))) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function synced(): Promise<{ synced: number; backlog: number }> {
+  const s = (await getJson(gw.httpUrl, '/sync/status')).json as { backlog: { readings: number }; counters: { readingsSynced: number } };
+  return { synced: s.counters.readingsSynced, backlog: s.backlog.readings };
+}
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(process.execPath, [CLI, 'cluster', '--etcd', etcd.urls.join(','), ...args], { cwd: ROOT });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/** The router's routing refusals so far (all codes). */
+async function refusals(): Promise<number> {
+  const text = await (await fetch(`${routerUrl}/metrics`)).text();
+  return [...text.matchAll(/^lmj_router_batches_total\{result="refused_[A-Z_]+"\} (\d+)$/gm)].reduce((a, m) => a + Number(m[1]), 0);
+}
+
+const partitionOf = (id: string): number => getCodec().partitionOf(id);
+
+/** Owned ranges holding simulator devices, with their devices' partitions (sorted). */
+function rangesWithDevices(t: ClusterTable): { from: number; to: number; owner: string; partitions: number[] }[] {
+  const out = new Map<number, { from: number; to: number; owner: string; partitions: number[] }>();
+  for (const d of DEVICES) {
+    const r = t.rangeOf(partitionOf(d));
+    if (r.owner === null) continue;
+    const e = out.get(r.from) ?? { from: r.from, to: r.to, owner: r.owner.id, partitions: [] };
+    e.partitions.push(partitionOf(d));
+    out.set(r.from, e);
+  }
+  for (const e of out.values()) e.partitions.sort((a, b) => a - b);
+  return [...out.values()];
+}
+
+beforeAll(async () => {
+  etcd = await startEtcd(1);
+  client = connectEtcd(etcd.urls);
+  // 4 ranges of 16,384 partitions: the 12 devices put several into each.
+  await initTable(client, 16384);
+  dir = mkdtempSync(join(tmpdir(), 'lmj-e2e-split-'));
+  const tokens = tokensFile(join(dir, 'tokens'));
+  await Promise.all([
+    ...['node-a', 'node-b'].map(async (id) => nodes.push(await startDataNode({ etcd: etcd.urls, nodeId: id, dataDir: join(dir, id), httpPort: 0, durability: 'fast', ttlSeconds: 3, log: silent }))),
+    (async () => {
+      router = await startClusterRouter({ etcd: etcd.urls, httpPort: 0, tokensFile: tokens, durability: 'fast', moveConcurrency: 2, moveRateBytesPerSec: 200_000, log: silent });
+      routerUrl = `http://127.0.0.1:${router.http.port}`;
+    })(),
+  ]);
+  gw = await startDaemon({
+    dataDir: join(dir, 'gw-1'),
+    args: ['--upstream', routerUrl, '--gateway-id', 'gw-1', '--durability', 'fast'],
+    env: { LMJ_EDGE_UPSTREAM_TOKEN: TOKEN },
+  });
+  sim = new Simulation({ broker: gw.mqttUrl!, devices: DEVICES.length, rate: 80, durationS: 600, qos: 1, ledger: join(dir, 'ledger.jsonl'), seed: 13, devicePrefix: 'sp-', backoffMinMs: 50, backoffMaxMs: 300, drainTimeoutMs: 30_000 });
+  simRun = sim.run();
+  await waitFor('every device routed', async () => rangesWithDevices((await readTable(client))!).reduce((a, r) => a + r.partitions.length, 0) === DEVICES.length, 30_000);
+}, 120_000);
+
+afterAll(async () => {
+  sim?.stop();
+  await simRun?.catch(() => undefined);
+  await gw?.kill('SIGKILL');
+  await router?.stop();
+  for (const n of nodes) await n.stop();
+  client?.close();
+  await etcd?.destroy();
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('range splits and concurrent moves', () => {
+  it('splits a range under writes without a refusal, moves a half and another range at once, and loses or doubles nothing', async () => {
+    const t0 = (await readTable(client))!;
+    // The range with the most distinct device partitions; split between them.
+    const target = rangesWithDevices(t0)
+      .map((r) => ({ ...r, distinct: [...new Set(r.partitions)] }))
+      .sort((a, b) => b.distinct.length - a.distinct.length)[0]!;
+    expect(target.distinct.length).toBeGreaterThanOrEqual(2);
+    const at = target.distinct[Math.floor(target.distinct.length / 2)]!;
+    const epoch = t0.rangeOf(target.from).epoch;
+
+    const refusedBefore = await refusals();
+    const split = await cli('split', '--range', `${target.from}-${target.to}`, '--at', String(at));
+    expect(split.code, split.stderr).toBe(0);
+    expect(split.stdout).toContain(`split into ${target.from}-${at - 1} and ${at}-${target.to} (${target.owner}, epoch ${epoch})`);
+    // A refusal exits 1 with its code, changing nothing.
+    const version = (await readTable(client))!.version;
+    const refused = await cli('split', '--range', `${at}-${target.to}`, '--at', String(at));
+    expect({ code: refused.code, error: /SPLIT_BAD_POINT/.test(refused.stderr) }).toEqual({ code: 1, error: true });
+    expect((await readTable(client))!.version).toBe(version);
+
+    // Writes to both halves go on, and none was refused: the router's and the nodes' routes stay valid.
+    const s1 = (await synced()).synced;
+    await waitFor('syncing on after the split', async () => (await synced()).synced > s1 + 80);
+    expect(await refusals()).toBe(refusedBefore);
+    const t1 = (await readTable(client))!;
+    expect([t1.rangeOf(at - 1), t1.rangeOf(at)].map((r) => [r.from, r.to, r.owner?.id, r.epoch])).toEqual([
+      [target.from, at - 1, target.owner, epoch],
+      [at, target.to, target.owner, epoch],
+    ]);
+
+    // The owner lists its devices of a range with their partitions and heat (the heat policy's per-device weights).
+    const listed = (await getJson(`http://127.0.0.1:${nodes[0]!.http.port}`, '/cluster/v1/move/devices?from=0&to=65535')).json as { devices: string[]; partitions: number[]; heat: number[] };
+    expect(listed.devices.length).toBeGreaterThan(0);
+    expect(listed.partitions).toEqual(listed.devices.map(partitionOf));
+    expect(listed.heat.some((h) => h > 0)).toBe(true);
+
+    // Two moves at once: the upper half, and another range of either node.
+    const other = (n: string): string => (n === 'node-a' ? 'node-b' : 'node-a');
+    const second = rangesWithDevices(t1).find((r) => r.from !== at && r.from !== target.from)!;
+    expect(second).toBeDefined();
+    const inFlight = new Set<string>();
+    let most = 0;
+    const watcher = await client.watch().prefix(MOVES_PREFIX).create();
+    watcher.on('put', (kv) => {
+      const m = decodeMove(kv.key.toString(), kv.value);
+      if (m.phase !== 'requested' && !isTerminal(m.phase)) inFlight.add(m.id);
+      else inFlight.delete(m.id);
+      most = Math.max(most, inFlight.size);
+    });
+    const [m1, m2] = await Promise.all([
+      requestMove(client, { from: at, to: target.to, target: other(target.owner) }),
+      requestMove(client, { from: second.from, to: second.to, target: other(second.owner) }),
+    ]);
+    await waitFor('both moves done', async () => (await listMoves(client)).moves.filter((m) => m.move.phase === 'done').length === 2, 60_000);
+    await watcher.cancel();
+    expect(most).toBe(2);
+    const t2 = (await readTable(client))!;
+    expect(t2.rangeOf(at)).toMatchObject({ owner: { id: other(target.owner) }, epoch: epoch + 2 });
+    expect(t2.rangeOf(target.from)).toMatchObject({ owner: { id: target.owner }, epoch });
+    expect(t2.rangeOf(second.from).owner?.id).toBe(other(second.owner));
+    for (const m of [m1, m2]) expect((await listMoves(client)).moves.find((x) => x.move.id === m.move.id)?.move.error).toBeNull();
+    for (const r of t2.ranges) expect({ range: r.from, learner: r.learner, fenced: r.fenced }).toEqual({ range: r.from, learner: null, fenced: false });
+
+    const s2 = (await synced()).synced;
+    await waitFor('syncing on after the moves', async () => (await synced()).synced > s2 + 50);
+    sim.stop();
+    const summary = await simRun;
+    expect(summary.unacked).toBe(0);
+    await waitFor('backlog drained', async () => (await synced()).backlog === 0, 30_000);
+    const v = await verifyLedger(join(dir, 'ledger.jsonl'), httpReadingSource(routerUrl));
+    expect({ missing: v.missing, duplicate: v.duplicate, conflicts: v.conflicts, badLedgerLines: v.badLedgerLines }).toEqual({ missing: 0, duplicate: 0, conflicts: 0, badLedgerLines: 0 });
+    expect(v.checked).toBeGreaterThan(300);
+  }, 120_000);
+});
