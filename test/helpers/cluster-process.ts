@@ -39,7 +39,8 @@ async function spawnReady(args: string[], ready: RegExp, opts: SpawnOptions = {}
       if (m !== null) resolve(Number(m[1]));
     });
     void exited.then(() => reject(new Error(`${args[0]} exited: ${err}`)));
-    setTimeout(() => reject(new Error(`${args[0]} not ready: ${out} ${err}`)), 30_000).unref();
+    // 60 s: on a heavily shared machine (load average 25+ on 2 cores) a start has taken over 30 s.
+    setTimeout(() => reject(new Error(`${args[0]} not ready: ${out} ${err}`)), 60_000).unref();
   });
   return {
     url: `http://127.0.0.1:${port}`,

@@ -41,4 +41,3 @@ export class MoveHold {
     while (leading() && (await named(this.file)) === point) await sleep(POLL_MS);
   }
 }
-
