@@ -10,6 +10,9 @@
  */
 
 /** What the poller found, with up to 20 examples of each problem. */
+
+/** The part of `GET /devices/{id}` the poller compares. */
+type DeviceAnswer = { readings?: unknown; latestTs?: unknown };
 export interface PollResult {
   reads: number;
   errors: number;
@@ -48,11 +51,11 @@ export class ReadPoller {
 
   private async readOnce(url: string, device: string): Promise<void> {
     let status: number;
-    let body: { readings?: unknown; latestTs?: unknown } | null = null;
+    let body: DeviceAnswer | null = null;
     try {
       const res = await fetch(`${url}/devices/${encodeURIComponent(device)}`, { signal: AbortSignal.timeout(10_000) });
       status = res.status;
-      body = res.ok ? ((await res.json()) as typeof body) : null;
+      body = res.ok ? ((await res.json()) as DeviceAnswer) : null;
       if (!res.ok) await res.body?.cancel();
     } catch (err) {
       if (this.urls.has(url)) this.note('errors', `${device} via ${url}: ${(err as Error).message}`);

@@ -96,7 +96,7 @@ beforeAll(async () => {
   await Promise.all([
     ...['node-a', 'node-b'].map(async (id) => nodes.push(await startDataNode({ etcd: etcd.urls, nodeId: id, dataDir: join(dir, id), httpPort: 0, durability: 'fast', ttlSeconds: 3, log: silent }))),
     (async () => {
-      router = await startClusterRouter({ etcd: etcd.urls, httpPort: 0, tokensFile: tokens, durability: 'fast', moveConcurrency: 2, moveRateBytesPerSec: 200_000, log: silent });
+      router = await startClusterRouter({ etcd: etcd.urls, httpPort: 0, tokensFile: tokens, moveConcurrency: 2, moveRateBytesPerSec: 200_000, log: silent });
       routerUrl = `http://127.0.0.1:${router.http.port}`;
     })(),
   ]);

@@ -62,7 +62,7 @@ describe('prepared statement cache', () => {
     const sql = "SELECT count(*), max(hum) FROM readings WHERE device = 'p-1' AND temp > $1";
     const expected = (n: number, over: number): [number, number] => {
       const hits = payloads(0, n).filter((p) => (p.payload['temp'] as number) > over);
-      return [hits.length, Math.max(...hits.map((p) => p.payload['hum'] as number))];
+      return [hits.length, Math.max(...hits.map((p) => (p.payload as Record<string, unknown>)['hum'] as number))];
     };
     let src = dataDirSource(dir);
     try {
@@ -77,8 +77,8 @@ describe('prepared statement cache', () => {
     src = dataDirSource(dir);
     try {
       const r = await runQuery(src, sql, { params: [20] });
-      const hits = [...payloads(0, 300), ...payloads(300, 200).map((p, i) => ({ ...p, payload: { ...p.payload, hum: 300 + i } }))].filter((p) => (p.payload['temp'] as number) > 20);
-      expect(r.rows).toEqual([[hits.length, Math.max(...hits.map((p) => p.payload['hum'] as number))]]);
+      const hits = [...payloads(0, 300), ...payloads(300, 200).map((p, i) => ({ ...p, payload: { ...p.payload, hum: 300 + i } }))].filter((p) => ((p.payload as Record<string, unknown>)['temp'] as number) > 20);
+      expect(r.rows).toEqual([[hits.length, Math.max(...hits.map((p) => (p.payload as Record<string, unknown>)['hum'] as number))]]);
       expect(r.stats.rowsScanned).toBe(500);
       // now() is bound per run: not cached, so a later `now` moves the bound.
       const early = await runQuery(src, "SELECT count(*) FROM readings WHERE device = 'p-1' AND ts < now()", { now: T0 + 100_000 });
