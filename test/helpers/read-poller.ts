@@ -9,10 +9,10 @@
  * first reading is not counted either; after it, a 404 is stale.
  */
 
-/** What the poller found, with up to 20 examples of each problem. */
-
 /** The part of `GET /devices/{id}` the poller compares. */
 type DeviceAnswer = { readings?: unknown; latestTs?: unknown };
+
+/** What the poller found, with up to 20 examples of each problem. */
 export interface PollResult {
   reads: number;
   errors: number;
