@@ -13,6 +13,7 @@ import { auditGhosts, repairGhosts } from './audit.js';
 import { MARKER, checkElement, checkMembers, checkName, checkPointer, checkTyped, checkValue, prefixEnd, samePointer, toBuffer } from './bytes.js';
 import { docGet, docPut } from './document.js';
 import type { EngineContext } from './engine-context.js';
+import { KnownPointers } from './known-pointers.js';
 import { nativeReadingScan, readReadingColumns, readingAggregates, type AggregateRequest, type ReadingColumns } from './reading-columns.js';
 import { readMembers, readRange } from './txn-read.js';
 import type {
@@ -27,8 +28,6 @@ import type {
 } from './types.js';
 
 const NO_DUP = Object.freeze({ noDupData: true });
-/** How many recently used entity pointers a transaction remembers as existing. */
-const KNOWN_SLOTS = 4;
 
 /** Throws INVALID_PARAM when a transaction callback returned a promise. */
 export function assertSync(result: unknown): void {
@@ -43,15 +42,8 @@ export class Txn implements WriteTxn {
   finished = false;
   /** True while a child transaction runs: LMDB forbids using the parent meanwhile. */
   private suspended = false;
-  /**
-   * The last few object/set pointers known to exist in this transaction (skips a lookup
-   * per member write). Several, because a reading's writes alternate between the new
-   * reading, the `readings` set and the `ids` index. Allocated on first use: a read
-   * transaction (one per query per device instance) never needs them.
-   */
-  private known: Buffer[] | null = null;
-  private knownCount = 0;
-  private knownNext = 0;
+  /** Entity pointers known to exist in this transaction (./known-pointers.ts). */
+  private readonly known = new KnownPointers();
   /** The last pointer `objPointer` handed out, until `objCreateWith` uses it. */
   private fresh: Buffer | null = null;
   private freshValid = false;
@@ -71,30 +63,12 @@ export class Txn implements WriteTxn {
     if (!this.writable) throw new LmjError('READONLY_TXN');
   }
 
-  private isKnown(p: Buffer): boolean {
-    for (let i = 0; i < this.knownCount; i++) if (samePointer(p, this.known![i]!)) return true;
-    return false;
-  }
-
-  private remember(p: Buffer): void {
-    if (this.isKnown(p)) return;
-    this.known ??= Array.from({ length: KNOWN_SLOTS }, () => Buffer.alloc(17));
-    this.known[this.knownNext]!.set(p);
-    this.knownNext = (this.knownNext + 1) % KNOWN_SLOTS;
-    if (this.knownCount < KNOWN_SLOTS) this.knownCount++;
-  }
-
-  private forgetKnown(): void {
-    this.knownCount = 0;
-    this.knownNext = 0;
-  }
-
   private requireEntity(p: Buffer): void {
-    if (this.isKnown(p)) return;
+    if (this.known.has(p)) return;
     if (this.ctx.h.set.getBinaryFast(p) === undefined) {
       throw new LmjError('ENTITY_NOT_FOUND', undefined, { details: { ptr: p.toString('hex') } });
     }
-    this.remember(p);
+    this.known.add(p);
   }
 
   /** Puts the existence marker back if the last member/element is gone. */
@@ -225,7 +199,7 @@ export class Txn implements WriteTxn {
     this.writing();
     const p = this.ctx.codec.newPointer(OBJECT_TYPE, this.ctx.partition);
     this.ctx.h.set.putSync(p, MARKER);
-    this.remember(p);
+    this.known.add(p);
     return p;
   }
 
@@ -251,7 +225,7 @@ export class Txn implements WriteTxn {
     // A pointer just handed out by objPointer is new by construction: no lookup.
     const fresh = this.freshValid && samePointer(p, this.fresh!);
     this.freshValid = false;
-    if (fresh || (!this.isKnown(p) && h.set.getBinaryFast(p) === undefined)) h.set.putSync(p, MARKER);
+    if (fresh || (!this.known.has(p) && h.set.getBinaryFast(p) === undefined)) h.set.putSync(p, MARKER);
     const { names: ns, values: vs, order } = n;
     const count = ns.length;
     for (let k = 0; k < count; k++) h.set.putSync(p, ns[order === null ? k : order[k]!]!, NO_DUP);
@@ -260,7 +234,7 @@ export class Txn implements WriteTxn {
       const i = order === null ? k : order[k]!;
       h.main.putSync(keys.member(p, ns[i]!), vs[i]!);
     }
-    this.remember(p);
+    this.known.add(p);
   }
 
   memberPut(ptr: Uint8Array, name: Bytes, value: Bytes): void {
@@ -316,7 +290,7 @@ export class Txn implements WriteTxn {
     const keys = [...h.main.getKeys({ start: p, end: prefixEnd(p) })];
     for (const k of keys) h.main.removeSync(k);
     h.set.removeSync(p);
-    this.forgetKnown();
+    this.known.clear();
   }
 
   // ---- set writes --------------------------------------------------------
@@ -325,7 +299,7 @@ export class Txn implements WriteTxn {
     this.writing();
     const p = this.ctx.codec.newPointer(SET_TYPE, this.ctx.partition);
     this.ctx.h.set.putSync(p, MARKER);
-    this.remember(p);
+    this.known.add(p);
     return p;
   }
 
@@ -364,14 +338,14 @@ export class Txn implements WriteTxn {
     const p = checkTyped(ptr, SET_TYPE);
     this.requireEntity(p);
     this.ctx.h.set.removeSync(p);
-    this.forgetKnown();
+    this.known.clear();
   }
 
   private register(p: Buffer): void {
     if (this.freshValid && samePointer(p, this.fresh!)) this.freshValid = false;
     const set = this.ctx.h.set;
     if (set.getBinaryFast(p) === undefined) set.putSync(p, MARKER);
-    this.remember(p);
+    this.known.add(p);
   }
 
   // ---- maintenance, documents, children ----------------------------------
@@ -403,7 +377,7 @@ export class Txn implements WriteTxn {
       childTxn.finished = true;
       this.suspended = false;
       // The child may have deleted (or its abort may have undone) what we knew existed.
-      this.forgetKnown();
+      this.known.clear();
     }
   }
 }
