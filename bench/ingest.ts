@@ -168,6 +168,8 @@ interface Sample {
   lag?: [number, number];
   /** Daemon cases: device instances opened and evicted by the pool while the fleet ran, and messages applied by then. */
   pool?: { opens: number; evictions: number; applied: number };
+  /** Daemon cases: seconds from the fleet's end until every acked message was applied (the device list's barrier). */
+  drainS?: number;
 }
 
 type CaseFn = (opts: { devices: number; durationS: number; dir: string }) => Promise<Sample>;
@@ -220,6 +222,11 @@ const edgeCase =
     // Opens and evictions while the fleet ran (the drain below is one open per waiting device).
     const during = await fetch(`${d.httpUrl}/metrics`).then((r) => r.text());
     await settle(stored, s.acked);
+    // The device list waits until every acked message is applied (the journal's read barrier),
+    // so messages held back for batching are in their devices before the stop and the check.
+    const drainT0 = performance.now();
+    await fetch(`${d.httpUrl}/devices?limit=1`, { signal: AbortSignal.timeout(300_000) }).then((r) => r.arrayBuffer());
+    const drainS = (performance.now() - drainT0) / 1000;
     const wall = performance.now() - t0;
     const cpu: Record<string, number> = { sim: pct(s.cpuS, wall), daemon: pct(cpuSeconds(d.proc.pid) - cpu0.daemon, wall) };
     if (mq !== undefined) cpu['broker'] = pct(cpuSeconds(mq.proc.pid) - cpu0.broker, wall);
@@ -247,6 +254,7 @@ const edgeCase =
       pagesB: dataDirPages(join(dir, 'data')).inUseBytes / Math.max(1, qos === 1 ? s.acked : stored.count()),
       ...(lag === undefined ? {} : { lag }),
       pool,
+      drainS,
       ...((fixedRate === undefined && mode === 'external') || qos === 0 ? {} : { p50: s.latencyMs.p50, p99: s.latencyMs.p99 }),
     };
   };
@@ -303,7 +311,7 @@ interface CaseDef {
 }
 
 const SQLITE = 'sqlite q1 (aedes + 1 SQLite file)';
-const HEADER = ['case', 'msgs/s', 'min..max', 'ratio', 'vs sqlite', 'loss', 'p50/p99 ms', 'read lag p50/p99 ms', 'B/reading', 'B/reading in pages', 'CPU % (median)', 'peak RSS', 'target', 'pool opens/evictions (opens per applied msg)'];
+const HEADER = ['case', 'msgs/s', 'min..max', 'ratio', 'vs sqlite', 'loss', 'p50/p99 ms', 'read lag p50/p99 ms', 'B/reading', 'B/reading in pages', 'CPU % (median)', 'peak RSS', 'target', 'pool opens/evictions (opens per applied msg)', 'drain s'];
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 const medianOf = (xs: Sample[], f: (s: Sample) => number | undefined): number => median(xs.map((s) => f(s) ?? 0));
@@ -338,6 +346,7 @@ function tableRow(c: CaseDef, results: Map<string, Sample[]>): string[] {
     s[0]!.pool === undefined
       ? ''
       : `${fmt(medianOf(s, (x) => x.pool?.opens))}/${fmt(medianOf(s, (x) => x.pool?.evictions))} (${medianOf(s, (x) => (x.pool === undefined ? undefined : x.pool.opens / Math.max(1, x.pool.applied))).toFixed(2)})`,
+    s[0]!.drainS === undefined ? '' : medianOf(s, (x) => x.drainS).toFixed(1),
   ];
 }
 
