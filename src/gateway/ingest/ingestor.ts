@@ -30,7 +30,7 @@ import { countResult, newCounters, type IngestCounters } from './counters.js';
 import { GroupCommitter } from './group-commit.js';
 import { JournalCommitter } from './journal-commit.js';
 import { replayJournal } from './journal-replay.js';
-import { APPLY_KEEP_FLAT, APPLY_MAX_WAIT_MS, APPLY_MIN_GROUP, APPLY_PRESSURE, resolveIngestLimits, type IngestLimits } from './settings.js';
+import { APPLY_MAX_WAIT_MS, APPLY_MIN_GROUP, APPLY_PRESSURE, resolveIngestLimits, type IngestLimits } from './settings.js';
 import { LmjError } from '../../errors.js';
 import type { IngestHooks, IngestOptions, IngestResult, IngestStats, IngestSync, Ingestor, InboundMessage } from './types.js';
 
@@ -174,7 +174,7 @@ async function openJournalPath(
     maxMessages: limits.maxMessages,
     minGroup: APPLY_MIN_GROUP,
     maxWaitMs: APPLY_MAX_WAIT_MS,
-    keepFlat: APPLY_KEEP_FLAT,
+    keepFlat: limits.applyKeepFlat,
     pressureAt: Math.ceil(limits.applyBacklog * APPLY_PRESSURE),
     onResult: finish,
     onLag: (ms) => safeHook(hooks, 'applyLag', ms),

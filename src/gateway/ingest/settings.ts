@@ -19,6 +19,8 @@ export interface IngestLimits {
   applyInFlight: number;
   /** Journal on: journaled messages not yet applied before acks wait (admission). */
   applyBacklog: number;
+  /** Journal on: queued messages past which new ones are held unflattened. */
+  applyKeepFlat: number;
 }
 
 /**
@@ -53,5 +55,6 @@ export function resolveIngestLimits(options: IngestOptions): IngestLimits {
     applyInFlight: Math.floor(positive('journal.applyInFlight', options.journal?.applyInFlight, 4)),
     // Held as payloads past APPLY_KEEP_FLAT: ~100,000 × ~600 B ≈ 60 MB at most.
     applyBacklog: Math.floor(positive('journal.maxBacklog', options.journal?.maxBacklog, 100_000)),
+    applyKeepFlat: Math.floor(positive('journal.keepFlat', options.journal?.keepFlat, APPLY_KEEP_FLAT)),
   };
 }

@@ -132,6 +132,8 @@ export interface IngestOptions {
     applyInFlight?: number;
     /** Journaled messages not yet applied before new messages wait for admission (default 100,000). */
     maxBacklog?: number;
+    /** Queued messages past which new ones are held unflattened (default 8,192). */
+    keepFlat?: number;
   };
   hooks?: IngestHooks;
   /**

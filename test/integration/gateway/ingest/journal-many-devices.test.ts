@@ -3,7 +3,7 @@
  * messages arriving interleaved with every other device's, is applied with about one
  * instance open per device group, not one per message (./apply-order.ts holds a device
  * back until its group is worth an open; the pool closes idle instances of devices with
- * no queued work first). Real LMDB files, `safe` durability.
+ * no queued work first). Real LMDB files, `safe` durability; most messages wait unflattened.
  */
 import { describe, expect, it } from 'vitest';
 import type { IngestResult } from '../../../../src/gateway/ingest/index.js';
@@ -22,7 +22,8 @@ describe('journal apply with many more devices than open instances', () => {
     const done = new Promise<void>((r) => (allStored = r));
     const ing = await ingestor(tmpDir(), {
       durability: 'safe',
-      journal: {},
+      // Past 500 queued, messages are held as payloads and flattened again at their commit.
+      journal: { keepFlat: 500 },
       pool: { maxOpen: POOL },
       hooks: {
         result: (r) => {

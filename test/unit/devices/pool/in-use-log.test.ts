@@ -18,6 +18,20 @@ describe('InUseLog', () => {
     expect(new InUseLog(path, true).previous).toEqual({ cleanStop: false, suspects: ['a', 'c'] });
   });
 
+  it('record: one grouped fdatasync off the main thread for concurrent opens, then nothing more for them', async () => {
+    const path = join(tmpDir(), 'in-use');
+    const log = new InUseLog(path, true);
+    const waits = ['p', 'q', 'r'].map((id) => log.record(id));
+    for (const w of waits) expect(w).toBeInstanceOf(Promise);
+    await Promise.all(waits);
+    // Durable now: recording or opening them again writes no line.
+    expect(log.record('p')).toBeUndefined();
+    log.opened('q');
+    expect(readFileSync(path, 'utf8')).toBe('+p\n+q\n+r\n');
+    // Killed here: all three are suspects of the next start.
+    expect(new InUseLog(path, true).previous.suspects).toEqual(['p', 'q', 'r']);
+  });
+
   it('a clean stop leaves no suspects; suspects stay suspect until closed, also across another crash', () => {
     const path = join(tmpDir(), 'in-use');
     const run1 = new InUseLog(path, true);
