@@ -12,13 +12,18 @@ bash scripts/build-lmdb-v1.sh
 npm run build
 total_pass=0; total_fail=0
 # The portable leg runs every suite whose outcome goes through the codec (flatten,
-# pointers, stored values): the codec suite itself, the engine, ingest, queries, sync and
-# the daemon end to end. Cluster membership, the dashboard's browser, power cuts and
-# system-call traces do not depend on the codec and run once, in the native leg; so does
-# the uplink's SIGKILL test (what it checks is the cursor against the commits).
-PORTABLE_SUITES=(test/unit test/integration/core test/integration/gateway test/integration/query
-  test/integration/router test/integration/sync test/e2e/gateway/daemon.test.ts
-  test/e2e/gateway/durability.test.ts test/e2e/gateway/smoke.test.ts
+# pointers, stored values): the codec suite itself, the engine, device stores, ingest and
+# the journal, dead letters, queries, sync, the router's apply and fan-out, and the
+# daemon end to end. What does not depend on the codec runs once, in the native leg:
+# cluster membership and moves, brokers, TLS and tokens, retention, the dashboards'
+# browser tests, CLI plumbing, power cuts, system-call traces, and the uplink's SIGKILL
+# test (what it checks is the cursor against the commits).
+PORTABLE_SUITES=(test/unit/codec test/unit/core test/unit/devices test/unit/gateway test/unit/query
+  test/unit/router test/unit/sync test/unit/cli/query-command.test.ts
+  test/integration/core test/integration/devices test/integration/query test/integration/sync
+  test/integration/gateway/ingest test/integration/gateway/journal test/integration/gateway/dead-letters.test.ts
+  test/integration/router/sync-endpoint.test.ts test/integration/router/query-fanout.test.ts
+  test/e2e/gateway/daemon.test.ts test/e2e/gateway/durability.test.ts test/e2e/gateway/smoke.test.ts
   test/e2e/sync/gateway-router.test.ts test/e2e/sync/dotted-ids.test.ts)
 for codec in native portable; do
   echo "=== test suite with LMJ_CODEC=$codec"

@@ -1,8 +1,8 @@
 /**
  * SIGTERM while a message is still being committed. To hold the drain open without
- * touching the daemon, it runs under strace with every fdatasync delayed by 5 s
+ * touching the daemon, it runs under strace with every fdatasync delayed by 3 s
  * (`-e inject=fdatasync:delay_enter=…`), in `fast` durability so only the dead-letter
- * store syncs: a rejected QoS 1 message (bad JSON) is then in flight for 5 s, and the
+ * store syncs: a rejected QoS 1 message (bad JSON) is then in flight for 3 s, and the
  * drain must wait for it. Steps are ordered by events (healthz 503, socket close,
  * PUBACK), and the held message's PUBACK is asserted to come after them.
  */
@@ -14,7 +14,7 @@ import { traceePid } from '../../helpers/strace.js';
 import { tmpDir } from '../../helpers/tmp-dir.js';
 import { allReadings, getJson, waitFor } from './http-client.js';
 
-const HOLD_US = 5_000_000;
+const HOLD_US = 3_000_000;
 
 async function heldDaemon(data: string): Promise<DaemonProcess> {
   return startDaemon({
