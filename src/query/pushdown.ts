@@ -122,6 +122,7 @@ export function pushdownOf(c: CompiledSelect, ctx: EvalContext, instances: numbe
 
 /** True when every device-only WHERE conjunct holds for `deviceId`. */
 function deviceMatches(p: Pushdown, deviceId: string): boolean {
+  if (p.deviceConds.length === 0) return true;
   const row: SqlValue[] = [deviceId];
   return p.deviceConds.every((f) => truth(f(row)) === true);
 }
