@@ -23,6 +23,8 @@ namespace {
 
 constexpr size_t kElementLen = 8 + kPtrLen;
 constexpr size_t kMaxArgs = 10;
+// The type byte of a set pointer (src/core/bytes.ts SET_TYPE).
+constexpr uint8_t kSetType = 0x02;
 
 napi_value Int(napi_env env, int64_t v) {
   napi_value out;
@@ -276,6 +278,39 @@ int64_t RunAgg(Spec& s, AggRun& g) {
   }
 }
 
+// The answer of a call that read no readings: [status, 0, 0, 0].
+napi_value StatusAnswer(napi_env env, int status) {
+  napi_value ab, out;
+  void* data = nullptr;
+  napi_create_arraybuffer(env, 4 * 8, &data, &ab);
+  double* o = static_cast<double*>(data);
+  o[0] = status;
+  o[1] = o[2] = o[3] = 0;
+  napi_create_typedarray(env, napi_float64_array, 4, ab, 0, &out);
+  return out;
+}
+
+// s.set_key given as `owner ‖ member`: the set pointer that member holds, looked up in
+// the same transaction, into `key` (s.set_key then points there). 0 found; 2 the owner
+// does not exist (no set, nothing to read); 3 the member is absent or not a set pointer
+// (the caller resolves it itself, with its own error); < 0 an LMDB failure.
+int ResolveSet(Spec& s, uint8_t* key) {
+  MDB_val owner{kPtrLen, s.set_key.data};
+  MDB_val v;
+  // An entity exists when its key is in the set database (its member list / elements).
+  int rc = mdb_get(s.txn, s.set_dbi, &owner, &v);
+  if (rc == MDB_NOTFOUND) return 2;
+  if (rc != MDB_SUCCESS) return -1;
+  MDB_val mk{s.set_key.len, s.set_key.data};
+  rc = mdb_get(s.txn, s.main_dbi, &mk, &v);
+  if (rc == MDB_NOTFOUND) return 3;
+  if (rc != MDB_SUCCESS) return -1;
+  if (v.mv_size != kPtrLen || static_cast<const uint8_t*>(v.mv_data)[0] != kSetType) return 3;
+  std::memcpy(key, v.mv_data, kPtrLen);
+  s.set_key = Bytes{key, kPtrLen};
+  return 0;
+}
+
 }  // namespace
 
 napi_value ScanReadings(napi_env env, napi_callback_info info) {
@@ -313,10 +348,11 @@ napi_value LmdbVersion(napi_env env, napi_callback_info) {
 
 namespace lmj {
 
-// aggregateReadings(txnAddress, setDbi, mainDbi, setKey, from|null, to|null, members[],
+// aggregateReadings(txnAddress, setDbi, mainDbi, setKey | owner ‖ member, from|null, to|null, members[],
 //                   preds Float64Array [slot, op, value]…, bucket width (0: none),
 //                   aggs Float64Array [fn, member]…, max rows)
-// -> Float64Array [status (0 ok, 1 fall back to the row scan), rows, values, groups,
+// -> Float64Array [status (0 ok, 1 fall back to the row scan, 2 no owner, 3 the owner's
+//    member is not a set pointer; see ResolveSet), rows, values, groups,
 //    then per group: key, two numbers per aggregate], or a negative status number.
 napi_value AggregateReadings(napi_env env, napi_callback_info info) {
   constexpr size_t kArgs = 11;
@@ -336,7 +372,7 @@ napi_value AggregateReadings(napi_env env, napi_callback_info info) {
   s.txn = LmdbJsTxn(txn_address);
   s.set_dbi = set_dbi;
   s.main_dbi = main_dbi;
-  if (s.txn == nullptr || !BytesOf(env, a[3], &s.set_key) || s.set_key.len != kPtrLen ||
+  if (s.txn == nullptr || !BytesOf(env, a[3], &s.set_key) || s.set_key.len < kPtrLen || s.set_key.len > kPtrLen + kMaxMemberNameLen ||
       !OptionalBytes(env, a[4], &s.from, &s.has_from) || !OptionalBytes(env, a[5], &s.to, &s.has_to) ||
       !ParseMembers(env, a[6], &s.members) || !BytesOf(env, a[7], &preds, napi_float64_array) ||
       !BytesOf(env, a[9], &aggs, napi_float64_array) || !(g.width >= 0)) {
@@ -357,6 +393,12 @@ napi_value AggregateReadings(napi_env env, napi_callback_info info) {
       return Int(env, kInvalidParam);
     }
     g.aggs.push_back(x);
+  }
+  uint8_t set_key[kPtrLen];
+  if (s.set_key.len > kPtrLen) {
+    const int found = ResolveSet(s, set_key);
+    if (found < 0) return Int(env, kScanFailed);
+    if (found > 0) return StatusAnswer(env, found);
   }
   const int64_t rc = RunAgg(s, g);
   if (rc < 0) return Int(env, rc);

@@ -109,10 +109,12 @@ export interface ReadingScanKernel {
   ): number;
   /**
    * count/sum/min/max of one device's readings in `[from, to)` in one call, for the
-   * query pushdown (src/query/pushdown.ts): `preds` = [slot (-1 ts, else member), op,
-   * value]…, `width` the time bucket (0 none), `aggs` = [fn, member]…. Answers
-   * [status (1: fall back to the row scan), rows, values, groups, per group: key, two
-   * numbers per aggregate…], or a status number (< 0).
+   * query pushdown (src/query/pushdown.ts): `setKey` the set pointer, or `owner ‖
+   * member` whose value (a set pointer) the call reads itself in the same transaction;
+   * `preds` = [slot (-1 ts, else member), op, value]…, `width` the time bucket (0 none),
+   * `aggs` = [fn, member]…. Answers [status (1: fall back to the row scan, 2: no such
+   * owner, 3: the member is absent or not a set pointer), rows, values, groups, per
+   * group: key, two numbers per aggregate…], or a status number (< 0).
    */
   aggregateReadings(
     txnAddress: number,

@@ -128,12 +128,24 @@ export interface AggregateRequest {
   maxRows: number;
 }
 
-/** The kernel's aggregate answer for `set`'s readings in `[from, to)`, or null where it cannot run. */
-export function readingAggregates(ctx: EngineContext, writable: boolean, set: Buffer, from: Buffer | null, to: Buffer | null, req: AggregateRequest): Float64Array | null {
+/**
+ * The kernel's answer status: the owner object does not exist (nothing read). Status 3
+ * (the owner's member is absent or not a set pointer) is left to the caller to resolve
+ * with its own error, like status 1 (values the kernel does not aggregate).
+ */
+export const AGG_NO_OWNER = 2;
+
+/**
+ * The kernel's aggregate answer for the readings in `[from, to)` of the set that member
+ * `member` of object `owner` points to, resolved inside the same read transaction (no
+ * lmdb-js get for the pointer), or null where the kernel cannot run. `ownerMember` is
+ * the key `owner ‖ member`.
+ */
+export function readingAggregates(ctx: EngineContext, writable: boolean, ownerMember: Buffer, from: Buffer | null, to: Buffer | null, req: AggregateRequest): Float64Array | null {
   const k = usableKernel(ctx, writable);
   if (k === undefined) return null;
   const out = withNativeTxn(ctx, (txn, setDbi, mainDbi) => {
-    const r = k.aggregateReadings(txn, setDbi, mainDbi, set, from, to, req.members, req.preds, req.width, req.aggs, req.maxRows);
+    const r = k.aggregateReadings(txn, setDbi, mainDbi, ownerMember, from, to, req.members, req.preds, req.width, req.aggs, req.maxRows);
     if (typeof r === 'number') throw fromStatus(r, 'native reading aggregate failed');
     return r;
   });

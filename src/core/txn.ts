@@ -156,10 +156,10 @@ export class Txn implements WriteTxn {
     readReadingColumns(this.ctx, this, this.writable, p, from === null ? null : toBuffer(from), to === null ? null : toBuffer(to), out);
   }
 
-  readingAggregates(set: Uint8Array, from: Uint8Array | null, to: Uint8Array | null, req: AggregateRequest): Float64Array | null {
+  readingAggregates(owner: Uint8Array, member: Bytes, from: Uint8Array | null, to: Uint8Array | null, req: AggregateRequest): Float64Array | null {
     this.live();
-    const p = checkTyped(set, SET_TYPE);
-    return readingAggregates(this.ctx, this.writable, p, from === null ? null : toBuffer(from), to === null ? null : toBuffer(to), req);
+    const key = this.ctx.keys.member(checkTyped(owner, OBJECT_TYPE), checkName(member));
+    return readingAggregates(this.ctx, this.writable, key, from === null ? null : toBuffer(from), to === null ? null : toBuffer(to), req);
   }
 
   get nativeScan(): boolean {

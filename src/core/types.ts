@@ -130,10 +130,13 @@ export interface ReadTxn {
    */
   readingColumns(set: Uint8Array, from: Uint8Array | null, to: Uint8Array | null, out: ReadingColumns): void;
   /**
-   * count/sum/min/max over a `readings` range in the addon (one call per device), or null
-   * when the addon cannot read this transaction (portable codec, write transaction).
+   * count/sum/min/max over the `readings` range `[from, to)` of the set that member
+   * `member` of object `owner` points to, in one addon call per device (the pointer is
+   * read inside the call), or null when the addon cannot read this transaction
+   * (portable codec, write transaction). Status `answer[0]`: 0 done, 1 fall back to the
+   * row scan, 2 `owner` does not exist, 3 the member is absent or not a set pointer.
    */
-  readingAggregates(set: Uint8Array, from: Uint8Array | null, to: Uint8Array | null, req: AggregateRequest): Float64Array | null;
+  readingAggregates(owner: Uint8Array, member: Bytes, from: Uint8Array | null, to: Uint8Array | null, req: AggregateRequest): Float64Array | null;
   /** True when {@link readingColumns} runs in the addon in this transaction. */
   readonly nativeScan: boolean;
   /** Ghost members under `ptr`, or in the whole instance when omitted. */

@@ -14,12 +14,12 @@
  *   wide integers, NaN) is answered by the kernel's "fall back" and scanned row by row.
  */
 import type { ReadTxn } from '../core/types.js';
-import { ROOT } from '../core/telemetry/model.js';
+import { AGG_NO_OWNER } from '../core/index.js';
+import { ROOT, ROOT_PTR } from '../core/telemetry/model.js';
 import type { AggState } from './aggregate.js';
 import type { AggFn, Expr } from './ast.js';
 import type { Budget } from './budget.js';
 import type { Sink } from './sink.js';
-import { rootRef } from './scan-readings.js';
 import { visit } from './ast.js';
 import type { CompiledSelect } from './compile-select.js';
 import { compile, truth, type Compiled, type EvalContext } from './eval.js';
@@ -122,6 +122,7 @@ export function pushdownOf(c: CompiledSelect, ctx: EvalContext, instances: numbe
 
 /** True when every device-only WHERE conjunct holds for `deviceId`. */
 function deviceMatches(p: Pushdown, deviceId: string): boolean {
+  if (p.deviceConds.length === 0) return true;
   const row: SqlValue[] = [deviceId];
   return p.deviceConds.every((f) => truth(f(row)) === true);
 }
@@ -149,13 +150,16 @@ export interface PushdownScan {
  * not usable here or the device holds values it leaves to the row scan (nothing counted).
  */
 export function pushdownDevice(txn: ReadTxn, deviceId: string, p: Pushdown, scan: PushdownScan, sink: Sink, budget: Budget): boolean {
-  if (sink.mergeGroup === undefined || !txn.nativeScan) return false;
-  if (scan.from !== null && scan.to !== null && scan.from >= scan.to) return true;
-  const readings = rootRef(txn, ROOT.readings);
-  if (readings === null) return true;
+  if (sink.mergeGroup === undefined) return false;
+  if (scan.from !== null && scan.to !== null && scan.from >= scan.to) return txn.nativeScan;
   const maxRows = budget.limits.maxScanned - budget.stats.rowsScanned + 1;
-  const out = txn.readingAggregates(readings, scan.fromKey, scan.toKey, { members: scan.members, preds: p.preds, width: p.width, aggs: p.aggs, maxRows });
-  if (out === null || out[0] !== 0) return false;
+  // The root's `readings` pointer is read inside the addon call, in this transaction
+  // (never cached across queries: the root can be rewritten between them).
+  const out = txn.readingAggregates(ROOT_PTR, ROOT.readings, scan.fromKey, scan.toKey, { members: scan.members, preds: p.preds, width: p.width, aggs: p.aggs, maxRows });
+  if (out === null) return false;
+  // No root: no readings. A root member that is not a set pointer: the row scan reports it.
+  if (out[0] === AGG_NO_OWNER) return true;
+  if (out[0] !== 0) return false;
   budget.rows(out[1] as number);
   budget.stats.valuesRead += out[2] as number;
   // Rows of a device that fails a device-only conjunct are visited, as the row scan does, and dropped.

@@ -8,6 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getCodec } from '../../../src/codec/index.js';
+import { openStore, type WriteTxn } from '../../../src/core/index.js';
+import { ROOT, ROOT_PTR } from '../../../src/core/telemetry/model.js';
 import { dataDirSource, runQuery, type DataDirSource } from '../../../src/query/index.js';
 import { writeFleet, writeReadings } from '../../helpers/telemetry-data.js';
 
@@ -70,5 +72,58 @@ describe(`aggregate pushdown (${getCodec().kind} codec)`, () => {
     const r = await runQuery(src, "SELECT count(*), count(temp), max(temp) FROM readings WHERE device = 'mixed'");
     // max over numbers and text: text sorts above numbers; 't90' > 't190' > … by text order.
     expect(r.rows).toEqual([[200, 200, 't90']]);
+  });
+});
+
+describe(`aggregate pushdown and the device root (${getCodec().kind} codec)`, () => {
+  const SQL = 'SELECT device, count(*), max(temp) FROM readings GROUP BY device ORDER BY device';
+  let rdir: string;
+  let rsrc: DataDirSource;
+
+  beforeAll(async () => {
+    rdir = mkdtempSync(join(tmpdir(), 'lmj-query-push-root-'));
+    await writeFleet(rdir, ['r-1', 'r-2'], 40, T0, 3);
+    // An instance without a root: no readings, in both scans.
+    await openStore(join(rdir, 'devices', 'r-0')).close();
+    rsrc = dataDirSource(rdir);
+  });
+
+  afterAll(async () => {
+    await rsrc?.close();
+    rmSync(rdir, { recursive: true, force: true });
+  });
+
+  const both = async (): Promise<unknown[][]> => {
+    const batch = await runQuery(rsrc, SQL, { scan: 'batch' });
+    const get = await runQuery(rsrc, SQL, { scan: 'get' });
+    expect(batch.rows).toEqual(get.rows);
+    expect(batch.stats).toEqual(get.stats);
+    return batch.rows;
+  };
+
+  /** Rewrites r-1's root member `readings` (the store closed again before the next query). */
+  const rewriteRoot = async (value: (txn: WriteTxn, readings: Buffer) => Buffer): Promise<void> => {
+    await rsrc.close();
+    const store = openStore(join(rdir, 'devices', 'r-1'));
+    try {
+      store.write((txn) => txn.memberPut(ROOT_PTR, ROOT.readings, value(txn, txn.memberGet(ROOT_PTR, ROOT.readings))));
+    } finally {
+      await store.close();
+    }
+  };
+
+  it('reads the root pointer of each query anew: a rewritten root, a missing root, a corrupt root', async () => {
+    expect((await both()).map((r) => r.slice(0, 2))).toEqual([['r-1', 40], ['r-2', 40]]);
+    // The root now points to a new set holding the first 10 readings.
+    await rewriteRoot((txn, readings) => {
+      const set = txn.setCreate();
+      for (const el of txn.setRange(readings, { limit: 10 })) txn.setAdd(set, el);
+      return set;
+    });
+    expect((await both()).map((r) => r.slice(0, 2))).toEqual([['r-1', 10], ['r-2', 40]]);
+    await rewriteRoot(() => Buffer.from([0x05]));
+    for (const scan of ['batch', 'get'] as const) {
+      await expect(runQuery(rsrc, SQL, { scan })).rejects.toMatchObject({ code: 'STORE_CORRUPT' });
+    }
   });
 });
