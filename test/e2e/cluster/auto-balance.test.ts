@@ -19,11 +19,12 @@ import { verifyLedger } from '../../../firmware-sim/verify.js';
 import { httpReadingSource } from '../../../firmware-sim/verify-http.js';
 import { connectEtcd, initTable, isTerminal, listLiveNodes, listMoves, readTable, type ClusterTable } from '../../../src/cluster/index.js';
 import { getCodec } from '../../../src/codec/index.js';
+import { syncState, waitUntil as waitFor } from '../../helpers/cluster-e2e.js';
 import { startClusterRouterProcess, startNodeProcess, type ClusterProc } from '../../helpers/cluster-process.js';
 import { CLI, ROOT, startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
 import { startEtcd, type EtcdCluster } from '../../helpers/etcd.js';
 import { freePort } from '../../helpers/free-port.js';
-import { getJson, tokensFile } from '../../integration/sync/helpers.js';
+import { tokensFile } from '../../integration/sync/helpers.js';
 
 const TOKEN = 'gw-1-secret-token-0123456789';
 const DEVICES = Array.from({ length: 12 }, (_, i) => `ab-${String(i).padStart(2, '0')}`);
@@ -37,18 +38,8 @@ let gw: DaemonProcess;
 let sim: Simulation;
 let simRun: Promise<SimSummary>;
 
-async function waitFor(what: string, fn: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await fn().catch(() => false))) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
-async function synced(): Promise<{ synced: number; backlog: number }> {
-  const s = (await getJson(gw.httpUrl, '/sync/status')).json as { backlog: { readings: number }; counters: { readingsSynced: number } };
-  return { synced: s.counters.readingsSynced, backlog: s.backlog.readings };
-}
+const synced = (): Promise<{ synced: number; backlog: number }> => syncState(gw.httpUrl);
 
 /** A router's balancer counters from its /metrics. */
 async function balancerMetrics(r: ClusterProc): Promise<{ moves: number; balanced: number }> {

@@ -19,6 +19,7 @@ import { getCodec } from '../../../src/codec/index.js';
 import type { Ingestor } from '../../../src/gateway/ingest/index.js';
 import { encodeBatch } from '../../../src/sync/batch.js';
 import { startDataNode, type DataNode } from '../../../src/router/node/data-node.js';
+import { waitUntil } from '../../helpers/cluster-e2e.js';
 import { startClusterRouterProcess, type ClusterProc } from '../../helpers/cluster-process.js';
 import { startEtcd, type EtcdCluster } from '../../helpers/etcd.js';
 import { freePort } from '../../helpers/free-port.js';
@@ -50,13 +51,7 @@ const nodes: DataNode[] = [];
 let plain: ClusterProc;
 let flagged: ClusterProc[] = [];
 
-async function waitFor(what: string, fn: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await fn().catch(() => false))) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitFor = (what: string, fn: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> => waitUntil(what, fn, timeoutMs, 100);
 
 /** The router's name in the elections (cluster-router.ts). */
 const nameOf = (r: ClusterProc): string => `router-127.0.0.1:${r.port}-${r.proc.pid}`;

@@ -17,6 +17,7 @@ import { verifyLedger } from '../../../firmware-sim/verify.js';
 import { httpReadingSource } from '../../../firmware-sim/verify-http.js';
 import { connectEtcd, initTable, listLiveNodes, readTable } from '../../../src/cluster/index.js';
 import { getCodec } from '../../../src/codec/index.js';
+import { syncState, waitUntil } from '../../helpers/cluster-e2e.js';
 import { startClusterRouterProcess, startNodeProcess, type ClusterProc } from '../../helpers/cluster-process.js';
 import { startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
 import { startEtcd, type EtcdCluster } from '../../helpers/etcd.js';
@@ -42,18 +43,9 @@ afterAll(async () => {
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });
 
-async function waitFor(what: string, fn: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await fn().catch(() => false))) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitFor = (what: string, fn: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> => waitUntil(what, fn, timeoutMs, 100);
 
-async function synced(gw: DaemonProcess): Promise<{ synced: number; backlog: number }> {
-  const s = (await getJson(gw.httpUrl, '/sync/status')).json as { backlog: { readings: number }; counters: { readingsSynced: number } };
-  return { synced: s.counters.readingsSynced, backlog: s.backlog.readings };
-}
+const synced = (gw: DaemonProcess): Promise<{ synced: number; backlog: number }> => syncState(gw.httpUrl);
 
 function fleet(broker: string, prefix: string, ledger: string): Simulation {
   return new Simulation({ broker, devices: 6, rate: 60, durationS: 30, qos: 1, ledger, seed: prefix.length, devicePrefix: prefix, backoffMinMs: 50, backoffMaxMs: 300, drainTimeoutMs: 30_000 });

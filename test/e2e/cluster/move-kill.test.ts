@@ -20,11 +20,12 @@ import { verifyLedger } from '../../../firmware-sim/verify.js';
 import { httpReadingSource } from '../../../firmware-sim/verify-http.js';
 import { connectEtcd, initTable, isTerminal, listLiveNodes, listMoves, readMove, readTable, requestMove, type ClusterTable } from '../../../src/cluster/index.js';
 import { getCodec } from '../../../src/codec/index.js';
+import { syncState, waitUntil } from '../../helpers/cluster-e2e.js';
 import { startClusterRouterProcess, startNodeProcess, type ClusterProc } from '../../helpers/cluster-process.js';
 import { startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
 import { startEtcd, type EtcdCluster } from '../../helpers/etcd.js';
 import { freePort } from '../../helpers/free-port.js';
-import { getJson, tokensFile } from '../../integration/sync/helpers.js';
+import { tokensFile } from '../../integration/sync/helpers.js';
 
 const TOKEN = 'gw-1-secret-token-0123456789';
 const DEVICES = Array.from({ length: 8 }, (_, i) => `mk-${i}`);
@@ -43,18 +44,9 @@ let simRun: Promise<SimSummary>;
 /** Processes (re)starting in the background, by name: awaited where a case needs them, all of them before the ledger check. */
 const starting = new Map<string, Promise<void>>();
 
-async function waitFor(what: string, fn: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await fn().catch(() => false))) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const waitFor = (what: string, fn: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> => waitUntil(what, fn, timeoutMs, 25);
 
-async function synced(): Promise<{ synced: number; backlog: number }> {
-  const s = (await getJson(gw.httpUrl, '/sync/status')).json as { backlog: { readings: number }; counters: { readingsSynced: number } };
-  return { synced: s.counters.readingsSynced, backlog: s.backlog.readings };
-}
+const synced = (): Promise<{ synced: number; backlog: number }> => syncState(gw.httpUrl);
 
 /** Records a background start; its failure fails the case that awaits it (not an unhandled rejection). */
 function background(name: string, p: Promise<void>): void {

@@ -13,11 +13,10 @@
  * nothing; `cancel` leaves the source the owner; `cleanup` deletes the source's copies.
  * Requires `npm run build`.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Simulation, type SimSummary } from '../../../firmware-sim/sim.js';
@@ -26,14 +25,14 @@ import { httpReadingSource } from '../../../firmware-sim/verify-http.js';
 import { abortMove, connectEtcd, encodeRecord, initTable, listMoves, nodeKey, readMove, readTable, requestMove, type ClusterTable } from '../../../src/cluster/index.js';
 import { getCodec } from '../../../src/codec/index.js';
 import { isLmjError } from '../../../src/errors.js';
+import { clusterCli, syncState, waitUntil as waitFor } from '../../helpers/cluster-e2e.js';
 import { startClusterRouterProcess, startNodeProcess, type ClusterProc } from '../../helpers/cluster-process.js';
-import { CLI, ROOT, startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
+import { startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
 import { startEtcd, type EtcdCluster } from '../../helpers/etcd.js';
 import { freePort } from '../../helpers/free-port.js';
 import { ReadPoller } from '../../helpers/read-poller.js';
-import { getJson, tokensFile } from '../../integration/sync/helpers.js';
+import { tokensFile } from '../../integration/sync/helpers.js';
 
-const run = promisify(execFile);
 const TOKEN = 'gw-1-secret-token-0123456789';
 const DEVICES = Array.from({ length: 8 }, (_, i) => `mv-${i}`);
 
@@ -47,28 +46,10 @@ let sim: Simulation;
 let simRun: Promise<SimSummary>;
 let poller: ReadPoller | undefined;
 
-async function waitFor(what: string, fn: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await fn().catch(() => false))) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
-async function synced(): Promise<{ synced: number; backlog: number }> {
-  const s = (await getJson(gw.httpUrl, '/sync/status')).json as { backlog: { readings: number }; counters: { readingsSynced: number } };
-  return { synced: s.counters.readingsSynced, backlog: s.backlog.readings };
-}
+const synced = (): Promise<{ synced: number; backlog: number }> => syncState(gw.httpUrl);
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [CLI, 'cluster', '--etcd', etcd.urls.join(','), ...args], { cwd: ROOT });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const cli = (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => clusterCli(etcd.urls, args);
 
 const partitionOf = (id: string): number => getCodec().partitionOf(id);
 

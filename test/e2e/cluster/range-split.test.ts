@@ -9,11 +9,9 @@
  * verifies exactly once through the router; etcd shows one owner per range, no learner,
  * no fence. Requires `npm run build`.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Simulation, type SimSummary } from '../../../firmware-sim/sim.js';
@@ -23,11 +21,11 @@ import { MOVES_PREFIX, connectEtcd, decodeMove, initTable, isTerminal, listMoves
 import { getCodec } from '../../../src/codec/index.js';
 import { startClusterRouter, type ClusterRouter } from '../../../src/router/cluster/cluster-router.js';
 import { startDataNode, type DataNode } from '../../../src/router/node/data-node.js';
-import { CLI, ROOT, startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
+import { clusterCli, syncState, waitUntil as waitFor } from '../../helpers/cluster-e2e.js';
+import { startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
 import { startEtcd, type EtcdCluster } from '../../helpers/etcd.js';
 import { getJson, silent, tokensFile } from '../../integration/sync/helpers.js';
 
-const run = promisify(execFile);
 const TOKEN = 'gw-1-secret-token-0123456789';
 const DEVICES = Array.from({ length: 12 }, (_, i) => `sp-${String(i).padStart(2, '0')}`);
 
@@ -41,28 +39,10 @@ let gw: DaemonProcess;
 let sim: Simulation;
 let simRun: Promise<SimSummary>;
 
-async function waitFor(what: string, fn: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await fn().catch(() => false))) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
-async function synced(): Promise<{ synced: number; backlog: number }> {
-  const s = (await getJson(gw.httpUrl, '/sync/status')).json as { backlog: { readings: number }; counters: { readingsSynced: number } };
-  return { synced: s.counters.readingsSynced, backlog: s.backlog.readings };
-}
+const synced = (): Promise<{ synced: number; backlog: number }> => syncState(gw.httpUrl);
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [CLI, 'cluster', '--etcd', etcd.urls.join(','), ...args], { cwd: ROOT });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const cli = (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => clusterCli(etcd.urls, args);
 
 /** The router's routing refusals so far (all codes). */
 async function refusals(): Promise<number> {
