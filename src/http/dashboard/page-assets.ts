@@ -46,10 +46,29 @@ function asset(type: string, body: Buffer): Asset {
   return { type, body, etag: `"${createHash('sha256').update(body).digest('hex').slice(0, 16)}"` };
 }
 
+/** `<!-- include NAME -->` in a page: replaced by the shared fragment ./public/NAME at load. */
+const INCLUDE = /^([ \t]*)<!-- include ([a-z0-9-]+\.html) -->$/gm;
+
 /**
- * Reads `index.html` and the `scripts` of the page directory `dir`, plus the shared
- * files (app.css, chart.js, uPlot); throws when one is missing (a broken install must
- * not start silently).
+ * The page with its includes expanded, each fragment's lines indented like the marker;
+ * both pages show the same device view, so its markup lives once, beside chart.js.
+ */
+function expandIncludes(page: string, shared: string): Buffer {
+  return Buffer.from(
+    page.replace(INCLUDE, (_m, indent: string, name: string) =>
+      readFileSync(join(shared, name), 'utf8')
+        .replace(/\n$/, '')
+        .split('\n')
+        .map((line) => (line.length > 0 ? indent + line : line))
+        .join('\n'),
+    ),
+  );
+}
+
+/**
+ * Reads `index.html` (its includes expanded) and the `scripts` of the page directory
+ * `dir`, plus the shared files (app.css, chart.js, uPlot); throws when one is missing (a
+ * broken install must not start silently).
  */
 export function loadPageAssets(dir: string, scripts: readonly string[]): PageAssets {
   const shared = publicDir(import.meta.url);
@@ -61,7 +80,7 @@ export function loadPageAssets(dir: string, scripts: readonly string[]): PageAss
     ['uPlot.min.css', asset(CSS, readFileSync(join(uplotDir, 'uPlot.min.css')))],
   ]);
   for (const s of scripts) files.set(s, asset(JS, readFileSync(join(dir, s))));
-  return { index: readFileSync(join(dir, 'index.html')), files };
+  return { index: expandIncludes(readFileSync(join(dir, 'index.html'), 'utf8'), shared), files };
 }
 
 /** `GET /` (the page, with its CSP) and `GET /dashboard/assets/:file` on `app`. */

@@ -1,7 +1,7 @@
 // lmj-edge dashboard: plain browser JS (no build step), served by the daemon.
 // Data: GET /devices (paged), /devices/:id/latest, /devices/:id/series, /dashboard/overview,
 // and the SSE stream /events?watch=<id> for live values.
-import { clearChartsWhenEmpty, deviceRow, drawCharts, el, fmtAgo, fmtBytes, fmtNum, fmtValue, getJson, insertById, numericFields, seriesWindow, wireDeviceView } from './chart.js';
+import { deviceRow, el, fmtAgo, fmtBytes, fmtNum, fmtValue, getJson, insertById, numericFields, seriesLoader, wireDeviceView } from './chart.js';
 
 const $ = (id) => document.getElementById(id);
 const MAX_DEVICE_PAGES = 50;
@@ -110,19 +110,12 @@ function renderFieldChips() {
     return label;
   }));
 }
-async function loadSeries() {
-  const id = state.selected;
-  if (id === null) return;
-  const box = $('charts');
-  if (clearChartsWhenEmpty(state.fields, box, state.charts, $('chart-note'))) return;
-  const w = seriesWindow(state, box);
-  const url = `/devices/${encodeURIComponent(id)}/series?fields=${encodeURIComponent(state.fields.join(','))}&from=${w.from}&to=${w.to}&buckets=${w.buckets}`;
-  const s = await getJson(url);
-  if (state.selected !== id) return;
-  state.series = s;
-  $('chart-note').textContent = `${fmtNum(s.readings, 0)} readings in ${s.buckets} buckets of ${fmtNum(s.bucketMs / 1000, 1)} s`;
-  drawCharts(box, state.charts, state.fields, s);
-}
+const loadSeries = seriesLoader(
+  state,
+  $,
+  (id, w, fields) => getJson(`/devices/${encodeURIComponent(id)}/series?fields=${encodeURIComponent(fields.join(','))}&from=${w.from}&to=${w.to}&buckets=${w.buckets}`),
+  (s) => `${fmtNum(s.readings, 0)} readings in ${s.buckets} buckets of ${fmtNum(s.bucketMs / 1000, 1)} s`,
+);
 function scheduleRefetch() {
   // Relative ranges follow new readings, at most every 5 s.
   if (state.custom || state.refetchTimer !== null) return;

@@ -112,6 +112,25 @@ export function clearChartsWhenEmpty(fields, box, charts, note) {
   note.textContent = 'No numeric values to chart.';
   return true;
 }
+/**
+ * The device view's chart loader: fetches the selected device's series for its chosen
+ * fields and window with `fetchSeries(id, window, fields)`, drops an answer that arrives
+ * after another device was selected, and draws it; `note(series)` is the line under the
+ * charts. The two pages differ only in how they fetch and what the note says.
+ */
+export function seriesLoader(state, $, fetchSeries, note) {
+  return async function loadSeries() {
+    const id = state.selected;
+    if (id === null) return;
+    const box = $('charts');
+    if (clearChartsWhenEmpty(state.fields, box, state.charts, $('chart-note'))) return;
+    const s = await fetchSeries(id, seriesWindow(state, box), state.fields);
+    if (state.selected !== id) return;
+    state.series = s;
+    $('chart-note').textContent = note(s);
+    drawCharts(box, state.charts, state.fields, s);
+  };
+}
 /** Draws `series` (per field min/avg/max per bucket) into `box`, one uPlot per field, reusing `charts`. */
 export function drawCharts(box, charts, fields, series) {
   const x = series.t.map((t) => (t + series.bucketMs / 2) / 1000);

@@ -4,7 +4,7 @@
 // the server) or, where the router has no SQL, /devices/:id/readings bucketed here.
 // Refreshed by polling every POLL_MS: one /fleet, one device page and, with a device
 // open, its latest values per interval, whatever the fleet's size.
-import { clearChartsWhenEmpty, deviceRow, drawCharts, el, fmtAgo, fmtBytes, fmtNum, fmtValue, getJson, insertById, numericFields, postJson, seriesWindow, wireDeviceView } from './chart.js';
+import { deviceRow, el, fmtAgo, fmtBytes, fmtNum, fmtValue, getJson, insertById, numericFields, postJson, seriesLoader, wireDeviceView } from './chart.js';
 
 const $ = (id) => document.getElementById(id);
 const POLL_MS = 5000;
@@ -198,18 +198,12 @@ async function rawSeries(id, w, fields) {
   s.truncated = cursor !== null;
   return s;
 }
-async function loadSeries() {
-  const id = state.selected;
-  if (id === null) return;
-  const box = $('charts');
-  if (clearChartsWhenEmpty(state.fields, box, state.charts, $('chart-note'))) return;
-  const w = seriesWindow(state, box);
-  const s = state.fleet?.sql === false ? await rawSeries(id, w, state.fields) : await sqlSeries(id, w, state.fields);
-  if (state.selected !== id) return;
-  state.series = s;
-  $('chart-note').textContent = `${fmtNum(s.readings, 0)} readings in ${s.buckets} buckets of ${s.bucketMs < 1000 ? `${s.bucketMs} ms` : `${fmtNum(s.bucketMs / 1000, 1)} s`}${s.truncated ? ` (first ${RAW_PAGE * MAX_RAW_PAGES})` : ''}`;
-  drawCharts(box, state.charts, state.fields, s);
-}
+const loadSeries = seriesLoader(
+  state,
+  $,
+  (id, w, fields) => (state.fleet?.sql === false ? rawSeries(id, w, fields) : sqlSeries(id, w, fields)),
+  (s) => `${fmtNum(s.readings, 0)} readings in ${s.buckets} buckets of ${s.bucketMs < 1000 ? `${s.bucketMs} ms` : `${fmtNum(s.bucketMs / 1000, 1)} s`}${s.truncated ? ` (first ${RAW_PAGE * MAX_RAW_PAGES})` : ''}`,
+);
 async function loadLatest(first) {
   const id = state.selected;
   const v = await getJson(`/devices/${encodeURIComponent(id)}/latest`);
