@@ -15,7 +15,13 @@ mkdir -p "$CACHE"
 cd "$ROOT"
 rm -rf prebuilds
 # x64: the host's addon and the host's lmdb-js v1 build (build-lmdb-v1.sh is idempotent).
-npx prebuildify --napi --strip --target "$V" >/dev/null
+# The addon is the one in build/, brought up to date by make (it recompiles what changed
+# since `npm run build`, or builds it when build/ is not configured), stripped and named
+# as `prebuildify --napi --strip` would; prebuildify would compile it all again.
+if [ -f build/Makefile ]; then npx --no-install node-gyp build >/dev/null; else npx --no-install node-gyp rebuild >/dev/null; fi
+mkdir -p prebuilds/linux-x64
+cp build/Release/lmj_edge_native.node prebuilds/linux-x64/lmj-edge.node
+strip --strip-all prebuilds/linux-x64/lmj-edge.node
 bash scripts/build-lmdb-v1.sh >/dev/null
 mkdir -p prebuilds/lmdb-v1/linux-x64
 cp node_modules/lmdb/build/Release/lmdb.node prebuilds/lmdb-v1/linux-x64/lmdb.node

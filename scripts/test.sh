@@ -9,7 +9,11 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 bash scripts/build-lmdb-v1.sh
-npm run build
+# The addon: incremental when node-gyp has configured build/ already (npm ci's install
+# script builds it, so a fresh checkout does not compile it twice; make's dependency
+# files recompile whatever source, header or binding.gyp changed), else from scratch.
+if [ -f build/Makefile ]; then npx --no-install node-gyp build; else npm run build:native; fi
+npm run build:ts
 total_pass=0; total_fail=0
 # The portable leg runs every suite whose outcome goes through the codec (flatten,
 # pointers, stored values): the codec suite itself, the engine, device stores, ingest and

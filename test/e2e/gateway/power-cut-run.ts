@@ -199,12 +199,16 @@ async function checkRestart(
   }
 }
 
-/** `lmj-edge audit` of every device store on disk; returns how many were audited. */
+/**
+ * `lmj-edge audit` of every device store on disk; returns how many were audited. The
+ * daemon is stopped and each audit reads only its own store, so they run at once.
+ */
 async function auditAll(data: string, problems: string[]): Promise<number> {
   const devices = readdirSync(join(data, 'devices'));
   if (devices.length === 0) problems.push('no device store on disk');
-  for (const id of devices) {
-    const r = await cli(['audit', id, '--data', data]);
+  const runs = await Promise.all(devices.map((id) => cli(['audit', id, '--data', data])));
+  for (const [i, r] of runs.entries()) {
+    const id = devices[i]!;
     if (r.code === 3) problems.push(`audit ${id}: ghost members: ${r.out.trim().slice(0, 200)}`);
     else if (r.code !== 0) problems.push(`audit ${id}: exit ${r.code}: ${r.err.trim().slice(0, 200)}`);
   }

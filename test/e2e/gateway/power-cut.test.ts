@@ -4,7 +4,8 @@
  * (docs/power-cut.md). `safe` must lose and break nothing; `fast` must be caught losing
  * acked readings, which proves the harness can fail.
  *
- * POWERCUT_RUNS (default 2) cuts per case (scripts/power-cut-soak.sh runs many more), POWERCUT_SEED (default 20261201) the first
+ * POWERCUT_RUNS (default 2) cuts per `safe` case (scripts/power-cut-soak.sh runs many more; the
+ * `fast` case makes one), POWERCUT_SEED (default 20261201) the first
  * seed (the router case adds 1000, the fast case 2000); every cut prints one line (seed,
  * mode, what was found). Even seeds cut in `drop` mode, odd ones in `torn` mode.
  */
@@ -84,12 +85,11 @@ describe('power cuts of the daemon (LD_PRELOAD undo-log harness)', () => {
   it(
     'fast: the harness catches the loss of acked readings (the cut is not a SIGKILL)',
     async () => {
-      const n = Math.max(RUNS, 3);
-      const outcomes = await cuts(SEED + FAST_SEEDS, () => ({ durability: 'fast', mode: 'drop', upstream: false }), n);
-      const lost = outcomes.filter((o) => o.verify.missing > 0);
-      console.log(`fast: ${lost.length} of ${n} cuts lost acked readings`);
-      expect(lost.length).toBeGreaterThan(0);
+      // One cut: `fast` syncs device stores only once a second, so a drop cut after 150+
+      // acks loses the unsynced ones (every fast cut so far lost some, docs/power-cut.md).
+      const [o] = await cuts(SEED + FAST_SEEDS, () => ({ durability: 'fast', mode: 'drop', upstream: false }), 1);
+      expect(o!.verify.missing, o!.line).toBeGreaterThan(0);
     },
-    PER_CUT_MS * 3 * Math.max(RUNS, 3),
+    PER_CUT_MS * 3,
   );
 });

@@ -33,12 +33,17 @@ describe('POST /query on the daemon', () => {
     const db = new Database(':memory:');
     db.exec('CREATE TABLE readings (device TEXT, seq INT, temp REAL)');
     const ins = db.prepare('INSERT INTO readings VALUES (?, ?, ?)');
-    for (let seq = 0; seq < 500; seq++) {
-      for (const dev of ['q-1', 'q-2', 'q-3', 'q-4']) {
-        const temp = ((seq * 7 + dev.charCodeAt(2) * 13) % 100) / 4;
-        await c.publishAsync(`devices/${dev}/telemetry`, JSON.stringify({ temp, seq }), { qos: 1 });
-        ins.run(dev, seq, temp);
+    // 200 publishes in flight at a time (one connection keeps their order): every one is acked before the queries.
+    for (let from = 0; from < 500; from += 50) {
+      const acks: Promise<unknown>[] = [];
+      for (let seq = from; seq < from + 50; seq++) {
+        for (const dev of ['q-1', 'q-2', 'q-3', 'q-4']) {
+          const temp = ((seq * 7 + dev.charCodeAt(2) * 13) % 100) / 4;
+          acks.push(c.publishAsync(`devices/${dev}/telemetry`, JSON.stringify({ temp, seq }), { qos: 1 }));
+          ins.run(dev, seq, temp);
+        }
       }
+      await Promise.all(acks);
     }
     c.end(true);
     const sql = 'SELECT device, count(*) AS n, avg(temp) AS a, max(temp) AS m, sum(seq) AS s FROM readings WHERE temp > 3 GROUP BY device ORDER BY device';

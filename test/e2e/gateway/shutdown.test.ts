@@ -1,15 +1,20 @@
 /**
  * SIGTERM while a message is still being committed. To hold the drain open without
- * touching the daemon, it runs under strace with every fdatasync delayed by 3 s
- * (`-e inject=fdatasync:delay_enter=…`), in `fast` durability so only the dead-letter
- * store syncs: a rejected QoS 1 message (bad JSON) is then in flight for 3 s, and the
- * drain must wait for it. Steps are ordered by events (healthz 503, socket close,
- * PUBACK), and the held message's PUBACK is asserted to come after them.
+ * touching the daemon, it runs under strace with every fdatasync of the dead-letter
+ * store delayed by 3 s (`-P …/deadletters/data.mdb -e inject=fdatasync:delay_enter=…`),
+ * in `fast` durability so only that store syncs a message: a rejected QoS 1 message (bad
+ * JSON) is then in flight for 3 s, and the drain must wait for it. The store is created
+ * before the daemon starts (by the daemon's own class), so the daemon's start makes no
+ * delayed sync. Steps are ordered by events (healthz 503, socket close, PUBACK), and the
+ * held message's PUBACK is asserted to come after them.
  */
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import mqtt from 'mqtt';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
+import { deadLettersDir } from '../../../src/gateway/layout.js';
+import { ROOT, startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
 import { traceePid } from '../../helpers/strace.js';
 import { tmpDir } from '../../helpers/tmp-dir.js';
 import { allReadings, getJson, waitFor } from './http-client.js';
@@ -17,10 +22,15 @@ import { allReadings, getJson, waitFor } from './http-client.js';
 const HOLD_US = 3_000_000;
 
 async function heldDaemon(data: string): Promise<DaemonProcess> {
+  // Creating the store syncs it twice: done first, by the daemon's own class in a
+  // process of its own, the daemon then only opens it (no sync).
+  const store = pathToFileURL(join(ROOT, 'dist', 'src', 'gateway', 'dead-letters.js')).href;
+  execFileSync(process.execPath, ['--input-type=module', '-e', `const { DeadLetterStore } = await import(${JSON.stringify(store)}); await new DeadLetterStore(process.argv[1]).close();`, deadLettersDir(data)]);
+  const letters = join(deadLettersDir(data), 'data.mdb');
   return startDaemon({
     dataDir: data,
     args: ['--durability', 'fast'],
-    wrap: ['strace', '-f', '-qq', '-o', '/dev/null', '-e', 'trace=fdatasync', '-e', `inject=fdatasync:delay_enter=${HOLD_US}`],
+    wrap: ['strace', '-f', '-qq', '-o', '/dev/null', '-P', letters, '-e', 'trace=fdatasync', '-e', `inject=fdatasync:delay_enter=${HOLD_US}`],
     timeoutMs: 90_000,
   });
 }
