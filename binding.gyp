@@ -54,7 +54,7 @@
       "type": "static_library",
       "sources": [
         "native/src/lmdbjs-txn.cc",
-        "node_modules/lmdb/dependencies/lmdb-data-v1/libraries/liblmdb/mdb.c",
+        "native/src/lmdb-leaf.c",
         "node_modules/lmdb/dependencies/lmdb-data-v1/libraries/liblmdb/midl.c"
       ],
       "include_dirs": [

@@ -3,8 +3,10 @@
  * fleet (bench/query.ts), without SQLite in the timed loop: the driver for profiling a
  * query (`node --cpu-prof --cpu-prof-interval 250 dist/bench/query-profile.js q1`).
  *
- * Usage: node dist/bench/query-profile.js q1|q2|q3|q4 [repeats per round, default 2000]
- * (`LMJ_BENCH_QUERY_READINGS` as in bench/query.ts, default 30,000; 5 rounds, median).
+ * Usage: node dist/bench/query-profile.js q1|q2|q3|q4|"SQL" [repeats per round, default 2000]
+ * (a bench query by name, or any SQL over the same fleet: devices dev-000…dev-099, env
+ * profile; `LMJ_BENCH_QUERY_READINGS` as in bench/query.ts, default 30,000; 5 rounds,
+ * median).
  */
 import { rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -15,7 +17,7 @@ import { build, queries } from './query.js';
 const which = process.argv[2] ?? 'q1';
 const repeats = Number(process.argv[3] ?? 2000);
 const fleet = await build(Number(process.env['LMJ_BENCH_QUERY_READINGS'] ?? 30_000));
-const q = queries(fleet.end).find((x) => x.name.startsWith(`${which} `));
+const q = /^q\d$/.test(which) ? queries(fleet.end).find((x) => x.name.startsWith(`${which} `)) : { name: which, ours: which, sqlite: '' };
 if (q === undefined) throw new Error(`unknown query ${which} (q1..q4)`);
 const src = dataDirSource(fleet.dir);
 try {

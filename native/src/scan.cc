@@ -14,6 +14,7 @@
 #include <cstring>
 #include <vector>
 
+#include "lmdb-leaf.h"
 #include "lmdb.h"
 #include "lmdbjs-txn.h"
 #include "scan-args.h"
@@ -34,9 +35,9 @@ int Compare(const MDB_val& a, const Bytes& b) {
   return a.mv_size < b.len ? -1 : (a.mv_size > b.len ? 1 : 0);
 }
 
-// Reads member i of the reading at `ptr` into the row's column slots. One `main` cursor
-// for the whole batch: LMDB's cursor set skips the descent from the root when the key
-// is on the current leaf page, and consecutive readings' keys are neighbours in `main`.
+// Reads member i of the reading at `ptr` with one cursor seek (LMDB's cursor set skips
+// the descent from the root when the key is on the current leaf page): cheaper than
+// the walk below when only one member is wanted.
 int ReadMember(const Spec& s, MDB_cursor* mc, const uint8_t* ptr, size_t i, std::vector<uint8_t>* key, uint8_t* kind, double* num) {
   const Bytes& m = s.members[i];
   key->resize(kPtrLen + m.len);
@@ -50,6 +51,107 @@ int ReadMember(const Spec& s, MDB_cursor* mc, const uint8_t* ptr, size_t i, std:
   *kind = DecodeNumber(static_cast<const uint8_t*>(v.mv_data), v.mv_size, num) ? 1 : 2;
   return MDB_SUCCESS;
 }
+
+// How a key of `main` (`ptr ‖ name`) sorts against the keys of the object `ptr`: < 0
+// before them, 0 one of them, > 0 after them.
+int KeyVsObject(const MDB_val& key, const uint8_t* ptr) {
+  const size_t n = key.mv_size < kPtrLen ? key.mv_size : kPtrLen;
+  const int c = std::memcmp(key.mv_data, ptr, n);
+  if (c != 0) return c;
+  return key.mv_size < kPtrLen ? -1 : 0;
+}
+
+// Reads the wanted members of consecutive readings in ONE pass over their keys in
+// `main`: an object's members are the contiguous keys `ptr ‖ name`, and readings made
+// in time order have consecutive pointers, so a time range of readings is one key range
+// of `main`. The walk reads the leaf page the cursor stands on in place (lmdb-leaf.h),
+// stepping over the keys of the reading's other members and of objects in between, and
+// seeks only where a reading's keys are not on the current page (a page boundary,
+// pointers out of order, a member value on an overflow page is read with mdb_get).
+class MainWalk {
+ public:
+  MainWalk(const Spec& s, MDB_cursor* mc) : s_(s), mc_(mc) { next_.reserve(kPtrLen + kMaxMemberNameLen + 1); }
+
+  // Fills `kinds`/`nums` (one slot per member) for the reading at `ptr`.
+  int Read(const uint8_t* ptr, uint8_t* kinds, double* nums) {
+    std::memset(kinds, 0, s_.members.size());
+    if (s_.members.empty()) return MDB_SUCCESS;
+    // The walk only moves forward: a pointer not above the previous one (another
+    // process's pointers in the same millisecond, replayed records) is sought.
+    const bool forward = valid_ && std::memcmp(prev_, ptr, kPtrLen) < 0;
+    std::memcpy(prev_, ptr, kPtrLen);
+    return ReadAt(ptr, forward, kinds, nums);
+  }
+
+ private:
+  int ReadAt(const uint8_t* ptr, bool forward, uint8_t* kinds, double* nums) {
+    const size_t m = s_.members.size();
+    if (!forward || !OnPage(ptr)) {
+      const int rc = Seek(ptr, kPtrLen);
+      if (rc != MDB_SUCCESS) return rc == MDB_NOTFOUND ? MDB_SUCCESS : rc;
+    }
+    MDB_val key, val;
+    for (;;) {
+      if (i_ == leaf_.nkeys) {
+        // The reading's keys go on past this page: seek the key after its last one.
+        lmj_leaf_node(&leaf_, leaf_.nkeys - 1, &key, &val);
+        next_.assign(static_cast<const uint8_t*>(key.mv_data), static_cast<const uint8_t*>(key.mv_data) + key.mv_size);
+        next_.push_back(0);
+        const int rc = Seek(next_.data(), next_.size());
+        if (rc != MDB_SUCCESS) return rc == MDB_NOTFOUND ? MDB_SUCCESS : rc;
+      }
+      const bool inPlace = lmj_leaf_node(&leaf_, i_, &key, &val) == 1;
+      if (KeyVsObject(key, ptr) != 0) return MDB_SUCCESS;
+      const uint8_t* name = static_cast<const uint8_t*>(key.mv_data) + kPtrLen;
+      const size_t len = key.mv_size - kPtrLen;
+      for (size_t j = 0; j < m; j++) {
+        const Bytes& want = s_.members[j];
+        if (want.len != len || std::memcmp(want.data, name, len) != 0) continue;
+        if (!inPlace) {
+          const int rc = mdb_get(s_.txn, s_.main_dbi, &key, &val);
+          if (rc != MDB_SUCCESS) return rc;
+        }
+        kinds[j] = DecodeNumber(static_cast<const uint8_t*>(val.mv_data), val.mv_size, nums + j) ? 1 : 2;
+        break;
+      }
+      i_++;
+    }
+  }
+
+  // Moves i_ to the first key of `ptr` or after it on the current page (i_ stands after
+  // the previous reading's keys, all below `ptr`'s); false when the page ends before.
+  bool OnPage(const uint8_t* ptr) {
+    MDB_val key, val;
+    lmj_leaf_node(&leaf_, leaf_.nkeys - 1, &key, &val);
+    if (KeyVsObject(key, ptr) < 0) return false;
+    for (; i_ < leaf_.nkeys; i_++) {
+      lmj_leaf_node(&leaf_, i_, &key, &val);
+      if (KeyVsObject(key, ptr) >= 0) return true;
+    }
+    return false;
+  }
+
+  // Positions the walk on the first key >= `key` (MDB_NOTFOUND: none).
+  int Seek(const uint8_t* key, size_t len) {
+    MDB_val k{len, const_cast<uint8_t*>(key)};
+    MDB_val v;
+    valid_ = false;
+    const int rc = mdb_cursor_get(mc_, &k, &v, MDB_SET_RANGE);
+    if (rc != MDB_SUCCESS) return rc;
+    // `main` holds only ordinary leaves; anything else is not a store this scan reads.
+    if (lmj_cursor_leaf(mc_, &leaf_, &i_) != 0) return MDB_CORRUPTED;
+    valid_ = true;
+    return MDB_SUCCESS;
+  }
+
+  const Spec& s_;
+  MDB_cursor* mc_;
+  lmj_leaf leaf_{};
+  unsigned i_ = 0;
+  bool valid_ = false;
+  uint8_t prev_[kPtrLen] = {};
+  std::vector<uint8_t> next_;
+};
 
 }  // namespace
 
@@ -91,8 +193,12 @@ int64_t Run(Spec& s) {
   } else {
     rc = mdb_cursor_get(cur, &k, &d, MDB_SET_KEY);
   }
+  MainWalk walk(s, mc);
+  // One member: a seek per reading costs less than stepping over the reading's other
+  // keys; from two members on, the walk costs less (bench/query-profile.ts, docs/query.md).
+  const bool seek = m == 1;
   std::vector<uint8_t> key;
-  key.reserve(kPtrLen + 512);
+  if (seek) key.reserve(kPtrLen + kMaxMemberNameLen);
   double* nums = reinterpret_cast<double*>(s.nums.data);
   size_t rows = 0;
   while (rc == MDB_SUCCESS && rows < cap) {
@@ -100,9 +206,7 @@ int64_t Run(Spec& s) {
     if (d.mv_size == kElementLen) {
       uint8_t* el = s.elements.data + rows * kElementLen;
       std::memcpy(el, d.mv_data, kElementLen);
-      for (size_t i = 0; i < m && rc == MDB_SUCCESS; i++) {
-        rc = ReadMember(s, mc, el + 8, i, &key, s.kinds.data + rows * m + i, nums + rows * m + i);
-      }
+      rc = seek ? ReadMember(s, mc, el + 8, 0, &key, s.kinds.data + rows, nums + rows) : walk.Read(el + 8, s.kinds.data + rows * m, nums + rows * m);
       if (rc != MDB_SUCCESS) break;
       rows++;
     }
