@@ -9,7 +9,9 @@
         "native/src/flattener.cc",
         "native/src/json.cc",
         "native/src/pointer.cc",
-        "native/src/scan.cc"
+        "native/src/scan.cc",
+        "native/src/scan-args.cc",
+        "native/src/aggregate.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
@@ -52,7 +54,7 @@
       "type": "static_library",
       "sources": [
         "native/src/lmdbjs-txn.cc",
-        "node_modules/lmdb/dependencies/lmdb-data-v1/libraries/liblmdb/mdb.c",
+        "native/src/lmdb-leaf.c",
         "node_modules/lmdb/dependencies/lmdb-data-v1/libraries/liblmdb/midl.c"
       ],
       "include_dirs": [

@@ -48,14 +48,15 @@ const MODES = ['batch', 'get'] as const;
 type Mode = (typeof MODES)[number];
 const INTERVAL_MS = 10_000;
 
-interface Fleet {
+/** The bench's fleet: device instances in `dir/devices`, the same rows in SQLite. */
+export interface Fleet {
   dir: string;
   db: Database.Database;
   end: number;
 }
 
 /** Writes the readings into device instances and SQLite; returns the newest ts. */
-async function build(total: number): Promise<Fleet> {
+export async function build(total: number): Promise<Fleet> {
   const dir = mkdtempSync(join(tmpdir(), 'lmj-bench-query-'));
   const db = new Database(join(dir, 'sqlite.db'));
   db.pragma('journal_mode = WAL');
@@ -101,13 +102,15 @@ async function build(total: number): Promise<Fleet> {
   return { dir, db, end };
 }
 
-interface Query {
+/** One bench query: our SQL and SQLite's. */
+export interface Query {
   name: string;
   ours: string;
   sqlite: string;
 }
 
-function queries(end: number): Query[] {
+/** The four queries over a fleet whose newest reading is at `end`. */
+export function queries(end: number): Query[] {
   const hour = end - 3_600_000 + 1;
   const tenMin = end - 600_000 + 1;
   return [

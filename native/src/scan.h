@@ -8,11 +8,14 @@
 
 namespace lmj {
 
-// scanReadings(txnAddress, setDbi, mainDbi, setKey, from|null, to|null, members[],
-//              elements, kinds, nums) -> rows (>= 0) or a negative status.
+// scanReadings(txnAddress, setDbi, mainDbi, setKey | owner ‖ member, from|null, to|null,
+//              members[], elements, kinds, nums, resolved) -> rows (>= 0) or a negative
+// status. Given `owner ‖ member`, the set pointer that member holds is read in the same
+// transaction and written to `resolved` (17 bytes); no such owner → 0 rows; the member
+// absent or not a set pointer → kStoreCorrupt.
 napi_value ScanReadings(napi_env env, napi_callback_info info);
 
-// aggregateReadings(…) -> count/sum/min/max per group of one device's readings (scan.cc).
+// aggregateReadings(…) -> count/sum/min/max per group of one device's readings (aggregate.cc).
 napi_value AggregateReadings(napi_env env, napi_callback_info info);
 
 // lmdbVersion() -> the version string of the liblmdb compiled into the addon.

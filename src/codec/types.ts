@@ -90,7 +90,10 @@ export interface Codec {
  * The addon's reading scan over an lmdb-js read transaction (native/src/scan.cc): walks
  * the `readings` elements `[from, to)` of the set `setKey` and reads `members` of each
  * reading into `elements` (25 bytes a row), `kinds` (0 none, 1 number, 2 other) and
- * `nums` (row-major, one slot per member). Returns the rows filled, or a status (< 0).
+ * `nums` (row-major, one slot per member). `setKey` may instead be `owner ‖ member`: the
+ * set pointer that member holds is then read in the same transaction and written to
+ * `resolved` (no such owner: 0 rows; the member absent or not a set pointer: the
+ * STORE_CORRUPT status). Returns the rows filled, or a status (< 0).
  */
 export interface ReadingScanKernel {
   /** Version string of the liblmdb compiled into the addon; must equal lmdb-js's. */
@@ -106,6 +109,7 @@ export interface ReadingScanKernel {
     elements: Uint8Array,
     kinds: Uint8Array,
     nums: Float64Array,
+    resolved: Uint8Array,
   ): number;
   /**
    * count/sum/min/max of one device's readings in `[from, to)` in one call, for the

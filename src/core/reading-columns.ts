@@ -11,8 +11,8 @@
  * and a TypeScript loop over the same transaction's cursor range and gets.
  */
 import * as lmdb from 'lmdb';
-import type { ReadingScanKernel } from '../codec/types.js';
-import { fromStatus } from '../errors.js';
+import { SET_TYPE, type ReadingScanKernel } from '../codec/types.js';
+import { ERROR_CODES, LmjError, fromStatus } from '../errors.js';
 import type { EngineContext } from './engine-context.js';
 import type { LmdbDb } from './lmdb-env.js';
 import type { ReadTxn } from './types.js';
@@ -35,6 +35,8 @@ export class ReadingColumns {
   rows = 0;
   /** True when the last call reached the end of the range (no further call needed). */
   done = false;
+  /** The set pointer read by {@link ReadTxn.ownedReadingColumns}, for the next batches. */
+  readonly set = Buffer.alloc(17);
 
   constructor(
     readonly members: readonly Buffer[],
@@ -108,9 +110,18 @@ function withNativeTxn<T>(ctx: EngineContext, fn: (txn: number, setDbi: number, 
   }
 }
 
-function nativeBatch(k: ReadingScanKernel, ctx: EngineContext, set: Buffer, from: Buffer | null, to: Buffer | null, out: ReadingColumns): boolean {
+/** STORE_CORRUPT: the owner's member that should hold the readings set does not. */
+function notASet(ownerMember: Buffer): LmjError {
+  const owner = ownerMember.subarray(0, 17).toString('hex');
+  const member = ownerMember.subarray(17).toString('utf8');
+  return new LmjError('STORE_CORRUPT', `member "${member}" of object ${owner} is missing or not a set pointer`);
+}
+
+/** `key`: a set pointer, or `owner ‖ member` (the set pointer then goes to `out.set`). */
+function nativeBatch(k: ReadingScanKernel, ctx: EngineContext, key: Buffer, from: Buffer | null, to: Buffer | null, out: ReadingColumns): boolean {
   const ok = withNativeTxn(ctx, (txn, setDbi, mainDbi) => {
-    const rows = k.scanReadings(txn, setDbi, mainDbi, set, from, to, out.members, out.elements, out.kinds, out.nums);
+    const rows = k.scanReadings(txn, setDbi, mainDbi, key, from, to, out.members, out.elements, out.kinds, out.nums, out.set);
+    if (rows === ERROR_CODES.STORE_CORRUPT.errno) throw notASet(key);
     if (rows < 0) throw fromStatus(rows, 'native reading scan failed');
     out.rows = rows;
     out.done = rows < out.capacity;
@@ -189,6 +200,26 @@ export function readReadingColumns(ctx: EngineContext, txn: ReadTxn, writable: b
   const k = usableKernel(ctx, writable);
   if (k !== undefined && nativeBatch(k, ctx, set, from, to, out)) return;
   portableBatch(txn, set, from, to, out);
+}
+
+/**
+ * The first batch of the readings in `[from, to)` of the set that member `member` of
+ * object `owner` points to (`ownerMember` = `owner ‖ member`), the pointer read in the
+ * same call with the native codec (no lmdb-js get), into `out.set` for the next
+ * batches. No such owner: no rows. The member absent or not a set pointer: STORE_CORRUPT.
+ */
+export function readOwnedReadingColumns(ctx: EngineContext, txn: ReadTxn, writable: boolean, owner: Buffer, member: Buffer, ownerMember: Buffer, from: Buffer | null, to: Buffer | null, out: ReadingColumns): void {
+  const k = usableKernel(ctx, writable);
+  if (k !== undefined && nativeBatch(k, ctx, ownerMember, from, to, out)) return;
+  if (!txn.exists(owner)) {
+    out.rows = 0;
+    out.done = true;
+    return;
+  }
+  const v = txn.memberValue(owner, member);
+  if (v === undefined || v.length !== 17 || v[0] !== SET_TYPE) throw notASet(ownerMember);
+  v.copy(out.set);
+  portableBatch(txn, out.set, from, to, out);
 }
 
 /** Whether {@link readReadingColumns} runs natively in a read transaction of this store now. */

@@ -14,7 +14,7 @@ import { MARKER, checkElement, checkMembers, checkName, checkPointer, checkTyped
 import { docGet, docPut } from './document.js';
 import type { EngineContext } from './engine-context.js';
 import { KnownPointers } from './known-pointers.js';
-import { nativeReadingScan, readReadingColumns, readingAggregates, type AggregateRequest, type ReadingColumns } from './reading-columns.js';
+import { nativeReadingScan, readOwnedReadingColumns, readReadingColumns, readingAggregates, type AggregateRequest, type ReadingColumns } from './reading-columns.js';
 import { readMembers, readRange } from './txn-read.js';
 import type {
   Bytes,
@@ -154,6 +154,14 @@ export class Txn implements WriteTxn {
     this.live();
     const p = checkTyped(set, SET_TYPE);
     readReadingColumns(this.ctx, this, this.writable, p, from === null ? null : toBuffer(from), to === null ? null : toBuffer(to), out);
+  }
+
+  ownedReadingColumns(owner: Uint8Array, member: Bytes, from: Uint8Array | null, to: Uint8Array | null, out: ReadingColumns): void {
+    this.live();
+    const p = checkTyped(owner, OBJECT_TYPE);
+    const n = checkName(member);
+    // A copy: the key builder's view is overwritten by the gets of the portable path.
+    readOwnedReadingColumns(this.ctx, this, this.writable, p, n, Buffer.from(this.ctx.keys.member(p, n)), from === null ? null : toBuffer(from), to === null ? null : toBuffer(to), out);
   }
 
   readingAggregates(owner: Uint8Array, member: Bytes, from: Uint8Array | null, to: Uint8Array | null, req: AggregateRequest): Float64Array | null {

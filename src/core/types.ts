@@ -130,6 +130,13 @@ export interface ReadTxn {
    */
   readingColumns(set: Uint8Array, from: Uint8Array | null, to: Uint8Array | null, out: ReadingColumns): void;
   /**
+   * The first batch of {@link readingColumns} for the set that member `member` of object
+   * `owner` points to, the pointer read in the same call (in the addon with the native
+   * codec: no lmdb-js get) and left in `out.set` for the next batches. No such owner:
+   * no rows (`out.done`); the member absent or not a set pointer: STORE_CORRUPT.
+   */
+  ownedReadingColumns(owner: Uint8Array, member: Bytes, from: Uint8Array | null, to: Uint8Array | null, out: ReadingColumns): void;
+  /**
    * count/sum/min/max over the `readings` range `[from, to)` of the set that member
    * `member` of object `owner` points to, in one addon call per device (the pointer is
    * read inside the call), or null when the addon cannot read this transaction

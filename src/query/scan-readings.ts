@@ -130,16 +130,21 @@ export function rootRef(txn: ReadTxn, name: Buffer): Buffer | null {
   return Buffer.from(v);
 }
 
-/** Readings in column batches (see the file comment); false when `emit` stopped. */
-function scanBatches(txn: ReadTxn, readings: Buffer, deviceId: string, spec: ReadingScan, width: number, emit: Emit, budget: Budget): boolean {
+/**
+ * Readings in column batches (see the file comment); false when `emit` stopped. The
+ * first batch reads the root's `readings` pointer itself (in the addon with the native
+ * codec), the next ones continue on that set.
+ */
+function scanBatches(txn: ReadTxn, deviceId: string, spec: ReadingScan, width: number, emit: Emit, budget: Budget): boolean {
   const members = spec.members;
   const m = members.length;
   const cols = new ReadingColumns(members, CHUNK);
   const row: SqlValue[] = new Array<SqlValue>(width).fill(null);
   let from: Buffer | null = spec.from === null ? null : tsPrefix(spec.from);
   const to = spec.to === null ? null : tsPrefix(spec.to);
-  for (;;) {
-    txn.readingColumns(readings, from, to, cols);
+  for (let first = true; ; first = false) {
+    if (first) txn.ownedReadingColumns(ROOT_PTR, ROOT.readings, from, to, cols);
+    else txn.readingColumns(cols.set, from, to, cols);
     const { elements: els, kinds, nums } = cols;
     for (let r = 0; r < cols.rows; r++) {
       budget.row();
@@ -170,9 +175,9 @@ function scanBatches(txn: ReadTxn, readings: Buffer, deviceId: string, spec: Rea
 /** Scans one device's readings in time order; returns false when `emit` stopped it. */
 export function scanReadings(txn: ReadTxn, deviceId: string, spec: ReadingScan, width: number, emit: Emit, budget: Budget): boolean {
   if (spec.from !== null && spec.to !== null && spec.from >= spec.to) return true;
+  if (spec.mode === 'batch' || spec.mode === 'auto') return scanBatches(txn, deviceId, spec, width, emit, budget);
   const readings = rootRef(txn, ROOT.readings);
   if (readings === null) return true;
-  if (spec.mode === 'batch' || spec.mode === 'auto') return scanBatches(txn, readings, deviceId, spec, width, emit, budget);
   const row: SqlValue[] = new Array<SqlValue>(width).fill(null);
   const walk = useWalk(spec) ? new MainWalk(txn) : undefined;
   let from: Buffer | undefined = spec.from === null ? undefined : tsPrefix(spec.from);

@@ -123,7 +123,8 @@ export async function selectPartial(p: PreparedSelect, source: QuerySource, ctx:
   }
   const members = p.members;
   const width = c.width;
-  const ids = selectDevices(p.plan.devices, await source.listDevices());
+  const d = p.plan.devices;
+  const ids = (d.kind === 'list' ? source.knownDevices?.(d.ids) : undefined) ?? selectDevices(d, await source.listDevices());
   const push = p.view === 'readings' && (mode === 'auto' || mode === 'batch') ? pushdownFor(p, ctx, ids.length) : null;
   const pushScan = {
     from: p.plan.from,

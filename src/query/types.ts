@@ -44,6 +44,12 @@ export interface QuerySource {
   /** Ids of the device instances this source holds. */
   listDevices(): Promise<readonly string[]>;
   /**
+   * Optional shortcut for a query naming its devices: the named ids, sorted and without
+   * repeats, when the source knows without listing that each has an instance (e.g. it
+   * holds them open); undefined to fall back to {@link listDevices}.
+   */
+  knownDevices?(ids: readonly string[]): string[] | undefined;
+  /**
    * Runs `fn` in one read transaction of the device's instance (one consistent
    * snapshot); resolves undefined when the device has no instance.
    */

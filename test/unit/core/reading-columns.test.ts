@@ -3,7 +3,7 @@ import { getCodec, loadCodec } from '../../../src/codec/index.js';
 import { ELEMENT_LEN, KIND_NONE, KIND_NUMBER, KIND_OTHER, ReadingColumns, openStore, type LmjStore, type ReadTxn } from '../../../src/core/index.js';
 import { applyReadings, messageIdentity, type ReadingInput } from '../../../src/core/telemetry/index.js';
 import { readRoot } from '../../../src/core/telemetry/root.js';
-import { tsPrefix } from '../../../src/core/telemetry/model.js';
+import { ROOT, ROOT_PTR, tsPrefix } from '../../../src/core/telemetry/model.js';
 import { tmpDir } from '../../helpers/tmp-dir.js';
 
 const T0 = Date.UTC(2026, 10, 1);
@@ -26,12 +26,13 @@ function inputs(from: number, count: number): ReadingInput[] {
   return out;
 }
 
-/** Every batch of [from, to) through `out`, as plain rows. */
-function collect(txn: ReadTxn, set: Buffer, from: Buffer | null, to: Buffer | null, out: ReadingColumns): Row[] {
+/** Every batch of [from, to) of `set` (or, for 'root', of the root's `readings` set) through `out`, as plain rows. */
+function collect(txn: ReadTxn, set: Buffer | 'root', from: Buffer | null, to: Buffer | null, out: ReadingColumns): Row[] {
   const rows: Row[] = [];
   let start = from;
-  for (;;) {
-    txn.readingColumns(set, start, to, out);
+  for (let first = true; ; first = false) {
+    if (set === 'root' && first) txn.ownedReadingColumns(ROOT_PTR, ROOT.readings, start, to, out);
+    else txn.readingColumns(set === 'root' ? out.set : set, start, to, out);
     const m = out.members.length;
     for (let r = 0; r < out.rows; r++) {
       rows.push({
@@ -122,6 +123,45 @@ describe('ReadTxn.readingColumns', () => {
       expect(portable.read((t) => collect(t, set, null, null, new ReadingColumns(MEMBERS, 10)))).toEqual(inWrite);
     } finally {
       await portable.close();
+    }
+  });
+
+  it('reads the set pointer of an owner\'s member in the first batch, alike in both codecs: no owner, a member that is no set pointer', async () => {
+    const dir = tmpDir();
+    const { store, set } = await build(dir, false);
+    const bySet = store.read((t) => collect(t, set, tsPrefix(T0 + 2000), null, new ReadingColumns(MEMBERS, 7)));
+    expect(bySet.length).toBe(N - 2);
+    const owned = (s: LmjStore): { rows: Row[]; set: string } => s.read((t) => {
+      const out = new ReadingColumns(MEMBERS, 7);
+      const rows = collect(t, 'root', tsPrefix(T0 + 2000), null, out);
+      return { rows, set: out.set.toString('hex') };
+    });
+    expect(owned(store)).toEqual({ rows: bySet, set: set.toString('hex') });
+    // An object that does not exist: no rows, done after one call.
+    const none = store.read((t) => {
+      const out = new ReadingColumns(MEMBERS);
+      t.ownedReadingColumns(Buffer.concat([Buffer.from([0x01]), Buffer.alloc(16, 0xee)]), ROOT.readings, null, null, out);
+      return [out.rows, out.done];
+    });
+    expect(none).toEqual([0, true]);
+    const portable = (): LmjStore => openStore(dir, { readOnly: true, codec: loadCodec('portable') });
+    await store.close();
+    let p = portable();
+    expect(owned(p)).toEqual({ rows: bySet, set: set.toString('hex') });
+    await p.close();
+    // The root's member holding a number, then an object pointer: STORE_CORRUPT in both codecs.
+    for (const bad of [Buffer.from([0x05]), null]) {
+      const w = openStore(dir);
+      w.write((t) => t.memberPut(ROOT_PTR, ROOT.readings, bad ?? t.objCreate()));
+      await w.close();
+      for (const open of [() => openStore(dir, { readOnly: true }), portable]) {
+        p = open();
+        try {
+          expect(() => owned(p)).toThrow(expect.objectContaining({ code: 'STORE_CORRUPT', message: expect.stringContaining('"readings"') }));
+        } finally {
+          await p.close();
+        }
+      }
     }
   });
 });
