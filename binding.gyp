@@ -9,7 +9,8 @@
         "native/src/flattener.cc",
         "native/src/json.cc",
         "native/src/pointer.cc",
-        "native/src/scan.cc"
+        "native/src/scan.cc",
+        "native/src/write.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -21,6 +21,7 @@ enum Status : int32_t {
   kEmptyKey = -33107,
   kUnsupportedValue = -33109,
   kIntegerOutOfRange = -33111,
+  kNoWriteTxn = -33630,
   kScanFailed = -33660,
 };
 
