@@ -69,6 +69,33 @@ export class NativeWriter {
     return this.env.writeTxn !== null && this.env.writeTxn !== undefined;
   }
 
+  /**
+   * Puts object `ptr`'s members (`order`: the indexes in write order, null = as given),
+   * after the existence marker when `marker`; returns how many names were new.
+   */
+  object(ptr: Buffer, marker: boolean, names: readonly Buffer[], values: readonly Buffer[], order: readonly number[] | null): number {
+    this.begin(ptr, marker);
+    for (let k = 0; k < names.length; k++) {
+      const i = order === null ? k : order[k]!;
+      this.add(names[i]!, values[i]!);
+    }
+    return this.run();
+  }
+
+  /** Puts one member of `ptr`: its name in `set`, its value in `main`. */
+  member(ptr: Buffer, name: Buffer, value: Buffer): void {
+    this.begin(ptr, false);
+    this.add(name, value);
+    this.run();
+  }
+
+  /** Registers one name (or set element) of `ptr`; true when it was not there yet. */
+  name(ptr: Buffer, name: Buffer): boolean {
+    this.begin(ptr, false);
+    this.add(name, null);
+    return this.run() === 1;
+  }
+
   /** Starts the ops of object `ptr`; `marker`: put the existence marker first. */
   begin(ptr: Buffer, marker: boolean): void {
     this.ops.set(ptr, 0);

@@ -231,12 +231,7 @@ export class Txn implements WriteTxn {
     const w = this.ctx.nativeWrites();
     if (w !== null) {
       // The same puts in the same order as below, in one native call.
-      w.begin(p, marker);
-      for (let k = 0; k < count; k++) {
-        const i = order === null ? k : order[k]!;
-        w.add(ns[i]!, vs[i]!);
-      }
-      w.run();
+      w.object(p, marker, ns, vs, order);
       this.known.add(p);
       return;
     }
@@ -257,12 +252,7 @@ export class Txn implements WriteTxn {
     const v = checkValue(value);
     this.requireEntity(p);
     const w = this.ctx.nativeWrites();
-    if (w !== null) {
-      w.begin(p, false);
-      w.add(n, v);
-      w.run();
-      return;
-    }
+    if (w !== null) return w.member(p, n, v);
     const h = this.ctx.h;
     h.set.putSync(p, n, NO_DUP);
     h.main.putSync(this.ctx.keys.member(p, n), v);
@@ -345,10 +335,7 @@ export class Txn implements WriteTxn {
   /** Registers a member name or set element (no-dup); true when it was not there yet. */
   private putName(p: Buffer, name: Buffer): boolean {
     const w = this.ctx.nativeWrites();
-    if (w === null) return this.ctx.h.set.putSync(p, name, NO_DUP);
-    w.begin(p, false);
-    w.add(name, null);
-    return w.run() === 1;
+    return w === null ? this.ctx.h.set.putSync(p, name, NO_DUP) : w.name(p, name);
   }
 
   setRemove(ptr: Uint8Array, element: Bytes): void {
