@@ -11,7 +11,8 @@
         "native/src/pointer.cc",
         "native/src/scan.cc",
         "native/src/scan-args.cc",
-        "native/src/aggregate.cc"
+        "native/src/aggregate.cc",
+        "native/src/write.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

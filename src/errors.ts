@@ -156,6 +156,8 @@ export const ERROR_CODES = {
   COMPACTION_FAILED: { errno: -33610, httpStatus: 500, message: 'the compaction copy failed; the old instance is kept' },
   // Native reading scan (-33660…).
   SCAN_FAILED: { errno: -33660, httpStatus: 500, message: 'native reading scan failed (LMDB cursor error)' },
+  // Native member writes (-33630…).
+  NO_WRITE_TXN: { errno: -33630, httpStatus: 500, message: 'native write found no open lmdb-js write transaction' },
 } as const;
 
 /** A stable string error code. */

@@ -10,6 +10,7 @@
 #include "pointer.h"
 #include "scan.h"
 #include "status.h"
+#include "write.h"
 
 namespace lmj {
 
@@ -26,6 +27,8 @@ class NativeAddon : public Napi::Addon<NativeAddon> {
     exports.Set("scanReadings", CFunction(env, "scanReadings", ScanReadings));
     exports.Set("aggregateReadings", CFunction(env, "aggregateReadings", AggregateReadings));
     exports.Set("lmdbVersion", CFunction(env, "lmdbVersion", LmdbVersion));
+    exports.Set("writeMembers", CFunction(env, "writeMembers", WriteMembers));
+    exports.Set("lmdbError", CFunction(env, "lmdbError", LmdbError));
   }
 
  private:

@@ -22,6 +22,7 @@ enum Status : int32_t {
   kUnsupportedValue = -33109,
   kIntegerOutOfRange = -33111,
   kStoreCorrupt = -33003,
+  kNoWriteTxn = -33630,
   kScanFailed = -33660,
 };
 

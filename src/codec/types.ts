@@ -84,6 +84,22 @@ export interface Codec {
   flattenBatch(payloads: readonly Uint8Array[], format?: PayloadFormat, limits?: Partial<FlattenLimits>): FlattenOutcome[];
   /** The native reading scan (native codec only; src/core/reading-columns.ts). */
   readonly scan?: ReadingScanKernel;
+  /** The native member writes (native codec only; src/core/native-write.ts). */
+  readonly write?: WriteKernel;
+}
+
+/**
+ * The addon's member writes inside an lmdb-js write transaction (native/src/write.cc):
+ * the existence marker, names and values of one object, packed in `ops`, put in one
+ * call through the MDB_txn the environment `envAddress` has open.
+ */
+export interface WriteKernel {
+  /** Version string of the liblmdb compiled into the addon; must equal lmdb-js's. */
+  readonly lmdbVersion: string;
+  /** Names newly registered (>= 0), or < 0: an LMDB code, a status, or -errno. */
+  writeMembers(envAddress: number, setDbi: number, mainDbi: number, ops: Uint8Array, length: number): number;
+  /** liblmdb's message for a return code. */
+  lmdbError(rc: number): string;
 }
 
 /**

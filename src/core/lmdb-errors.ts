@@ -14,6 +14,8 @@ const CORRUPT_CODES = new Set([-30796, -30797, -30793, -30794]);
 export function lmdbCode(error: unknown): number | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'number') return code;
+  // A failure of the native member writes ({@link lmdbFailure}) carries it in its details.
+  if (error instanceof LmjError && typeof error.details?.['lmdb'] === 'number') return error.details['lmdb'] as number;
   const m = /MDB_[A-Z_]+/.exec((error as Error | null)?.message ?? '');
   if (m?.[0] === 'MDB_MAP_FULL') return MDB_MAP_FULL;
   return undefined;
@@ -33,6 +35,16 @@ export function wrapError(error: unknown): unknown {
   if (code === undefined || !(error instanceof Error)) return error;
   if (CORRUPT_CODES.has(code)) return new LmjError('STORE_CORRUPT', error.message, { cause: error, details: { lmdb: code } });
   return new LmjError('STORE_IO', error.message, { cause: error, details: { lmdb: code } });
+}
+
+/**
+ * A liblmdb return code from the addon's native writes as an LmjError: STORE_CORRUPT for
+ * the corruption codes, else STORE_IO; `details.lmdb` holds an LMDB code (negative),
+ * `details.errno` a system errno (positive). `message` is liblmdb's text for it.
+ */
+export function lmdbFailure(rc: number, message: string): LmjError {
+  if (rc > 0) return new LmjError('STORE_IO', message, { details: { errno: rc } });
+  return new LmjError(CORRUPT_CODES.has(rc) ? 'STORE_CORRUPT' : 'STORE_IO', message, { details: { lmdb: rc } });
 }
 
 /**

@@ -233,9 +233,17 @@ export class Txn implements WriteTxn {
     // A pointer just handed out by objPointer is new by construction: no lookup.
     const fresh = this.freshValid && samePointer(p, this.fresh!);
     this.freshValid = false;
-    if (fresh || (!this.known.has(p) && h.set.getBinaryFast(p) === undefined)) h.set.putSync(p, MARKER);
+    const marker = fresh || (!this.known.has(p) && h.set.getBinaryFast(p) === undefined);
     const { names: ns, values: vs, order } = n;
     const count = ns.length;
+    const w = this.ctx.nativeWrites();
+    if (w !== null) {
+      // The same puts in the same order as below, in one native call.
+      w.object(p, marker, ns, vs, order);
+      this.known.add(p);
+      return;
+    }
+    if (marker) h.set.putSync(p, MARKER);
     for (let k = 0; k < count; k++) h.set.putSync(p, ns[order === null ? k : order[k]!]!, NO_DUP);
     const keys = this.ctx.keys;
     for (let k = 0; k < count; k++) {
@@ -251,6 +259,8 @@ export class Txn implements WriteTxn {
     const n = checkName(name);
     const v = checkValue(value);
     this.requireEntity(p);
+    const w = this.ctx.nativeWrites();
+    if (w !== null) return w.member(p, n, v);
     const h = this.ctx.h;
     h.set.putSync(p, n, NO_DUP);
     h.main.putSync(this.ctx.keys.member(p, n), v);
@@ -261,7 +271,7 @@ export class Txn implements WriteTxn {
     const p = checkTyped(ptr, OBJECT_TYPE);
     const n = checkName(name);
     this.requireEntity(p);
-    this.ctx.h.set.putSync(p, n, NO_DUP);
+    this.putName(p, n);
   }
 
   memberValueDel(ptr: Uint8Array, name: Bytes): void {
@@ -327,7 +337,13 @@ export class Txn implements WriteTxn {
     const p = checkTyped(ptr, SET_TYPE);
     const e = checkElement(element);
     this.requireEntity(p);
-    return this.ctx.h.set.putSync(p, e, NO_DUP);
+    return this.putName(p, e);
+  }
+
+  /** Registers a member name or set element (no-dup); true when it was not there yet. */
+  private putName(p: Buffer, name: Buffer): boolean {
+    const w = this.ctx.nativeWrites();
+    return w === null ? this.ctx.h.set.putSync(p, name, NO_DUP) : w.name(p, name);
   }
 
   setRemove(ptr: Uint8Array, element: Bytes): void {

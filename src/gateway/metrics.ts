@@ -6,6 +6,7 @@
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { ProcessMetrics } from '../http/metrics.js';
 import type { AclDenyReason } from './broker/acl.js';
+import { Tally } from './metrics-tally.js';
 import type { CommitBatchInfo, IngestHooks, IngestResult, IngestStats, InboundMessage } from './ingest/types.js';
 
 /** Where a message came in. */
@@ -19,6 +20,9 @@ export type ShedReason =
   | 'connect_queue_full'
   | 'subscribe_refused'
   | 'auth_failed';
+
+/** Tally keys of `lmj_messages_in_total` per transport and QoS, made once. */
+const IN_KEYS = { embedded: ['embedded0', 'embedded1', 'embedded2'], external: ['external0', 'external1', 'external2'] } as const;
 
 /** All metrics of one gateway daemon. */
 export class GatewayMetrics extends ProcessMetrics {
@@ -40,6 +44,11 @@ export class GatewayMetrics extends ProcessMetrics {
   private readonly aclDeniedTotal: Counter<'reason'>;
   private readonly readPauses: Counter<'transport'>;
   private statsSource: (() => IngestStats) | undefined;
+  /** The per-message counters, tallied and added at read time (./metrics-tally.ts). */
+  private readonly inTally: Tally<'transport' | 'qos'>;
+  private readonly ackTally: Tally<'transport'>;
+  private readonly resultTally: Tally<'status'>;
+  private readonly rejectTally: Tally<'reason'>;
 
   constructor(codecKind: string) {
     super(codecKind);
@@ -137,6 +146,10 @@ export class GatewayMetrics extends ProcessMetrics {
       labelNames: ['transport'],
       registers,
     });
+    this.inTally = new Tally(this.messagesIn, (key) => ({ transport: key.slice(0, -1), qos: key.slice(-1) }));
+    this.ackTally = new Tally(this.acked, (transport) => ({ transport }));
+    this.resultTally = new Tally(this.results, (status) => ({ status }));
+    this.rejectTally = new Tally(this.rejected, (reason) => ({ reason }));
     const stats = (): IngestStats | undefined => this.statsSource?.();
     const journalGauge = (name: string, help: string, pick: (j: NonNullable<IngestStats['journal']>) => number): void => {
       new Gauge({
@@ -182,8 +195,8 @@ export class GatewayMetrics extends ProcessMetrics {
     return {
       ...extra,
       result: (result: IngestResult, msg: InboundMessage) => {
-        this.results.inc({ status: result.status });
-        if (result.status === 'rejected') this.rejected.inc({ reason: result.code });
+        this.resultTally.add(result.status);
+        if (result.status === 'rejected') this.rejectTally.add(result.code);
         extra.result?.(result, msg);
       },
       commit: (info: CommitBatchInfo) => {
@@ -221,12 +234,13 @@ export class GatewayMetrics extends ProcessMetrics {
 
   /** A publication arrived on an ingest topic. */
   messageIn(transport: Transport, qos: number): void {
-    this.messagesIn.inc({ transport, qos: String(qos) });
+    // Key = transport ‖ the one-digit QoS (0..2): no label object per message.
+    this.inTally.add(transport === 'embedded' ? IN_KEYS.embedded[qos] ?? `embedded${qos}` : IN_KEYS.external[qos] ?? `external${qos}`);
   }
 
   /** A PUBACK went out after commit. */
   ackSent(transport: Transport): void {
-    this.acked.inc({ transport });
+    this.ackTally.add(transport);
   }
 
   /** Something (`count` things) was dropped before ingest. */

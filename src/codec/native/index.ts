@@ -8,7 +8,7 @@ import { LmjError, fromStatus, withoutStack } from '../../errors.js';
 import { loadAddon } from '../addon.js';
 import { checkPayload, formatCode, resolveLimits } from '../limits.js';
 import { processPointers } from '../portable/index.js';
-import type { Codec, EntityType, FlattenLimits, FlattenOutcome, Flattened, PayloadFormat, ReadingScanKernel } from '../types.js';
+import type { Codec, EntityType, FlattenLimits, FlattenOutcome, Flattened, PayloadFormat, ReadingScanKernel, WriteKernel } from '../types.js';
 
 /** The addon's exports (native/src/addon.cc). A number result is a status. */
 export interface NativeAddon {
@@ -20,12 +20,21 @@ export interface NativeAddon {
   scanReadings?: ReadingScanKernel['scanReadings'];
   aggregateReadings?: ReadingScanKernel['aggregateReadings'];
   lmdbVersion?: () => string;
+  /** Absent in builds older than the native member writes: lmdb-js puts each key then. */
+  writeMembers?: WriteKernel['writeMembers'];
+  lmdbError?: WriteKernel['lmdbError'];
 }
 
 function scanKernel(addon: NativeAddon): ReadingScanKernel | undefined {
   const { scanReadings, aggregateReadings, lmdbVersion } = addon;
   if (typeof scanReadings !== 'function' || typeof aggregateReadings !== 'function' || typeof lmdbVersion !== 'function') return undefined;
   return Object.freeze({ lmdbVersion: lmdbVersion(), scanReadings, aggregateReadings });
+}
+
+function writeKernel(addon: NativeAddon): WriteKernel | undefined {
+  const { writeMembers, lmdbError, lmdbVersion } = addon;
+  if (typeof writeMembers !== 'function' || typeof lmdbError !== 'function' || typeof lmdbVersion !== 'function') return undefined;
+  return Object.freeze({ lmdbVersion: lmdbVersion(), writeMembers, lmdbError });
 }
 
 const EXPECTED = ['partitionOf', 'formatPointer', 'parsePointer', 'flattenBatch'];
@@ -84,9 +93,11 @@ export function wrapAddon(addon: NativeAddon): Codec {
   };
 
   const scan = scanKernel(addon);
+  const write = writeKernel(addon);
   return Object.freeze({
     kind: 'native' as const,
     ...(scan === undefined ? {} : { scan }),
+    ...(write === undefined ? {} : { write }),
     // One Node-API call costs ~5x the whole JS generator (bench/codec.ts), and
     // one generator per process keeps pointers increasing across both codecs.
     newPointer: (type: EntityType, partition: number): Buffer => processPointers.next(type, partition),

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { getCodec } from '../../../../src/codec/index.js';
 import { openStore } from '../../../../src/core/index.js';
@@ -214,5 +215,12 @@ describe('telemetry model', () => {
       await src.close();
       await dst.close();
     }
+  });
+
+  it('identifies a message by the first 16 bytes of SHA-256 of its payload', () => {
+    for (const raw of [Buffer.alloc(0), Buffer.from('{"env":{"temp":21.5},"seq":1}'), Buffer.alloc(5000, 0xab)]) {
+      expect(messageIdentity(raw)).toEqual(createHash('sha256').update(raw).digest().subarray(0, 16));
+    }
+    expect(messageIdentity(Buffer.from('a'))).not.toEqual(messageIdentity(Buffer.from('b')));
   });
 });
