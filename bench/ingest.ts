@@ -363,6 +363,9 @@ function tableRow(c: CaseDef, results: Map<string, Sample[]>): string[] {
   ];
 }
 
+/** The daemon with V8's default heap sizing (no re-exec): the baseline of its own heap limit. */
+const NO_HEAP_LIMIT = { LMJ_EDGE_HEAP_MB: '0', LMJ_EDGE_SEMI_SPACE_MB: '0' };
+
 /** Runs every case `runs` times (after warm-up inside each case) and prints one table. */
 export async function runIngestBench(runs = 3, durationS = 4, devices = 100, q0Rate = 10_000): Promise<void> {
   const cases: CaseDef[] = [
@@ -372,8 +375,11 @@ export async function runIngestBench(runs = 3, durationS = 4, devices = 100, q0R
     // The apply parallelism knob (ingest.applyInFlight, default 4) at 16, in the same run.
     { name: 'lmj-edge embedded q1 journal apply16', fn: edgeCase('embedded', 1, undefined, { LMJ_EDGE_INGEST_APPLY_IN_FLIGHT: '16' }), baseline: 'lmj-edge embedded q1', vsSqlite: true },
     { name: 'lmj-edge embedded q1 journal off', fn: edgeCase('embedded', 1, undefined, { LMJ_EDGE_INGEST_JOURNAL: 'off' }), baseline: 'lmj-edge embedded q1', vsSqlite: true },
+    // The daemon's own heap limit (memory.heapMb, default 160 MB) off, in the same run.
+    { name: 'lmj-edge embedded q1 no heap limit', fn: edgeCase('embedded', 1, undefined, NO_HEAP_LIMIT), baseline: 'lmj-edge embedded q1' },
     { name: 'mosquitto relay q1', fn: relayCase('mosquitto', 1) },
     { name: 'lmj-edge external q1', fn: edgeCase('external', 1), baseline: 'mosquitto relay q1', target: '>=0.8x, 0 loss', check: (m, b, s) => m >= 0.8 * (b ?? 0) && s.every((x) => x.loss === 0) },
+    { name: 'lmj-edge external q1 no heap limit', fn: edgeCase('external', 1, undefined, NO_HEAP_LIMIT), baseline: 'lmj-edge external q1' },
     // QoS 0 has no flow control: an unthrottled fleet floods whatever is slowest, so both q0
     // cases get the same fixed offered load and report what arrives and what is lost.
     { name: `mosquitto relay q0 @${q0Rate}/s`, fn: relayCase('mosquitto', 0, q0Rate) },
