@@ -37,7 +37,8 @@ export interface HeapLimitInfo {
 /** The signals the launcher relays; any other one acts on the launcher alone (and so, by the IPC rule, on the child). */
 const RELAYED = ['SIGTERM', 'SIGINT'] as const;
 
-const HEAP_FLAG = /(^|\s)--(max-old-space-size|max-semi-space-size|max-heap-size)(=|\s|$)/;
+// V8 takes its flags with dashes or underscores.
+const HEAP_FLAG = /(^|\s)--(max[-_]old[-_]space[-_]size|max[-_]semi[-_]space[-_]size|max[-_]heap[-_]size)(=|\s|$)/;
 
 /** True when Node was started with a heap flag of its own (command line or NODE_OPTIONS). */
 export function nodeHasHeapFlag(execArgv: readonly string[], nodeOptions: string | undefined): boolean {

@@ -62,6 +62,9 @@ async function floodWatching(d: DaemonProcess, port: number): Promise<{ publishe
   clearInterval(sampler);
   rss.push(rssAnonMb(d.proc.pid!));
   await poll;
+  // The device list waits until every journaled (accepted) message is applied: "stored"
+  // then counts what the flood got in, however little CPU the daemon had meanwhile.
+  await getText(d.httpUrl, '/devices?limit=1');
   return { published: flood.published, seen, rss, metrics: await getText(d.httpUrl, '/metrics') };
 }
 
