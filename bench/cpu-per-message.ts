@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import type { SimSummary } from '../firmware-sim/sim-types.js';
 import { STAGES, stageTimes, type Stage } from './lib/cpu-stages.js';
-import { children, cpuSeconds, spawnReady, stop } from './lib/procs.js';
+import { children, cpuSeconds, DAEMON_HEAP_FLAGS, spawnReady, stop } from './lib/procs.js';
 import { median } from './lib/report.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -60,7 +60,7 @@ async function sim(url: string, devices: number, durationS: number): Promise<Sim
 async function daemonRun(root: string, devices: number, durationS: number, profileDir?: string): Promise<Run> {
   const dir = mkdtempSync(join(tmpdir(), 'lmj-bench-cpu-'));
   try {
-    const node = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
+    const node = [...DAEMON_HEAP_FLAGS, ...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`])];
     const args = [...node, join(root, 'dist', 'src', 'cli', 'main.js'), 'start', '--data', join(dir, 'data'), '--http-port', '0', '--mqtt-port', '0'];
     const { proc, matches } = await spawnReady(process.execPath, args, [/mqtt listening on .*:(\d+)/]);
     const url = `mqtt://127.0.0.1:${matches[0]![1]}`;

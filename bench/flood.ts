@@ -9,8 +9,12 @@
  * within 5 s, the largest `inFlight` /healthz reported, readings stored, and how long
  * SIGTERM took to exit (or that it did not within 30 s).
  *
+ * `--heap A,B` runs every case once per daemon heap setting, in the same run (the
+ * baseline beside the change): `default` = what `lmj-edge start` does by itself, `none` =
+ * no limit (`LMJ_EDGE_HEAP_MB=0`), a number = that old-space limit in MB.
+ *
  * Usage: node dist/bench/flood.js [--cases flood-embedded,flood-external,idle] [--clients 10]
- *        [--duration 5] [--idle 2000] [--in-flight N]
+ *        [--duration 5] [--idle 2000] [--in-flight N] [--heap default,none]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,7 +23,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqttPacket from 'mqtt-packet';
-import { children, freePort, spawnReady } from './lib/procs.js';
+import { children, daemonPid, freePort, rssParts, spawnReady } from './lib/procs.js';
 import { quantile } from './lib/report.js';
 import { qos0Flood } from './lib/qos0-flood.js';
 
@@ -34,33 +38,37 @@ const cases = (() => {
   return i < 0 ? ['flood-embedded', 'flood-external', 'idle'] : (process.argv[i + 1] ?? '').split(',');
 })();
 
-/** RSS and its anonymous part of a live process, MB. */
-function rss(pid: number): { total: number; anon: number } {
-  try {
-    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (k: string): number => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(s)?.[1] ?? 0) / 1024;
-    return { total: kb('VmRSS'), anon: kb('RssAnon') };
-  } catch {
-    return { total: 0, anon: 0 };
-  }
+const heaps = (() => {
+  const i = process.argv.indexOf('--heap');
+  return i < 0 ? ['default'] : (process.argv[i + 1] ?? '').split(',');
+})();
+
+/** The daemon's environment for one `--heap` setting. */
+function heapEnv(heap: string): Record<string, string> {
+  if (heap === 'default') return {};
+  return { LMJ_EDGE_HEAP_MB: heap === 'none' ? '0' : String(Number(heap)) };
 }
 
+
 interface Watch {
-  stop(): { peakMb: number; peakAnonMb: number; healthP50: number; healthMax: number; unanswered: number; maxInFlight: number };
+  stop(): { peakMb: number; peakAnonMb: number; peakFileMb: number; healthP50: number; healthMax: number; unanswered: number; maxInFlight: number };
 }
+
 
 /** Samples RSS every 100 ms and polls /healthz back to back until stopped. */
 function watch(pid: number, httpUrl: string): Watch {
   let peak = 0;
   let peakAnon = 0;
+  let peakFile = 0;
   const lat: number[] = [];
   let unanswered = 0;
   let maxInFlight = 0;
   let on = true;
   const timer = setInterval(() => {
-    const r = rss(pid);
+    const r = rssParts(pid);
     peak = Math.max(peak, r.total);
     peakAnon = Math.max(peakAnon, r.anon);
+    peakFile = Math.max(peakFile, r.file);
   }, 100);
   void (async () => {
     while (on) {
@@ -80,7 +88,7 @@ function watch(pid: number, httpUrl: string): Watch {
     stop: () => {
       on = false;
       clearInterval(timer);
-      return { peakMb: peak, peakAnonMb: peakAnon, healthP50: quantile(lat, 0.5), healthMax: quantile(lat, 1), unanswered, maxInFlight };
+      return { peakMb: peak, peakAnonMb: peakAnon, peakFileMb: peakFile, healthP50: quantile(lat, 0.5), healthMax: quantile(lat, 1), unanswered, maxInFlight };
     },
   };
 }
@@ -105,12 +113,15 @@ async function startMosquitto(dir: string): Promise<{ proc: ChildProcess; port: 
   throw new Error('mosquitto did not start');
 }
 
-async function startDaemon(dataDir: string, broker: string | undefined): Promise<{ proc: ChildProcess; http: string; mqttPort: number }> {
+async function startDaemon(dataDir: string, broker: string | undefined, heap: string): Promise<{ proc: ChildProcess; pid: number; http: string; mqttPort: number }> {
   const args = [CLI, 'start', '--data', dataDir, '--http-port', '0', ...(broker === undefined ? ['--mqtt-port', '0'] : ['--broker', broker])];
   const pats = [/http listening on .*:(\d+)/, broker === undefined ? /mqtt listening on .*:(\d+)/ : /mqtt subscribed to /];
-  const env: Record<string, string> = process.argv.includes('--in-flight') ? { LMJ_EDGE_MQTT_MAX_IN_FLIGHT: String(arg('in-flight', 20_000)) } : {};
+  const env: Record<string, string> = {
+    ...heapEnv(heap),
+    ...(process.argv.includes('--in-flight') ? { LMJ_EDGE_MQTT_MAX_IN_FLIGHT: String(arg('in-flight', 20_000)) } : {}),
+  };
   const { proc, matches } = await spawnReady(process.execPath, args, pats, env);
-  return { proc, http: `http://127.0.0.1:${matches[0]![1]}`, mqttPort: broker === undefined ? Number(matches[1]![1]) : 0 };
+  return { proc, pid: daemonPid(proc.pid)!, http: `http://127.0.0.1:${matches[0]![1]}`, mqttPort: broker === undefined ? Number(matches[1]![1]) : 0 };
 }
 
 async function storedOf(http: string): Promise<number> {
@@ -132,12 +143,12 @@ async function term(proc: ChildProcess): Promise<number> {
   return performance.now() - t;
 }
 
-async function floodCase(mode: 'embedded' | 'external'): Promise<void> {
+async function floodCase(mode: 'embedded' | 'external', heap: string): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'lmj-bench-flood-'));
   try {
     const mq = mode === 'external' ? await startMosquitto(dir) : undefined;
-    const d = await startDaemon(join(dir, 'data'), mq === undefined ? undefined : `mqtt://127.0.0.1:${mq.port}`);
-    const w = watch(d.proc.pid!, d.http);
+    const d = await startDaemon(join(dir, 'data'), mq === undefined ? undefined : `mqtt://127.0.0.1:${mq.port}`, heap);
+    const w = watch(d.pid, d.http);
     const flood = await qos0Flood({ port: mq?.port ?? d.mqttPort, clients: arg('clients', 10), durationMs: arg('duration', 5) * 1000 });
     const stored = await storedOf(d.http);
     const r = w.stop();
@@ -145,7 +156,7 @@ async function floodCase(mode: 'embedded' | 'external'): Promise<void> {
     mq?.proc.kill('SIGKILL');
     const fmt = (n: number): string => (Number.isFinite(n) ? String(Math.round(n)) : '-');
     console.log(
-      `| flood ${mode} | ${flood.published} | ${stored} | ${fmt(r.peakMb)} (${fmt(r.peakAnonMb)} anon) | ${fmt(r.healthP50)} / ${fmt(r.healthMax)} ms, ${r.unanswered} unanswered | ${r.maxInFlight} | ${termMs < 0 ? '> 30 s' : `${fmt(termMs)} ms`} |`,
+      `| flood ${mode}, heap ${heap} | ${flood.published} | ${stored} | ${fmt(r.peakMb)} (${fmt(r.peakAnonMb)} anon, ${fmt(r.peakFileMb)} file) | ${fmt(r.healthP50)} / ${fmt(r.healthMax)} ms, ${r.unanswered} unanswered | ${r.maxInFlight} | ${termMs < 0 ? '> 30 s' : `${fmt(termMs)} ms`} |`,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -170,16 +181,16 @@ async function idleConnections(port: number, n: number): Promise<Socket[]> {
   return sockets;
 }
 
-async function idleCase(): Promise<void> {
+async function idleCase(heap: string): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'lmj-bench-idle-'));
   try {
-    const d = await startDaemon(join(dir, 'data'), undefined);
+    const d = await startDaemon(join(dir, 'data'), undefined, heap);
     await new Promise((r) => setTimeout(r, 1000));
-    const before = rss(d.proc.pid!);
+    const before = rssParts(d.pid);
     const n = arg('idle', 2000);
     const sockets = await idleConnections(d.mqttPort, n);
     await new Promise((r) => setTimeout(r, 2000));
-    const after = rss(d.proc.pid!);
+    const after = rssParts(d.pid);
     const health = performance.now();
     await fetch(`${d.http}/healthz`);
     const healthMs = performance.now() - health;
@@ -187,7 +198,7 @@ async function idleCase(): Promise<void> {
     const termMs = await term(d.proc);
     const perConn = ((after.total - before.total) * 1024 * 1024) / n / 1024;
     console.log(
-      `| ${n} idle connections | | | ${Math.round(after.total)} (${Math.round(after.anon)} anon; ${Math.round(before.total)} before, ${perConn.toFixed(1)} KiB per connection) | ${Math.round(healthMs)} ms | | ${termMs < 0 ? '> 30 s' : `${Math.round(termMs)} ms`} |`,
+      `| ${n} idle connections, heap ${heap} | | | ${Math.round(after.total)} (${Math.round(after.anon)} anon, ${Math.round(after.file)} file; ${Math.round(before.total)} before, ${perConn.toFixed(1)} KiB per connection) | ${Math.round(healthMs)} ms | | ${termMs < 0 ? '> 30 s' : `${Math.round(termMs)} ms`} |`,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -198,9 +209,12 @@ console.log(`# daemon memory under abuse (load average ${loadavg().map((l) => l.
 console.log('| case | published | stored | peak RSS MB | /healthz p50 / max | max inFlight | SIGTERM → exit |');
 console.log('|---|---|---|---|---|---|---|');
 for (const c of cases) {
-  if (c === 'flood-embedded') await floodCase('embedded');
-  else if (c === 'flood-external') await floodCase('external');
-  else if (c === 'idle') await idleCase();
-  else throw new Error(`unknown case ${c}`);
+  for (const heap of heaps) {
+    if (c === 'flood-embedded') await floodCase('embedded', heap);
+    else if (c === 'flood-external') await floodCase('external', heap);
+    else if (c === 'idle') await idleCase(heap);
+    else throw new Error(`unknown case ${c}`);
+  }
 }
+console.log(`# load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 process.exit(0);

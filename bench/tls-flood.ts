@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median } from './lib/report.js';
+import { daemonPid } from './lib/procs.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -87,7 +88,7 @@ async function main(): Promise<void> {
     });
     proc.once('exit', (c) => rej(new Error(`daemon exited ${c}`)));
   });
-  const pid = proc.pid as number;
+  const pid = daemonPid(proc.pid) as number;
   const rows: { name: string; rss: number; heap: number }[] = [];
   const sample = async (name: string): Promise<void> => {
     rows.push({ name, rss: rssMb(pid), heap: await heapMb(ports.plain) });

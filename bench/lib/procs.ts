@@ -3,6 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { heapFlags } from '../../src/cli/heap-limit.js';
+import { defaultConfig } from '../../src/gateway/config/index.js';
 
 const CLK_TCK = 100;
 
@@ -23,6 +25,64 @@ export function peakRssMb(pid: number | undefined): number {
   if (pid === undefined) return 0;
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : 0;
+}
+
+/**
+ * Node flags that give a daemon its default heap limit directly, so `lmj-edge start` does
+ * not re-execute itself and the spawned process is the daemon (one CPU profile, one pid).
+ */
+export const DAEMON_HEAP_FLAGS: readonly string[] = heapFlags(defaultConfig().memory);
+
+/**
+ * The process that runs the daemon started as `pid`: `lmj-edge start` re-executes itself
+ * with its heap limit (src/cli/heap-limit.ts), so the daemon is then the launcher's one
+ * child; `pid` itself when it did not (a heap flag given to node, `LMJ_EDGE_HEAP_MB=0`).
+ */
+export function daemonPid(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter((k) => k !== '');
+    return kids.length === 1 ? Number(kids[0]) : pid;
+  } catch {
+    return pid;
+  }
+}
+
+/** RSS of a live process and its parts, MB (zeros once it is gone). */
+export function rssParts(pid: number | undefined): { total: number; anon: number; file: number } {
+  if (pid === undefined) return { total: 0, anon: 0, file: 0 };
+  try {
+    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k: string): number => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(s)?.[1] ?? 0) / 1024;
+    return { total: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') + kb('RssShmem') };
+  } catch {
+    return { total: 0, anon: 0, file: 0 };
+  }
+}
+
+/**
+ * Samples a process's RSS every `everyMs` until stopped; returns the peaks of its
+ * anonymous part (heap and native allocations: what the process holds) and of its
+ * file-backed part (the node binary and LMDB map pages: page cache the kernel can
+ * reclaim). The kernel keeps a high-water mark only of the total (VmHWM).
+ */
+export function sampleRss(pid: number | undefined, everyMs = 100): { stop(): { anonMb: number; fileMb: number } } {
+  let anon = 0;
+  let file = 0;
+  const take = (): void => {
+    const r = rssParts(pid);
+    anon = Math.max(anon, r.anon);
+    file = Math.max(file, r.file);
+  };
+  take();
+  const timer = setInterval(take, everyMs);
+  return {
+    stop: () => {
+      take();
+      clearInterval(timer);
+      return { anonMb: anon, fileMb: file };
+    },
+  };
 }
 
 export const children = new Set<ChildProcess>();

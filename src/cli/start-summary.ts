@@ -6,6 +6,7 @@
 import type { CodecInfo } from '../codec/index.js';
 import type { Daemon } from '../gateway/daemon.js';
 import { tokenRequired } from '../http/api-auth.js';
+import type { HeapLimitInfo } from './heap-limit.js';
 
 /** The summary's fields (also logged). */
 export interface StartSummary {
@@ -18,6 +19,8 @@ export interface StartSummary {
   upstream: string;
   /** Who may publish and read: the MQTT ACL and the API tokens. */
   auth: string;
+  /** The V8 heap limit in effect and where it came from (src/cli/heap-limit.ts). */
+  memory: string;
 }
 
 function hostPort(host: string, port: number): string {
@@ -32,7 +35,7 @@ function browsable(host: string): string {
 }
 
 /** The summary of a running daemon. */
-export function startSummary(d: Pick<Daemon, 'config' | 'mqtt' | 'brokerUrl' | 'http'>, codec: CodecInfo): StartSummary {
+export function startSummary(d: Pick<Daemon, 'config' | 'mqtt' | 'brokerUrl' | 'http'>, codec: CodecInfo, heap: HeapLimitInfo): StartSummary {
   const c = d.config;
   const auth = c.mqtt.usersFile === undefined ? ', no auth' : ', users file';
   const tls = d.mqtt?.tls;
@@ -62,7 +65,19 @@ export function startSummary(d: Pick<Daemon, 'config' | 'mqtt' | 'brokerUrl' | '
     durability: c.durability === 'safe' ? 'safe (fsync before every ack)' : 'fast (a power cut may lose acknowledged readings)',
     upstream: c.sync.upstream ?? 'none',
     auth: authSummary(c),
+    memory: memorySummary(c, heap),
   };
+}
+
+function memorySummary(c: Daemon['config'], heap: HeapLimitInfo): string {
+  const m = c.memory;
+  const why =
+    heap.source === 'config'
+      ? `memory.heapMb ${m.heapMb}, memory.semiSpaceMb ${m.semiSpaceMb}`
+      : heap.source === 'node'
+        ? 'set by a heap flag given to node; memory.heapMb not applied'
+        : 'V8 default (memory.heapMb 0)';
+  return `V8 heap limit ${heap.limitMb} MB (${why})`;
 }
 
 function authSummary(c: Daemon['config']): string {
@@ -83,6 +98,7 @@ export function formatSummary(s: StartSummary): string {
     ['durability', s.durability],
     ['upstream', s.upstream],
     ['auth', s.auth],
+    ['memory', s.memory],
   ];
   return `lmj-edge started\n${rows.map(([k, v]) => `  ${`${k}:`.padEnd(12)}${v}\n`).join('')}`;
 }

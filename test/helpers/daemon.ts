@@ -8,6 +8,8 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { onTestFinished } from 'vitest';
+import { heapFlags } from '../../src/cli/heap-limit.js';
+import { defaultConfig } from '../../src/gateway/config/index.js';
 
 /** Repository root. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -30,6 +32,12 @@ export interface DaemonOptions {
   timeoutMs?: number;
   /** A command the daemon runs under (e.g. strace and its flags); `proc` is then that command. */
   wrap?: string[];
+  /**
+   * Start node without heap flags, so `start` re-executes itself with memory.heapMb and
+   * `proc` is the launcher (src/cli/heap-limit.ts). Default: node gets the default heap
+   * flags itself, so `proc` is the daemon and a SIGKILL reaches it directly.
+   */
+  reexec?: boolean;
 }
 
 /** A running daemon process. */
@@ -74,7 +82,7 @@ export function assertBuilt(): void {
 /** Starts `lmj-edge start` and resolves once it printed its listening lines. */
 export async function startDaemon(opts: DaemonOptions): Promise<DaemonProcess> {
   assertBuilt();
-  const args = [CLI, 'start', '--data', opts.dataDir, '--http-port', String(opts.httpPort ?? 0)];
+  const args = [...(opts.reexec === true ? [] : heapFlags(defaultConfig().memory)), CLI, 'start', '--data', opts.dataDir, '--http-port', String(opts.httpPort ?? 0)];
   if (opts.broker !== undefined) args.push('--broker', opts.broker);
   else args.push('--mqtt-port', String(opts.mqttPort ?? 0));
   args.push(...(opts.args ?? []));

@@ -12,6 +12,7 @@ import { fail } from '../output.js';
 import { addRetentionFlags } from '../retention-flags.js';
 import { formatSummary, startSummary } from '../start-summary.js';
 import { addSyncFlags } from '../sync-flags.js';
+import { heapLimitInfo, onRelayedSignal, reexecWithHeapLimit } from '../heap-limit.js';
 
 /** Options as commander hands them over (strings; the config loader validates). */
 interface StartFlags {
@@ -38,6 +39,7 @@ interface StartFlags {
   mqttTlsHost?: string;
   mqttClientCerts?: string;
   httpPlainPort?: string;
+  heapMb?: string;
 }
 
 function hostPort(host: string, port: number): string {
@@ -72,6 +74,7 @@ export function registerStart(program: Command): void {
     .option('--mqtt-tls-host <host>', 'MQTT over TLS bind address (default: --mqtt-host)')
     .option('--mqtt-client-certs <mode>', 'off (default), optional or require: client certificates verified against --tls-ca; a CN that is a device id binds the connection to that device')
     .option('--http-plain-port <port>', 'with --tls-cert: also plain HTTP on 127.0.0.1 at this port (the API port speaks HTTPS)')
+    .option('--heap-mb <mb>', 'V8 old-space limit of the daemon, MB; start re-executes itself with it unless node already has a heap flag (default 160, 0 = V8 default)')
     .action(async (flags: StartFlags) => {
       let config;
       let sync;
@@ -81,6 +84,8 @@ export function registerStart(program: Command): void {
       } catch (err) {
         fail(err, 2);
       }
+      // V8 fixes its heap limit at process start: re-execute once with it (src/cli/heap-limit.ts).
+      await reexecWithHeapLimit(config.memory);
       // Loaded here, not at the top: `lmj-edge --help` and the data commands stay fast.
       const { startDaemon } = await import('../../gateway/daemon.js');
       const { createLogger } = await import('../../http/logger.js');
@@ -93,14 +98,19 @@ export function registerStart(program: Command): void {
         fail(err, 1);
       }
       const d = daemon;
-      let signals = 0;
+      // Signals received here and signals the launcher relayed (heap-limit.ts) are counted
+      // apart: one Ctrl-C reaches both processes and must count once.
+      let own = 0;
+      let relayed = 0;
+      let stopping = false;
       const onSignal = (sig: NodeJS.Signals): void => {
-        signals++;
-        if (signals > 1) {
+        if (Math.max(own, relayed) > 1) {
           // A second signal means "now": acks not yet sent are redelivered by clients.
           process.stderr.write(`lmj-edge: ${sig} again, exiting without draining\n`);
           process.exit(130);
         }
+        if (stopping) return;
+        stopping = true;
         log.info({ signal: sig }, 'signal received');
         d.stop().then(
           () => {
@@ -114,8 +124,16 @@ export function registerStart(program: Command): void {
           },
         );
       };
-      process.on('SIGTERM', onSignal);
-      process.on('SIGINT', onSignal);
+      const ownSignal = (sig: NodeJS.Signals): void => {
+        own++;
+        onSignal(sig);
+      };
+      process.on('SIGTERM', ownSignal);
+      process.on('SIGINT', ownSignal);
+      onRelayedSignal((sig, n) => {
+        relayed = Math.max(relayed, n);
+        onSignal(sig);
+      });
       if (d.mqtt !== undefined) {
         process.stdout.write(`mqtt listening on ${hostPort(d.mqtt.host, d.mqtt.port)}\n`);
         if (d.mqtt.tls !== undefined) process.stdout.write(`mqtts listening on ${hostPort(d.mqtt.tls.host, d.mqtt.tls.port)}\n`);
@@ -123,7 +141,7 @@ export function registerStart(program: Command): void {
       if (d.http.plainPort !== undefined) process.stdout.write(`http plain listening on 127.0.0.1:${d.http.plainPort}\n`);
       process.stdout.write(`http listening on ${hostPort(d.http.host, d.http.port)}\n`);
       const { codecInfo } = await import('../../codec/index.js');
-      const summary = startSummary(d, codecInfo());
+      const summary = startSummary(d, codecInfo(), heapLimitInfo());
       process.stdout.write(formatSummary(summary));
       log.info({ summary }, 'started');
       if (d.brokerUrl !== undefined) {

@@ -10,13 +10,6 @@ export const SERVICE_DEFAULT_MAX_OPEN = 1024;
 /** Descriptors beyond the pool and the MQTT sockets: HTTP clients, logs, the gateway's own stores, journal. */
 export const SERVICE_FD_HEADROOM = 512;
 
-/**
- * V8 old-space limit of the service's Node, MB. Without one, Node sizes old space from
- * the machine's memory (4 GiB here) and lets garbage pile up: an 8 s QoS 0 flood took
- * the heap to 171 MB with ~60 MB live. About 3x the live peak measured under floods.
- */
-export const DAEMON_OLD_SPACE_MB = 192;
-
 /** What the descriptor limit is derived from. */
 export interface FdSizing {
   /** Most device instances open at once. */
@@ -74,11 +67,13 @@ export function renderUnit(o: UnitOptions): string {
     '[Service]',
     'Type=simple',
     `User=${o.user}`,
-    // The heap limit makes V8 collect old-space garbage before RSS grows past the budget
-    // (docs/daemon.md, Memory); live data is bounded by the ingest queue's 64 MiB.
-    `ExecStart=${[o.node, `--max-old-space-size=${DAEMON_OLD_SPACE_MB}`, o.bin, 'start', '--config', o.configFile].map(word).join(' ')}`,
-    // SIGTERM drains: in-flight messages commit and get their PUBACKs before exit.
+    // No heap flag here: `start` applies the config's memory.heapMb itself (re-executing
+    // once), so the unit and a daemon started by hand cannot disagree (docs/daemon.md, Memory).
+    `ExecStart=${[o.node, o.bin, 'start', '--config', o.configFile].map(word).join(' ')}`,
+    // SIGTERM drains: in-flight messages commit and get their PUBACKs before exit. Only the
+    // launcher gets it (mixed); it relays it to the daemon once. SIGKILL at the timeout hits both.
     'KillSignal=SIGTERM',
+    'KillMode=mixed',
     'TimeoutStopSec=60',
     'Restart=on-failure',
     'RestartSec=2',

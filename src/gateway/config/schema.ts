@@ -145,6 +145,13 @@ export interface GatewayConfig {
     /** Per-device overrides (config file only), by device id. */
     devices: Record<string, RetentionOverride>;
   };
+  /** The daemon's V8 heap limit, applied by `lmj-edge start` re-executing itself (src/cli/heap-limit.ts). */
+  memory: {
+    /** `--max-old-space-size`, MB (0 = V8's default, sized from the machine's memory). */
+    heapMb: number;
+    /** `--max-semi-space-size`, MB (0 = V8's default). */
+    semiSpaceMb: number;
+  };
 }
 
 /** A device's retention override in the config file: the keys given replace the defaults. */
@@ -235,7 +242,18 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'sync.upstreamCa', env: 'LMJ_EDGE_UPSTREAM_CA', flag: 'upstreamCa', kind: 'path', optional: true },
   { key: 'http.plainPort', env: 'LMJ_EDGE_HTTP_PLAIN_PORT', flag: 'httpPlainPort', kind: 'port', optional: true },
   { key: 'mqtt.clientCerts', env: 'LMJ_EDGE_MQTT_CLIENT_CERTS', flag: 'mqttClientCerts', kind: 'enum', values: ['off', 'optional', 'require'] },
+  // 0 leaves the limit to V8 (and `lmj-edge start` runs without re-executing itself).
+  { key: 'memory.heapMb', env: 'LMJ_EDGE_HEAP_MB', flag: 'heapMb', kind: 'int', min: 0, max: 65_536 },
+  { key: 'memory.semiSpaceMb', env: 'LMJ_EDGE_SEMI_SPACE_MB', kind: 'int', min: 0, max: 256 },
 ];
+
+/**
+ * Default old-space limit of the daemon, MB, sized for a Pi: the ingest bounds keep live
+ * data well below it (docs/daemon.md, *Memory*), and V8 collects before RSS grows past it.
+ */
+export const DEFAULT_HEAP_MB = 160;
+/** Default semi-space size, MB: V8's 16 MB default holds more young garbage than a Pi can spare. */
+export const DEFAULT_SEMI_SPACE_MB = 8;
 
 /** Default data directory: system-wide when root, per-user otherwise. */
 export function defaultDataDir(): string {
@@ -288,5 +306,6 @@ export function defaultConfig(): GatewayConfig {
     tls: { cert: undefined, key: undefined, ca: undefined, handshakeTimeoutMs: DEFAULT_HANDSHAKE_TIMEOUT_MS },
     // Nothing is removed unless configured; a run per hour when it is.
     retention: { maxAgeSeconds: 0, maxBytes: 0, dropUnsynced: false, intervalSeconds: 3600, batchReadings: 500, dutyPercent: DEFAULT_DUTY_PERCENT, devices: {} },
+    memory: { heapMb: DEFAULT_HEAP_MB, semiSpaceMb: DEFAULT_SEMI_SPACE_MB },
   };
 }

@@ -6,9 +6,12 @@
  *
  * External (→ real mosquitto → daemon): the broker's Receive Maximum bounds only QoS 1,
  * so the daemon stops reading its broker connection at `mqtt.maxInFlight` messages in
- * flight (the pause counter moves). Embedded: a client's next socket read waits for the
+ * flight (the pause counter moves), and its anonymous RSS (sampled from /proc while the
+ * flood runs; the daemon has its default heap limit) stays under 200 MB: without the
+ * pause it grew by ~100 MB per second of flood. Embedded: a client's next socket read waits for the
  * results of its last one, so each connection has one read in flight and nothing is shed.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { qos0Flood } from '../../../bench/lib/qos0-flood.js';
@@ -30,10 +33,22 @@ function metric(text: string, series: string): number {
   return line === undefined ? Number.NaN : Number(line.slice(series.length + 1));
 }
 
-/** Floods `port` for 3 s while polling /healthz back to back; returns every `inFlight` seen and the metrics after. */
-async function floodWatching(d: DaemonProcess, port: number): Promise<{ published: number; seen: number[]; metrics: string }> {
+/** The daemon's anonymous RSS, MB (heap and native memory; file-backed map pages excluded). */
+function rssAnonMb(pid: number): number {
+  const kb = /RssAnon:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  expect(kb).toBeDefined();
+  return Number(kb) / 1024;
+}
+
+/**
+ * Floods `port` for 3 s while polling /healthz back to back and sampling the daemon's
+ * anonymous RSS every 100 ms; returns every `inFlight` seen, the RSS samples and the metrics after.
+ */
+async function floodWatching(d: DaemonProcess, port: number): Promise<{ published: number; seen: number[]; rss: number[]; metrics: string }> {
   let flooding = true;
   const seen: number[] = [];
+  const rss: number[] = [rssAnonMb(d.proc.pid!)];
+  const sampler = setInterval(() => rss.push(rssAnonMb(d.proc.pid!)), 100);
   const poll = (async () => {
     while (flooding) {
       // No answer within 10 s rejects the poll, and the test with it.
@@ -44,8 +59,13 @@ async function floodWatching(d: DaemonProcess, port: number): Promise<{ publishe
   })();
   const flood = await qos0Flood({ port, clients: CLIENTS, durationMs: 3000 });
   flooding = false;
+  clearInterval(sampler);
+  rss.push(rssAnonMb(d.proc.pid!));
   await poll;
-  return { published: flood.published, seen, metrics: await getText(d.httpUrl, '/metrics') };
+  // The device list waits until every journaled (accepted) message is applied: "stored"
+  // then counts what the flood got in, however little CPU the daemon had meanwhile.
+  await getText(d.httpUrl, '/devices?limit=1');
+  return { published: flood.published, seen, rss, metrics: await getText(d.httpUrl, '/metrics') };
 }
 
 /** SIGTERM must exit 0 within 30 s: the drain covers the bounded window, not everything sent. */
@@ -55,14 +75,16 @@ async function expectQuickExit(d: DaemonProcess): Promise<void> {
 }
 
 describe('the daemon under a QoS 0 flood', () => {
-  it('external: pauses its broker connection at the in-flight bound; /healthz answers; SIGTERM exits 0', async () => {
+  it('external: pauses its broker connection at the in-flight bound; RSS stays bounded; /healthz answers; SIGTERM exits 0', async () => {
     const bound = 2000;
     const dir = tmpDir();
     const mq = await startMosquitto(join(dir, 'mq'));
     onTestFinished(() => mq.stop());
     const d = await startDaemon({ dataDir: join(dir, 'data'), broker: mq.url, env: { LMJ_EDGE_MQTT_MAX_IN_FLIGHT: String(bound) } });
-    const { published, seen, metrics } = await floodWatching(d, mq.port);
+    const { published, seen, rss, metrics } = await floodWatching(d, mq.port);
     expect(published).toBeGreaterThan(bound * 5);
+    expect(rss.length).toBeGreaterThan(2);
+    expect(Math.max(...rss)).toBeLessThan(200);
     expect(seen.length).toBeGreaterThan(0);
     expect(Math.max(...seen)).toBeGreaterThan(0);
     expect(Math.max(...seen)).toBeLessThanOrEqual(bound + ONE_READ);

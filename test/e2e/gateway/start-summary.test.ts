@@ -1,12 +1,27 @@
 /**
  * `lmj-edge start` prints a short summary once up (listeners, data dir, codec and why,
- * durability, upstream, dashboard URL) and logs the same fields as one JSON `started` line.
+ * durability, upstream, dashboard URL, heap limit) and logs the same fields as one JSON
+ * `started` line.
+ *
+ * The heap limit (src/cli/heap-limit.ts): started without a heap flag, `start` re-executes
+ * itself with memory.heapMb / memory.semiSpaceMb, so the daemon (the pid in its log lines)
+ * is the launcher's child and reports the V8 `heap_size_limit` a node started with those
+ * flags has; SIGTERM to the launcher drains the daemon and exits 0; a SIGKILLed launcher
+ * takes the daemon with it. A heap flag given to node (NODE_OPTIONS) wins: no re-exec.
  */
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
 import { tmpDir } from '../../helpers/tmp-dir.js';
 
 const CODEC = process.env['LMJ_CODEC'] === 'portable' ? 'portable' : 'native';
+
+/** V8's heap_size_limit (MB, rounded) of a node started with `flags`. */
+function heapLimitOf(flags: string[]): number {
+  const r = spawnSync(process.execPath, [...flags, '-p', 'Math.round(require("v8").getHeapStatistics().heap_size_limit / 1048576)'], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+  expect(r.status).toBe(0);
+  return Number(r.stdout.trim());
+}
 
 /** Resolves once both the text summary and the JSON `started` log line are out. */
 async function summaryOf(d: DaemonProcess): Promise<{ text: string; logged: Record<string, unknown> }> {
@@ -22,13 +37,14 @@ async function summaryOf(d: DaemonProcess): Promise<{ text: string; logged: Reco
   });
   const line = d.stderr().split('\n').find((l) => l.includes('"msg":"started"'));
   expect(line).toBeDefined();
-  return { text: d.stdout(), logged: (JSON.parse(line!) as { summary: Record<string, unknown> }).summary };
+  const parsed = JSON.parse(line!) as { pid: number; summary: Record<string, unknown> };
+  return { text: d.stdout(), logged: { ...parsed.summary, pid: parsed.pid } };
 }
 
 describe('start summary', () => {
   it('names listeners, data dir, codec, durability, upstream and the dashboard URL, in text and in the JSON log', async () => {
     const data = tmpDir();
-    const d = await startDaemon({ dataDir: data, args: ['--durability', 'fast'], env: { LMJ_EDGE_LOG_LEVEL: 'info', LMJ_CODEC: CODEC } });
+    const d = await startDaemon({ dataDir: data, args: ['--durability', 'fast'], env: { LMJ_EDGE_LOG_LEVEL: 'info', LMJ_CODEC: CODEC }, reexec: true });
     const { text, logged } = await summaryOf(d);
     expect(text).toContain('lmj-edge started\n');
     expect(text).toContain(`  mqtt:       127.0.0.1:${d.mqttPort} (embedded broker, plain TCP, no TLS, no auth)\n`);
@@ -38,12 +54,42 @@ describe('start summary', () => {
     expect(text).toMatch(new RegExp(`\\n  codec:      ${CODEC} \\(`));
     expect(text).toContain('  durability: fast (a power cut may lose acknowledged readings)\n');
     expect(text).toContain('  upstream:   none\n');
+    // The defaults (memory.heapMb 160, memory.semiSpaceMb 8), applied by re-executing.
+    const limit = heapLimitOf(['--max-old-space-size=160', '--max-semi-space-size=8']);
+    expect(limit).toBeLessThan(heapLimitOf([]));
+    expect(text).toContain(`  memory:     V8 heap limit ${limit} MB (memory.heapMb 160, memory.semiSpaceMb 8)\n`);
+    expect(logged.pid).not.toBe(d.proc.pid);
     expect(logged).toMatchObject({ dataDir: data, upstream: 'none', dashboard: `http://127.0.0.1:${d.httpPort}/` });
     expect(String(logged.codec)).toMatch(new RegExp(`^${CODEC} `));
     // The dashboard really is where the summary says.
     const page = await fetch(String(logged.dashboard));
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toContain('text/html');
+    // The launcher relays SIGTERM: the daemon drains and the launcher exits with its code.
+    expect(await d.kill('SIGTERM')).toBe(0);
+  });
+
+  it('applies memory.heapMb from the environment; a SIGKILLed launcher takes the daemon with it', async () => {
+    const d = await startDaemon({ dataDir: tmpDir(), env: { LMJ_EDGE_LOG_LEVEL: 'info', LMJ_EDGE_HEAP_MB: '96' }, reexec: true });
+    const { text, logged } = await summaryOf(d);
+    expect(text).toContain(`  memory:     V8 heap limit ${heapLimitOf(['--max-old-space-size=96', '--max-semi-space-size=8'])} MB (memory.heapMb 96, memory.semiSpaceMb 8)\n`);
+    expect(logged.pid).not.toBe(d.proc.pid);
+    // stdio closes once every process holding it exited: the launcher and the daemon.
+    const closed = new Promise<void>((r) => d.proc.once('close', () => r()));
+    expect(await d.kill('SIGKILL')).toBe('SIGKILL');
+    await closed;
+    const refused = await fetch(`${d.httpUrl}/healthz`).then(
+      () => 'answered',
+      (err: unknown) => ((err as { cause?: { code?: string } }).cause?.code ?? 'other'),
+    );
+    expect(refused).toBe('ECONNREFUSED');
+  });
+
+  it('keeps a heap flag given to node (NODE_OPTIONS) and does not re-execute', async () => {
+    const d = await startDaemon({ dataDir: tmpDir(), env: { LMJ_EDGE_LOG_LEVEL: 'info', NODE_OPTIONS: '--max-old-space-size=100' }, reexec: true });
+    const { text, logged } = await summaryOf(d);
+    expect(text).toContain(`  memory:     V8 heap limit ${heapLimitOf(['--max-old-space-size=100'])} MB (set by a heap flag given to node; memory.heapMb not applied)\n`);
+    expect(logged.pid).toBe(d.proc.pid);
     expect(await d.kill('SIGTERM')).toBe(0);
   });
 });

@@ -73,7 +73,9 @@ describe('lmj-edge install-service', () => {
     expect(nofile).toBe(1024 * 3 + 10_000 + 512);
     expect(field(unit, 'LimitNOFILE')).toEqual([String(nofile)]);
     expect(field(unit, 'User')).toEqual([user]);
-    expect(field(unit, 'ExecStart')).toEqual([`${process.execPath} --max-old-space-size=192 ${join(ROOT, 'bin', 'lmj-edge.js')} start --config ${config}`]);
+    // The heap limit comes from the config (memory.heapMb), applied by `start` itself.
+    expect(field(unit, 'ExecStart')).toEqual([`${process.execPath} ${join(ROOT, 'bin', 'lmj-edge.js')} start --config ${config}`]);
+    expect(field(unit, 'KillMode')).toEqual(['mixed']);
     expect(field(unit, 'ReadWritePaths')).toEqual([data]);
     for (const [k, val] of [['ProtectSystem', 'strict'], ['ProtectHome', 'yes'], ['PrivateTmp', 'yes'], ['NoNewPrivileges', 'yes'], ['Restart', 'on-failure']]) {
       expect(field(unit, k!), k).toEqual([val]);
