@@ -12,7 +12,8 @@
  * the instance whose device has waited longest, i.e. the one it needs next.
  *
  * The cap counts each instance's peak descriptors (a `fast` instance's flush briefly
- * holds one more). If the process still runs out of descriptors (EMFILE/ENFILE —
+ * holds one more), and each exclusive hold as one instance (its holder opens the files:
+ * compaction, the device-apply worker). If the process still runs out of descriptors (EMFILE/ENFILE —
  * sockets, other files), an open closes an idle instance and retries a few times
  * before it fails with DEVICE_UNAVAILABLE; retries are counted in `fdRetries`.
  */
@@ -182,8 +183,9 @@ class Pool implements DevicePool {
       const failure = this.failures.get(id);
       if (failure !== undefined && failure.until > Date.now()) throw failure.error;
       if (!create && !this.exists(id)) throw new LmjError('NOT_FOUND', `unknown device ${id}`, { details: { deviceId: id } });
-      if (this.entries.size >= this.maxOpen) {
+      if (this.entries.size + this.exclusives.size >= this.maxOpen) {
         // Closing entries still hold their fds: open only once one has really closed.
+        // An exclusive hold counts too: its holder opens the files (compaction, the apply worker).
         const closing = this.evictOne() ?? this.anyClosing();
         if (closing !== undefined) {
           await closing;
@@ -222,7 +224,7 @@ class Pool implements DevicePool {
 
   /** True when a waiter could make progress now: a free slot, an idle instance, or a close under way. */
   private hasRoom(): boolean {
-    if (this.closed || this.entries.size < this.maxOpen) return true;
+    if (this.closed || this.entries.size + this.exclusives.size < this.maxOpen) return true;
     for (const e of this.entries.values()) if (e.refs === 0 || e.closing !== undefined) return true;
     return false;
   }
@@ -351,6 +353,8 @@ class Pool implements DevicePool {
     } finally {
       this.exclusives.delete(id);
       done();
+      // The hold's slot under the cap is free again.
+      this.wake();
     }
   }
 
