@@ -105,7 +105,7 @@ export class ApplyWorker {
       const reply = await this.send(target, dir, deviceId, records);
       if (!reply.ok) throw fromWire(reply.error);
       return { outcomes: reply.outcomes, entry: reply.entry };
-    });
+    }, { opensInstance: true });
   }
 
   private send(target: ApplyTarget, dir: string, deviceId: string, records: readonly GroupRecord[]): Promise<ApplyReply> {

@@ -28,7 +28,7 @@ import { assertDeviceId } from '../device-id.js';
 import { devicesDir } from '../layout.js';
 import { deviceMessage } from './device-message.js';
 import { deriveMaxOpen, fdsPerInstance, softFdLimit } from './fd-budget.js';
-import type { AcquireOptions, DevicePool, PoolOptions, PoolStats } from './types.js';
+import type { AcquireOptions, DevicePool, ExclusiveOptions, PoolOptions, PoolStats } from './types.js';
 
 /** Opens of one acquisition that may hit the fd limit before the failure is reported. */
 const MAX_FD_RETRIES = 8;
@@ -331,7 +331,7 @@ class Pool implements DevicePool {
     if (entry !== undefined && entry.refs === 0 && entry.closing === undefined) void this.closeEntry(entry);
   }
 
-  async exclusive<T>(deviceId: string, fn: (dir: string) => Promise<T>): Promise<T> {
+  async exclusive<T>(deviceId: string, fn: (dir: string) => Promise<T>, options: ExclusiveOptions = {}): Promise<T> {
     const id = assertDeviceId(deviceId);
     for (let held = this.exclusives.get(id); held !== undefined; held = this.exclusives.get(id)) await held;
     if (this.closed) throw new LmjError('SHUTTING_DOWN', 'the device pool is closed');
@@ -347,6 +347,10 @@ class Pool implements DevicePool {
       // fn works on the files directly (compaction opens them): recorded like an open, and
       // left open in the record when fn fails (the files stay suspect for the next start).
       this.options.inUse?.opened(id);
+      if (options.opensInstance === true) {
+        this.counters.opens++;
+        this.hook('open', id);
+      }
       const result = await fn(this.pathOf(id));
       this.options.inUse?.closed(id);
       return result;
