@@ -344,8 +344,12 @@ class Pool implements DevicePool {
         else await new Promise<void>((resolve) => this.idleWaiters.set(id, [...(this.idleWaiters.get(id) ?? []), resolve]));
       }
       this.checkQuarantine(id);
-      // fn works on the files directly (compaction opens them): recorded like an open, and
-      // left open in the record when fn fails (the files stay suspect for the next start).
+      // fn works on the files directly (compaction, the apply worker open them): recorded
+      // like an open, and left open in the record when fn fails (the files stay suspect for
+      // the next start). Made durable off the event loop (a worker group per device commit
+      // would otherwise put a synchronous fdatasync on the main thread each time).
+      const recording = this.options.inUse?.record(id);
+      if (recording !== undefined) await recording;
       this.options.inUse?.opened(id);
       if (options.opensInstance === true) {
         this.counters.opens++;
