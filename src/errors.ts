@@ -154,6 +154,8 @@ export const ERROR_CODES = {
   UPSTREAM_TLS: { errno: -33725, httpStatus: 502, message: 'the upstream TLS handshake failed (certificate not trusted, expired or for another name)' },
   // Retention and compaction (-33610…).
   COMPACTION_FAILED: { errno: -33610, httpStatus: 500, message: 'the compaction copy failed; the old instance is kept' },
+  // The device-apply worker (-33650…).
+  APPLY_WORKER_LOST: { errno: -33650, httpStatus: 503, message: 'the device-apply worker ended before answering; the records stay in the journal and are applied again' },
   // Native reading scan (-33660…).
   SCAN_FAILED: { errno: -33660, httpStatus: 500, message: 'native reading scan failed (LMDB cursor error)' },
   // Native member writes (-33630…).

@@ -158,7 +158,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
     codec,
     topics: config.topics,
     batch: { maxDelayMs: config.commitWindowMs },
-    ...(config.ingest.journal ? { journal: { maxBytes: config.ingest.journalMaxBytes, applyInFlight: config.ingest.applyInFlight } } : {}),
+    ...(config.ingest.journal ? { journal: { maxBytes: config.ingest.journalMaxBytes, applyInFlight: config.ingest.applyInFlight, applyWorker: config.ingest.applyWorker } } : {}),
     ...(config.maxOpenInstances > 0 ? { pool: { maxOpen: config.maxOpenInstances } } : {}),
     hooks: metrics.ingestHooks({
       result: (r) => {

@@ -62,6 +62,7 @@ export function registerStart(program: Command): void {
     .option('--broker <url>', 'external broker mode: subscribe to mqtt://host:port instead of running the embedded broker')
     .option('--durability <mode>', 'safe (fsync before ack, default) or fast')
     .option('--journal <on|off>', 'ack after the write-ahead journal fdatasync, apply to devices afterwards (default on)')
+    .option('--apply-worker <on|off>', 'journal on: apply to the devices in a worker thread (default off)')
     .option('--min-free-bytes <bytes>', 'stop acking below this much free space in the data dir (default 16777216)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default info)')
     .option('--query-max-rows <n>', 'most rows in one POST /query answer (default 10000)')

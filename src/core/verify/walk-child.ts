@@ -11,6 +11,7 @@
  */
 import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
+import * as lmdb from 'lmdb';
 import { closeHandles, DEFAULT_MAP_SIZE, openHandles, type LmdbDb } from '../lmdb-env.js';
 import { badKey } from './key-shape.js';
 
@@ -100,6 +101,29 @@ function walkSet(db: LmdbDb): { entries: number; bytes: number } | string {
   return { entries: n, bytes };
 }
 
+/**
+ * True when the environment never committed more than its creation: no named database and
+ * no transaction at all (lastTxnId 0), or only an empty `main` from the first one (the
+ * engine creates `main`, then `set`, one transaction each). Anything else without both
+ * databases is damage.
+ */
+function creationCutOff(dir: string): boolean {
+  let root: LmdbDb | undefined;
+  try {
+    root = lmdb.open(dir, { noSubdir: false, readOnly: true, maxDbs: 4, encoding: 'binary', keyEncoding: 'binary', compression: false, cache: false, useVersions: false, overlappingSync: false, safeRestore: false, remapChunks: false } as never) as unknown as LmdbDb;
+    const txn = (root as unknown as { env: { info(): { lastTxnId: number } } }).env.info().lastTxnId;
+    const names = [...root.getKeys({})].map((k) => Buffer.from(k).toString('latin1'));
+    if (names.length === 0) return txn === 0;
+    if (names.length !== 1 || names[0] !== 'main' || txn !== 1) return false;
+    const main = (root as unknown as { openDB(n: string, o: object): LmdbDb | undefined }).openDB('main', { keyEncoding: 'binary', encoding: 'binary', compression: false, cache: false, useVersions: false, create: false });
+    return main !== undefined && main.getStats().entryCount === 0;
+  } catch {
+    return false;
+  } finally {
+    void root?.close().catch(() => undefined);
+  }
+}
+
 async function walk(dir: string): Promise<void> {
   const tell = (m: Record<string, unknown>): void => say({ ...m, dir });
   tell({ type: 'begin' });
@@ -113,6 +137,9 @@ async function walk(dir: string): Promise<void> {
   try {
     h = openHandles(dir, 'safe', DEFAULT_MAP_SIZE, true);
   } catch (err) {
+    // A kill between creating data.mdb and committing the named databases leaves an empty
+    // instance, not a damaged one: the next open creates them.
+    if (creationCutOff(dir)) return tell({ type: 'ok', main: 0, set: 0, bytes: 0 });
     // data.mdb is there and readable, so failing to find the databases means its pages are bad.
     tell({ type: 'corrupt', reason: (err as Error).message });
     return;

@@ -12,7 +12,8 @@
  * the instance whose device has waited longest, i.e. the one it needs next.
  *
  * The cap counts each instance's peak descriptors (a `fast` instance's flush briefly
- * holds one more). If the process still runs out of descriptors (EMFILE/ENFILE —
+ * holds one more), and each exclusive hold as one instance (its holder opens the files:
+ * compaction, the device-apply worker). If the process still runs out of descriptors (EMFILE/ENFILE —
  * sockets, other files), an open closes an idle instance and retries a few times
  * before it fails with DEVICE_UNAVAILABLE; retries are counted in `fdRetries`.
  */
@@ -27,7 +28,7 @@ import { assertDeviceId } from '../device-id.js';
 import { devicesDir } from '../layout.js';
 import { deviceMessage } from './device-message.js';
 import { deriveMaxOpen, fdsPerInstance, softFdLimit } from './fd-budget.js';
-import type { AcquireOptions, DevicePool, PoolOptions, PoolStats } from './types.js';
+import type { AcquireOptions, DevicePool, ExclusiveOptions, PoolOptions, PoolStats } from './types.js';
 
 /** Opens of one acquisition that may hit the fd limit before the failure is reported. */
 const MAX_FD_RETRIES = 8;
@@ -182,8 +183,9 @@ class Pool implements DevicePool {
       const failure = this.failures.get(id);
       if (failure !== undefined && failure.until > Date.now()) throw failure.error;
       if (!create && !this.exists(id)) throw new LmjError('NOT_FOUND', `unknown device ${id}`, { details: { deviceId: id } });
-      if (this.entries.size >= this.maxOpen) {
+      if (this.entries.size + this.exclusives.size >= this.maxOpen) {
         // Closing entries still hold their fds: open only once one has really closed.
+        // An exclusive hold counts too: its holder opens the files (compaction, the apply worker).
         const closing = this.evictOne() ?? this.anyClosing();
         if (closing !== undefined) {
           await closing;
@@ -222,7 +224,7 @@ class Pool implements DevicePool {
 
   /** True when a waiter could make progress now: a free slot, an idle instance, or a close under way. */
   private hasRoom(): boolean {
-    if (this.closed || this.entries.size < this.maxOpen) return true;
+    if (this.closed || this.entries.size + this.exclusives.size < this.maxOpen) return true;
     for (const e of this.entries.values()) if (e.refs === 0 || e.closing !== undefined) return true;
     return false;
   }
@@ -329,7 +331,7 @@ class Pool implements DevicePool {
     if (entry !== undefined && entry.refs === 0 && entry.closing === undefined) void this.closeEntry(entry);
   }
 
-  async exclusive<T>(deviceId: string, fn: (dir: string) => Promise<T>): Promise<T> {
+  async exclusive<T>(deviceId: string, fn: (dir: string) => Promise<T>, options: ExclusiveOptions = {}): Promise<T> {
     const id = assertDeviceId(deviceId);
     for (let held = this.exclusives.get(id); held !== undefined; held = this.exclusives.get(id)) await held;
     if (this.closed) throw new LmjError('SHUTTING_DOWN', 'the device pool is closed');
@@ -342,15 +344,25 @@ class Pool implements DevicePool {
         else await new Promise<void>((resolve) => this.idleWaiters.set(id, [...(this.idleWaiters.get(id) ?? []), resolve]));
       }
       this.checkQuarantine(id);
-      // fn works on the files directly (compaction opens them): recorded like an open, and
-      // left open in the record when fn fails (the files stay suspect for the next start).
+      // fn works on the files directly (compaction, the apply worker open them): recorded
+      // like an open, and left open in the record when fn fails (the files stay suspect for
+      // the next start). Made durable off the event loop (a worker group per device commit
+      // would otherwise put a synchronous fdatasync on the main thread each time).
+      const recording = this.options.inUse?.record(id);
+      if (recording !== undefined) await recording;
       this.options.inUse?.opened(id);
+      if (options.opensInstance === true) {
+        this.counters.opens++;
+        this.hook('open', id);
+      }
       const result = await fn(this.pathOf(id));
       this.options.inUse?.closed(id);
       return result;
     } finally {
       this.exclusives.delete(id);
       done();
+      // The hold's slot under the cap is free again.
+      this.wake();
     }
   }
 

@@ -40,6 +40,15 @@ export interface AcquireOptions {
   create?: boolean;
 }
 
+/** How an exclusive hold is used. */
+export interface ExclusiveOptions {
+  /**
+   * The holder opens the instance to use it like the pool would (the device-apply worker):
+   * the hold counts as an open (`opens`, the `open` hook), so open rates stay comparable.
+   */
+  opensInstance?: boolean;
+}
+
 /** Pool counters. */
 export interface PoolStats {
   /** Gauge: instances open now. */
@@ -90,7 +99,7 @@ export interface DevicePool {
    * instance is closed, `fn(dir)` runs with nothing open on it (compaction swaps the
    * files), then queued uses reopen it. SHUTTING_DOWN after `close()`.
    */
-  exclusive<T>(deviceId: string, fn: (dir: string) => Promise<T>): Promise<T>;
+  exclusive<T>(deviceId: string, fn: (dir: string) => Promise<T>, options?: ExclusiveOptions): Promise<T>;
   /**
    * Quarantines a device whose instance failed verification: never opened again
    * (uses and exclusive holds throw DEVICE_UNAVAILABLE, reason QUARANTINED) until its

@@ -86,6 +86,8 @@ export interface GatewayConfig {
     journalMaxBytes: number;
     /** Device commits in flight while applying the journal. */
     applyInFlight: number;
+    /** Journal on: device commits in a worker thread instead of the main thread (docs/journal.md, *Apply worker*). */
+    applyWorker: boolean;
   };
   /** Bounds of `POST /query` (docs/query.md, Limits); a request may only lower them. */
   query: {
@@ -216,6 +218,7 @@ export const SETTINGS: readonly Setting[] = [
   // At least two 32 MiB segments (the journal's own rule).
   { key: 'ingest.journalMaxBytes', env: 'LMJ_EDGE_INGEST_JOURNAL_MAX_BYTES', kind: 'int', min: 64 * 1024 * 1024, max: Number.MAX_SAFE_INTEGER },
   { key: 'ingest.applyInFlight', env: 'LMJ_EDGE_INGEST_APPLY_IN_FLIGHT', kind: 'int', min: 1, max: 64 },
+  { key: 'ingest.applyWorker', env: 'LMJ_EDGE_INGEST_APPLY_WORKER', flag: 'applyWorker', kind: 'bool' },
   { key: 'query.maxRows', env: 'LMJ_EDGE_QUERY_MAX_ROWS', flag: 'queryMaxRows', kind: 'int', min: 1, max: 10_000_000 },
   { key: 'query.timeoutMs', env: 'LMJ_EDGE_QUERY_TIMEOUT_MS', flag: 'queryTimeout', kind: 'int', min: 1, max: 3_600_000 },
   { key: 'query.maxScanned', env: 'LMJ_EDGE_QUERY_MAX_SCANNED', kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER },
@@ -299,7 +302,7 @@ export function defaultConfig(): GatewayConfig {
     maxOpenInstances: 0,
     commitWindowMs: 2,
     // On by default: acks after one journal fdatasync per group (docs/journal.md; SIGKILL and power-cut tested).
-    ingest: { journal: true, journalMaxBytes: 512 * 1024 * 1024, applyInFlight: 4 },
+    ingest: { journal: true, journalMaxBytes: 512 * 1024 * 1024, applyInFlight: 4, applyWorker: false },
     query: { maxRows: 10_000, timeoutMs: 30_000, maxScanned: 50_000_000, maxGroups: 100_000 },
     storage: { minFreeBytes: 16 * 1024 * 1024, checkIntervalMs: 1000 },
     sync: { upstream: undefined, token: undefined, gatewayId: undefined, outboxBudget: 256 * 1024 * 1024, outboxPolicy: 'backpressure', upstreamCa: undefined },

@@ -20,7 +20,8 @@ import { LmjError, isLmjError } from '../../errors.js';
 import { deferFlat, flattenDeferred, type DeferredInput } from './apply-deferred.js';
 import { pickDevices, type ApplyOrderLimits, type Waiting } from './apply-order.js';
 import type { Journal, Position } from '../journal/index.js';
-import { MESSAGE_CODES, applyWork, asDeviceError, resultOf, type ApplyInput, type CommitContext } from './commit.js';
+import { commitInWorker, commitOnMain } from './apply-commit.js';
+import { MESSAGE_CODES, asDeviceError, type ApplyInput, type CommitContext } from './commit.js';
 import type { CommitBatchInfo, InboundMessage, IngestResult } from './types.js';
 
 
@@ -306,18 +307,22 @@ export class DeviceApplier {
 
   /**
    * Applies one device's items, dead-letters what failed, then marks them applied. Never
-   * rejects; resolves true when the disk was full and the items are to be tried again.
+   * rejects; resolves true when the disk was full or the apply worker was lost, and the
+   * items are to be tried again.
    */
   private async applyDevice(deviceId: string, items: readonly ApplyItem[]): Promise<boolean> {
     const failed: { item: ApplyItem; error: LmjError }[] = [];
     const ok: ApplyItem[] = [];
-    for (const it of flattenDeferred(this.ctx, items)) {
+    // The worker flattens the journaled payloads itself: nothing is flattened here then.
+    for (const it of this.ctx.applyWorker === undefined ? flattenDeferred(this.ctx, items) : items) {
       if (it.input instanceof LmjError) failed.push({ item: it, error: it.input });
       else ok.push(it);
     }
     const outcome = await this.commit(deviceId, ok);
+    // A lost worker is the gateway's state, like a full disk, but retried during the replay too.
+    if (outcome === 'worker-lost' && !this.closing) return true;
     if (outcome === 'disk-full' && this.retrying && !this.closing) return true;
-    if (outcome === 'retry-later' || outcome === 'disk-full') {
+    if (outcome === 'retry-later' || outcome === 'disk-full' || outcome === 'worker-lost') {
       this.held.add(deviceId);
       return false;
     }
@@ -329,25 +334,27 @@ export class DeviceApplier {
   }
 
   /**
-   * One durable device commit of `items`; returns the items that failed for good,
-   * 'retry-later' when the pipeline is shutting down (the journal replays them at start),
-   * or 'disk-full' (tried again once there is space).
+   * One durable device commit of `items` (on this thread, or in the apply worker); returns
+   * the items that failed for good, 'retry-later' when the pipeline is shutting down (the
+   * journal replays them at start), 'disk-full' (tried again once there is space) or
+   * 'worker-lost' (the apply worker ended first; tried again in a new one).
    */
-  private async commit(deviceId: string, items: readonly ApplyItem[]): Promise<{ item: ApplyItem; error: LmjError }[] | 'retry-later' | 'disk-full'> {
+  private async commit(deviceId: string, items: readonly ApplyItem[]): Promise<{ item: ApplyItem; error: LmjError }[] | 'retry-later' | 'disk-full' | 'worker-lost'> {
     if (items.length === 0) return [];
-    // Flattened by flattenDeferred before the commit.
-    const inputs = items.map((it) => it.input as ApplyInput);
     try {
-      const done = await this.ctx.pool.use(deviceId, (store) => store.writeAsync((txn) => applyWork(txn, deviceId, inputs)), { create: true });
-      this.ctx.registry.update([done.entry]);
+      const worker = this.ctx.applyWorker;
+      const done = worker === undefined ? await commitOnMain(this.ctx, deviceId, items) : await commitInWorker(this.ctx, worker, deviceId, items);
       const now = performance.now();
       const first = items.reduce((m, it) => Math.min(m, it.acceptedAt ?? now), now);
       this.opts.onCommit({ devices: 1, messages: items.length, latencyMs: now - first });
+      const refused: { item: ApplyItem; error: LmjError }[] = [];
       items.forEach((it, i) => {
+        const r = done.results[i];
+        if (r instanceof LmjError) return void refused.push({ item: it, error: r });
         if (it.acceptedAt !== undefined) this.opts.onLag(now - it.acceptedAt);
-        this.opts.onResult(resultOf(deviceId, done.outcomes[i] ?? null, done.entry.readings), it.msg);
+        if (r !== undefined) this.opts.onResult(r, it.msg);
       });
-      return [];
+      return refused;
     } catch (err) {
       if (isLmjError(err) && MESSAGE_CODES.has(err.code)) {
         if (items.length === 1) return [{ item: items[0] as ApplyItem, error: err }];
@@ -359,6 +366,10 @@ export class DeviceApplier {
           failed.push(...r);
         }
         return failed;
+      }
+      if (isLmjError(err, 'APPLY_WORKER_LOST')) {
+        this.ctx.onError(err, (items[0] as ApplyItem).msg, deviceId);
+        return 'worker-lost';
       }
       const error = asDeviceError(err, deviceId);
       // Acked already and durable in the journal: a full disk or a shutdown is the gateway's

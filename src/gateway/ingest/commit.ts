@@ -6,18 +6,19 @@
  * one broken device never affects the others.
  */
 import type { Codec, Flattened, FlattenLimits } from '../../codec/types.js';
-import type { WriteTxn } from '../../core/types.js';
-import { applyMetaTo, applyReadingsTo } from '../../core/telemetry/apply.js';
+import { applyWork, type ApplyInput } from '../../core/telemetry/apply-group.js';
 import { messageIdentity } from '../../core/telemetry/identity.js';
-import { ensureRoot } from '../../core/telemetry/root.js';
-import type { ApplyOutcome, ReadingInput } from '../../core/telemetry/types.js';
+import type { ApplyOutcome } from '../../core/telemetry/types.js';
 import { LmjError, isLmjError, type ErrorCode } from '../../errors.js';
 import { isDiskError } from '../disk-guard.js';
 import type { DeadLetterStore, NewDeadLetter } from '../dead-letters.js';
+import type { ApplyTarget, ApplyWorker } from '../../devices/apply-worker/index.js';
 import type { DevicePool } from '../../devices/pool/types.js';
 import type { TopicParser } from '../topics.js';
 import type { DeviceListEntry, DeviceRegistry } from '../../devices/registry.js';
 import type { InboundMessage, IngestResult } from './types.js';
+
+export { applyWork, type ApplyInput };
 
 /** A submitted message waiting for its group commit. */
 export interface Pending {
@@ -40,6 +41,8 @@ export interface CommitContext {
   /** Reports a rejection or failure (logs/metrics); never throws. */
   onError(err: LmjError, msg: InboundMessage, deviceId?: string): void;
   onDeadLettersDropped(count: number): void;
+  /** Journal on and `ingest.applyWorker`: the journal's device commits run in this worker thread, for this target. */
+  applyWorker?: { worker: ApplyWorker; target: ApplyTarget };
 }
 
 /** One valid message, flattened, waiting for its device's commit. */
@@ -57,14 +60,6 @@ export interface Reject {
   deviceId?: string;
 }
 
-/** What one apply needs of a message (live or replayed from the journal). */
-export interface ApplyInput {
-  kind: 'telemetry' | 'meta';
-  flat: Flattened;
-  identity: Buffer;
-  receivedAt: number;
-}
-
 /** Codes that describe the message, not the device's storage. */
 export const MESSAGE_CODES = new Set<ErrorCode>([
   'BAD_JSON', 'BAD_CBOR', 'NOT_AN_OBJECT', 'TOO_DEEP', 'TOO_MANY_FIELDS', 'PATH_TOO_LONG', 'NON_FINITE',
@@ -80,34 +75,6 @@ export function asDeviceError(err: unknown, deviceId: string): LmjError {
     cause: err,
     details: { deviceId, reason: isLmjError(err) ? err.code : 'STORE_ERROR' },
   });
-}
-
-/** Applies one device's messages in order; returns per-message outcomes (null = meta) and the root's stats. */
-export function applyWork(txn: WriteTxn, deviceId: string, work: readonly ApplyInput[]): { outcomes: (ApplyOutcome | null)[]; entry: DeviceListEntry } {
-  const outcomes: (ApplyOutcome | null)[] = [];
-  const first = work[0];
-  if (first === undefined) return { outcomes, entry: { id: deviceId, firstSeen: 0, lastSeen: 0, readings: 0 } };
-  // The root is read once per commit and carried through, not read again per run or at the end.
-  let root = ensureRoot(txn, deviceId, first.receivedAt);
-  let run: ReadingInput[] = [];
-  const flushRun = (): void => {
-    if (run.length === 0) return;
-    const applied = applyReadingsTo(txn, root, run);
-    for (const o of applied.outcomes) outcomes.push(o);
-    root = applied.root;
-    run = [];
-  };
-  for (const w of work) {
-    if (w.kind === 'telemetry') {
-      run.push({ flat: w.flat, identity: w.identity, receivedAt: w.receivedAt });
-      continue;
-    }
-    flushRun();
-    root = applyMetaTo(txn, root, { flat: w.flat, receivedAt: w.receivedAt });
-    outcomes.push(null);
-  }
-  flushRun();
-  return { outcomes, entry: { id: deviceId, firstSeen: root.firstSeen, lastSeen: root.lastSeen, readings: root.readingCount } };
 }
 
 /** The final result of one applied message; `readings`: the device's reading count after its commit. */

@@ -20,6 +20,7 @@ import { verifySuspects } from '../../devices/pool/verify-suspects.js';
 import { createDeviceReader, type DeviceReader, type UseDevice } from '../../devices/read-facade.js';
 import { openRegistry, reconcileRegistry } from '../../devices/rebuild.js';
 import { DeadLetterStore } from '../dead-letters.js';
+import { ApplyWorker } from '../../devices/apply-worker/index.js';
 import { Journal } from '../journal/index.js';
 import { deadLettersDir, inUseFile, journalDir, quarantinedDir, registryDir } from '../layout.js';
 import { createTopicParser } from '../topics.js';
@@ -145,6 +146,11 @@ function journaledReader(opts: Parameters<typeof createDeviceReader>[0], applier
   };
 }
 
+/** Ends the pipeline's own apply worker (after the applier drained); a caller's shared one stays. */
+async function closeOwnWorker(ctx: CommitContext, limits: IngestLimits): Promise<void> {
+  if (limits.applyWorker === true) await ctx.applyWorker?.worker.close();
+}
+
 /** The journaled path: journal opened, its unapplied records replayed and applied, the committer ready. */
 interface JournalPath {
   journal: Journal;
@@ -168,13 +174,25 @@ async function openJournalPath(
     maxPayloadBytes: limits.maxPayloadBytes,
     hooks: { corrupt: report, appendFailed: report, checkpointFailed: report },
   });
+  if (limits.applyWorker !== false) {
+    const target = {
+      pool: ctx.pool,
+      durability: options.durability ?? 'safe',
+      ...(options.pool?.mapSize === undefined ? {} : { mapSize: options.pool.mapSize }),
+      flattenLimits: ctx.flattenLimits,
+    };
+    const report = (info: { exitCode: number; inFlight: number }): void =>
+      safeHook(hooks, 'error', new LmjError('APPLY_WORKER_LOST', `the device-apply worker ended (exit code ${info.exitCode}, ${info.inFlight} group(s) in flight); a new one is started`, { details: info }), {});
+    ctx.applyWorker = { worker: limits.applyWorker === true ? new ApplyWorker({ onExit: report }) : limits.applyWorker, target };
+  }
   const applier = new DeviceApplier(ctx, {
     journal,
     maxInFlight: limits.applyInFlight,
     maxMessages: limits.maxMessages,
     minGroup: APPLY_MIN_GROUP,
     maxWaitMs: APPLY_MAX_WAIT_MS,
-    keepFlat: limits.applyKeepFlat,
+    // The worker flattens at its commit: a queued message is held as its payload only.
+    keepFlat: ctx.applyWorker === undefined ? limits.applyKeepFlat : 0,
     pressureAt: Math.ceil(limits.applyBacklog * APPLY_PRESSURE),
     onResult: finish,
     onLag: (ms) => safeHook(hooks, 'applyLag', ms),
@@ -188,6 +206,7 @@ async function openJournalPath(
     return { journal, applier, committer: new JournalCommitter(ctx, journal, applier, limits), replayed };
   } catch (err) {
     await applier.idle();
+    await closeOwnWorker(ctx, limits);
     await journal.close();
     throw err;
   }
@@ -207,20 +226,22 @@ async function startJournal(
   if (options.journal !== undefined) return openJournalPath(ctx, options, limits, hooks, finish);
   if (existsSync(journalDir(options.dataDir))) {
     const left = await openJournalPath(ctx, options, limits, hooks, finish);
+    await closeOwnWorker(ctx, limits);
+    delete ctx.applyWorker;
     await left.journal.close();
   }
   return undefined;
 }
 
 /** A snapshot of the counters and gauges (with the journal's when on). */
-function statsOf(counters: IngestCounters, admission: Admission, pool: IngestStats['pool'], journaled: JournalPath | undefined): IngestStats {
+function statsOf(counters: IngestCounters, admission: Admission, pool: IngestStats['pool'], journaled: JournalPath | undefined, worker: ApplyWorker | undefined): IngestStats {
   return {
     ...counters,
     rejectedByCode: { ...counters.rejectedByCode },
     pending: admission.pending,
     pendingBytes: admission.pendingBytes,
     pool,
-    ...(journaled === undefined ? {} : { journal: { ...journaled.journal.stats(), applyBacklog: journaled.applier.backlog, applying: journaled.applier.applying, replayed: journaled.replayed } }),
+    ...(journaled === undefined ? {} : { journal: { ...journaled.journal.stats(), applyBacklog: journaled.applier.backlog, applying: journaled.applier.applying, replayed: journaled.replayed, ...(worker === undefined ? {} : { worker: worker.stats() }) } }),
   };
 }
 
@@ -360,6 +381,7 @@ export async function createIngestor(options: IngestOptions): Promise<Ingestor> 
           // Drains the backlog into the devices, except what waits for disk space (replayed at the next start).
           journaled.applier.close();
           await journaled.applier.idle();
+          await closeOwnWorker(ctx, limits);
           await journaled.journal.close();
         }
         await reconcile;
@@ -370,6 +392,6 @@ export async function createIngestor(options: IngestOptions): Promise<Ingestor> 
     // The query source and the dashboard read through here: behind the same barrier as the reads above.
     withDevice: afterApplied(use, journaled?.applier),
     deadLetters: async (query) => deadLetters.list(query),
-    stats: (): IngestStats => statsOf(counters, admission, pool.stats(), journaled),
+    stats: (): IngestStats => statsOf(counters, admission, pool.stats(), journaled, ctx.applyWorker?.worker),
   };
 }

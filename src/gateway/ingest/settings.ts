@@ -1,5 +1,6 @@
 /** The ingest pipeline's limits, resolved from {@link IngestOptions} and checked once. */
 import { LmjError } from '../../errors.js';
+import type { ApplyWorker } from '../../devices/apply-worker/index.js';
 import type { IngestOptions } from './types.js';
 
 /** Resolved limits of one pipeline. */
@@ -21,6 +22,8 @@ export interface IngestLimits {
   applyBacklog: number;
   /** Journal on: queued messages past which new ones are held unflattened. */
   applyKeepFlat: number;
+  /** Journal on: device commits in the apply worker thread (a caller's shared one, or one of the pipeline's own). */
+  applyWorker: boolean | ApplyWorker;
 }
 
 /**
@@ -56,5 +59,7 @@ export function resolveIngestLimits(options: IngestOptions): IngestLimits {
     // Held as payloads past APPLY_KEEP_FLAT: ~100,000 × ~600 B ≈ 60 MB at most.
     applyBacklog: Math.floor(positive('journal.maxBacklog', options.journal?.maxBacklog, 100_000)),
     applyKeepFlat: Math.floor(positive('journal.keepFlat', options.journal?.keepFlat, APPLY_KEEP_FLAT)),
+    // The environment's default lets a whole test suite run with the worker; the daemon always passes its config.
+    applyWorker: options.journal?.applyWorker ?? process.env.LMJ_EDGE_INGEST_APPLY_WORKER === 'on',
   };
 }

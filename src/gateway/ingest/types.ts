@@ -8,6 +8,7 @@ import type { ErrorCode, LmjError } from '../../errors.js';
 import type { PoolStats } from '../../devices/pool/types.js';
 import type { DeviceReader } from '../../devices/read-facade.js';
 import type { DeadLetterPage, DeadLetterQuery } from '../dead-letters.js';
+import type { ApplyWorker, ApplyWorkerStats } from '../../devices/apply-worker/index.js';
 import type { JournalStats } from '../journal/index.js';
 import type { TopicParser, TopicTemplates } from '../topics.js';
 
@@ -134,6 +135,13 @@ export interface IngestOptions {
     maxBacklog?: number;
     /** Queued messages past which new ones are held unflattened (default 8,192). */
     keepFlat?: number;
+    /**
+     * Device commits in a worker thread (src/devices/apply-worker/) instead of the main
+     * thread: `true` = a worker of the pipeline's own (ended at close); an
+     * {@link ApplyWorker} = that one, shared, owned by the caller. Default: off, unless
+     * the environment sets `LMJ_EDGE_INGEST_APPLY_WORKER=on`.
+     */
+    applyWorker?: boolean | ApplyWorker;
   };
   hooks?: IngestHooks;
   /**
@@ -168,7 +176,7 @@ export interface IngestStats {
   pool: PoolStats;
   /** Journal on: its counters, the apply backlog (gauge) and the records replayed at start. */
   /** `applying`: device commits in flight now. */
-  journal?: JournalStats & { applyBacklog: number; applying: number; replayed: number };
+  journal?: JournalStats & { applyBacklog: number; applying: number; replayed: number; worker?: ApplyWorkerStats };
 }
 
 /** The ingest pipeline plus the read side the HTTP API and CLI use. */

@@ -2,7 +2,9 @@
  * The instance verifier: a full walk of both databases in a child process, so a
  * corrupt page ends the child, never this process.
  */
+import * as lmdb from 'lmdb';
 import { describe, expect, it } from 'vitest';
+import { openStore } from '../../../../src/core/index.js';
 import { createIngestor } from '../../../../src/gateway/ingest/index.js';
 import { verifyInstance, verifyInstances } from '../../../../src/core/verify/index.js';
 import { overwriteAllDataPages, overwriteMiddleLeaf, writeInstance } from '../../../helpers/corrupt-instance.js';
@@ -28,6 +30,24 @@ describe('verifyInstance', () => {
     await writeInstance(dir, 300);
     // 300 objects × 2 members in main; in set each object has its marker + 2 names.
     expect(await verifyInstance(dir)).toEqual({ status: 'ok', main: 600, set: 900, bytes: expect.any(Number) });
+  });
+
+  it.each([[[]], [['main']]] as const)('ok (empty) when a kill cut off the creation after the databases %j: the next open completes it', async (made) => {
+    const dir = tmpDir();
+    const raw = { noSubdir: false, maxDbs: 4, encoding: 'binary', keyEncoding: 'binary', compression: false, cache: false, useVersions: false, overlappingSync: false } as never;
+    const env = lmdb.open(dir, raw) as unknown as { openDB(n: string, o: object): unknown; close(): Promise<void> };
+    for (const name of made) env.openDB(name, { keyEncoding: 'binary', encoding: 'binary', create: true });
+    await env.close();
+    expect(await verifyInstance(dir)).toEqual({ status: 'ok', main: 0, set: 0, bytes: 0 });
+    const store = openStore(dir, { durability: 'safe' });
+    const ptr = store.write((t) => {
+      const p = t.objCreate();
+      t.memberPut(p, 'k', 'v');
+      return p;
+    });
+    await store.close();
+    expect(await verifyInstance(dir)).toMatchObject({ status: 'ok', main: 1 });
+    expect(ptr.length).toBe(17);
   });
 
   it('corrupt, not a crash, when every data page is overwritten and the meta pages are intact', async () => {

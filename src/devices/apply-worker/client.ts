@@ -1,0 +1,190 @@
+/**
+ * The device-apply worker: one worker thread that does the durable writes of device
+ * groups (flatten + apply + commit) off the process's main thread, which keeps its
+ * brokers, journal, acks and reads. Built for any holder of a {@link DevicePool} (the
+ * gateway's journal applier; a router data node's catch-up could use it the same way).
+ *
+ * Ownership, and why it is a hand-off: the lmdb-js build this project needs (LMDB data
+ * format v1, without MDB_OVERLAPPINGSYNC) does not share an environment between threads
+ * — each open is its own MDB_env — and liblmdb forbids opening one environment twice in
+ * a process: the second open takes the lock file's "first opener" path and resets its
+ * reader table under the first (measured: the main thread's next read then fails with
+ * EINVAL). So at any moment a device's instance is open in at most one thread. Each
+ * group runs inside {@link DevicePool.exclusive}: the pool waits for the device's
+ * current users, closes its own handle, and queues new uses (reads, retention, another
+ * group) until the worker has committed AND closed the instance and answered; the next
+ * use reopens it on the main thread. Everything the pool's exclusive hold already
+ * guarantees holds for the worker too: compaction, salvage and quarantine (checked when
+ * the hold starts) never overlap a worker's commit; the in-use log records the worker's
+ * open, and leaves it recorded when the worker died (the instance is verified at the
+ * next start); the hold counts against the pool's open-instance cap.
+ *
+ * A worker that ends (crash, out of memory, {@link ApplyWorker.terminate}) fails every
+ * request in flight with APPLY_WORKER_LOST; the next request starts a new thread. The
+ * caller keeps those records unapplied (they are durable in its journal) and sends them
+ * again: a commit that did complete before the end makes them duplicates by identity.
+ */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { FlattenLimits } from '../../codec/types.js';
+import type { GroupEntry } from '../../core/telemetry/apply-group.js';
+import type { Durability } from '../../core/types.js';
+import { LmjError } from '../../errors.js';
+import type { DevicePool } from '../pool/types.js';
+import { packRecords, type ApplyReply, type ApplyRequest, type GroupRecord, type WireOutcome } from './protocol.js';
+import { fromWire } from './wire-error.js';
+
+/** Options of one worker thread (shared by every pool it applies for). */
+export interface ApplyWorkerOptions {
+  /** A worker thread ended with requests or without (counted by the caller). */
+  onExit?(info: { exitCode: number; inFlight: number; error?: unknown }): void;
+}
+
+/** Where a group goes: the pool that holds the device, and how its instances are opened and its payloads flattened. */
+export interface ApplyTarget {
+  pool: DevicePool;
+  durability: Durability;
+  mapSize?: number;
+  flattenLimits: Partial<FlattenLimits>;
+}
+
+/** The result of one group: one outcome per record, and the root stats (null when nothing was written). */
+export interface GroupResult {
+  outcomes: WireOutcome[];
+  entry: GroupEntry | null;
+}
+
+/** Counters of the worker. */
+export interface ApplyWorkerStats {
+  /** Groups sent. */
+  groups: number;
+  /** Threads started (the first one included). */
+  starts: number;
+  /** Groups failed with APPLY_WORKER_LOST. */
+  lost: number;
+  /** Groups in the worker now. */
+  inFlight: number;
+}
+
+/** Starts the worker thread: the compiled `worker.js` in dist/; from src/ (tests) through tsx, as src/core/compact-thread.ts does. */
+function startThread(): Worker {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.js')) return new Worker(join(dirname(here), 'worker.js'));
+  const api = pathToFileURL(join(dirname(createRequire(import.meta.url).resolve('tsx/esm/api')), 'index.mjs')).href;
+  const entry = pathToFileURL(join(dirname(here), 'worker.ts')).href;
+  const code = `import(${JSON.stringify(api)}).then((tsx) => tsx.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(entry)}))`;
+  return new Worker(code, { eval: true });
+}
+
+/** One worker thread applying device groups under their pools' exclusive holds (one thread may serve several pools). */
+export class ApplyWorker {
+  private thread: Worker | undefined;
+  private readonly pending = new Map<number, { resolve(r: ApplyReply): void; reject(e: LmjError): void }>();
+  private nextId = 0;
+  private closed = false;
+  /** Callers of {@link close} waiting for the last group in flight. */
+  private drained: (() => void)[] = [];
+  private readonly counters = { groups: 0, starts: 0, lost: 0 };
+
+  constructor(private readonly opts: ApplyWorkerOptions = {}) {}
+
+  stats(): ApplyWorkerStats {
+    return { ...this.counters, inFlight: this.pending.size };
+  }
+
+  /**
+   * Applies one device's records (in order) in one durable commit in the worker. Rejects
+   * with the commit's error (rebuilt: code, details, cause's system code), with the pool's
+   * (DEVICE_UNAVAILABLE for a quarantined device, SHUTTING_DOWN), or APPLY_WORKER_LOST.
+   */
+  apply(target: ApplyTarget, deviceId: string, records: readonly GroupRecord[]): Promise<GroupResult> {
+    if (this.closed) return Promise.reject(new LmjError('SHUTTING_DOWN', 'the apply worker is closed'));
+    return target.pool.exclusive(deviceId, async (dir) => {
+      const reply = await this.send(target, dir, deviceId, records);
+      if (!reply.ok) throw fromWire(reply.error);
+      return { outcomes: reply.outcomes, entry: reply.entry };
+    }, { opensInstance: true });
+  }
+
+  private send(target: ApplyTarget, dir: string, deviceId: string, records: readonly GroupRecord[]): Promise<ApplyReply> {
+    const thread = this.ensureThread();
+    const id = ++this.nextId;
+    const buf = packRecords(records);
+    const req: ApplyRequest = {
+      id, dir, deviceId, durability: target.durability, records: buf, count: records.length, flattenLimits: target.flattenLimits,
+      ...(target.mapSize === undefined ? {} : { mapSize: target.mapSize }),
+    };
+    this.counters.groups++;
+    return new Promise<ApplyReply>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      // Referenced only while it has work: an idle worker never keeps the process alive.
+      if (this.pending.size === 1) thread.ref();
+      thread.postMessage(req, [buf]);
+    });
+  }
+
+  private ensureThread(): Worker {
+    if (this.thread !== undefined) return this.thread;
+    const thread = startThread();
+    this.counters.starts++;
+    let failure: unknown;
+    thread.on('message', (reply: ApplyReply) => {
+      const p = this.pending.get(reply.id);
+      if (p === undefined) return;
+      this.pending.delete(reply.id);
+      p.resolve(reply);
+      if (this.pending.size === 0) {
+        thread.unref();
+        this.wakeDrained();
+      }
+    });
+    thread.on('error', (err) => (failure = err));
+    thread.once('exit', (exitCode) => {
+      if (this.thread === thread) this.thread = undefined;
+      const lost = [...this.pending.values()];
+      this.pending.clear();
+      this.counters.lost += lost.length;
+      const error = new LmjError('APPLY_WORKER_LOST', `the device-apply worker ended (exit code ${exitCode}) with ${lost.length} group(s) unanswered`, {
+        cause: failure,
+        details: { exitCode, inFlight: lost.length },
+      });
+      for (const p of lost) p.reject(error);
+      this.wakeDrained();
+      try {
+        this.opts.onExit?.({ exitCode, inFlight: lost.length, ...(failure === undefined ? {} : { error: failure }) });
+      } catch {
+        // A metrics/logging hook; its failure must not affect the applies.
+      }
+    });
+    thread.unref();
+    this.thread = thread;
+    return thread;
+  }
+
+  /**
+   * Ends the thread now, as a crash would: groups in flight fail with APPLY_WORKER_LOST
+   * (their commits may or may not have happened; a re-apply is a duplicate by identity).
+   * The next {@link apply} starts a new thread.
+   */
+  async terminate(): Promise<void> {
+    const thread = this.thread;
+    if (thread === undefined) return;
+    await thread.terminate();
+    // 'exit' has run: the requests are failed and the thread is forgotten.
+  }
+
+  /** Refuses new groups, waits for those in flight, ends the thread. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.pending.size > 0) await new Promise<void>((resolve) => this.drained.push(resolve));
+    await this.terminate();
+  }
+
+  private wakeDrained(): void {
+    const waiters = this.drained;
+    this.drained = [];
+    for (const w of waiters) w();
+  }
+}
