@@ -4,8 +4,9 @@
  * catching-up (delta passes until one is small) → fenced (one etcd transaction) → final
  * delta after the fence, one call for the whole range, verified per device (target count
  * = source count) → flipped (one transaction) → done. The final delta's call goes out
- * beside the fence's transaction and waits on the source for the fence, so the window
- * holds neither its request hops nor the fence's answer. Every phase change is a
+ * once the last catch-up pass has pulled, before the fence's transaction, and waits on
+ * the source for the fence, so the window holds neither its request hops nor the
+ * fence's answer. Every phase change is a
  * compare-and-swap on the move record (src/cluster/moves.ts), so a run that lost its
  * record to a cancel, or to another driver, stops at its next step; each copy call is idempotent, so a resumed run
  * repeats at most one chunk. Copy bytes are throttled by the driver's shared
@@ -59,10 +60,11 @@ interface FinalAnswer {
   fenceWait: { viewMs: number; drainMs: number };
 }
 
-/** The final delta's call and when it was sent, ms (performance.now). */
+/** The final delta's call, when it was sent (ms, performance.now) and the fence epoch it waits for. */
 interface FinalCall {
   answer: Promise<FinalAnswer>;
   sentAt: number;
+  fence: number;
 }
 
 class Stopped extends Error {}
@@ -181,12 +183,16 @@ export class MoveRunner {
       }
       case 'catching-up': {
         let read = m;
+        let early: FinalCall | undefined;
         for (let i = 0; i < MAX_CATCH_UP_PASSES; i++) {
-          const r = await this.pass(read);
+          // Once the last pass has pulled, the final delta's call goes out (it waits on the source for the fence).
+          const last = i === MAX_CATCH_UP_PASSES - 1;
+          const r = await this.pass(read, (bytes) => (last || bytes < SMALL_PASS_BYTES ? this.earlyFinal(read.move) : Promise.resolve(undefined)));
           read = r.read;
+          early = r.early;
           if (r.bytes < SMALL_PASS_BYTES) break;
         }
-        return this.fence(await this.fresh(read.move.id));
+        return this.fence(await this.fresh(read.move.id), early);
       }
       case 'fenced':
         await this.holdAt('fenced', mv.id);
@@ -200,22 +206,31 @@ export class MoveRunner {
   }
 
   /**
-   * The fence's transaction, with the final delta's call sent beside it: the fence epoch
-   * is the range's epoch + 1 (read first), and the source answers only once its table
-   * shows that fence. Should the transaction set another epoch (the range changed in
-   * between), the call is dropped and the `fenced` step makes it again with the recorded
-   * one. With the testing aid holding at `fenced`, the call waits for the hold.
+   * The final delta's call, sent before the fence: the fence epoch it waits for is the
+   * range's epoch in this router's table + 1 (a move holds the range's epoch until its
+   * fence). With the testing aid holding at `fenced`, none: the call waits for the hold.
    */
-  private async fence(fresh: MoveRead): Promise<MoveRead> {
-    const read = await readMoveRange(this.ctx.client, fresh.move);
-    const epoch = read.range.epoch + 1;
-    const early = this.ctx.hold !== undefined && (await this.ctx.hold.names('fenced')) ? undefined : this.finalCall(fresh.move, epoch);
+  private async earlyFinal(mv: MoveRecord): Promise<FinalCall | undefined> {
+    if (this.ctx.hold !== undefined && (await this.ctx.hold.names('fenced'))) return undefined;
+    const call = this.finalCall(mv, this.ctx.view.rangeOf(mv.range.from).epoch + 1);
     // Settled either way, so an unused call never surfaces as an unhandled rejection.
-    early?.answer.catch(() => undefined);
+    call.answer.catch(() => undefined);
+    return call;
+  }
+
+  /**
+   * The fence's transaction, with the final delta's call (`early`) already out: the
+   * source answers it only once its table shows the fence. Should the transaction set
+   * another epoch than the call waits for (a lagging table, or the range changed in
+   * between), the call is dropped and the `fenced` step makes it again with the recorded
+   * one.
+   */
+  private async fence(fresh: MoveRead, early: FinalCall | undefined): Promise<MoveRead> {
+    const read = await readMoveRange(this.ctx.client, fresh.move);
     const t0 = performance.now();
     const fenced = await fenceMove(this.ctx.client, fresh, read);
     const txnMs = performance.now() - t0;
-    if (early === undefined || fenced.move.fenceEpoch !== epoch) return fenced;
+    if (early === undefined || fenced.move.fenceEpoch !== early.fence) return fenced;
     return this.flip(fenced, early, { at: t0, txnMs });
   }
 
@@ -227,7 +242,7 @@ export class MoveRunner {
       const body = { move: mv.id, source: this.origin(mv.source), from: mv.range.from, to: mv.range.to, fence };
       return (await this.call(mv.target, 'POST', '/cluster/v1/move/final', body)) as FinalAnswer;
     })();
-    return { answer, sentAt };
+    return { answer, sentAt, fence };
   }
 
   /**
@@ -254,7 +269,7 @@ export class MoveRunner {
         fenceTxnMs: fence === undefined ? null : ms(fence.txnMs),
         sourceViewMs: a.fenceWait.viewMs,
         sourceDrainMs: a.fenceWait.drainMs,
-        // The final delta's call, sent beside the fence's transaction; and how long it ran past that transaction's answer.
+        // The final delta's call, sent before the fence's transaction; and how long it ran past that transaction's answer.
         finalMs: ms(t1 - call.sentAt),
         finalAfterFenceMs: fence === undefined ? null : ms(Math.max(0, t1 - fence.at - fence.txnMs)),
         flipTxnMs: ms(t2 - t1),
@@ -274,7 +289,7 @@ export class MoveRunner {
   }
 
   /** One copy pass over the source's devices of the range (before the fence): each device is pulled until the target has caught up, throttled. */
-  private async pass(start: MoveRead): Promise<{ read: MoveRead; bytes: number }> {
+  private async pass(start: MoveRead, pulled?: (bytes: number) => Promise<FinalCall | undefined>): Promise<{ read: MoveRead; bytes: number; early: FinalCall | undefined }> {
     const mv = start.move;
     const listed = (await this.call(mv.source, 'GET', `/cluster/v1/move/devices?from=${mv.range.from}&to=${mv.range.to}`)) as Listed;
     const progress = { ...mv.progress, devicesTotal: listed.devices.length, devicesCopied: 0, passes: mv.progress.passes + 1 };
@@ -302,7 +317,8 @@ export class MoveRunner {
       });
       progress.devicesCopied++;
     }
+    const early = await pulled?.(passBytes);
     read = await updateMove(this.ctx.client, await this.fresh(mv.id), { progress: { ...progress } });
-    return { read, bytes: passBytes };
+    return { read, bytes: passBytes, early };
   }
 }
