@@ -194,7 +194,7 @@ async function liveMoves(dir: string, records: Map<string, ReadingRecord[]>, mov
       return v.length === 0 ? 'n/a' : median(v).toFixed(1);
     };
     console.log(`| fence window from the driver (fence txn sent → flip answered), median ms (${profiles.length} moves) | ${med('windowMs')} |`);
-    console.log(`| … fence txn / source view + drain / final delta (sent beside the fence txn) / its part after the fence txn / flip txn, median ms | ${med('fenceTxnMs')} / ${med('sourceViewMs')} + ${med('sourceDrainMs')} / ${med('finalMs')} / ${med('finalAfterFenceMs')} / ${med('flipTxnMs')} |`);
+    console.log(`| … fence txn / source view + drain / final delta (sent before the fence) / its part after the fence txn / flip txn, median ms | ${med('fenceTxnMs')} / ${med('sourceViewMs')} + ${med('sourceDrainMs')} / ${med('finalMs')} / ${med('finalAfterFenceMs')} / ${med('flipTxnMs')} |`);
     console.log(`| fence window from the driver p99, ms | ${quantileOf(profiles.map((p) => p.windowMs))} |`);
     if (joined !== undefined) console.log(`| node --join: start → registered → first batch served (balancer, 1 s rounds), ms | ${joined.registered} → ${joined.served} |`);
   } finally {
