@@ -8,7 +8,8 @@
  * 2. A live move: etcd, 2 data nodes, 1 cluster router; a sender offers 500 readings/s
  *    (20 devices, a batch every 200 ms) through the router; one range moves back and
  *    forth `moves` times. Reports the move rate (readings/s, MB/s) against the ingest rate, the fence
- *    window per move (fencedAt → flippedAt, p50/p99, and where its time went, from the
+ *    window per move (fencedAt → flippedAt, p50/p99; the driver's window from sending the
+ *    fence's transaction to the flip's answer, p99, and where its time went, from the
  *    driver's `move fence window` log line), the sender's batch latency before and during
  *    the moves, ingest before/during/after the moves (ratio), and the time from starting
  *    a third node with `--join` to the first batch it serves, moved onto it by a second
@@ -112,7 +113,7 @@ const rateIn = (acked: readonly { at: number; n: number }[], from: number, to: n
   acked.filter((a) => a.at >= from && a.at < to).reduce((s, a) => s + a.n, 0) / Math.max(0.001, (to - from) / 1000);
 
 /** The driver's `move fence window` log lines (move-runner.ts), from a router's stderr (JSON lines). */
-type FenceProfile = Record<'windowMs' | 'fenceTxnMs' | 'sourceViewMs' | 'sourceDrainMs' | 'listMs' | 'pullsMs' | 'flipTxnMs', number | null> & { move: string };
+type FenceProfile = Record<'windowMs' | 'fenceTxnMs' | 'sourceViewMs' | 'sourceDrainMs' | 'finalMs' | 'finalAfterFenceMs' | 'flipTxnMs', number | null> & { move: string };
 
 function fenceProfiles(proc: Awaited<ReturnType<typeof spawnReady>>['proc']): FenceProfile[] {
   const out: FenceProfile[] = [];
@@ -124,6 +125,12 @@ function fenceProfiles(proc: Awaited<ReturnType<typeof spawnReady>>['proc']): Fe
     for (const l of lines) if (l.includes('"move fence window"')) out.push(JSON.parse(l) as FenceProfile);
   });
   return out;
+}
+
+/** The p99 of the numbers among `xs` ('n/a' without any). */
+function quantileOf(xs: readonly (number | null)[]): string {
+  const v = xs.filter((x): x is number => typeof x === 'number');
+  return v.length === 0 ? 'n/a' : quantile(v, 0.99).toFixed(1);
 }
 
 /** Part 2: moves under ingest, through real processes. */
@@ -187,7 +194,8 @@ async function liveMoves(dir: string, records: Map<string, ReadingRecord[]>, mov
       return v.length === 0 ? 'n/a' : median(v).toFixed(1);
     };
     console.log(`| fence window from the driver (fence txn sent → flip answered), median ms (${profiles.length} moves) | ${med('windowMs')} |`);
-    console.log(`| … fence txn / source view + drain / final pulls / flip txn, median ms | ${med('fenceTxnMs')} / ${med('sourceViewMs')} + ${med('sourceDrainMs')} / ${med('pullsMs')} / ${med('flipTxnMs')} |`);
+    console.log(`| … fence txn / source view + drain / final delta (sent before the fence) / its part after the fence txn / flip txn, median ms | ${med('fenceTxnMs')} / ${med('sourceViewMs')} + ${med('sourceDrainMs')} / ${med('finalMs')} / ${med('finalAfterFenceMs')} / ${med('flipTxnMs')} |`);
+    console.log(`| fence window from the driver p99, ms | ${quantileOf(profiles.map((p) => p.windowMs))} |`);
     if (joined !== undefined) console.log(`| node --join: start → registered → first batch served (balancer, 1 s rounds), ms | ${joined.registered} → ${joined.served} |`);
   } finally {
     for (const p of procs.reverse()) await stop(p);

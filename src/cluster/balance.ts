@@ -9,7 +9,7 @@
  * owner lists them (a node that does not list them: its devices times its own figure
  * per device). Bytes are reported per node only, so `bytes` spreads a node's figure
  * evenly over its devices. Under `heat` a range too hot to move whole is split first
- * ({@link planHeatSplit}).
+ * ({@link planHeatSplit}); `cluster rebalance` plans that split too ({@link planBalance}).
  */
 import type { LiveNodeRecord } from './records.js';
 
@@ -36,9 +36,18 @@ export interface PlannedMove {
   weight: number;
 }
 
+/** A split of a plan: the range `from..to` becomes `from..at-1` and `at..to` (splitRange), before the plan's moves. */
+export interface PlannedSplit {
+  from: number;
+  to: number;
+  at: number;
+}
+
 /** A plan and each live node's load before and after it. */
 export interface BalancePlan {
   policy: BalancePolicy;
+  /** Splits to make before the moves (under `heat` only: the balancer's split, see {@link planBalance}). */
+  splits: PlannedSplit[];
   moves: PlannedMove[];
   before: Record<string, number>;
   after: Record<string, number>;
@@ -80,20 +89,20 @@ export function planDrain(node: string, ranges: readonly RangeWeight[], live: re
     if (load.has(node)) load.set(node, (load.get(node) ?? 0) - r.weight);
   }
   load.delete(node);
-  return { policy, moves, before, after: round(load) };
+  return { policy, splits: [], moves, before, after: round(load) };
 }
 
 /**
  * Greedy: while moving one range from the heaviest to the lightest live node narrows
  * the gap between them, move the range whose weight is closest to half the gap. At most
  * `maxMoves` moves; ranges of nodes that are not live are left alone (they cannot be
- * copied from).
+ * copied from), and so are the ranges starting at a partition in `fixed`.
  */
-export function planRebalance(policy: BalancePolicy, ranges: readonly RangeWeight[], live: readonly LiveNodeRecord[], maxMoves = 64): BalancePlan {
+export function planRebalance(policy: BalancePolicy, ranges: readonly RangeWeight[], live: readonly LiveNodeRecord[], maxMoves = 64, fixed: ReadonlySet<number> = new Set()): BalancePlan {
   const { weighted, load } = weigh(policy, ranges, live);
   const before = round(load);
   const moves: PlannedMove[] = [];
-  const moved = new Set<number>();
+  const moved = new Set<number>(fixed);
   while (moves.length < maxMoves && load.size >= 2) {
     const sorted = [...load].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
     const [hi, hiLoad] = sorted[0] as [string, number];
@@ -107,7 +116,33 @@ export function planRebalance(policy: BalancePolicy, ranges: readonly RangeWeigh
     load.set(hi, hiLoad - pick.weight);
     load.set(lo, loLoad + pick.weight);
   }
-  return { policy, moves, before, after: round(load) };
+  return { policy, splits: [], moves, before, after: round(load) };
+}
+
+/** The two halves of `r` split at `at`, each with its own devices. */
+function halvesOf(r: RangeWeight, at: number): [RangeWeight, RangeWeight] {
+  const lower = r.perDevice?.filter((d) => d.partition < at) ?? [];
+  const upper = r.perDevice?.filter((d) => d.partition >= at) ?? [];
+  return [
+    { from: r.from, to: at - 1, owner: r.owner, devices: lower.length, perDevice: lower },
+    { from: at, to: r.to, owner: r.owner, devices: upper.length, perDevice: upper },
+  ];
+}
+
+/**
+ * The plan of `cluster rebalance`: {@link planRebalance}, except that under `heat` it
+ * first makes the split the balancer's round would make ({@link decideBalance}: a range
+ * too hot to move whole, split at a device partition) and moves that half, then plans
+ * the other moves over the halves (the moved half stays where it went).
+ */
+export function planBalance(policy: BalancePolicy, ranges: readonly RangeWeight[], live: readonly LiveNodeRecord[], maxMoves = 64): BalancePlan {
+  const first = policy === 'heat' ? decideBalance(policy, ranges, live) : undefined;
+  const hot = first?.kind === 'split' ? ranges.find((r) => r.from === first.split.from) : undefined;
+  if (first?.kind !== 'split' || hot === undefined || maxMoves < 1) return planRebalance(policy, ranges, live, maxMoves);
+  const { split, move } = first;
+  const after = ranges.flatMap((r) => (r === hot ? halvesOf(hot, split.at) : [r])).map((r) => (r.from === move.from ? { ...r, owner: move.target } : r));
+  const rest = planRebalance(policy, after, live, maxMoves - 1, new Set([move.from]));
+  return { policy, splits: [split], moves: [move, ...rest.moves], before: planRebalance(policy, ranges, live, 0).before, after: rest.after };
 }
 
 /**
@@ -126,7 +161,7 @@ export const BALANCE_MIN_GAP_SHARE = 0.1;
 /** What one balancer round decides: a move, a split of a range followed by the move of one half, or nothing. */
 export type BalanceDecision =
   | { kind: 'move'; move: PlannedMove; gap: number }
-  | { kind: 'split'; split: { from: number; to: number; at: number }; move: PlannedMove; gap: number }
+  | { kind: 'split'; split: PlannedSplit; move: PlannedMove; gap: number }
   | { kind: 'balanced'; gap: number };
 
 /**
@@ -160,7 +195,7 @@ export function decideBalance(policy: BalancePolicy, ranges: readonly RangeWeigh
  * reverses it). Needs the owner's per-device heat and devices in two partitions;
  * undefined otherwise.
  */
-export function planHeatSplit(ranges: readonly RangeWeight[], live: readonly LiveNodeRecord[], gap: number): { split: { from: number; to: number; at: number }; move: PlannedMove } | undefined {
+export function planHeatSplit(ranges: readonly RangeWeight[], live: readonly LiveNodeRecord[], gap: number): { split: PlannedSplit; move: PlannedMove } | undefined {
   const { weighted, load } = weigh('heat', ranges, live);
   const sorted = [...load].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   const hi = sorted[0]?.[0];

@@ -152,8 +152,8 @@ export async function updateMove(client: Namespace, prev: MoveRead, patch: Parti
   return { move, modRevision: Number(res.header.revision) };
 }
 
-/** The range of a move, checked to be the one the move holds (learner = target). */
-async function readMoveRange(client: Namespace, m: MoveRecord): Promise<RangeRead> {
+/** The range of a move (and the header), read from etcd; MOVE_FAILED when the move's bounds are no longer one range. */
+export async function readMoveRange(client: Namespace, m: MoveRecord): Promise<RangeRead> {
   const read = await readRange(client, m.range.from);
   const r = read.range;
   if (r.from !== m.range.from || r.to !== m.range.to) throw new LmjError('MOVE_FAILED', `move ${m.id}: range ${m.range.from}-${m.range.to} no longer exists`, { details: { move: m.id } });
@@ -184,15 +184,16 @@ function isLearnerOf(r: RangeRecord, m: MoveRecord): boolean {
 /**
  * The fence: the range's epoch + 1 with `fenced` set, and the move `fenced`, in one
  * transaction. From then on the source refuses writes for the range (RANGE_FENCED) and
- * routers retry them after the flip.
+ * routers retry them after the flip. With `read` (readMoveRange, from which the caller
+ * learnt the fence epoch ahead: its epoch + 1) the first attempt commits against it.
  */
-export async function fenceMove(client: Namespace, prev: MoveRead): Promise<MoveRead> {
+export async function fenceMove(client: Namespace, prev: MoveRead, read?: RangeRead): Promise<MoveRead> {
   const m = prev.move;
-  return commitStep(client, prev, (read) => {
-    if (!isLearnerOf(read.range, m) || read.range.fenced === true) throw new LmjError('MOVE_CONFLICT', `move ${m.id}: range ${m.range.from} is not held by this move`, { details: { move: m.id } });
-    const epoch = read.range.epoch + 1;
-    return { range: rangeWith(read.range, { epoch, fenced: true }), patch: { phase: 'fenced', fenceEpoch: epoch, fencedAt: Date.now() } };
-  });
+  return commitStep(client, prev, (r) => {
+    if (!isLearnerOf(r.range, m) || r.range.fenced === true) throw new LmjError('MOVE_CONFLICT', `move ${m.id}: range ${m.range.from} is not held by this move`, { details: { move: m.id } });
+    const epoch = r.range.epoch + 1;
+    return { range: rangeWith(r.range, { epoch, fenced: true }), patch: { phase: 'fenced', fenceEpoch: epoch, fencedAt: Date.now() } };
+  }, read);
 }
 
 /**

@@ -3,7 +3,9 @@
  * [--policy count|bytes|heat]`: plan moves over the live load records and the ranges'
  * device counts (asked of each range's owner) and request them; the elected router runs
  * them one after another. Only balancing candidates receive ranges (live nodes that own
- * one, or that were started with `--join`). `--dry-run` prints the plan only.
+ * one, or that were started with `--join`). Under `heat` the plan starts with the split
+ * the balancer would make (planBalance), made before the moves are requested.
+ * `--dry-run` prints the plan only.
  */
 import type { Command } from 'commander';
 import type { Etcd3 } from 'etcd3';
@@ -43,10 +45,18 @@ async function rangeWeights(client: Etcd3, tls: PeerTls | undefined): Promise<{ 
   }
 }
 
-/** Requests the plan's moves; returns the move id or the refusal of each. */
+/** Makes the plan's splits, then requests its moves; returns the move id or the refusal of each (a refused split: every move, unrequested). */
 async function requestAll(client: Etcd3, plan: BalancePlan): Promise<{ from: number; move?: string; error?: string }[]> {
   const c = await cluster();
   const out: { from: number; move?: string; error?: string }[] = [];
+  for (const sp of plan.splits) {
+    try {
+      await c.splitRange(client, sp);
+    } catch (err) {
+      if (!isLmjError(err)) throw err;
+      return plan.moves.map((m) => ({ from: m.from, error: `split of ${sp.from}-${sp.to} at ${sp.at} refused: ${err.code}: ${err.message}` }));
+    }
+  }
   for (const m of plan.moves) {
     try {
       out.push({ from: m.from, move: (await c.requestMove(client, { from: m.from, to: m.to, target: m.target })).move.id });
@@ -60,6 +70,7 @@ async function requestAll(client: Etcd3, plan: BalancePlan): Promise<{ from: num
 
 function print(plan: BalancePlan, requested: { from: number; move?: string; error?: string }[] | null, json: boolean): void {
   if (json) return printJson({ ...plan, requested });
+  for (const sp of plan.splits) process.stdout.write(`split ${sp.from}-${sp.to} at ${sp.at} into ${sp.from}-${sp.at - 1} and ${sp.at}-${sp.to}${requested === null ? ' (dry run)' : ''}\n`);
   printTable(
     ['RANGE', 'SOURCE', 'TARGET', 'WEIGHT', requested === null ? 'PLANNED' : 'MOVE'],
     plan.moves.map((m) => {
@@ -97,7 +108,7 @@ export function registerClusterBalance(group: Command, h: ClusterCommandHelpers)
 
   group
     .command('rebalance')
-    .description('even out the live nodes by devices (count), bytes, or writes+reads/s (heat): moves whole ranges from the heaviest to the lightest node')
+    .description('even out the live nodes by devices (count), bytes, or writes+reads/s (heat): moves ranges from the heaviest to the lightest node; under heat a range too hot to move whole is split first, as the balancer does')
     .option('--policy <p>', 'count, bytes or heat', 'count')
     .option('--dry-run', 'print the plan, request nothing')
     .option('--json', 'print JSON')
@@ -106,7 +117,8 @@ export function registerClusterBalance(group: Command, h: ClusterCommandHelpers)
       await h.withClient(cmd, async (client) => {
         const { ranges, live } = await rangeWeights(client, await h.peerTls(cmd));
         const c = await cluster();
-        const plan = c.planRebalance(policy, ranges, c.balanceCandidates(ranges, live));
+        // Under heat, the split the balancer would make comes first (planBalance shares its decision).
+        const plan = c.planBalance(policy, ranges, c.balanceCandidates(ranges, live));
         const requested = flags.dryRun === true ? null : await requestAll(client, plan);
         print(plan, requested, flags.json === true);
         if (requested?.some((r) => r.error !== undefined)) process.exitCode = 1;

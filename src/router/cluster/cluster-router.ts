@@ -182,6 +182,7 @@ export async function startClusterRouter(opts: ClusterRouterOptions): Promise<Cl
     ...(opts.moveConcurrency === undefined ? {} : { concurrency: opts.moveConcurrency }),
     ...(opts.moveCleanupDelaySeconds === undefined ? {} : { cleanupDelaySeconds: opts.moveCleanupDelaySeconds }),
     ...(opts.moveHoldFile === undefined ? {} : { hold: new MoveHold(opts.moveHoldFile) }),
+    registry: metrics.registry,
     log,
   });
   // Only the routers with --auto-balance campaign for the balancer, so one of them balances whoever drives the moves.

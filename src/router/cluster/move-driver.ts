@@ -10,6 +10,7 @@
  * etcd's, and every phase change is a compare-and-swap on the move record.
  */
 import type { Namespace } from 'etcd3';
+import { Counter, type Registry } from 'prom-client';
 import { isTerminal, listMoves, type TableView } from '../../cluster/index.js';
 import { isLmjError } from '../../errors.js';
 import type { Logger } from '../../http/logger.js';
@@ -18,7 +19,7 @@ import { RouterElection } from './election.js';
 import type { HttpPools } from './http-pools.js';
 import { cleanupMoves } from './move-cleanup.js';
 import type { MoveHold } from './move-hold.js';
-import { MoveRunner } from './move-runner.js';
+import { MoveRunner, NodeConflict } from './move-runner.js';
 import { ByteThrottle } from './move-throttle.js';
 
 /** Options of {@link MoveDriver}. */
@@ -41,9 +42,17 @@ export interface MoveDriverOptions {
   cleanupDelaySeconds?: number;
   /** A testing aid: hold moves at the points its file names (move-hold.ts). */
   hold?: MoveHold;
+  /** Where the driver's counters go (the router's /metrics). */
+  registry?: Registry;
   log: Logger;
 }
 
+/** A move a data node refused with MOVE_CONFLICT (its table lags) runs again after this long, doubling per refusal in a row, ms. */
+const CONFLICT_BACKOFF_MS = 100;
+/** The longest such backoff, ms. */
+const CONFLICT_BACKOFF_MAX_MS = 5000;
+/** Any other failed step runs again after this long, ms. */
+const RETRY_MS = 500;
 
 /** Campaigns and, while elected, drives the moves. */
 export class MoveDriver {
@@ -51,9 +60,19 @@ export class MoveDriver {
   private readonly offUpdate: () => void;
   private readonly election: RouterElection;
   private readonly throttle: ByteThrottle;
+  private readonly nodeConflicts: Counter;
+  /** Per move: refusals by a lagging node in a row (the backoff's exponent). */
+  private readonly conflicts = new Map<string, number>();
+  /** Moves whose refusal by a lagging node was logged (once per move, until its run ends). */
+  private readonly conflictLogged = new Set<string>();
 
   constructor(private readonly opts: MoveDriverOptions) {
     this.throttle = new ByteThrottle(opts.rateBytesPerSec);
+    this.nodeConflicts = new Counter({
+      name: 'lmj_router_move_node_conflicts_total',
+      help: 'Move steps a data node refused with MOVE_CONFLICT because its table did not show the move yet; each is run again after a backoff',
+      registers: opts.registry === undefined ? [] : [opts.registry],
+    });
     // Any change under /lmj/v1/ (a new move, a cancel) wakes an idle leader.
     this.offUpdate = opts.view.onUpdate(() => this.signal());
     this.election = new RouterElection({ client: opts.client, election: 'move-driver', name: opts.name, ttlSeconds: opts.ttlSeconds ?? 5, log: opts.log, lead: () => this.drive() });
@@ -84,7 +103,7 @@ export class MoveDriver {
           }
           if (active.length === 0) {
             await this.cleanupDue();
-          } else if (retryAt.size > 0) waitMs = 500;
+          } else if (retryAt.size > 0) waitMs = Math.max(10, Math.min(RETRY_MS, ...[...retryAt.values()].map((at) => at - now)));
         }
       } catch (err) {
         // etcd unavailable: try again shortly.
@@ -103,17 +122,36 @@ export class MoveDriver {
       .then(
         () => {
           retryAt.delete(id);
+          this.conflicts.delete(id);
+          this.conflictLogged.delete(id);
         },
         (err: unknown) => {
+          if (err instanceof NodeConflict) {
+            retryAt.set(id, Date.now() + this.conflictBackoff(id, err));
+            return;
+          }
+          this.conflicts.delete(id);
           // A node unreachable, etcd unavailable: the record keeps its phase; run it again shortly.
           this.opts.log.warn({ move: id, err: isLmjError(err) ? err.toJSON() : err }, 'move step failed; retrying');
-          retryAt.set(id, Date.now() + 500);
+          retryAt.set(id, Date.now() + RETRY_MS);
         },
       )
       .finally(() => {
         running.delete(id);
         this.signal();
       });
+  }
+
+  /** Counts a lagging node's refusal, logs it once per move, and returns the backoff: 100 ms, doubling per refusal in a row, at most 5 s. */
+  private conflictBackoff(id: string, err: NodeConflict): number {
+    const n = this.conflicts.get(id) ?? 0;
+    this.conflicts.set(id, n + 1);
+    this.nodeConflicts.inc();
+    if (!this.conflictLogged.has(id)) {
+      this.conflictLogged.add(id);
+      this.opts.log.warn({ move: id, node: err.node, err: err.toJSON() }, 'a node refused a move step (its table does not show the move yet); backing off');
+    }
+    return Math.min(CONFLICT_BACKOFF_MAX_MS, CONFLICT_BACKOFF_MS * 2 ** Math.min(n, 16));
   }
 
   private woken = false;

@@ -8,7 +8,8 @@
  * - `learner`: the record says `learner` (the target dropped its stale copies);
  * - `copying`, `catching-up`: after the first chunk of a copy pass in that phase, so a
  *   partial copy exists;
- * - `fenced`: after the fence's transaction, before the final delta;
+ * - `fenced`: after the fence's transaction, before the final delta (which otherwise
+ *   starts beside the fence's transaction);
  * - `flipped`: after the flip's transaction, before `done`.
  *
  * While holding, the driver writes `FILE.held` (`{move, point, driver}`), and it goes
@@ -33,6 +34,11 @@ async function named(file: string): Promise<string> {
 /** The hold of one router's move driver, on FILE. */
 export class MoveHold {
   constructor(private readonly file: string) {}
+
+  /** True while FILE names `point` (the driver then keeps the final delta behind the `fenced` hold). */
+  async names(point: MoveHoldPoint): Promise<boolean> {
+    return (await named(this.file)) === point;
+  }
 
   /** Waits while FILE names `point` (or until `leading()` turns false); announces the hold in `FILE.held`. */
   async at(point: MoveHoldPoint, move: string, driver: string, leading: () => boolean): Promise<void> {

@@ -2,15 +2,18 @@
  * Runs one range move from its recorded phase to its end (docs/cluster.md, Moves):
  * requested → learner (the target drops stale copies) → copying (every device, bulk) →
  * catching-up (delta passes until one is small) → fenced (one etcd transaction) → final
- * delta after the fence, verified per device (target count = source count) → flipped
- * (one transaction) → done. Every phase change is a compare-and-swap on the move record
- * (src/cluster/moves.ts), so a run that lost its record to a cancel, or to another
- * driver, stops at its next step; each copy call is idempotent, so a resumed run
+ * delta after the fence, one call for the whole range, verified per device (target count
+ * = source count) → flipped (one transaction) → done. The final delta's call goes out
+ * once the last catch-up pass has pulled, before the fence's transaction, and waits on
+ * the source for the fence, so the window holds neither its request hops nor the
+ * fence's answer. Every phase change is a
+ * compare-and-swap on the move record (src/cluster/moves.ts), so a run that lost its
+ * record to a cancel, or to another driver, stops at its next step; each copy call is idempotent, so a resumed run
  * repeats at most one chunk. Copy bytes are throttled by the driver's shared
  * {@link ByteThrottle} (a move with its own rate: by that rate alone).
  */
 import type { Namespace } from 'etcd3';
-import { abortMove, fenceMove, flipMove, isTerminal, nodeOrigin, readMove, updateMove, type MoveProgress, type MoveRead, type MoveRecord, type TableView } from '../../cluster/index.js';
+import { abortMove, fenceMove, flipMove, isTerminal, nodeOrigin, readMove, readMoveRange, updateMove, type MoveRead, type MoveRecord, type TableView } from '../../cluster/index.js';
 import { LmjError, isLmjError } from '../../errors.js';
 import type { Logger } from '../../http/logger.js';
 import type { HttpPools } from './http-pools.js';
@@ -23,8 +26,6 @@ const SMALL_PASS_BYTES = 256 * 1024;
 const MAX_CATCH_UP_PASSES = 4;
 /** Progress is written to etcd at most this often, ms. */
 const PROGRESS_EVERY_MS = 1000;
-/** Devices pulled at once in the final delta (inside the fence window). */
-const FINAL_PULLS_IN_FLIGHT = 8;
 
 /** What a run needs. */
 export interface MoveRunContext {
@@ -48,25 +49,46 @@ interface PullAnswer {
   bytes: number;
   readings: number;
   more: boolean;
-  count: number;
-  sourceCount: number;
+}
+
+/** The target's answer to the final delta (src/router/node/move-final.ts). */
+interface FinalAnswer {
+  devices: number;
+  bytes: number;
+  readings: number;
+  rounds: number;
+  fenceWait: { viewMs: number; drainMs: number };
+}
+
+/** The final delta's call, when it was sent (ms, performance.now) and the fence epoch it waits for. */
+interface FinalCall {
+  answer: Promise<FinalAnswer>;
+  sentAt: number;
+  fence: number;
 }
 
 class Stopped extends Error {}
 
-/** The source's listing of its devices in a range (after the fence: with its wait for the fence and the writes in flight, ms). */
+/**
+ * A data node refused a step with MOVE_CONFLICT: its table does not show it as the
+ * range's learner yet (its view lags). The driver runs the move again after a backoff.
+ */
+export class NodeConflict extends LmjError {
+  constructor(
+    readonly node: string,
+    message: string,
+  ) {
+    super('MOVE_CONFLICT', message, { details: { node } });
+  }
+}
+
+/** The source's listing of its devices in a range. */
 interface Listed {
   devices: string[];
-  fenceWait?: { viewMs: number; drainMs: number };
 }
 
 /** Drives moves; one instance per router. */
 export class MoveRunner {
-  /** When this driver sent the fence transaction of a move, and how long it took (the window's start). */
-  private fenceStarted: { move: string; at: number; txnMs: number } | undefined;
-  /** The devices the last pass of each move listed: the final delta starts pulling them before the fenced listing answers. */
-  private readonly lastListed = new Map<string, string[]>();
-
   constructor(private readonly ctx: MoveRunContext) {}
 
   private origin(node: string): string {
@@ -82,8 +104,10 @@ export class MoveRunner {
     const res = await this.ctx.http.request(this.origin(node), method, path, headers, body === undefined ? undefined : Buffer.from(JSON.stringify(body)));
     if (res.status !== 200) {
       const e = (res.json as { error?: { code?: string; message?: string } } | null)?.error;
-      const code = e?.code === 'EPOCH_AHEAD' || e?.code === 'MOVE_CONFLICT' || e?.code === 'NODE_UNAVAILABLE' || e?.code === 'PEER_TLS' ? e.code : 'MOVE_FAILED';
-      throw new LmjError(code, `${node} ${path}: ${res.status} ${e?.code ?? ''}: ${e?.message ?? ''}`);
+      const message = `${node} ${path}: ${res.status} ${e?.code ?? ''}: ${e?.message ?? ''}`;
+      if (e?.code === 'MOVE_CONFLICT') throw new NodeConflict(node, message);
+      const code = e?.code === 'EPOCH_AHEAD' || e?.code === 'NODE_UNAVAILABLE' || e?.code === 'PEER_TLS' ? e.code : 'MOVE_FAILED';
+      throw new LmjError(code, message);
     }
     return res.json;
   }
@@ -105,6 +129,8 @@ export class MoveRunner {
       while (!isTerminal(m.move.phase)) m = await this.step(m);
     } catch (err) {
       if (err instanceof Stopped) return;
+      // A node whose table lags: the driver backs off and runs the move again.
+      if (err instanceof NodeConflict) throw err;
       if (isLmjError(err, 'MOVE_CONFLICT')) return; // someone else changed the record: the next loop re-reads
       await this.failed(id, err);
       throw err;
@@ -157,20 +183,20 @@ export class MoveRunner {
       }
       case 'catching-up': {
         let read = m;
+        let early: FinalCall | undefined;
         for (let i = 0; i < MAX_CATCH_UP_PASSES; i++) {
-          const r = await this.pass(read);
+          // Once the last pass has pulled, the final delta's call goes out (it waits on the source for the fence).
+          const last = i === MAX_CATCH_UP_PASSES - 1;
+          const r = await this.pass(read, (bytes) => (last || bytes < SMALL_PASS_BYTES ? this.earlyFinal(read.move) : Promise.resolve(undefined)));
           read = r.read;
+          early = r.early;
           if (r.bytes < SMALL_PASS_BYTES) break;
         }
-        const fresh = await this.fresh(read.move.id);
-        const t0 = performance.now();
-        const fenced = await fenceMove(client, fresh);
-        this.fenceStarted = { move: mv.id, at: t0, txnMs: performance.now() - t0 };
-        return fenced;
+        return this.fence(await this.fresh(read.move.id), early);
       }
       case 'fenced':
         await this.holdAt('fenced', mv.id);
-        return this.finalDelta(m);
+        return this.flip(m, this.finalCall(m.move, m.move.fenceEpoch ?? 0), undefined);
       case 'flipped':
         await this.holdAt('flipped', mv.id);
         return updateMove(client, m, { phase: 'done' });
@@ -180,33 +206,72 @@ export class MoveRunner {
   }
 
   /**
-   * Inside the fence window: the final delta (unthrottled, no progress writes), then the
-   * flip, which records the final figures (its compare catches a cancel). Logs where the
-   * window's time went (`move fence window`).
+   * The final delta's call, sent before the fence: the fence epoch it waits for is the
+   * range's epoch in this router's table + 1 (a move holds the range's epoch until its
+   * fence). With the testing aid holding at `fenced`, none: the call waits for the hold.
    */
-  private async finalDelta(m: MoveRead): Promise<MoveRead> {
-    if (!this.ctx.leading()) throw new Stopped();
-    const mv = m.move;
-    const started = this.fenceStarted?.move === mv.id ? this.fenceStarted : undefined;
-    this.fenceStarted = undefined;
+  private async earlyFinal(mv: MoveRecord): Promise<FinalCall | undefined> {
+    if (this.ctx.hold !== undefined && (await this.ctx.hold.names('fenced'))) return undefined;
+    const call = this.finalCall(mv, this.ctx.view.rangeOf(mv.range.from).epoch + 1);
+    // Settled either way, so an unused call never surfaces as an unhandled rejection.
+    call.answer.catch(() => undefined);
+    return call;
+  }
+
+  /**
+   * The fence's transaction, with the final delta's call (`early`) already out: the
+   * source answers it only once its table shows the fence. Should the transaction set
+   * another epoch than the call waits for (a lagging table, or the range changed in
+   * between), the call is dropped and the `fenced` step makes it again with the recorded
+   * one.
+   */
+  private async fence(fresh: MoveRead, early: FinalCall | undefined): Promise<MoveRead> {
+    const read = await readMoveRange(this.ctx.client, fresh.move);
     const t0 = performance.now();
-    const r = await this.finalPass(m, mv.fenceEpoch ?? 0);
+    const fenced = await fenceMove(this.ctx.client, fresh, read);
+    const txnMs = performance.now() - t0;
+    if (early === undefined || fenced.move.fenceEpoch !== early.fence) return fenced;
+    return this.flip(fenced, early, { at: t0, txnMs });
+  }
+
+  /** The final delta: one call to the target for the whole range (src/router/node/move-final.ts). */
+  private finalCall(mv: MoveRecord, fence: number): FinalCall {
+    const sentAt = performance.now();
+    const answer = (async () => {
+      if (!this.ctx.leading()) throw new Stopped();
+      const body = { move: mv.id, source: this.origin(mv.source), from: mv.range.from, to: mv.range.to, fence };
+      return (await this.call(mv.target, 'POST', '/cluster/v1/move/final', body)) as FinalAnswer;
+    })();
+    return { answer, sentAt, fence };
+  }
+
+  /**
+   * Inside the fence window: waits for the final delta (unthrottled, no progress writes),
+   * then flips; the flip records the final figures (its compare catches a cancel). Logs
+   * where the window's time went (`move fence window`); `fence` is when this driver sent
+   * the fence's transaction and how long it took, when it did.
+   */
+  private async flip(m: MoveRead, call: FinalCall, fence: { at: number; txnMs: number } | undefined): Promise<MoveRead> {
+    const mv = m.move;
+    const a = await call.answer;
     const t1 = performance.now();
-    const flipped = await flipMove(this.ctx.client, m, { progress: r.progress });
+    const progress = { ...mv.progress, devicesCopied: a.devices, devicesTotal: a.devices, bytes: mv.progress.bytes + a.bytes, readings: mv.progress.readings + a.readings, passes: mv.progress.passes + 1 };
+    const flipped = await flipMove(this.ctx.client, m, { progress });
     const t2 = performance.now();
-    this.lastListed.delete(mv.id);
     const ms = (x: number): number => Math.round(x * 10) / 10;
     this.ctx.log.info(
       {
         move: mv.id,
-        devices: r.progress.devicesTotal,
+        devices: a.devices,
+        rounds: a.rounds,
         // From sending the fence transaction to the flip's answer (when this driver set the fence).
-        windowMs: started === undefined ? null : ms(t2 - started.at),
-        fenceTxnMs: started === undefined ? null : ms(started.txnMs),
-        sourceViewMs: r.fenceWait.viewMs,
-        sourceDrainMs: r.fenceWait.drainMs,
-        listMs: ms(r.listMs),
-        pullsMs: ms(t1 - t0),
+        windowMs: fence === undefined ? null : ms(t2 - fence.at),
+        fenceTxnMs: fence === undefined ? null : ms(fence.txnMs),
+        sourceViewMs: a.fenceWait.viewMs,
+        sourceDrainMs: a.fenceWait.drainMs,
+        // The final delta's call, sent before the fence's transaction; and how long it ran past that transaction's answer.
+        finalMs: ms(t1 - call.sentAt),
+        finalAfterFenceMs: fence === undefined ? null : ms(Math.max(0, t1 - fence.at - fence.txnMs)),
         flipTxnMs: ms(t2 - t1),
       },
       'move fence window',
@@ -214,60 +279,17 @@ export class MoveRunner {
     return flipped;
   }
 
-  /**
-   * The final delta after the fence. The devices the last pass listed are pulled at once
-   * (8 in flight) while the source lists the range after the fence; devices that only the
-   * fenced listing names (created since the last pass) follow. Each pull waits on the
-   * source for the fence and the writes in flight, so every device ends complete:
-   * target count = source count, else MOVE_FAILED.
-   */
-  private async finalPass(m: MoveRead, fence: number): Promise<{ progress: MoveProgress; listMs: number; fenceWait: { viewMs: number | null; drainMs: number | null } }> {
-    const mv = m.move;
-    const source = this.origin(mv.source);
-    const progress: MoveProgress = { ...mv.progress, devicesCopied: 0, passes: mv.progress.passes + 1 };
-    const pulled = new Set<string>();
-    const pullAll = async (devices: readonly string[]): Promise<void> => {
-      let next = 0;
-      const worker = async (): Promise<void> => {
-        while (next < devices.length) {
-          const device = devices[next++] as string;
-          pulled.add(device);
-          await this.pullDevice(mv, source, device, 1 << 20, fence, async (a) => {
-            progress.bytes += a.bytes;
-            progress.readings += a.readings;
-          });
-          progress.devicesCopied++;
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(FINAL_PULLS_IN_FLIGHT, devices.length) }, worker));
-    };
-    const t0 = performance.now();
-    let listMs = 0;
-    const listing = this.call(mv.source, 'GET', `/cluster/v1/move/devices?from=${mv.range.from}&to=${mv.range.to}&fence=${fence}`).then((r) => {
-      listMs = performance.now() - t0;
-      return r as Listed;
-    });
-    const [listed] = await Promise.all([listing, pullAll(this.lastListed.get(mv.id) ?? [])]);
-    await pullAll(listed.devices.filter((d) => !pulled.has(d)));
-    progress.devicesTotal = pulled.size;
-    return { progress, listMs, fenceWait: { viewMs: listed.fenceWait?.viewMs ?? null, drainMs: listed.fenceWait?.drainMs ?? null } };
-  }
-
-  /** Pulls one device chunk by chunk until the target has caught up; with `fence`, the counts must then match. */
-  private async pullDevice(mv: MoveRecord, source: string, device: string, maxBytes: number, fence: number | undefined, onChunk: (a: PullAnswer) => Promise<void>): Promise<void> {
+  /** Pulls one device chunk by chunk until the target has caught up. */
+  private async pullDevice(mv: MoveRecord, source: string, device: string, maxBytes: number, onChunk: (a: PullAnswer) => Promise<void>): Promise<void> {
     for (;;) {
-      const a = (await this.call(mv.target, 'POST', '/cluster/v1/move/pull', { move: mv.id, source, device, maxBytes, fence: fence ?? null })) as PullAnswer;
+      const a = (await this.call(mv.target, 'POST', '/cluster/v1/move/pull', { move: mv.id, source, device, maxBytes })) as PullAnswer;
       await onChunk(a);
-      if (a.more) continue;
-      if (fence !== undefined && a.count !== a.sourceCount) {
-        throw new LmjError('MOVE_FAILED', `move ${mv.id}: ${device} has ${a.count} readings on ${mv.target}, ${a.sourceCount} on ${mv.source} after the final delta`, { details: { device } });
-      }
-      return;
+      if (!a.more) return;
     }
   }
 
   /** One copy pass over the source's devices of the range (before the fence): each device is pulled until the target has caught up, throttled. */
-  private async pass(start: MoveRead): Promise<{ read: MoveRead; bytes: number }> {
+  private async pass(start: MoveRead, pulled?: (bytes: number) => Promise<FinalCall | undefined>): Promise<{ read: MoveRead; bytes: number; early: FinalCall | undefined }> {
     const mv = start.move;
     const listed = (await this.call(mv.source, 'GET', `/cluster/v1/move/devices?from=${mv.range.from}&to=${mv.range.to}`)) as Listed;
     const progress = { ...mv.progress, devicesTotal: listed.devices.length, devicesCopied: 0, passes: mv.progress.passes + 1 };
@@ -280,7 +302,7 @@ export class MoveRunner {
     const rate = throttle.rateBytesPerSec;
     const chunk = rate > 0 ? Math.max(16 * 1024, Math.min(1 << 20, Math.floor(rate / 4))) : 1 << 20;
     for (const device of listed.devices) {
-      await this.pullDevice(mv, source, device, chunk, undefined, async (a) => {
+      await this.pullDevice(mv, source, device, chunk, async (a) => {
         // The testing aid holds after the first chunk of a pass, so a partial copy exists.
         if (!held && (mv.phase === 'copying' || mv.phase === 'catching-up')) await this.holdAt(mv.phase, mv.id);
         held = true;
@@ -295,8 +317,8 @@ export class MoveRunner {
       });
       progress.devicesCopied++;
     }
+    const early = await pulled?.(passBytes);
     read = await updateMove(this.ctx.client, await this.fresh(mv.id), { progress: { ...progress } });
-    this.lastListed.set(mv.id, listed.devices);
-    return { read, bytes: passBytes };
+    return { read, bytes: passBytes, early };
   }
 }

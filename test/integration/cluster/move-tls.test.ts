@@ -6,7 +6,10 @@
  * https in their live records and require client certificates; the router drives the
  * move over https and the target pulls from the source over mutual TLS. A target whose
  * `--upstream-ca` is another CA cannot verify the source: the move rolls back with
- * PEER_TLS and the source stays the owner.
+ * PEER_TLS and the source stays the owner. A move whose target's table does not show it
+ * as the learner (a lagging view, held here by a record the table does not match) is
+ * refused by the target with MOVE_CONFLICT: the driver backs off and counts it, it does
+ * not spin.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectEtcd, initTable, isTerminal, listLiveNodes, readMove, readTable, requestMove, type MoveRecord } from '../../../src/cluster/index.js';
+import { abortMove, connectEtcd, initTable, isTerminal, listLiveNodes, moveKey, readMove, readTable, requestMove, type MoveRecord } from '../../../src/cluster/index.js';
 import { getCodec } from '../../../src/codec/index.js';
 import type { Ingestor } from '../../../src/gateway/ingest/index.js';
 import { httpsOptionsOf, peerTlsOf } from '../../../src/cli/tls-flags.js';
@@ -175,5 +178,42 @@ describe('range moves between TLS nodes', () => {
     expect(Object.values(plan.before).reduce((a, b) => a + b, 0)).toBe(1);
     expect(bare.code).toBe(1);
     expect(bare.stderr).toMatch(/PEER_TLS: TLS handshake with https:\/\/127\.0\.0\.1:\d+ failed: .*check --upstream-ca/);
+  });
+
+  it('a target whose table does not show it as the learner refuses with MOVE_CONFLICT: the driver backs off (doubling), counts it and does not spin', async () => {
+    const conflicts = async (): Promise<number> => {
+      const text = await (await request(`http://127.0.0.1:${router.http.port}/metrics`)).body.text();
+      const m = /^lmj_router_move_node_conflicts_total (\d+)/m.exec(text);
+      expect(m, 'the driver exports its conflict counter').not.toBeNull();
+      return Number(m![1]);
+    };
+    const countReaches = async (n: number): Promise<number> => {
+      const until = Date.now() + 20_000;
+      while ((await conflicts()) < n) {
+        if (Date.now() > until) throw new Error(`fewer than ${n} conflicts counted`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      return performance.now();
+    };
+    expect(await conflicts()).toBe(0);
+    const r = await range();
+    const target = r.owner === 'tls-a' ? 'tls-b' : 'tls-a';
+    // A move in `copying` whose range names no learner: what a target sees while its view lags the request.
+    const now = Date.now();
+    const move: MoveRecord = {
+      format: 1, id: `mlag${now.toString(36)}`, range: { from: r.from, to: r.to }, source: r.owner!, target, phase: 'copying', epoch: 0, fenceEpoch: null,
+      progress: { devicesCopied: 0, devicesTotal: 0, bytes: 0, readings: 0, passes: 0 }, createdAt: now, updatedAt: now, fencedAt: null, flippedAt: null, cleanedAt: null, rateBytesPerSec: null, driver: null, error: null,
+    };
+    await client.put(moveKey(move.id)).value(JSON.stringify(move));
+    // 100, 200, 400 and 800 ms between the first refusal and the fifth: a driver retrying at once would count them within a few step times.
+    const first = await countReaches(1);
+    const fifth = await countReaches(5);
+    expect(fifth - first).toBeGreaterThanOrEqual(1300);
+    const read = await readMove(client, move.id);
+    expect(read.move.phase).toBe('copying');
+    // A lag is no failure of the move: nothing recorded as its error.
+    expect(read.move.error).toBeNull();
+    await abortMove(client, read, 'cancelled', null);
+    expect(await range()).toMatchObject({ owner: r.owner, learner: undefined, fenced: false });
   });
 });

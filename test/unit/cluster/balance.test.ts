@@ -1,6 +1,6 @@
 /** Move planning: drain to the lightest live nodes; rebalance narrows the gap per policy and stops when no move helps. */
 import { describe, expect, it } from 'vitest';
-import { balanceCandidates, decideBalance, planDrain, planRebalance, type LiveNodeRecord, type RangeWeight } from '../../../src/cluster/index.js';
+import { balanceCandidates, decideBalance, planBalance, planDrain, planRebalance, type LiveNodeRecord, type RangeWeight } from '../../../src/cluster/index.js';
 
 const live = (id: string, devices: number, bytes = devices * 1000, heat = 0): LiveNodeRecord => ({
   format: 1,
@@ -104,6 +104,30 @@ describe('heat: per-device heat and the split of a range too hot to move whole',
     // No range above half the gap: the plan's whole-range move, as before.
     const even = [hot(0, 1023, 'a', [[10, 30], [600, 10]]), hot(1024, 2047, 'a', [[1100, 30]]), hot(2048, 3071, 'a', [[2100, 30]])];
     expect(decideBalance('heat', even, [live('a', 4, 0, 100), joined('b')]).kind).toBe('move');
+  });
+
+  it('cluster rebalance plans the balancer\'s split first, moves that half, then plans the rest over the halves', () => {
+    const ranges = [hot(0, 1023, 'a', [[10, 45], [600, 45]]), hot(1024, 2047, 'a', [[1100, 5]]), hot(2048, 3071, 'a', [[2100, 5]])];
+    const nodes = [live('a', 4, 0, 100), joined('b'), joined('c')];
+    const d = decideBalance('heat', ranges, nodes);
+    if (d.kind !== 'split') throw new Error(`the balancer decides ${d.kind}, not split`);
+    const plan = planBalance('heat', ranges, nodes);
+    // The same decision as the balancer's round: split 0-1023 at 600, its upper half to the coolest candidate.
+    expect(plan.splits).toEqual([d.split]);
+    expect(plan.moves[0]).toEqual(d.move);
+    expect(plan.splits).toEqual([{ from: 0, to: 1023, at: 600 }]);
+    // Then the lower half goes to the other candidate; the moved half stays where it went.
+    expect(plan.moves).toEqual([
+      { from: 600, to: 1023, source: 'a', target: 'c', weight: 45 },
+      { from: 0, to: 599, source: 'a', target: 'b', weight: 45 },
+    ]);
+    expect(plan.before).toEqual({ a: 100, b: 0, c: 0 });
+    expect(plan.after).toEqual({ a: 10, b: 45, c: 45 });
+    // Whole ranges only where no range is too hot to move whole, and under count.
+    const even = [hot(0, 1023, 'a', [[10, 30], [600, 10]]), hot(1024, 2047, 'a', [[1100, 30]]), hot(2048, 3071, 'a', [[2100, 30]])];
+    expect(planBalance('heat', even, [live('a', 4, 0, 100), joined('b')])).toEqual(planRebalance('heat', even, [live('a', 4, 0, 100), joined('b')]));
+    expect(planBalance('count', ranges, nodes)).toEqual({ ...planRebalance('count', ranges, nodes), splits: [] });
+    expect(planBalance('heat', even, [live('a', 4, 0, 100), joined('b')]).splits).toEqual([]);
   });
 
   it('does not split without per-device heat, with every device in one partition, or under count', () => {
