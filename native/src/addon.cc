@@ -3,6 +3,8 @@
 // as a status number from src/errors.ts, never as a C++ exception.
 #include <napi.h>
 
+#include <unistd.h>
+
 #include <cstring>
 #include <vector>
 
@@ -13,6 +15,17 @@
 #include "write.h"
 
 namespace lmj {
+
+// exitNow(code): ends the process at once with `code` (_exit). process.exit() runs exit
+// handlers and joins libuv's threadpool, where an lmdb-js commit waiting for the JS
+// thread never finishes: a daemon told to stop "now" must not wait for anything.
+static napi_value ExitNow(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1];
+  int32_t code = 1;
+  if (napi_get_cb_info(env, info, &argc, a, nullptr, nullptr) == napi_ok && argc >= 1) napi_get_value_int32(env, a[0], &code);
+  _exit(code);
+}
 
 class NativeAddon : public Napi::Addon<NativeAddon> {
  public:
@@ -29,6 +42,7 @@ class NativeAddon : public Napi::Addon<NativeAddon> {
     exports.Set("lmdbVersion", CFunction(env, "lmdbVersion", LmdbVersion));
     exports.Set("writeMembers", CFunction(env, "writeMembers", WriteMembers));
     exports.Set("lmdbError", CFunction(env, "lmdbError", LmdbError));
+    exports.Set("exitNow", CFunction(env, "exitNow", ExitNow));
   }
 
  private:

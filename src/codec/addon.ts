@@ -35,3 +35,19 @@ export function loadAddon(): unknown {
   const load = require('node-gyp-build') as (dir: string) => unknown;
   return load(packageRoot());
 }
+
+/**
+ * Ends the process at once with `code`, running no exit handler and waiting for no
+ * thread (the addon's `_exit`): process.exit() can hang while an lmdb-js commit waits
+ * for the JS thread. Without the addon the process kills itself with SIGKILL instead.
+ */
+export function exitNow(code: number): never {
+  try {
+    const addon = loadAddon() as { exitNow?: (code: number) => void };
+    if (typeof addon.exitNow === 'function') addon.exitNow(code);
+  } catch {
+    // No addon for this platform: fall through to the signal.
+  }
+  process.kill(process.pid, 'SIGKILL');
+  throw new Error('unreachable: the process was killed');
+}

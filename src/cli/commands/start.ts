@@ -12,6 +12,7 @@ import { fail } from '../output.js';
 import { addRetentionFlags } from '../retention-flags.js';
 import { formatSummary, startSummary } from '../start-summary.js';
 import { addSyncFlags } from '../sync-flags.js';
+import { exitNow } from '../../codec/addon.js';
 import { heapLimitInfo, onRelayedSignal, reexecWithHeapLimit } from '../heap-limit.js';
 
 /** Options as commander hands them over (strings; the config loader validates). */
@@ -107,8 +108,8 @@ export function registerStart(program: Command): void {
       const onSignal = (sig: NodeJS.Signals): void => {
         if (Math.max(own, relayed) > 1) {
           // A second signal means "now": acks not yet sent are redelivered by clients.
-          process.stderr.write(`lmj-edge: ${sig} again, exiting without draining\n`);
-          process.exit(130);
+          process.stderr.write(`lmj-edge: ${sig} again, exiting without draining\n`, () => exitNow(130));
+          return;
         }
         if (stopping) return;
         stopping = true;
