@@ -52,11 +52,13 @@ export class ReadPoller {
   private async readOnce(url: string, device: string): Promise<void> {
     let status: number;
     let body: DeviceAnswer | null = null;
+    let refusal = '';
     try {
       const res = await fetch(`${url}/devices/${encodeURIComponent(device)}`, { signal: AbortSignal.timeout(10_000) });
       status = res.status;
-      body = res.ok ? ((await res.json()) as DeviceAnswer) : null;
-      if (!res.ok) await res.body?.cancel();
+      if (res.ok) body = (await res.json()) as DeviceAnswer;
+      // The refusal goes into the example, so a failed test names what the read met.
+      else refusal = (await res.text()).slice(0, 200);
     } catch (err) {
       if (this.urls.has(url)) this.note('errors', `${device} via ${url}: ${(err as Error).message}`);
       return;
@@ -66,7 +68,7 @@ export class ReadPoller {
     const prev = this.best.get(device);
     if (status === 404 && prev === undefined) return;
     if (status !== 200 || body === null) {
-      this.note(status === 404 ? 'stale' : 'errors', `${device} via ${url}: ${status}`);
+      this.note(status === 404 ? 'stale' : 'errors', `${device} via ${url}: ${status} ${refusal}`);
       return;
     }
     const now: Best = { readings: Number(body.readings), latestTs: Number(body.latestTs ?? 0) };

@@ -52,9 +52,14 @@ export class RouterElection {
       this.loop = this.opts.lead();
     });
     campaign.on('error', (err: Error) => {
+      // etcd3 can emit two errors for one failed campaign (its lease lost, and its start
+      // failed): only the current campaign campaigns again, else campaigns would multiply
+      // and a superseded one could hold the election with nobody leading.
+      if (this.campaign !== campaign) return;
       this.opts.log.warn({ err, election: this.opts.election }, 'campaign failed; campaigning again');
       this.leading = false;
-      if (this.campaign === campaign) this.campaign = null;
+      this.campaign = null;
+      void campaign.resign().catch(() => undefined);
       void sleep(1000).then(() => this.campaignOnce());
     });
   }

@@ -7,7 +7,12 @@
  * the epoch the router and nodes route with), then its upper half and another range
  * move at the same time (both past `requested` at once). Every acknowledged reading then
  * verifies exactly once through the router; etcd shows one owner per range, no learner,
- * no fence. Requires `npm run build`.
+ * no fence. Then, with those devices idle, a second simulator writes to two devices of
+ * one range, and a second router started with `--auto-balance` under the heat policy
+ * splits that range between them and moves one hot half to the other node: etcd shows
+ * both halves, the moved half at epoch + 2 on the other node, the other half unchanged,
+ * no learner, no fence, and the hot ledger verifies exactly once, in per-device order.
+ * Requires `npm run build`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Simulation, type SimSummary } from '../../../firmware-sim/sim.js';
 import { verifyLedger } from '../../../firmware-sim/verify.js';
 import { httpReadingSource } from '../../../firmware-sim/verify-http.js';
-import { MOVES_PREFIX, connectEtcd, decodeMove, initTable, isTerminal, listMoves, readTable, requestMove, type ClusterTable } from '../../../src/cluster/index.js';
+import { MOVES_PREFIX, connectEtcd, decodeMove, initTable, isTerminal, listLiveNodes, listMoves, readTable, requestMove, type ClusterTable } from '../../../src/cluster/index.js';
 import { getCodec } from '../../../src/codec/index.js';
 import { startClusterRouter, type ClusterRouter } from '../../../src/router/cluster/cluster-router.js';
 import { startDataNode, type DataNode } from '../../../src/router/node/data-node.js';
@@ -35,9 +40,14 @@ let dir: string;
 const nodes: DataNode[] = [];
 let router: ClusterRouter;
 let routerUrl: string;
+let tokens: string;
+/** The `--auto-balance --balance-policy heat` router of the heat case. */
+let balancer: ClusterRouter | undefined;
 let gw: DaemonProcess;
 let sim: Simulation;
 let simRun: Promise<SimSummary>;
+let hot: Simulation | undefined;
+let hotRun: Promise<SimSummary> | undefined;
 
 
 const synced = (): Promise<{ synced: number; backlog: number }> => syncState(gw.httpUrl);
@@ -72,7 +82,7 @@ beforeAll(async () => {
   // 4 ranges of 16,384 partitions: the 12 devices put several into each.
   await initTable(client, 16384);
   dir = mkdtempSync(join(tmpdir(), 'lmj-e2e-split-'));
-  const tokens = tokensFile(join(dir, 'tokens'));
+  tokens = tokensFile(join(dir, 'tokens'));
   await Promise.all([
     ...['node-a', 'node-b'].map(async (id) => nodes.push(await startDataNode({ etcd: etcd.urls, nodeId: id, dataDir: join(dir, id), httpPort: 0, durability: 'fast', ttlSeconds: 3, log: silent }))),
     (async () => {
@@ -92,7 +102,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   sim?.stop();
+  hot?.stop();
   await simRun?.catch(() => undefined);
+  await hotRun?.catch(() => undefined);
+  await balancer?.stop();
   await gw?.kill('SIGKILL');
   await router?.stop();
   for (const n of nodes) await n.stop();
@@ -174,5 +187,77 @@ describe('range splits and concurrent moves', () => {
     const v = await verifyLedger(join(dir, 'ledger.jsonl'), httpReadingSource(routerUrl));
     expect({ missing: v.missing, duplicate: v.duplicate, conflicts: v.conflicts, badLedgerLines: v.badLedgerLines }).toEqual({ missing: 0, duplicate: 0, conflicts: 0, badLedgerLines: 0 });
     expect(v.checked).toBeGreaterThan(300);
+  }, 120_000);
+
+  it('under the heat policy, the balancer splits a range whose devices are hot and moves one hot half to the cooler node, losing or doubling nothing', async () => {
+    // The first case's devices are idle now. Two new devices, in one owned range at distinct partitions, get all the writes.
+    const t0 = (await readTable(client))!;
+    let prefix = '';
+    for (let k = 0; prefix === ''; k++) {
+      const [a, b] = [partitionOf(`ht${k}-0`), partitionOf(`ht${k}-1`)];
+      const r = t0.rangeOf(a);
+      if (a !== b && r.owner !== null && t0.rangeOf(b).from === r.from) prefix = `ht${k}-`;
+    }
+    const hotDevices = [`${prefix}0`, `${prefix}1`];
+    const range = t0.rangeOf(partitionOf(hotDevices[0]!));
+    const at = Math.max(...hotDevices.map(partitionOf));
+    const source = range.owner!.id;
+    const cooler = source === 'node-a' ? 'node-b' : 'node-a';
+    expect(t0.ranges.some((r) => r.owner?.id === cooler)).toBe(true);
+    const ledger = join(dir, 'hot-ledger.jsonl');
+    hot = new Simulation({ broker: gw.mqttUrl!, devices: 2, rate: 60, durationS: 600, qos: 1, ledger, seed: 17, devicePrefix: prefix, backoffMinMs: 50, backoffMaxMs: 300, drainTimeoutMs: 30_000 });
+    hotRun = hot.run();
+    // The owner reports both devices hot (writes/s per device, the heat policy's weights).
+    const port = (await listLiveNodes(client)).nodes.find((n) => n.id === source)!.address.port;
+    await waitFor('both devices hot on their owner', async () => {
+      const l = (await getJson(`http://127.0.0.1:${port}`, `/cluster/v1/move/devices?from=${range.from}&to=${range.to}`)).json as { devices: string[]; heat: number[] };
+      return hotDevices.every((d) => (l.heat[l.devices.indexOf(d)] ?? 0) > 0);
+    }, 30_000);
+
+    const movesBefore = new Set((await listMoves(client)).moves.map((m) => m.move.id));
+    balancer = await startClusterRouter({ etcd: etcd.urls, httpPort: 0, tokensFile: tokens, autoBalance: { policy: 'heat', intervalSeconds: 1 }, log: silent });
+    await waitFor('the balancer\'s move done', async () => (await listMoves(client)).moves.some((m) => !movesBefore.has(m.move.id) && m.move.phase === 'done'), 60_000);
+    const moves = (await listMoves(client)).moves.map((m) => m.move).filter((m) => !movesBefore.has(m.id));
+    expect(moves).toHaveLength(1);
+    const move = moves[0]!;
+    // One hot half moves: the lower half up to the second device's partition, or the upper half from it.
+    const halves = [{ from: range.from, to: at - 1 }, { from: at, to: range.to }];
+    expect(halves).toContainEqual(move.range);
+    expect({ source: move.source, target: move.target, error: move.error }).toEqual({ source, target: cooler, error: null });
+    const metrics = await (await fetch(`http://127.0.0.1:${balancer.http.port}/metrics`)).text();
+    expect(/^lmj_router_balancer_splits_total 1$/m.test(metrics), metrics).toBe(true);
+    expect(/^lmj_router_balancer_decisions_total\{decision="split"\} 1$/m.test(metrics), metrics).toBe(true);
+
+    // Two ranges where there was one: the moved half on the cooler node at epoch + 2 (fence, flip), the other half as the split left it.
+    const t1 = (await readTable(client))!;
+    const stayed = halves.find((h) => h.from !== move.range.from)!;
+    expect([t1.rangeOf(move.range.from), t1.rangeOf(stayed.from)].map((r) => [r.from, r.to, r.owner?.id, r.epoch])).toEqual([
+      [move.range.from, move.range.to, cooler, range.epoch + 2],
+      [stayed.from, stayed.to, source, range.epoch],
+    ]);
+    expect(t1.ranges).toHaveLength(t0.ranges.length + 1);
+    for (const r of t1.ranges) expect({ range: r.from, learner: r.learner, fenced: r.fenced }).toEqual({ range: r.from, learner: null, fenced: false });
+
+    const s1 = (await synced()).synced;
+    await waitFor('syncing on after the move', async () => (await synced()).synced > s1 + 50);
+    hot.stop();
+    expect((await hotRun).unacked).toBe(0);
+    await waitFor('backlog drained', async () => (await synced()).backlog === 0, 30_000);
+    const v = await verifyLedger(ledger, httpReadingSource(routerUrl));
+    expect({ missing: v.missing, duplicate: v.duplicate, conflicts: v.conflicts, badLedgerLines: v.badLedgerLines }).toEqual({ missing: 0, duplicate: 0, conflicts: 0, badLedgerLines: 0 });
+    expect(v.checked).toBeGreaterThan(100);
+    const reader = httpReadingSource(routerUrl);
+    for (const d of hotDevices) {
+      const seqs = new Map<number, number>();
+      let n = 0;
+      for await (const r of reader.scan(d)) {
+        const boot = Number(r.boot);
+        expect(Number(r.seq), `${d} boot ${boot}`).toBeGreaterThan(seqs.get(boot) ?? -1);
+        seqs.set(boot, Number(r.seq));
+        n++;
+      }
+      expect(n, d).toBeGreaterThan(20);
+    }
+    await reader.close();
   }, 120_000);
 });
