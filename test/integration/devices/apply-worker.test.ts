@@ -73,7 +73,10 @@ describe('device-apply worker', () => {
       await gate;
       events.push('hold-end');
     });
-    const applied = worker.apply(t, 'dev-x', records(10, 500)).then((r) => events.push('applied') && r);
+    const applied = worker.apply(t, 'dev-x', records(10, 500)).then((r) => {
+      events.push('applied');
+      return r;
+    });
     for (let i = 0; i < 20; i++) await new Promise<void>((r) => setImmediate(r));
     expect(worker.stats().inFlight).toBe(0);
     release();
