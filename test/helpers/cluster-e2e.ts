@@ -1,10 +1,14 @@
 /**
- * Waits and probes the cluster end-to-end tests share: a condition poll that treats a
- * failing probe (a process restarting, a node not yet listening) as "not yet", the
- * gateway's sync counters, and the `lmj-edge cluster` CLI run as a child process.
+ * Waits, probes and checks the cluster end-to-end tests share: a condition poll that
+ * treats a failing probe (a process restarting, a node not yet listening) as "not yet",
+ * the gateway's sync counters, the `lmj-edge cluster` CLI run as a child process, and the
+ * ledger and per-device order checks at the end of a run.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { expect } from 'vitest';
+import { verifyLedger } from '../../firmware-sim/verify.js';
+import { httpReadingSource } from '../../firmware-sim/verify-http.js';
 import { getJson } from '../integration/sync/helpers.js';
 import { CLI, ROOT } from './daemon.js';
 
@@ -33,5 +37,40 @@ export async function clusterCli(etcdUrls: readonly string[], args: readonly str
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/**
+ * Every acknowledged reading in the simulator's ledger at `ledgerPath` reads back through
+ * the router at `routerUrl` exactly once (no reading missing, doubled or conflicting, no
+ * bad ledger line), and more than `minChecked` were checked.
+ */
+export async function expectExactLedger(ledgerPath: string, routerUrl: string, minChecked: number): Promise<void> {
+  const v = await verifyLedger(ledgerPath, httpReadingSource(routerUrl));
+  expect({ missing: v.missing, duplicate: v.duplicate, conflicts: v.conflicts, badLedgerLines: v.badLedgerLines }).toEqual({ missing: 0, duplicate: 0, conflicts: 0, badLedgerLines: 0 });
+  expect(v.checked).toBeGreaterThan(minChecked);
+}
+
+/**
+ * Each device's readings, read through the router at `routerUrl`, come back in publish
+ * order within each boot of the simulated device (its `seq` grows), more than
+ * `minPerDevice` of them per device.
+ */
+export async function expectPerDeviceOrder(routerUrl: string, devices: readonly string[], minPerDevice: number): Promise<void> {
+  const source = httpReadingSource(routerUrl);
+  try {
+    for (const d of devices) {
+      const seqs = new Map<number, number>();
+      let n = 0;
+      for await (const r of source.scan(d)) {
+        const boot = Number(r.boot);
+        expect(Number(r.seq), `${d} boot ${boot}`).toBeGreaterThan(seqs.get(boot) ?? -1);
+        seqs.set(boot, Number(r.seq));
+        n++;
+      }
+      expect(n, d).toBeGreaterThan(minPerDevice);
+    }
+  } finally {
+    await source.close();
   }
 }

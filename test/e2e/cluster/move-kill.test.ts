@@ -19,11 +19,9 @@ import { join } from 'node:path';
 import type { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Simulation, type SimSummary } from '../../../firmware-sim/sim.js';
-import { verifyLedger } from '../../../firmware-sim/verify.js';
-import { httpReadingSource } from '../../../firmware-sim/verify-http.js';
 import { connectEtcd, initTable, isTerminal, listLiveNodes, listMoves, readMove, readTable, requestMove, type ClusterTable } from '../../../src/cluster/index.js';
 import { getCodec } from '../../../src/codec/index.js';
-import { syncState, waitUntil } from '../../helpers/cluster-e2e.js';
+import { expectExactLedger, expectPerDeviceOrder, syncState, waitUntil } from '../../helpers/cluster-e2e.js';
 import { startClusterRouterProcess, startNodeProcess, type ClusterProc } from '../../helpers/cluster-process.js';
 import { startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
 import { startEtcd, type EtcdCluster } from '../../helpers/etcd.js';
@@ -248,21 +246,7 @@ describe('SIGKILL during a move', () => {
     expect(summary.unacked).toBe(0);
     await waitFor('backlog drained', async () => (await synced()).backlog === 0, 60_000);
     const router = [...routers.values()][0]!;
-    const v = await verifyLedger(join(dir, 'ledger.jsonl'), httpReadingSource(router.url));
-    expect({ missing: v.missing, duplicate: v.duplicate, conflicts: v.conflicts, badLedgerLines: v.badLedgerLines }).toEqual({ missing: 0, duplicate: 0, conflicts: 0, badLedgerLines: 0 });
-    expect(v.checked).toBeGreaterThan(200);
-    const source = httpReadingSource(router.url);
-    for (const d of DEVICES) {
-      const seqs = new Map<number, number>();
-      let n = 0;
-      for await (const r of source.scan(d)) {
-        const boot = Number(r.boot);
-        expect(Number(r.seq), `${d} boot ${boot}`).toBeGreaterThan(seqs.get(boot) ?? -1);
-        seqs.set(boot, Number(r.seq));
-        n++;
-      }
-      expect(n, d).toBeGreaterThan(5);
-    }
-    await source.close();
+    await expectExactLedger(join(dir, 'ledger.jsonl'), router.url, 200);
+    await expectPerDeviceOrder(router.url, DEVICES, 5);
   }, 120_000);
 });

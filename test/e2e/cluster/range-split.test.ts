@@ -20,13 +20,11 @@ import { join } from 'node:path';
 import type { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Simulation, type SimSummary } from '../../../firmware-sim/sim.js';
-import { verifyLedger } from '../../../firmware-sim/verify.js';
-import { httpReadingSource } from '../../../firmware-sim/verify-http.js';
 import { MOVES_PREFIX, connectEtcd, decodeMove, initTable, isTerminal, listLiveNodes, listMoves, readTable, requestMove, type ClusterTable } from '../../../src/cluster/index.js';
 import { getCodec } from '../../../src/codec/index.js';
 import { startClusterRouter, type ClusterRouter } from '../../../src/router/cluster/cluster-router.js';
 import { startDataNode, type DataNode } from '../../../src/router/node/data-node.js';
-import { clusterCli, syncState, waitUntil as waitFor } from '../../helpers/cluster-e2e.js';
+import { clusterCli, expectExactLedger, expectPerDeviceOrder, syncState, waitUntil as waitFor } from '../../helpers/cluster-e2e.js';
 import { startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
 import { startEtcd, type EtcdCluster } from '../../helpers/etcd.js';
 import { getJson, silent, tokensFile } from '../../integration/sync/helpers.js';
@@ -184,9 +182,7 @@ describe('range splits and concurrent moves', () => {
     const summary = await simRun;
     expect(summary.unacked).toBe(0);
     await waitFor('backlog drained', async () => (await synced()).backlog === 0, 30_000);
-    const v = await verifyLedger(join(dir, 'ledger.jsonl'), httpReadingSource(routerUrl));
-    expect({ missing: v.missing, duplicate: v.duplicate, conflicts: v.conflicts, badLedgerLines: v.badLedgerLines }).toEqual({ missing: 0, duplicate: 0, conflicts: 0, badLedgerLines: 0 });
-    expect(v.checked).toBeGreaterThan(300);
+    await expectExactLedger(join(dir, 'ledger.jsonl'), routerUrl, 300);
   }, 120_000);
 
   it('under the heat policy, the balancer splits a range whose devices are hot and moves one hot half to the cooler node, losing or doubling nothing', async () => {
@@ -243,21 +239,7 @@ describe('range splits and concurrent moves', () => {
     hot.stop();
     expect((await hotRun).unacked).toBe(0);
     await waitFor('backlog drained', async () => (await synced()).backlog === 0, 30_000);
-    const v = await verifyLedger(ledger, httpReadingSource(routerUrl));
-    expect({ missing: v.missing, duplicate: v.duplicate, conflicts: v.conflicts, badLedgerLines: v.badLedgerLines }).toEqual({ missing: 0, duplicate: 0, conflicts: 0, badLedgerLines: 0 });
-    expect(v.checked).toBeGreaterThan(100);
-    const reader = httpReadingSource(routerUrl);
-    for (const d of hotDevices) {
-      const seqs = new Map<number, number>();
-      let n = 0;
-      for await (const r of reader.scan(d)) {
-        const boot = Number(r.boot);
-        expect(Number(r.seq), `${d} boot ${boot}`).toBeGreaterThan(seqs.get(boot) ?? -1);
-        seqs.set(boot, Number(r.seq));
-        n++;
-      }
-      expect(n, d).toBeGreaterThan(20);
-    }
-    await reader.close();
+    await expectExactLedger(ledger, routerUrl, 100);
+    await expectPerDeviceOrder(routerUrl, hotDevices, 20);
   }, 120_000);
 });
