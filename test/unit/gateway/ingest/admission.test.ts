@@ -74,7 +74,7 @@ describe('Admission', () => {
 describe('resolveIngestLimits', () => {
   it('applies the defaults', () => {
     expect(resolveIngestLimits({ dataDir: '/x' })).toEqual({
-      maxMessages: 4096, maxDelayMs: 2, maxInflight: 1024, maxQueue: 20_000, maxQueueBytes: 64 * 1024 * 1024, maxPayloadBytes: 64 * 1024, applyInFlight: 4, applyBacklog: 100_000, applyKeepFlat: 8192,
+      maxMessages: 4096, maxDelayMs: 2, maxInflight: 1024, maxQueue: 20_000, maxQueueBytes: 64 * 1024 * 1024, maxPayloadBytes: 64 * 1024, applyInFlight: 4, applyBacklog: 100_000, applyKeepFlat: 8192, applyWorker: false,
     });
   });
 
