@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <vector>
 
-#include "lmdbjs-txn.h"
 #include "scan-args.h"
 #include "scan-core.h"
 #include "scan.h"
@@ -142,24 +141,12 @@ napi_value AggregateReadings(napi_env env, napi_callback_info info) {
   if (napi_get_cb_info(env, info, &argc, a, nullptr, nullptr) != napi_ok || argc < kArgs) return Int(env, kInvalidParam);
   Spec s{};
   AggRun g;
-  int64_t txn_address = 0;
-  uint32_t set_dbi = 0, main_dbi = 0;
   Bytes preds, aggs;
-  if (napi_get_value_int64(env, a[0], &txn_address) != napi_ok || napi_get_value_uint32(env, a[1], &set_dbi) != napi_ok ||
-      napi_get_value_uint32(env, a[2], &main_dbi) != napi_ok || napi_get_value_double(env, a[8], &g.width) != napi_ok ||
-      napi_get_value_double(env, a[10], &g.max_rows) != napi_ok) {
-    return Int(env, kInvalidParam);
-  }
-  s.txn = LmdbJsTxn(txn_address);
-  s.set_dbi = set_dbi;
-  s.main_dbi = main_dbi;
-  if (s.txn == nullptr || !BytesOf(env, a[3], &s.set_key) || s.set_key.len < kPtrLen || s.set_key.len > kPtrLen + kMaxMemberNameLen ||
-      !OptionalBytes(env, a[4], &s.from, &s.has_from) || !OptionalBytes(env, a[5], &s.to, &s.has_to) ||
-      !ParseMembers(env, a[6], &s.members) || !BytesOf(env, a[7], &preds, napi_float64_array) ||
+  if (!ParseSpecHead(env, a, &s) || napi_get_value_double(env, a[8], &g.width) != napi_ok ||
+      napi_get_value_double(env, a[10], &g.max_rows) != napi_ok || !BytesOf(env, a[7], &preds, napi_float64_array) ||
       !BytesOf(env, a[9], &aggs, napi_float64_array) || !(g.width >= 0)) {
     return Int(env, kInvalidParam);
   }
-  if (s.has_from && s.from.len == 0) s.has_from = false;
   const double* pd = reinterpret_cast<const double*>(preds.data);
   const double* ad = reinterpret_cast<const double*>(aggs.data);
   const int m = static_cast<int>(s.members.size());

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <vector>
 
+#include <node_api.h>
+
 #include "lmdb.h"
 #include "scan-args.h"
 #include "status.h"
@@ -32,6 +34,12 @@ struct Spec {
   std::vector<Bytes> members;
   Bytes elements, kinds, nums;
 };
+
+// The arguments both entry points start with, a[0..6]: lmdb-js's transaction address,
+// the set and main dbis, the set key (a set pointer, or `owner ‖ member`), the optional
+// [from, to) bounds (an empty `from` is no bound) and the member names. False for a
+// wrong argument or no open transaction.
+bool ParseSpecHead(napi_env env, const napi_value* a, Spec* s);
 
 // The numeric fast paths of src/query/values.ts decodeSql, byte for byte; anything
 // else (text, booleans, wide integers, …) is left to the caller (false).

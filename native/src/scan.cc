@@ -236,28 +236,35 @@ int ResolveSet(Spec& s, uint8_t* key) {
 }
 
 
+bool ParseSpecHead(napi_env env, const napi_value* a, Spec* s) {
+  int64_t txn_address = 0;
+  uint32_t set_dbi = 0, main_dbi = 0;
+  if (napi_get_value_int64(env, a[0], &txn_address) != napi_ok || napi_get_value_uint32(env, a[1], &set_dbi) != napi_ok ||
+      napi_get_value_uint32(env, a[2], &main_dbi) != napi_ok) {
+    return false;
+  }
+  s->txn = LmdbJsTxn(txn_address);
+  s->set_dbi = set_dbi;
+  s->main_dbi = main_dbi;
+  if (s->txn == nullptr || !BytesOf(env, a[3], &s->set_key) || s->set_key.len < kPtrLen ||
+      s->set_key.len > kPtrLen + kMaxMemberNameLen || !OptionalBytes(env, a[4], &s->from, &s->has_from) ||
+      !OptionalBytes(env, a[5], &s->to, &s->has_to) || !ParseMembers(env, a[6], &s->members)) {
+    return false;
+  }
+  if (s->has_from && s->from.len == 0) s->has_from = false;
+  return true;
+}
+
 napi_value ScanReadings(napi_env env, napi_callback_info info) {
   size_t argc = kArgs;
   napi_value a[kArgs];
   if (napi_get_cb_info(env, info, &argc, a, nullptr, nullptr) != napi_ok || argc < kArgs) return Int(env, kInvalidParam);
   Spec s{};
-  int64_t txn_address = 0;
-  uint32_t set_dbi = 0, main_dbi = 0;
   Bytes resolved;
-  if (napi_get_value_int64(env, a[0], &txn_address) != napi_ok || napi_get_value_uint32(env, a[1], &set_dbi) != napi_ok ||
-      napi_get_value_uint32(env, a[2], &main_dbi) != napi_ok) {
-    return Int(env, kInvalidParam);
-  }
-  s.txn = LmdbJsTxn(txn_address);
-  s.set_dbi = set_dbi;
-  s.main_dbi = main_dbi;
-  if (s.txn == nullptr || !BytesOf(env, a[3], &s.set_key) || s.set_key.len < kPtrLen || s.set_key.len > kPtrLen + kMaxMemberNameLen ||
-      !OptionalBytes(env, a[4], &s.from, &s.has_from) || !OptionalBytes(env, a[5], &s.to, &s.has_to) ||
-      !ParseMembers(env, a[6], &s.members) || !BytesOf(env, a[7], &s.elements) || !BytesOf(env, a[8], &s.kinds) ||
+  if (!ParseSpecHead(env, a, &s) || !BytesOf(env, a[7], &s.elements) || !BytesOf(env, a[8], &s.kinds) ||
       !BytesOf(env, a[9], &s.nums, napi_float64_array) || !BytesOf(env, a[10], &resolved) || resolved.len < kPtrLen) {
     return Int(env, kInvalidParam);
   }
-  if (s.has_from && s.from.len == 0) s.has_from = false;
   if (s.set_key.len > kPtrLen) {
     // `owner ‖ member`: the set pointer is read here, in the same transaction, and handed
     // back in `resolved` for the caller's next batch.
