@@ -22,22 +22,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { encodeDocument } from '../firmware-sim/encode.js';
 import { BUILTIN_PROFILES, type DeviceContext } from '../firmware-sim/profiles/index.js';
 import { createRng } from '../firmware-sim/rng.js';
+import { numArg, strArg } from './lib/args.js';
 import { median } from './lib/report.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SELF = resolve(HERE, '..', '..');
-
-function numArg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i < 0 ? def : Number(process.argv[i + 1]);
-  if (!Number.isSafeInteger(v) || v <= 0) throw new Error(`--${name} needs a positive integer`);
-  return v;
-}
-
-function strArg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? undefined : process.argv[i + 1];
-}
 
 interface Modules {
   openStore(path: string, o: { partition: number }): {
@@ -120,15 +109,15 @@ function runChild(root: string, args: string[]): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const devices = numArg('devices', 50);
-  const perCommit = numArg('per-commit', 32);
-  const commits = numArg('commits', 20);
+  const devices = numArg('devices', 50, true);
+  const perCommit = numArg('per-commit', 32, true);
+  const commits = numArg('commits', 20, true);
   const ci = process.argv.indexOf('--child');
   if (ci >= 0) {
     console.log((await child(process.argv[ci + 1]!, devices, perCommit, commits)).toFixed(2));
     return;
   }
-  const runs = numArg('runs', 5);
+  const runs = numArg('runs', 5, true);
   const baseArg = strArg('base');
   const builds: [string, string][] = [['this build', SELF]];
   if (baseArg !== undefined) builds.push([`base ${baseArg}`, resolve(baseArg)]);

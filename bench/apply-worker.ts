@@ -14,15 +14,11 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createIngestor } from '../src/gateway/ingest/index.js';
+import { numArg } from './lib/args.js';
 import { median, quantile } from './lib/report.js';
 
-const args = process.argv.slice(2);
-const arg = (name: string, dflt: number): number => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
-const RUNS = arg('runs', 3);
-const MESSAGES = arg('messages', 20_000);
+const RUNS = numArg('runs', 3, true);
+const MESSAGES = numArg('messages', 20_000, true);
 const DEVICES = 100;
 const WAVE = 2000;
 

@@ -20,23 +20,12 @@ import { spawn } from 'node:child_process';
 import type { SimSummary } from '../firmware-sim/sim-types.js';
 import { STAGES, stageTimes, type Stage } from './lib/cpu-stages.js';
 import { children, cpuSeconds, DAEMON_HEAP_FLAGS, spawnReady, stop } from './lib/procs.js';
+import { numArg, strArg } from './lib/args.js';
 import { median } from './lib/report.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 /** The repository root of this build (dist/bench/.. /..). */
 const SELF = resolve(HERE, '..', '..');
-
-function numArg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i < 0 ? def : Number(process.argv[i + 1]);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number`);
-  return v;
-}
-
-function strArg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? undefined : process.argv[i + 1];
-}
 
 interface Run {
   rate: number;
