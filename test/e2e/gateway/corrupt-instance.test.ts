@@ -49,6 +49,9 @@ describe('a corrupt device instance after a SIGKILL', () => {
     data = mkdtempSync(join(tmpdir(), 'lmj-corrupt-'));
     const first = await startDaemon({ dataDir: data });
     await publish(first.mqttUrl!, DEVICES, 0, 100);
+    // An ack means journaled, not yet in the instance: the test needs the bad device's
+    // data.mdb written, so it waits for its readings to be readable before the kill.
+    await waitFor(async () => (await seqsOf(first, BAD)).length === 100, 30_000, `${BAD}'s 100 readings applied`);
     await first.kill('SIGKILL');
     // Every data page of one instance overwritten, its two meta pages intact.
     expect(overwriteAllDataPages(join(data, 'devices', BAD))).toBeGreaterThan(2);
