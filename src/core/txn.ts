@@ -1,31 +1,20 @@
 /**
  * One LMJCore transaction over lmdb-js (read or write), implementing the
- * {@link WriteTxn} contract of docs/storage.md on the `main` and `set` databases.
+ * {@link WriteTxn} contract of docs/storage.md: the reads of {@link TxnReads}
+ * (./read-txn.ts) plus the object and set writes, maintenance and child transactions.
  *
- * lmdb-js routes every get/put to the environment's current write transaction when
- * one is open (and to its shared read snapshot otherwise), so this class holds no
- * lmdb handle of its own: it validates, builds keys, enforces the existence-marker
- * rules, and guards against use after the transaction ended.
+ * lmdb-js routes every put to the environment's current write transaction, so this
+ * class holds no lmdb handle of its own: it validates, builds keys and enforces the
+ * existence-marker rules.
  */
 import { OBJECT_TYPE, SET_TYPE } from '../codec/types.js';
 import { LmjError } from '../errors.js';
 import { auditGhosts, repairGhosts } from './audit.js';
-import { MARKER, checkElement, checkMembers, checkName, checkPointer, checkTyped, checkValue, prefixEnd, samePointer, toBuffer } from './bytes.js';
-import { docGet, docPut } from './document.js';
-import type { EngineContext } from './engine-context.js';
+import { MARKER, checkElement, checkMembers, checkName, checkTyped, checkValue, prefixEnd, samePointer } from './bytes.js';
+import { docPut } from './document.js';
 import { KnownPointers } from './known-pointers.js';
-import { nativeReadingScan, readOwnedReadingColumns, readReadingColumns, readingAggregates, type AggregateRequest, type ReadingColumns } from './reading-columns.js';
-import { readMembers, readRange } from './txn-read.js';
-import type {
-  Bytes,
-  GhostMember,
-  MainEntry,
-  ObjectResult,
-  RangeOptions,
-  ReadError,
-  SetResult,
-  WriteTxn,
-} from './types.js';
+import { TxnReads } from './read-txn.js';
+import type { Bytes, GhostMember, WriteTxn } from './types.js';
 
 const NO_DUP = Object.freeze({ noDupData: true });
 
@@ -37,26 +26,12 @@ export function assertSync(result: unknown): void {
 }
 
 /** A read or write transaction handed to `read`/`write`/`writeAsync` callbacks. */
-export class Txn implements WriteTxn {
-  /** Set when the callback returned or threw; any later use throws TXN_FINISHED. */
-  finished = false;
-  /** True while a child transaction runs: LMDB forbids using the parent meanwhile. */
-  private suspended = false;
+export class Txn extends TxnReads implements WriteTxn {
   /** Entity pointers known to exist in this transaction (./known-pointers.ts). */
   private readonly known = new KnownPointers();
   /** The last pointer `objPointer` handed out, until `objCreateWith` uses it. */
   private fresh: Buffer | null = null;
   private freshValid = false;
-
-  constructor(
-    private readonly ctx: EngineContext,
-    readonly writable: boolean,
-  ) {}
-
-  private live(): void {
-    if (this.finished) throw new LmjError('TXN_FINISHED');
-    if (this.suspended) throw new LmjError('TXN_FINISHED', 'parent transaction used while its child transaction runs');
-  }
 
   private writing(): void {
     this.live();
@@ -75,130 +50,6 @@ export class Txn implements WriteTxn {
   private keepMarker(p: Buffer): void {
     const set = this.ctx.h.set;
     if (set.getBinaryFast(p) === undefined) set.putSync(p, MARKER);
-  }
-
-  // ---- reads -------------------------------------------------------------
-
-  exists(ptr: Uint8Array): boolean {
-    this.live();
-    return this.ctx.h.set.getBinaryFast(checkPointer(ptr)) !== undefined;
-  }
-
-  objGet(ptr: Uint8Array): ObjectResult {
-    this.live();
-    return readMembers(this.ctx, checkTyped(ptr, OBJECT_TYPE));
-  }
-
-  memberGet(ptr: Uint8Array, name: Bytes): Buffer {
-    this.live();
-    const p = checkTyped(ptr, OBJECT_TYPE);
-    const n = checkName(name);
-    const h = this.ctx.h;
-    const value = h.main.getBinary(this.ctx.keys.member(p, n));
-    if (value !== undefined) return value;
-    if (h.set.getBinaryFast(p) === undefined) {
-      throw new LmjError('ENTITY_NOT_FOUND', undefined, { details: { ptr: p.toString('hex') } });
-    }
-    if (h.set.doesExist(p, n)) throw new LmjError('MEMBER_MISSING', undefined, { details: { ptr: p.toString('hex') } });
-    throw new LmjError('MEMBER_NOT_FOUND', undefined, { details: { ptr: p.toString('hex') } });
-  }
-
-  memberValue(ptr: Uint8Array, name: Bytes): Buffer | undefined {
-    this.live();
-    return this.ctx.h.main.getBinary(this.ctx.keys.member(checkTyped(ptr, OBJECT_TYPE), checkName(name)));
-  }
-
-  memberList(ptr: Uint8Array): Buffer[] {
-    this.live();
-    return this.elementsOrThrow(checkTyped(ptr, OBJECT_TYPE));
-  }
-
-  setGet(ptr: Uint8Array): SetResult {
-    this.live();
-    const p = checkTyped(ptr, SET_TYPE);
-    const elements = this.elementsOf(p);
-    if (elements === undefined) return { elements: [], errors: [{ code: 'ENTITY_NOT_FOUND', ptr: p } satisfies ReadError] };
-    return { elements, errors: [] };
-  }
-
-  setContains(ptr: Uint8Array, element: Bytes): boolean {
-    this.live();
-    return this.ctx.h.set.doesExist(checkTyped(ptr, SET_TYPE), checkElement(element));
-  }
-
-  setCount(ptr: Uint8Array): number {
-    this.live();
-    const p = checkTyped(ptr, SET_TYPE);
-    const set = this.ctx.h.set;
-    const first = set.getBinaryFast(p);
-    if (first === undefined) throw new LmjError('ENTITY_NOT_FOUND', undefined, { details: { ptr: p.toString('hex') } });
-    const count = set.getValuesCount(p);
-    // The marker sorts first when present; it is not an element.
-    return first.length === 0 ? count - 1 : count;
-  }
-
-  setRange(ptr: Uint8Array, options: RangeOptions = {}): Buffer[] {
-    this.live();
-    return readRange(this.ctx, checkTyped(ptr, SET_TYPE), options);
-  }
-
-  mainRange(from: Uint8Array, to?: Uint8Array): Iterable<MainEntry> {
-    this.live();
-    const q: Record<string, unknown> = { start: toBuffer(from) };
-    if (to !== undefined) q['end'] = toBuffer(to);
-    // lmdb-js's own lazy range iterable, unwrapped: a generator around it costs more per entry than the entry.
-    return this.ctx.h.main.getRange(q) as Iterable<MainEntry>;
-  }
-
-  readingColumns(set: Uint8Array, from: Uint8Array | null, to: Uint8Array | null, out: ReadingColumns): void {
-    this.live();
-    const p = checkTyped(set, SET_TYPE);
-    readReadingColumns(this.ctx, this, this.writable, p, from === null ? null : toBuffer(from), to === null ? null : toBuffer(to), out);
-  }
-
-  ownedReadingColumns(owner: Uint8Array, member: Bytes, from: Uint8Array | null, to: Uint8Array | null, out: ReadingColumns): void {
-    this.live();
-    const p = checkTyped(owner, OBJECT_TYPE);
-    const n = checkName(member);
-    // A copy: the key builder's view is overwritten by the gets of the portable path.
-    readOwnedReadingColumns(this.ctx, this, this.writable, p, n, Buffer.from(this.ctx.keys.member(p, n)), from === null ? null : toBuffer(from), to === null ? null : toBuffer(to), out);
-  }
-
-  readingAggregates(owner: Uint8Array, member: Bytes, from: Uint8Array | null, to: Uint8Array | null, req: AggregateRequest): Float64Array | null {
-    this.live();
-    const key = this.ctx.keys.member(checkTyped(owner, OBJECT_TYPE), checkName(member));
-    return readingAggregates(this.ctx, this.writable, key, from === null ? null : toBuffer(from), to === null ? null : toBuffer(to), req);
-  }
-
-  get nativeScan(): boolean {
-    return !this.writable && nativeReadingScan(this.ctx);
-  }
-
-  audit(ptr?: Uint8Array): GhostMember[] {
-    this.live();
-    return auditGhosts(this.ctx, ptr === undefined ? undefined : checkTyped(ptr, OBJECT_TYPE));
-  }
-
-  docGet(ptr: Uint8Array): unknown {
-    this.live();
-    return docGet(this, checkPointer(ptr));
-  }
-
-  /** Names/elements of an entity without the marker; undefined when the entity is absent. */
-  private elementsOf(p: Buffer): Buffer[] | undefined {
-    let seen = false;
-    const out: Buffer[] = [];
-    for (const v of this.ctx.h.set.getValues(p)) {
-      seen = true;
-      if (v.length > 0) out.push(v);
-    }
-    return seen ? out : undefined;
-  }
-
-  private elementsOrThrow(p: Buffer): Buffer[] {
-    const out = this.elementsOf(p);
-    if (out === undefined) throw new LmjError('ENTITY_NOT_FOUND', undefined, { details: { ptr: p.toString('hex') } });
-    return out;
   }
 
   // ---- object writes -----------------------------------------------------
