@@ -28,6 +28,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createIngestor, type Ingestor } from '../src/gateway/ingest/index.js';
 import { startSync } from '../src/sync/index.js';
+import { numArg } from './lib/args.js';
 import { median, printRateTable } from './lib/report.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -180,13 +181,7 @@ export async function runCatchUpBench(readings = 10_000, runs = 3, devices = 100
   console.log(`load average (1 min): ${load0.toFixed(1)} at start, ${load1.toFixed(1)} at end`);
 }
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i < 0 ? def : Number(process.argv[i + 1]);
-  if (!Number.isSafeInteger(v) || v <= 0) throw new Error(`--${name} needs a positive integer`);
-  return v;
-}
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  await runCatchUpBench(arg('readings', 10_000), arg('runs', 3), arg('devices', 100), process.argv.includes('--cold'));
+  await runCatchUpBench(numArg('readings', 10_000, true), numArg('runs', 3, true), numArg('devices', 100, true), process.argv.includes('--cold'));
 }

@@ -23,6 +23,7 @@ import { exportRecords } from '../src/core/telemetry/records.js';
 import type { ReadingRecord } from '../src/core/telemetry/types.js';
 import { createIngestor } from '../src/gateway/ingest/index.js';
 import { encodeBatch } from '../src/sync/batch.js';
+import { numArg } from './lib/args.js';
 import { median, printRateTable } from './lib/report.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -188,13 +189,7 @@ export async function runClusterBench(readings = 20_000, runs = 3, devices = 100
   }
 }
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i < 0 ? def : Number(process.argv[i + 1]);
-  if (!Number.isSafeInteger(v) || v <= 0) throw new Error(`--${name} needs a positive integer`);
-  return v;
-}
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  await runClusterBench(arg('readings', 20_000), arg('runs', 3), arg('devices', 100));
+  await runClusterBench(numArg('readings', 20_000, true), numArg('runs', 3, true), numArg('devices', 100, true));
 }

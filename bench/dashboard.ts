@@ -25,6 +25,7 @@ import { openStore } from '../src/core/index.js';
 import { applyReadings, messageIdentity, type ReadingInput } from '../src/core/telemetry/index.js';
 import { defaultConfig, type GatewayConfig } from '../src/gateway/config/index.js';
 import { startDaemon, type Daemon } from '../src/gateway/daemon.js';
+import { numArg } from './lib/args.js';
 import { median } from './lib/report.js';
 
 const DAY_MS = 86_400_000;
@@ -186,13 +187,7 @@ export async function runDashboardBench(runs = 3, devices = 1000, readings = 86_
   }
 }
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i < 0 ? def : Number(process.argv[i + 1]);
-  if (!Number.isSafeInteger(v) || v <= 0) throw new Error(`--${name} needs a positive integer`);
-  return v;
-}
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  await runDashboardBench(arg('runs', 3), arg('devices', 1000), arg('readings', 86_400));
+  await runDashboardBench(numArg('runs', 3, true), numArg('devices', 1000, true), numArg('readings', 86_400, true));
 }

@@ -19,6 +19,7 @@ import { encodeDocument } from '../firmware-sim/encode.js';
 import { BUILTIN_PROFILES, type DeviceContext } from '../firmware-sim/profiles/index.js';
 import { createRng } from '../firmware-sim/rng.js';
 import type { Ingestor } from '../src/gateway/ingest/types.js';
+import { numArg, strArg } from './lib/args.js';
 import { dataDirPages } from './lib/lmdb-pages.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -32,12 +33,6 @@ interface SqliteDb {
   close(): void;
 }
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i < 0 ? def : Number(process.argv[i + 1]);
-  if (!Number.isSafeInteger(v) || v <= 0) throw new Error(`--${name} needs a positive integer`);
-  return v;
-}
 
 /** Per device, its readings of `profile` as JSON payloads (seeded). */
 function payloads(profile: string, devices: number, readings: number): Buffer[][] {
@@ -135,6 +130,5 @@ export async function runDiskBench(devices = 10, readings = 2000, inflight = 32,
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const i = process.argv.indexOf('--base');
-  await runDiskBench(arg('devices', 10), arg('readings', 2000), arg('inflight', 32), i < 0 ? undefined : process.argv[i + 1]);
+  await runDiskBench(numArg('devices', 10, true), numArg('readings', 2000, true), numArg('inflight', 32, true), strArg('base'));
 }

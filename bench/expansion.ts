@@ -33,6 +33,7 @@ import type { ReadingRecord } from '../src/core/telemetry/types.js';
 import { createPool } from '../src/devices/pool/index.js';
 import { decodeBatch, encodeBatch } from '../src/sync/batch.js';
 import { backlog, etcdProcess } from './cluster.js';
+import { numArg, switchArg } from './lib/args.js';
 import { freePort, spawnReady, stop } from './lib/procs.js';
 import { median, quantile } from './lib/report.js';
 
@@ -246,11 +247,7 @@ async function oneDevice(dir: string, readings: number): Promise<ReadingRecord[]
   return (await backlog(join(dir, 'one'), readings, 1)).get('bench-0')!;
 }
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-}
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
-  await runExpansionBench(arg('readings', 40_000), arg('runs', 3), arg('moves', 4), arg('join', 1) !== 0);
+  await runExpansionBench(numArg('readings', 40_000, true), numArg('runs', 3, true), numArg('moves', 4, true), switchArg('join', true));
 }

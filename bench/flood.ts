@@ -23,25 +23,24 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqttPacket from 'mqtt-packet';
+import { listArg, numArg } from './lib/args.js';
 import { children, daemonPid, freePort, rssParts, spawnReady } from './lib/procs.js';
 import { quantile } from './lib/report.js';
 import { qos0Flood } from './lib/qos0-flood.js';
 
 const CLI = join(resolve(dirname(fileURLToPath(import.meta.url)), '..'), 'src', 'cli', 'main.js');
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? def : Number(process.argv[i + 1]);
+const CASES = ['flood-embedded', 'flood-external', 'idle'];
+const cases = listArg('cases') ?? CASES;
+for (const c of cases) if (!CASES.includes(c)) throw new Error(`--cases: unknown case ${c} (known: ${CASES.join(', ')})`);
+const heaps = listArg('heap') ?? ['default'];
+for (const h of heaps) {
+  if (h !== 'default' && h !== 'none' && !(Number(h) > 0)) throw new Error(`--heap needs default, none or a positive number of MB (got ${h})`);
 }
-const cases = (() => {
-  const i = process.argv.indexOf('--cases');
-  return i < 0 ? ['flood-embedded', 'flood-external', 'idle'] : (process.argv[i + 1] ?? '').split(',');
-})();
-
-const heaps = (() => {
-  const i = process.argv.indexOf('--heap');
-  return i < 0 ? ['default'] : (process.argv[i + 1] ?? '').split(',');
-})();
+const CLIENTS = numArg('clients', 10, true);
+const DURATION_S = numArg('duration', 5);
+const IDLE = numArg('idle', 2000, true);
+const IN_FLIGHT = process.argv.includes('--in-flight') ? numArg('in-flight', 20_000, true) : undefined;
 
 /** The daemon's environment for one `--heap` setting. */
 function heapEnv(heap: string): Record<string, string> {
@@ -118,7 +117,7 @@ async function startDaemon(dataDir: string, broker: string | undefined, heap: st
   const pats = [/http listening on .*:(\d+)/, broker === undefined ? /mqtt listening on .*:(\d+)/ : /mqtt subscribed to /];
   const env: Record<string, string> = {
     ...heapEnv(heap),
-    ...(process.argv.includes('--in-flight') ? { LMJ_EDGE_MQTT_MAX_IN_FLIGHT: String(arg('in-flight', 20_000)) } : {}),
+    ...(IN_FLIGHT === undefined ? {} : { LMJ_EDGE_MQTT_MAX_IN_FLIGHT: String(IN_FLIGHT) }),
   };
   const { proc, matches } = await spawnReady(process.execPath, args, pats, env);
   return { proc, pid: daemonPid(proc.pid)!, http: `http://127.0.0.1:${matches[0]![1]}`, mqttPort: broker === undefined ? Number(matches[1]![1]) : 0 };
@@ -149,7 +148,7 @@ async function floodCase(mode: 'embedded' | 'external', heap: string): Promise<v
     const mq = mode === 'external' ? await startMosquitto(dir) : undefined;
     const d = await startDaemon(join(dir, 'data'), mq === undefined ? undefined : `mqtt://127.0.0.1:${mq.port}`, heap);
     const w = watch(d.pid, d.http);
-    const flood = await qos0Flood({ port: mq?.port ?? d.mqttPort, clients: arg('clients', 10), durationMs: arg('duration', 5) * 1000 });
+    const flood = await qos0Flood({ port: mq?.port ?? d.mqttPort, clients: CLIENTS, durationMs: DURATION_S * 1000 });
     const stored = await storedOf(d.http);
     const r = w.stop();
     const termMs = await term(d.proc);
@@ -187,7 +186,7 @@ async function idleCase(heap: string): Promise<void> {
     const d = await startDaemon(join(dir, 'data'), undefined, heap);
     await new Promise((r) => setTimeout(r, 1000));
     const before = rssParts(d.pid);
-    const n = arg('idle', 2000);
+    const n = IDLE;
     const sockets = await idleConnections(d.mqttPort, n);
     await new Promise((r) => setTimeout(r, 2000));
     const after = rssParts(d.pid);
@@ -212,8 +211,7 @@ for (const c of cases) {
   for (const heap of heaps) {
     if (c === 'flood-embedded') await floodCase('embedded', heap);
     else if (c === 'flood-external') await floodCase('external', heap);
-    else if (c === 'idle') await idleCase(heap);
-    else throw new Error(`unknown case ${c}`);
+    else await idleCase(heap);
   }
 }
 console.log(`# load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);

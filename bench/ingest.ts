@@ -41,6 +41,7 @@ import mqtt from 'mqtt';
 import type { SimSummary } from '../firmware-sim/sim-types.js';
 import { verifyLedger } from '../firmware-sim/verify.js';
 import { dataDirReadingSource } from '../firmware-sim/verify-data-dir.js';
+import { listArg, numArg } from './lib/args.js';
 import { settle, storedMetric, subscriber } from './lib/counters.js';
 import { children, cpuSeconds, daemonPid, diskBytes, freePort, peakRssMb, sampleRss, spawnReady, stop } from './lib/procs.js';
 import { dataDirPages } from './lib/lmdb-pages.js';
@@ -66,21 +67,6 @@ const SIM = join(DIST, 'firmware-sim', 'main.js');
 const CLI = join(DIST, 'src', 'cli', 'main.js');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i < 0 ? def : Number(process.argv[i + 1]);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number`);
-  return v;
-}
-
-/** `--cases a,b`: words selecting cases by name (undefined: all cases). */
-function casesFilter(): string[] | undefined {
-  const i = process.argv.indexOf('--cases');
-  if (i < 0) return undefined;
-  const words = (process.argv[i + 1] ?? '').split(',').filter((w) => w.length > 0);
-  if (words.length === 0) throw new Error('--cases needs a comma-separated list of words');
-  return words;
-}
 
 /** This file run with `--relay-aedes`: a bare aedes broker on a free port (the baseline relay). */
 async function relayMain(): Promise<void> {
@@ -411,7 +397,7 @@ export async function runIngestBench(runs = 3, durationS = 4, devices = 100, q0R
     { name: 'aedes relay @5000/s', fn: relayCase('aedes', 1, 5000) },
     { name: 'lmj-edge embedded @5000/s', fn: edgeCase('embedded', 1, 5000), baseline: 'aedes relay @5000/s', target: 'p99<=10ms', check: (_m, _b, s) => medianOf(s, (x) => x.p99) <= 10 },
   ];
-  const only = casesFilter();
+  const only = listArg('cases');
   if (only !== undefined) {
     const keep = new Set(cases.filter((c) => only.some((w) => c.name.includes(w))).map((c) => c.name));
     // Baselines of baselines too (the 1000-device case compares with embedded q1, which compares with aedes).
@@ -452,6 +438,6 @@ export async function runIngestBench(runs = 3, durationS = 4, devices = 100, q0R
 if (process.argv.includes('--relay-aedes')) {
   await relayMain();
 } else if (resolve(process.argv[1] ?? '') === fileURLToPath(import.meta.url)) {
-  await runIngestBench(arg('runs', 3), arg('duration', 4), arg('devices', 100), arg('q0-rate', 10_000));
+  await runIngestBench(numArg('runs', 3, true), numArg('duration', 4), numArg('devices', 100, true), numArg('q0-rate', 10_000));
   process.exit(0);
 }

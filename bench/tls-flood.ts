@@ -15,16 +15,13 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { numArg } from './lib/args.js';
 import { median } from './lib/report.js';
 import { daemonPid } from './lib/procs.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-}
 
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -72,8 +69,8 @@ async function heapMb(plainPort: number): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const cap = arg('cap', 500);
-  const rounds = arg('rounds', 5);
+  const cap = numArg('cap', 500, true);
+  const rounds = numArg('rounds', 5, true);
   const dir = mkdtempSync(join(tmpdir(), 'lmj-tls-flood-'));
   const { cert, key } = certificate(dir);
   const args = ['start', '--data', join(dir, 'data'), '--mqtt-port', '0', '--http-port', '0', '--http-plain-port', '0', '--tls-cert', cert, '--tls-key', key, '--mqtt-tls-port', '0', '--tls-handshake-timeout', '3000', '--durability', 'fast', '--log-level', 'error'];
