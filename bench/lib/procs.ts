@@ -2,9 +2,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { heapFlags } from '../../src/cli/heap-limit.js';
 import { defaultConfig } from '../../src/gateway/config/index.js';
+import { numArg } from './args.js';
 
 const CLK_TCK = 100;
 
@@ -90,8 +91,25 @@ process.once('exit', () => {
   for (const c of children) c.kill('SIGKILL');
 });
 
-/** Spawns a process and resolves once a stdout line matches every pattern (returns the matches). */
-export async function spawnReady(cmd: string, args: string[], patterns: RegExp[], env: Record<string, string> = {}): Promise<{ proc: ChildProcess; matches: RegExpExecArray[] }> {
+/**
+ * How long {@link spawnReady} waits by default: the bench's `--ready-timeout S`, else
+ * 120 s (on a loaded machine etcd or a daemon takes well over 20 s to listen; a process
+ * that exits first is reported at once, so only a hung one waits this long).
+ */
+export const READY_TIMEOUT_MS = numArg('ready-timeout', 120) * 1000;
+
+/** The command line of a spawned process, shortened for an error message. */
+function commandLine(cmd: string, args: string[]): string {
+  const line = [basename(cmd), ...args].join(' ');
+  return line.length > 200 ? `${line.slice(0, 197)}...` : line;
+}
+
+/**
+ * Spawns a process and resolves once its stdout matches every pattern (returns the
+ * matches); rejects, naming the command and the patterns still unmatched, when it exits
+ * first or is not ready within `readyMs`.
+ */
+export async function spawnReady(cmd: string, args: string[], patterns: RegExp[], env: Record<string, string> = {}, readyMs = READY_TIMEOUT_MS): Promise<{ proc: ChildProcess; matches: RegExpExecArray[] }> {
   const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LMJ_EDGE_LOG_LEVEL: 'warn', ...env } });
   children.add(proc);
   proc.once('exit', () => children.delete(proc));
@@ -99,8 +117,15 @@ export async function spawnReady(cmd: string, args: string[], patterns: RegExp[]
   let err = '';
   proc.stderr?.on('data', (b: Buffer) => (err += b.toString()));
   const matches = await new Promise<RegExpExecArray[]>((res, rej) => {
-    const t = setTimeout(() => rej(new Error(`${cmd} not ready:\n${out}\n${err}`)), 20_000);
-    proc.once('exit', (code) => rej(new Error(`${cmd} exited (${code}):\n${out}\n${err}`)));
+    const unmatched = (): string => patterns.filter((p) => !p.test(out)).join(', ');
+    const t = setTimeout(
+      () => rej(new Error(`${commandLine(cmd, args)} not ready within ${readyMs / 1000} s (--ready-timeout S waits longer): stdout did not match ${unmatched()}:\n${out}\n${err}`)),
+      readyMs,
+    );
+    proc.once('exit', (code, signal) => {
+      clearTimeout(t);
+      rej(new Error(`${commandLine(cmd, args)} exited (${signal ?? code}) before stdout matched ${unmatched()}:\n${out}\n${err}`));
+    });
     proc.stdout?.on('data', (b: Buffer) => {
       out += b.toString();
       const found = patterns.map((p) => p.exec(out));
