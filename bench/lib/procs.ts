@@ -36,7 +36,7 @@ export const DAEMON_HEAP_FLAGS: readonly string[] = heapFlags(defaultConfig().me
 
 /**
  * The process that runs the daemon started as `pid`: `lmj-edge start` re-executes itself
- * with its heap limit (src/cli/heap-limit.ts), so the daemon is then the launcher's one
+ * with its heap limit (src/cli/launcher.ts), so the daemon is then the launcher's one
  * child; `pid` itself when it did not (a heap flag given to node, `LMJ_EDGE_HEAP_MB=0`).
  */
 export function daemonPid(pid: number | undefined): number | undefined {

@@ -6,25 +6,27 @@
  * grows to hundreds of MB that hold mostly dead objects. V8 fixes the limit when the
  * process starts, so `lmj-edge start` re-executes itself once with
  * `--max-old-space-size` / `--max-semi-space-size` from `memory.heapMb` /
- * `memory.semiSpaceMb`, unless the Node that runs it already got a heap flag (in its
- * command line or `NODE_OPTIONS`), which then wins.
+ * `memory.semiSpaceMb` (the launcher, ./launcher.ts), unless the Node that runs it
+ * already got a heap flag (in its command line or `NODE_OPTIONS`), which then wins.
  *
- * The launcher stays as a thin parent: it relays SIGTERM and SIGINT over the IPC
- * channel (numbered, so a signal that reaches both processes at once — a terminal's
- * Ctrl-C, systemd's control-group kill — counts once) and exits with the child's code.
- * When the launcher dies without relaying (SIGKILL), the child's IPC channel closes and
- * the child kills itself with SIGKILL: nothing may outlive a killed daemon and hold its
- * ports and data directory.
+ * This file holds the flags and the daemon's side of the launcher: the signals it
+ * relays, and SIGKILL when the launcher dies without relaying (its IPC channel closes):
+ * nothing may outlive a killed daemon and hold its ports and data directory. It loads
+ * only Node built-ins: the launcher imports it before anything else.
  */
-import { spawn } from 'node:child_process';
 import { getHeapStatistics } from 'node:v8';
 
-/** Marks the re-executed child in its environment (removed there once read). */
+/** Marks the re-executed child in its environment, with the heap flags it got (removed there once read). */
 export const REEXEC_ENV = 'LMJ_EDGE_HEAP_REEXEC';
 
-/** True in the re-executed child; read once, so nothing the daemon spawns inherits the mark. */
-const reexecuted = process.env[REEXEC_ENV] === '1';
+/** The launcher's flags in the re-executed child; read once, so nothing the daemon spawns inherits the mark. */
+const launched = process.env[REEXEC_ENV];
 delete process.env[REEXEC_ENV];
+
+/** The heap flags (space-separated) this process was launched with by ./launcher.ts; undefined when it was not. */
+export function launchedFlags(): string | undefined {
+  return launched;
+}
 
 /** What the limit of this process is and where it came from. */
 export interface HeapLimitInfo {
@@ -33,9 +35,6 @@ export interface HeapLimitInfo {
   /** `config`: re-executed from memory.*; `node`: a heap flag of the Node command line or NODE_OPTIONS; `none`: memory.heapMb 0, V8's default. */
   source: 'config' | 'node' | 'none';
 }
-
-/** The signals the launcher relays; any other one acts on the launcher alone (and so, by the IPC rule, on the child). */
-const RELAYED = ['SIGTERM', 'SIGINT'] as const;
 
 // V8 takes its flags with dashes or underscores.
 const HEAP_FLAG = /(^|\s)--(max[-_]old[-_]space[-_]size|max[-_]semi[-_]space[-_]size|max[-_]heap[-_]size)(=|\s|$)/;
@@ -56,46 +55,8 @@ export function heapFlags(memory: { heapMb: number; semiSpaceMb: number }): stri
 /** This process's heap limit and its source (for the start summary and the `started` log line). */
 export function heapLimitInfo(): HeapLimitInfo {
   const limitMb = Math.round(getHeapStatistics().heap_size_limit / (1024 * 1024));
-  if (reexecuted) return { limitMb, source: 'config' };
+  if (launched !== undefined) return { limitMb, source: 'config' };
   return { limitMb, source: nodeHasHeapFlag(process.execArgv, process.env['NODE_OPTIONS']) ? 'node' : 'none' };
-}
-
-/**
- * Re-executes `lmj-edge start` with the configured heap flags when they are not in effect
- * yet; resolves `false` when this process is to run the daemon itself. Otherwise it never
- * resolves: the process exits with the child's exit code (or its signal).
- */
-export function reexecWithHeapLimit(memory: { heapMb: number; semiSpaceMb: number }): Promise<false> {
-  if (reexecuted) {
-    relayFromLauncher();
-    return Promise.resolve(false);
-  }
-  const flags = heapFlags(memory);
-  if (flags.length === 0 || nodeHasHeapFlag(process.execArgv, process.env['NODE_OPTIONS'])) return Promise.resolve(false);
-  const child = spawn(process.execPath, [...flags, ...process.execArgv, ...process.argv.slice(1)], {
-    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
-    env: { ...process.env, [REEXEC_ENV]: '1' },
-  });
-  let relayed = 0;
-  const relay = (signal: NodeJS.Signals): void => {
-    relayed++;
-    if (child.connected) child.send({ signal, n: relayed });
-    else child.kill(signal);
-  };
-  for (const s of RELAYED) process.on(s, relay);
-  child.on('error', (err) => {
-    process.stderr.write(`lmj-edge: cannot re-execute with the heap limit: ${err.message}\n`);
-    process.exit(1);
-  });
-  child.on('exit', (code, signal) => {
-    if (signal !== null) {
-      for (const s of RELAYED) process.removeAllListeners(s);
-      process.kill(process.pid, signal);
-      return;
-    }
-    process.exit(code ?? 1);
-  });
-  return new Promise<false>(() => undefined);
 }
 
 /** The numbered signals the launcher relays, delivered to `process` as if they came here. */
@@ -106,7 +67,8 @@ export function onRelayedSignal(fn: (signal: NodeJS.Signals, n: number) => void)
   relayHandlers.push(fn);
 }
 
-function relayFromLauncher(): void {
+/** In the re-executed child: takes the launcher's relayed signals, and dies with the launcher. */
+export function relayFromLauncher(): void {
   process.on('message', (m: unknown) => {
     const msg = m as { signal?: unknown; n?: unknown } | null;
     if (msg === null || typeof msg.signal !== 'string' || typeof msg.n !== 'number') return;

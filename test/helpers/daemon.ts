@@ -15,6 +15,8 @@ import { defaultConfig } from '../../src/gateway/config/index.js';
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The compiled CLI entry. */
 export const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+/** The installed entry point, which launches `start` before it loads the CLI (src/cli/launcher.ts). */
+export const BIN = join(ROOT, 'bin', 'lmj-edge.js');
 
 /** Options of {@link startDaemon}. */
 export interface DaemonOptions {
@@ -34,10 +36,12 @@ export interface DaemonOptions {
   wrap?: string[];
   /**
    * Start node without heap flags, so `start` re-executes itself with memory.heapMb and
-   * `proc` is the launcher (src/cli/heap-limit.ts). Default: node gets the default heap
+   * `proc` is the launcher (src/cli/launcher.ts). Default: node gets the default heap
    * flags itself, so `proc` is the daemon and a SIGKILL reaches it directly.
    */
   reexec?: boolean;
+  /** Run {@link BIN} instead of {@link CLI}. */
+  bin?: boolean;
 }
 
 /** A running daemon process. */
@@ -82,7 +86,7 @@ export function assertBuilt(): void {
 /** Starts `lmj-edge start` and resolves once it printed its listening lines. */
 export async function startDaemon(opts: DaemonOptions): Promise<DaemonProcess> {
   assertBuilt();
-  const args = [...(opts.reexec === true ? [] : heapFlags(defaultConfig().memory)), CLI, 'start', '--data', opts.dataDir, '--http-port', String(opts.httpPort ?? 0)];
+  const args = [...(opts.reexec === true ? [] : heapFlags(defaultConfig().memory)), opts.bin === true ? BIN : CLI, 'start', '--data', opts.dataDir, '--http-port', String(opts.httpPort ?? 0)];
   if (opts.broker !== undefined) args.push('--broker', opts.broker);
   else args.push('--mqtt-port', String(opts.mqttPort ?? 0));
   args.push(...(opts.args ?? []));

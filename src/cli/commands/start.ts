@@ -13,7 +13,8 @@ import { addRetentionFlags } from '../retention-flags.js';
 import { formatSummary, startSummary } from '../start-summary.js';
 import { addSyncFlags } from '../sync-flags.js';
 import { exitNow } from '../../codec/addon.js';
-import { heapLimitInfo, onRelayedSignal, reexecWithHeapLimit } from '../heap-limit.js';
+import { heapLimitInfo, onRelayedSignal } from '../heap-limit.js';
+import { reexecWithHeapLimit } from '../launcher.js';
 
 /** Options as commander hands them over (strings; the config loader validates). */
 interface StartFlags {
@@ -86,7 +87,7 @@ export function registerStart(program: Command): void {
       } catch (err) {
         fail(err, 2);
       }
-      // V8 fixes its heap limit at process start: re-execute once with it (src/cli/heap-limit.ts).
+      // V8 fixes its heap limit at process start: re-execute once with it (src/cli/launcher.ts).
       await reexecWithHeapLimit(config.memory);
       // Loaded here, not at the top: `lmj-edge --help` and the data commands stay fast.
       const { startDaemon } = await import('../../gateway/daemon.js');
@@ -100,7 +101,7 @@ export function registerStart(program: Command): void {
         fail(err, 1);
       }
       const d = daemon;
-      // Signals received here and signals the launcher relayed (heap-limit.ts) are counted
+      // Signals received here and signals the launcher relayed (launcher.ts, heap-limit.ts) are counted
       // apart: one Ctrl-C reaches both processes and must count once.
       let own = 0;
       let relayed = 0;

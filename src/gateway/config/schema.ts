@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { DEFAULT_QUEUED_BEFORE_CONNACK } from '../broker/connect-queue.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../../http/tls-listener.js';
 import { DEFAULT_DUTY_PERCENT } from '../retention/pacing.js';
+import { DEFAULT_HEAP_MB, DEFAULT_SEMI_SPACE_MB } from './memory-defaults.js';
 
 /** Complete, validated daemon configuration. */
 export interface GatewayConfig {
@@ -147,7 +148,7 @@ export interface GatewayConfig {
     /** Per-device overrides (config file only), by device id. */
     devices: Record<string, RetentionOverride>;
   };
-  /** The daemon's V8 heap limit, applied by `lmj-edge start` re-executing itself (src/cli/heap-limit.ts). */
+  /** The daemon's V8 heap limit, applied by `lmj-edge start` re-executing itself (src/cli/launcher.ts). */
   memory: {
     /** `--max-old-space-size`, MB (0 = V8's default, sized from the machine's memory). */
     heapMb: number;
@@ -250,13 +251,6 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'memory.semiSpaceMb', env: 'LMJ_EDGE_SEMI_SPACE_MB', kind: 'int', min: 0, max: 256 },
 ];
 
-/**
- * Default old-space limit of the daemon, MB, sized for a Pi: the ingest bounds keep live
- * data well below it (docs/daemon.md, *Memory*), and V8 collects before RSS grows past it.
- */
-export const DEFAULT_HEAP_MB = 160;
-/** Default semi-space size, MB: V8's 16 MB default holds more young garbage than a Pi can spare. */
-export const DEFAULT_SEMI_SPACE_MB = 8;
 
 /** Default data directory: system-wide when root, per-user otherwise. */
 export function defaultDataDir(): string {

@@ -3,13 +3,17 @@
  * durability, upstream, dashboard URL, heap limit) and logs the same fields as one JSON
  * `started` line.
  *
- * The heap limit (src/cli/heap-limit.ts): started without a heap flag, `start` re-executes
- * itself with memory.heapMb / memory.semiSpaceMb, so the daemon (the pid in its log lines)
- * is the launcher's child and reports the V8 `heap_size_limit` a node started with those
- * flags has; SIGTERM to the launcher drains the daemon and exits 0; a SIGKILLed launcher
- * takes the daemon with it. A heap flag given to node (NODE_OPTIONS) wins: no re-exec.
+ * The heap limit (src/cli/heap-limit.ts, src/cli/launcher.ts): started without a heap flag,
+ * `start` re-executes itself with memory.heapMb / memory.semiSpaceMb, so the daemon (the
+ * pid in its log lines) is the launcher's child and reports the V8 `heap_size_limit` a node
+ * started with those flags has; SIGTERM to the launcher drains the daemon and exits 0; a
+ * SIGKILLed launcher takes the daemon with it. Through bin/lmj-edge.js the launcher decides
+ * before the CLI is loaded (flag > env > config file, as the config has it) and holds no
+ * more than a bare Node. A heap flag given to node (NODE_OPTIONS) wins: no re-exec.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
 import { tmpDir } from '../../helpers/tmp-dir.js';
@@ -69,11 +73,19 @@ describe('start summary', () => {
     expect(await d.kill('SIGTERM')).toBe(0);
   });
 
-  it('applies memory.heapMb from the environment; a SIGKILLed launcher takes the daemon with it', async () => {
-    const d = await startDaemon({ dataDir: tmpDir(), env: { LMJ_EDGE_LOG_LEVEL: 'info', LMJ_EDGE_HEAP_MB: '96' }, reexec: true });
+  it('bin/lmj-edge.js launches with memory.* from the environment over the config file, before loading the CLI; a SIGKILLed launcher takes the daemon with it', async () => {
+    const dir = tmpDir();
+    const config = join(dir, 'config.json');
+    writeFileSync(config, JSON.stringify({ memory: { heapMb: 64, semiSpaceMb: 4 } }));
+    const d = await startDaemon({ dataDir: join(dir, 'data'), args: ['--config', config], env: { LMJ_EDGE_LOG_LEVEL: 'info', LMJ_EDGE_HEAP_MB: '96' }, reexec: true, bin: true });
     const { text, logged } = await summaryOf(d);
-    expect(text).toContain(`  memory:     V8 heap limit ${heapLimitOf(['--max-old-space-size=96', '--max-semi-space-size=8'])} MB (memory.heapMb 96, memory.semiSpaceMb 8)\n`);
-    expect(logged.pid).not.toBe(d.proc.pid);
+    expect(text).toContain(`  memory:     V8 heap limit ${heapLimitOf(['--max-old-space-size=96', '--max-semi-space-size=4'])} MB (memory.heapMb 96, memory.semiSpaceMb 4)\n`);
+    // The launcher's own child: it started the daemon with the right flags the first time.
+    const children = readFileSync(`/proc/${d.proc.pid}/task/${d.proc.pid}/children`, 'utf8').trim().split(/\s+/);
+    expect(children).toEqual([String(logged.pid)]);
+    // Not the CLI and its dependencies (~25 MB anonymous when loaded): about a bare Node's.
+    const anonKb = Number(/RssAnon:\s+(\d+) kB/.exec(readFileSync(`/proc/${d.proc.pid}/status`, 'utf8'))?.[1]);
+    expect(anonKb).toBeLessThan(15 * 1024);
     // stdio closes once every process holding it exited: the launcher and the daemon.
     const closed = new Promise<void>((r) => d.proc.once('close', () => r()));
     expect(await d.kill('SIGKILL')).toBe('SIGKILL');
@@ -86,7 +98,7 @@ describe('start summary', () => {
   });
 
   it('keeps a heap flag given to node (NODE_OPTIONS) and does not re-execute', async () => {
-    const d = await startDaemon({ dataDir: tmpDir(), env: { LMJ_EDGE_LOG_LEVEL: 'info', NODE_OPTIONS: '--max-old-space-size=100' }, reexec: true });
+    const d = await startDaemon({ dataDir: tmpDir(), env: { LMJ_EDGE_LOG_LEVEL: 'info', NODE_OPTIONS: '--max-old-space-size=100' }, reexec: true, bin: true });
     const { text, logged } = await summaryOf(d);
     expect(text).toContain(`  memory:     V8 heap limit ${heapLimitOf(['--max-old-space-size=100'])} MB (set by a heap flag given to node; memory.heapMb not applied)\n`);
     expect(logged.pid).toBe(d.proc.pid);
