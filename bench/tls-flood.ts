@@ -71,6 +71,8 @@ async function heapMb(plainPort: number): Promise<number> {
 async function main(): Promise<void> {
   const cap = numArg('cap', 500, true);
   const rounds = numArg('rounds', 5, true);
+  // Later rounds are compared with the first: one round has nothing to compare.
+  if (rounds < 2) throw new Error('--rounds needs at least 2');
   const dir = mkdtempSync(join(tmpdir(), 'lmj-tls-flood-'));
   const { cert, key } = certificate(dir);
   const args = ['start', '--data', join(dir, 'data'), '--mqtt-port', '0', '--http-port', '0', '--http-plain-port', '0', '--tls-cert', cert, '--tls-key', key, '--mqtt-tls-port', '0', '--tls-handshake-timeout', '3000', '--durability', 'fast', '--log-level', 'error'];
