@@ -33,7 +33,7 @@ import type { ReadingRecord } from '../src/core/telemetry/types.js';
 import { createPool } from '../src/devices/pool/index.js';
 import { decodeBatch, encodeBatch } from '../src/sync/batch.js';
 import { backlog, etcdProcess } from './cluster.js';
-import { numArg, switchArg } from './lib/args.js';
+import { countArg, numArg, switchArg } from './lib/args.js';
 import { freePort, spawnReady, stop } from './lib/procs.js';
 import { median, quantile } from './lib/report.js';
 
@@ -249,5 +249,5 @@ async function oneDevice(dir: string, readings: number): Promise<ReadingRecord[]
 
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
-  await runExpansionBench(numArg('readings', 40_000, true), numArg('runs', 3, true), numArg('moves', 4, true), switchArg('join', true));
+  await runExpansionBench(numArg('readings', 40_000, true), countArg('runs', 3), numArg('moves', 4, true), switchArg('join', true));
 }

@@ -9,6 +9,14 @@ export function numArg(name: string, def: number, integer = false): number {
   return v;
 }
 
+/** `--name N`, a non-negative integer (0 turns a part of the bench off), `def` when absent. */
+export function countArg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i < 0 ? def : Number(process.argv[i + 1]);
+  if (!Number.isSafeInteger(v) || v < 0) throw new Error(`--${name} needs a non-negative integer`);
+  return v;
+}
+
 /** `--name value` as given, undefined when absent; a missing value is an error naming the option. */
 export function strArg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
