@@ -12,7 +12,7 @@
  * Usage: node dist/bench/cluster.js [--readings 20000] [--runs 3] [--devices 100]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,7 @@ import type { ReadingRecord } from '../src/core/telemetry/types.js';
 import { createIngestor } from '../src/gateway/ingest/index.js';
 import { encodeBatch } from '../src/sync/batch.js';
 import { numArg } from './lib/args.js';
+import { cpuSeconds, freePort, spawnReady, stop } from './lib/procs.js';
 import { median, printRateTable } from './lib/report.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -36,25 +37,10 @@ interface Proc {
   stop(): Promise<void>;
 }
 
-async function spawnReady(args: string[], ready: RegExp): Promise<Proc> {
-  const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  const port = await new Promise<number>((res, rej) => {
-    let out = '';
-    proc.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = ready.exec(out);
-      if (m) res(Number(m[1]));
-    });
-    void exited.then(() => rej(new Error(`${args[0]} exited before listening`)));
-  });
-  return { proc, port, stop: async () => { proc.kill('SIGTERM'); await exited; } };
-}
-
-/** CPU seconds (user + system) a process used so far. */
-function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
+/** Starts `lmj-edge ARGS` and resolves once it prints the port it listens on (`ready`'s first group). */
+async function startCli(args: string[], ready: RegExp): Promise<Proc> {
+  const { proc, matches } = await spawnReady(process.execPath, [CLI, ...args], [ready]);
+  return { proc, port: Number(matches[0]![1]), stop: () => stop(proc) };
 }
 
 /** A backlog of `n` readings over `devices` devices, exported as the uplink would. */
@@ -95,7 +81,7 @@ async function runCase(etcd: string, scope: string, nodes: number, viaRouter: bo
   try {
     await initTable(client, 256);
     for (let i = 0; i < nodes; i++) {
-      procs.push(await spawnReady(['node', '--etcd', etcd, '--group', scope, '--node-id', `n${i}`, '--data', join(dir, `n${i}`), '--http-port', '0', '--durability', 'fast', '--log-level', 'warn'], /listening on .*:(\d+)/));
+      procs.push(await startCli(['node', '--etcd', etcd, '--group', scope, '--node-id', `n${i}`, '--data', join(dir, `n${i}`), '--http-port', '0', '--durability', 'fast', '--log-level', 'warn'], /listening on .*:(\d+)/));
     }
     // Ranges spread round-robin before timing (what first-batch assignment does on idle nodes).
     const froms = [...new Set(ids.map((id) => getCodec().partitionOf(id) >> 8 << 8))];
@@ -105,7 +91,7 @@ async function runCase(etcd: string, scope: string, nodes: number, viaRouter: bo
     let path: string;
     const headers: Record<string, string> = { 'content-type': 'application/cbor', 'x-lmj-gateway': 'bench-gw' };
     if (viaRouter) {
-      procs.push(await spawnReady(['router', '--etcd', etcd, '--group', scope, '--http-port', '0', '--log-level', 'warn'], /listening on .*:(\d+)/));
+      procs.push(await startCli(['router', '--etcd', etcd, '--group', scope, '--http-port', '0', '--log-level', 'warn'], /listening on .*:(\d+)/));
       target = `http://127.0.0.1:${procs[procs.length - 1]!.port}`;
       path = '/sync/v1/batch';
     } else {
@@ -134,9 +120,7 @@ async function runCase(etcd: string, scope: string, nodes: number, viaRouter: bo
 
 /** Starts etcd on a free port for the run (also used by bench/expansion.ts). */
 export async function etcdProcess(dir: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const { createServer } = await import('node:net');
-  const free = (): Promise<number> => new Promise((res) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); }); });
-  const [c, p] = [await free(), await free()];
+  const [c, p] = [await freePort(), await freePort()];
   const url = `http://127.0.0.1:${c}`;
   const proc = spawn('etcd', ['--data-dir', join(dir, 'etcd'), '--listen-client-urls', url, '--advertise-client-urls', url, '--listen-peer-urls', `http://127.0.0.1:${p}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${p}`, '--initial-cluster', `default=http://127.0.0.1:${p}`, '--log-level', 'error', '--logger', 'zap'], { stdio: 'ignore' });
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
