@@ -14,7 +14,7 @@ import { MARKER, checkElement, checkMembers, checkName, checkPointer, checkTyped
 import { docGet, docPut } from './document.js';
 import type { EngineContext } from './engine-context.js';
 import { KnownPointers } from './known-pointers.js';
-import { nativeReadingScan, readOwnedReadingColumns, readReadingColumns, readingAggregates, type AggregateRequest, type ReadingColumns } from './reading-columns.js';
+import { nativeReadingScan, nativeRecordItems, readOwnedReadingColumns, readReadingColumns, readingAggregates, type AggregateRequest, type ReadingColumns } from './reading-columns.js';
 import { readMembers, readRange } from './txn-read.js';
 import type {
   Bytes,
@@ -172,6 +172,11 @@ export class Txn implements WriteTxn {
 
   get nativeScan(): boolean {
     return !this.writable && nativeReadingScan(this.ctx);
+  }
+
+  readingRecordItems(set: Uint8Array, after: Uint8Array | undefined, limit: number, maxBytes: number): { items: Buffer; count: number; cut: boolean } | null {
+    this.live();
+    return nativeRecordItems(this.ctx, this.writable, checkTyped(set, SET_TYPE), after === undefined ? undefined : toBuffer(after), limit, maxBytes);
   }
 
   audit(ptr?: Uint8Array): GhostMember[] {

@@ -17,6 +17,7 @@
 import { MAX_MEMBER_NAME_LEN, PTR_LEN, type Codec } from '../codec/types.js';
 import { IDENTITY_LEN } from '../core/telemetry/identity.js';
 import { ELEMENT_LEN } from '../core/telemetry/model.js';
+import { recordItemBytes, writeRecordItem } from '../core/telemetry/record-wire.js';
 import type { ReadingRecord } from '../core/telemetry/types.js';
 
 /** What {@link writeBatch} takes (./batch.ts `Batch`). */
@@ -78,21 +79,38 @@ const KEY_GW = Buffer.from([0x62, 0x67, 0x77]);
 const KEY_SEQ = Buffer.from([0x63, 0x73, 0x65, 0x71]);
 const KEY_D = Buffer.from([0x61, 0x64]);
 
+/** One device part already encoded: `count` record items back to back in `items`. */
+export interface WirePart {
+  deviceId: string;
+  count: number;
+  items: Buffer;
+}
+
 /** Encodes a batch; `version` is the wire version written as `v`. */
 export function writeBatch(batch: WireBatch, version: number): Buffer {
-  const gw = Buffer.from(batch.gatewayId, 'utf8');
-  const ids = batch.devices.map((d) => Buffer.from(d.deviceId, 'utf8'));
+  return writeBatchParts(batch.gatewayId, batch.seq, batch.devices.map((d) => ({ deviceId: d.deviceId, records: d.records })), version);
+}
+
+/** Encodes a batch of parts whose record items are encoded already (the uplink's exports). */
+export function writeBatchItems(gatewayId: string, seq: number, parts: readonly WirePart[], version: number): Buffer {
+  return writeBatchParts(gatewayId, seq, parts, version);
+}
+
+type Part = { deviceId: string; records: readonly ReadingRecord[] } | WirePart;
+
+function writeBatchParts(gatewayId: string, seq: number, parts: readonly Part[], version: number): Buffer {
+  const gw = Buffer.from(gatewayId, 'utf8');
+  const ids = parts.map((d) => Buffer.from(d.deviceId, 'utf8'));
   // `seq` above 2^32 as float64, as cbor-x writes it (cbor-x reads uint64 as a BigInt).
-  const seqFloat = batch.seq >= 0x100000000;
+  const seqFloat = seq >= 0x100000000;
   let size = 1 + KEY_V.length + headLen(version) + KEY_GW.length + headLen(gw.length) + gw.length + KEY_SEQ.length;
-  size += (seqFloat ? 9 : headLen(batch.seq)) + KEY_D.length + headLen(batch.devices.length);
-  batch.devices.forEach((d, i) => {
+  size += (seqFloat ? 9 : headLen(seq)) + KEY_D.length + headLen(parts.length);
+  parts.forEach((d, i) => {
     const id = ids[i]!;
-    size += 1 + headLen(id.length) + id.length + headLen(d.records.length);
-    for (const r of d.records) {
-      size += 1 + headLen(r.element.length) + r.element.length + headLen(r.members.length * 2);
-      for (const m of r.members) size += headLen(m.name.length) + m.name.length + headLen(m.value.length) + m.value.length;
-    }
+    const count = 'items' in d ? d.count : d.records.length;
+    size += 1 + headLen(id.length) + id.length + headLen(count);
+    if ('items' in d) size += d.items.length;
+    else for (const r of d.records) size += recordItemBytes(r);
   });
   const out = Buffer.allocUnsafe(size);
   out[0] = 0xa4;
@@ -105,23 +123,21 @@ export function writeBatch(batch: WireBatch, version: number): Buffer {
   at += KEY_SEQ.length;
   if (seqFloat) {
     out[at] = 0xfb;
-    out.writeDoubleBE(batch.seq, at + 1);
+    out.writeDoubleBE(seq, at + 1);
     at += 9;
-  } else at = writeHead(out, at, 0, batch.seq);
+  } else at = writeHead(out, at, 0, seq);
   out.set(KEY_D, at);
-  at = writeHead(out, at + KEY_D.length, 4, batch.devices.length);
-  batch.devices.forEach((d, i) => {
+  at = writeHead(out, at + KEY_D.length, 4, parts.length);
+  parts.forEach((d, i) => {
     out[at++] = 0x82;
     at = writeBytes(out, at, 3, ids[i]!);
-    at = writeHead(out, at, 4, d.records.length);
-    for (const r of d.records) {
-      out[at++] = 0x82;
-      at = writeBytes(out, at, 2, r.element);
-      at = writeHead(out, at, 4, r.members.length * 2);
-      for (const m of r.members) {
-        at = writeBytes(out, at, 2, m.name);
-        at = writeBytes(out, at, 2, m.value);
-      }
+    if ('items' in d) {
+      at = writeHead(out, at, 4, d.count);
+      out.set(d.items, at);
+      at += d.items.length;
+    } else {
+      at = writeHead(out, at, 4, d.records.length);
+      for (const r of d.records) at = writeRecordItem(out, at, r);
     }
   });
   return out;
