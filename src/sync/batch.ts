@@ -28,8 +28,6 @@ export const MAX_VALUE_LEN = 65_536;
 export const MAX_BATCH_DEVICES = 10_000;
 /** Most records in one batch. */
 export const MAX_BATCH_RECORDS = 200_000;
-/** Bytes a record costs on the wire besides its members' names and values (element, array heads). */
-export const RECORD_OVERHEAD = 32;
 
 /** One device's part of a batch. */
 export interface DeviceRecords {
@@ -56,13 +54,6 @@ export interface BatchAnswer {
 }
 
 const encoder = new Encoder({ useRecords: false, mapsAsObjects: true });
-
-/** Wire bytes a record costs (for batch size bounds and backlog estimates). */
-export function recordBytes(r: ReadingRecord): number {
-  let n = RECORD_OVERHEAD + ELEMENT_LEN;
-  for (const m of r.members) n += m.name.length + m.value.length + 4;
-  return n;
-}
 
 /** Encodes a batch (records as exported by `exportRecords`), written directly (./batch-wire.ts). */
 export function encodeBatch(batch: Batch): Buffer {
