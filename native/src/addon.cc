@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "export.h"
 #include "flatten.h"
 #include "pointer.h"
 #include "scan.h"
@@ -42,6 +43,7 @@ class NativeAddon : public Napi::Addon<NativeAddon> {
     exports.Set("lmdbVersion", CFunction(env, "lmdbVersion", LmdbVersion));
     exports.Set("writeMembers", CFunction(env, "writeMembers", WriteMembers));
     exports.Set("lmdbError", CFunction(env, "lmdbError", LmdbError));
+    exports.Set("exportRecords", CFunction(env, "exportRecords", ExportRecords));
     exports.Set("exitNow", CFunction(env, "exitNow", ExitNow));
   }
 

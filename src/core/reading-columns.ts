@@ -226,3 +226,41 @@ export function readOwnedReadingColumns(ctx: EngineContext, txn: ReadTxn, writab
 export function nativeReadingScan(ctx: EngineContext): boolean {
   return usableKernel(ctx, false) !== undefined && dbiOf(ctx.h.set) !== undefined;
 }
+
+/** Most bytes one record item can take: its members' names and values, heads included (64 MiB, far above any reading). */
+const MAX_ITEM_BYTES = 64 * 1024 * 1024;
+/** Scratch space of the export, reused (calls are synchronous); the used part is copied out. */
+let exportScratch = Buffer.allocUnsafe(0);
+
+function scratch(bytes: number): Buffer {
+  if (exportScratch.length < bytes) exportScratch = Buffer.allocUnsafe(bytes);
+  return exportScratch.subarray(0, bytes);
+}
+
+/** {@link ReadTxn.readingRecordItems} through the addon; null when it cannot read now. */
+export function nativeRecordItems(
+  ctx: EngineContext,
+  writable: boolean,
+  set: Buffer,
+  after: Buffer | undefined,
+  limit: number,
+  maxBytes: number,
+): { items: Buffer; count: number; cut: boolean } | null {
+  const k = usableKernel(ctx, writable);
+  const run = k?.exportRecords;
+  if (k === undefined || run === undefined || limit < 1) return null;
+  const meta = new Uint32Array(2);
+  const result = withNativeTxn(ctx, (txn, setDbi, mainDbi) => {
+    let out = scratch(Math.max(1, Math.floor(Math.min(maxBytes, MAX_ITEM_BYTES))));
+    let count = run(txn, setDbi, mainDbi, set, after ?? null, Math.floor(limit), out, meta);
+    // At least one record: a first one larger than `maxBytes` alone, in a buffer that holds it.
+    for (let cap = 4096; count === 0 && meta[1] === 1 && out.length < MAX_ITEM_BYTES; cap *= 4) {
+      out = scratch(Math.min(cap, MAX_ITEM_BYTES));
+      count = run(txn, setDbi, mainDbi, set, after ?? null, 1, out, meta);
+    }
+    if (count < 0) throw fromStatus(count, 'native export failed');
+    return { items: Buffer.from(out.subarray(0, meta[0])), count, cut: meta[1] === 1 || (count === 1 && limit > 1 && out.length > maxBytes) };
+  });
+  return result ?? null;
+}
+

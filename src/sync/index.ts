@@ -15,7 +15,6 @@ export {
   decodeBatch,
   encodeBatch,
   parseAnswer,
-  recordBytes,
   type Batch,
   type BatchAnswer,
   type DeviceAnswer,
