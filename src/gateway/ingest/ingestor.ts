@@ -172,7 +172,7 @@ async function openJournalPath(
     ...(options.journal?.maxBytes === undefined ? {} : { maxBytes: options.journal.maxBytes }),
     ...(options.journal?.segmentBytes === undefined ? {} : { segmentBytes: options.journal.segmentBytes }),
     maxPayloadBytes: limits.maxPayloadBytes,
-    hooks: { corrupt: report, appendFailed: report, checkpointFailed: report },
+    hooks: { corrupt: report, appendFailed: report, checkpointFailed: report, group: (t) => safeHook(hooks, 'journalGroup', t) },
   });
   if (limits.applyWorker !== false) {
     const target = {
@@ -203,7 +203,8 @@ async function openJournalPath(
   try {
     const replayed = await replayJournal(ctx, journal, applier);
     applier.retryOnDiskFull();
-    return { journal, applier, committer: new JournalCommitter(ctx, journal, applier, limits), replayed };
+    const committer = new JournalCommitter(ctx, journal, applier, { ...limits, onStages: (st) => safeHook(hooks, 'ackStages', st) });
+    return { journal, applier, committer, replayed };
   } catch (err) {
     await applier.idle();
     await closeOwnWorker(ctx, limits);
@@ -336,7 +337,11 @@ export async function createIngestor(options: IngestOptions): Promise<Ingestor> 
     // Oversized payloads never hold queue bytes: they are rejected without being kept in full.
     const held = Math.min(bytes, limits.maxPayloadBytes);
     const waiting = admission.enter(held);
-    if (waiting !== undefined) await waiting;
+    if (waiting !== undefined) {
+      const t0 = performance.now();
+      await waiting;
+      safeHook(hooks, 'admissionWait', performance.now() - t0);
+    }
     let settle!: (r: IngestResult) => void;
     const promise = new Promise<IngestResult>((resolve) => (settle = resolve));
     let done = false;

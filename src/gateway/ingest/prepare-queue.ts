@@ -4,14 +4,26 @@
  * and flattened, one codec call per `maxMessages` — and handed on per device. Bad input
  * found while preparing is rejected (dead-lettered) here.
  */
+import { performance } from 'node:perf_hooks';
 import { prepareBatch, rejectAll, type CommitContext, type Pending, type Prepared, type Work } from './commit.js';
+
+/** Where a prepared batch's time went before it was handed on (ms). */
+export interface PrepareTiming {
+  messages: number;
+  /** From its oldest message's submit until the cut. */
+  queueMs: number;
+  /** The batch's synchronous validate + flatten (one codec call). */
+  prepareMs: number;
+  /** performance.now() at the end of the prepare. */
+  at: number;
+}
 
 /** What a {@link PrepareQueue} hands its owner. */
 export interface PrepareQueueOptions {
   maxMessages: number;
   maxDelayMs: number;
   /** One prepared batch: each device's work in arrival order. */
-  prepared(byDevice: Map<string, Work[]>): void;
+  prepared(byDevice: Map<string, Work[]>, timing: PrepareTiming): void;
   /** The whole batch failed to prepare (an unexpected codec error): reject it. */
   failed(batch: readonly Pending[], err: unknown): void;
   /** After a cut has handed on everything queued. */
@@ -61,14 +73,18 @@ export class PrepareQueue {
       const batch = this.queue.length <= max ? this.queue : this.queue.slice(0, max);
       this.queue = batch === this.queue ? [] : this.queue.slice(max);
       let prepared: Prepared;
+      const start = performance.now();
       try {
         prepared = prepareBatch(this.ctx, batch);
       } catch (err) {
         this.opts.failed(batch, err);
         continue;
       }
+      const at = performance.now();
       if (prepared.early.length > 0) void rejectAll(this.ctx, prepared.early);
-      if (prepared.byDevice.size > 0) this.opts.prepared(prepared.byDevice);
+      if (prepared.byDevice.size > 0) {
+        this.opts.prepared(prepared.byDevice, { messages: batch.length, queueMs: start - batch[0]!.submittedAt, prepareMs: at - start, at });
+      }
     }
     this.opts.afterCut?.();
   }

@@ -11,6 +11,7 @@
  * group simply tries again, which is how appending resumes when space returns.
  */
 import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
 import { LmjError } from '../../errors.js';
 import type { Position } from './position.js';
 import { SEGMENT_HEADER_BYTES, encodeSegmentHeader, fsyncDir, segmentPath } from './segment-file.js';
@@ -27,6 +28,18 @@ interface Group {
   frames: Buffer[];
   bytes: number;
   waiters: Waiter[];
+  /** performance.now() when its first frame was queued. */
+  since: number;
+}
+
+/** Where one durable group's time went (ms): queued → commit start, the write, the fdatasync. */
+export interface GroupTiming {
+  records: number;
+  bytes: number;
+  /** From its first frame queued until its write started (the previous group's commit, the turn's end). */
+  waitMs: number;
+  writeMs: number;
+  syncMs: number;
 }
 
 /** What the writer reports to its owner (the journal's segment index and counters). */
@@ -37,7 +50,7 @@ export interface WriterEvents {
    * A group was written and fdatasynced: `keys[i]` (the caller's tag, the device id)
    * ends at `ends[i]` in `segment`. Called before any caller's promise resolves.
    */
-  groupDurable(segment: number, bytes: number, keys: readonly string[], ends: readonly number[]): void;
+  groupDurable(segment: number, bytes: number, keys: readonly string[], ends: readonly number[], timing: GroupTiming): void;
   /** A group failed; its callers get `err`. */
   groupFailed(err: LmjError): void;
 }
@@ -58,7 +71,7 @@ export class SegmentWriter {
   private offset = 0;
   /** True when the file may extend past `offset` (a failed write left bytes behind). */
   private dirty = false;
-  private forming: Group = { frames: [], bytes: 0, waiters: [] };
+  private forming: Group = { frames: [], bytes: 0, waiters: [], since: 0 };
   private inFlight: Promise<void> | undefined;
   private scheduled = false;
 
@@ -86,6 +99,7 @@ export class SegmentWriter {
   write(frames: readonly Buffer[], keys: readonly string[]): Promise<Position[]> {
     return new Promise<Position[]>((resolve, reject) => {
       const sizes: number[] = [];
+      if (this.forming.waiters.length === 0) this.forming.since = performance.now();
       for (const f of frames) {
         this.forming.frames.push(f);
         this.forming.bytes += f.length;
@@ -126,7 +140,7 @@ export class SegmentWriter {
   private kick(): void {
     if (this.inFlight !== undefined || this.forming.waiters.length === 0) return;
     const group = this.forming;
-    this.forming = { frames: [], bytes: 0, waiters: [] };
+    this.forming = { frames: [], bytes: 0, waiters: [], since: 0 };
     this.inFlight = this.commit(group).finally(() => {
       this.inFlight = undefined;
       // The next group formed while this one was in flight: start it right away.
@@ -135,6 +149,8 @@ export class SegmentWriter {
   }
 
   private async commit(group: Group): Promise<void> {
+    const started = performance.now();
+    let written = started;
     try {
       if (this.fh === undefined) throw new LmjError('JOURNAL_CLOSED');
       // Cut back first: a segment is only left behind (rotation) ending at its last record.
@@ -148,6 +164,7 @@ export class SegmentWriter {
         const { bytesWritten } = await fh.write(data, done, data.length - done, this.offset + done);
         done += bytesWritten;
       }
+      written = performance.now();
       await fh.datasync();
       this.dirty = false;
     } catch (err) {
@@ -170,7 +187,14 @@ export class SegmentWriter {
         return { segment, offset: at };
       }),
     );
-    this.events.groupDurable(segment, group.bytes, keys, ends);
+    const synced = performance.now();
+    this.events.groupDurable(segment, group.bytes, keys, ends, {
+      records: keys.length,
+      bytes: group.bytes,
+      waitMs: started - group.since,
+      writeMs: written - started,
+      syncMs: synced - written,
+    });
     group.waiters.forEach((w, i) => w.resolve(perWaiter[i]!));
   }
 
