@@ -18,6 +18,8 @@ import type { AckStages } from './types.js';
 export interface JournalCommitOptions {
   maxMessages: number;
   maxDelayMs: number;
+  /** Most messages prepared per event-loop turn (the rest in the next turns); default all. */
+  turnMessages?: number;
   /** Each journaled cut: where its time went from submit to resolve (metrics). */
   onStages?(stages: AckStages): void;
 }
@@ -43,6 +45,7 @@ export class JournalCommitter {
     this.front = new PrepareQueue(ctx, {
       maxMessages: opts.maxMessages,
       maxDelayMs: opts.maxDelayMs,
+      ...(opts.turnMessages === undefined ? {} : { turnMessages: opts.turnMessages }),
       prepared: (byDevice, timing) => void this.journalBatch(byDevice, timing),
       failed: (batch, err) => failAll(batch, err),
     });

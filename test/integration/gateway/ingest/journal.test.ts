@@ -63,6 +63,27 @@ describe('ingest pipeline with the journal', () => {
     }
   });
 
+  it('bounds main-thread slices: at most 256 messages prepared per turn and per main-thread device commit', async () => {
+    const dir = tmpDir();
+    const cuts: AckStages[] = [];
+    const commits: number[] = [];
+    const hooks = { ackStages: (st: AckStages) => cuts.push(st), commit: (info: { messages: number }) => commits.push(info.messages) };
+    const ing = await ingestor(dir, { journal: { applyWorker: false, applyInFlight: 1 }, durability: 'safe', hooks });
+    try {
+      // 700 messages of one device in one turn: one cut would prepare (and one commit apply) them all.
+      const rs = await Promise.all(Array.from({ length: 700 }, (_, i) => ing.submit({ topic: tel('slices'), payload: json({ i }), qos: 1 })));
+      expect(rs.every((r) => r.status === 'accepted')).toBe(true);
+      await ing.flush();
+      expect((await ing.deviceSummary('slices')).readings).toBe(700);
+      expect(cuts.reduce((n, c) => n + c.messages, 0)).toBe(700);
+      expect(Math.max(...cuts.map((c) => c.messages))).toBeLessThanOrEqual(256);
+      expect(commits.reduce((n, m) => n + m, 0)).toBe(700);
+      expect(Math.max(...commits)).toBeLessThanOrEqual(256);
+    } finally {
+      await ing.close();
+    }
+  });
+
   it('reads see every acked message: a read waits for what was acked before it to be applied', async () => {
     const dir = tmpDir();
     // One device commit at a time over 20 devices: applies lag behind the acks.
