@@ -13,8 +13,11 @@
  * baseline beside the change): `default` = what `lmj-edge start` does by itself, `none` =
  * no limit (`LMJ_EDGE_HEAP_MB=0`), a number = that old-space limit in MB.
  *
+ * `--base DIR` (another build's dist/) runs every case on that build's daemon too, just
+ * before this build's, in the same run.
+ *
  * Usage: node dist/bench/flood.js [--cases flood-embedded,flood-external,idle] [--clients 10]
- *        [--duration 5] [--idle 2000] [--in-flight N] [--heap default,none]
+ *        [--duration 5] [--idle 2000] [--in-flight N] [--heap default,none] [--base DIR]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,7 +26,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqttPacket from 'mqtt-packet';
-import { listArg, numArg } from './lib/args.js';
+import { listArg, numArg, strArg } from './lib/args.js';
 import { children, daemonPid, freePort, rssParts, spawnReady } from './lib/procs.js';
 import { quantile } from './lib/report.js';
 import { qos0Flood } from './lib/qos0-flood.js';
@@ -37,6 +40,13 @@ const heaps = listArg('heap') ?? ['default'];
 for (const h of heaps) {
   if (h !== 'default' && h !== 'none' && !(Number(h) > 0)) throw new Error(`--heap needs default, none or a positive number of MB (got ${h})`);
 }
+
+/** The daemons to run each case on: this build's, after `--base`'s when given. */
+const builds = (() => {
+  const base = strArg('base');
+  if (base === undefined) return [{ label: '', cli: CLI }];
+  return [{ label: ' (base)', cli: join(resolve(base), 'src', 'cli', 'main.js') }, { label: '', cli: CLI }];
+})();
 const CLIENTS = numArg('clients', 10, true);
 const DURATION_S = numArg('duration', 5);
 const IDLE = numArg('idle', 2000, true);
@@ -112,8 +122,8 @@ async function startMosquitto(dir: string): Promise<{ proc: ChildProcess; port: 
   throw new Error('mosquitto did not start');
 }
 
-async function startDaemon(dataDir: string, broker: string | undefined, heap: string): Promise<{ proc: ChildProcess; pid: number; http: string; mqttPort: number }> {
-  const args = [CLI, 'start', '--data', dataDir, '--http-port', '0', ...(broker === undefined ? ['--mqtt-port', '0'] : ['--broker', broker])];
+async function startDaemon(cli: string, dataDir: string, broker: string | undefined, heap: string): Promise<{ proc: ChildProcess; pid: number; http: string; mqttPort: number }> {
+  const args = [cli, 'start', '--data', dataDir, '--http-port', '0', ...(broker === undefined ? ['--mqtt-port', '0'] : ['--broker', broker])];
   const pats = [/http listening on .*:(\d+)/, broker === undefined ? /mqtt listening on .*:(\d+)/ : /mqtt subscribed to /];
   const env: Record<string, string> = {
     ...heapEnv(heap),
@@ -142,11 +152,11 @@ async function term(proc: ChildProcess): Promise<number> {
   return performance.now() - t;
 }
 
-async function floodCase(mode: 'embedded' | 'external', heap: string): Promise<void> {
+async function floodCase(mode: 'embedded' | 'external', heap: string, build: { label: string; cli: string }): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'lmj-bench-flood-'));
   try {
     const mq = mode === 'external' ? await startMosquitto(dir) : undefined;
-    const d = await startDaemon(join(dir, 'data'), mq === undefined ? undefined : `mqtt://127.0.0.1:${mq.port}`, heap);
+    const d = await startDaemon(build.cli, join(dir, 'data'), mq === undefined ? undefined : `mqtt://127.0.0.1:${mq.port}`, heap);
     const w = watch(d.pid, d.http);
     const flood = await qos0Flood({ port: mq?.port ?? d.mqttPort, clients: CLIENTS, durationMs: DURATION_S * 1000 });
     const stored = await storedOf(d.http);
@@ -155,7 +165,7 @@ async function floodCase(mode: 'embedded' | 'external', heap: string): Promise<v
     mq?.proc.kill('SIGKILL');
     const fmt = (n: number): string => (Number.isFinite(n) ? String(Math.round(n)) : '-');
     console.log(
-      `| flood ${mode}, heap ${heap} | ${flood.published} | ${stored} | ${fmt(r.peakMb)} (${fmt(r.peakAnonMb)} anon, ${fmt(r.peakFileMb)} file) | ${fmt(r.healthP50)} / ${fmt(r.healthMax)} ms, ${r.unanswered} unanswered | ${r.maxInFlight} | ${termMs < 0 ? '> 30 s' : `${fmt(termMs)} ms`} |`,
+      `| flood ${mode}, heap ${heap}${build.label} | ${flood.published} | ${stored} | ${fmt(r.peakMb)} (${fmt(r.peakAnonMb)} anon, ${fmt(r.peakFileMb)} file) | ${fmt(r.healthP50)} / ${fmt(r.healthMax)} ms, ${r.unanswered} unanswered | ${r.maxInFlight} | ${termMs < 0 ? '> 30 s' : `${fmt(termMs)} ms`} |`,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -180,10 +190,10 @@ async function idleConnections(port: number, n: number): Promise<Socket[]> {
   return sockets;
 }
 
-async function idleCase(heap: string): Promise<void> {
+async function idleCase(heap: string, build: { label: string; cli: string }): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'lmj-bench-idle-'));
   try {
-    const d = await startDaemon(join(dir, 'data'), undefined, heap);
+    const d = await startDaemon(build.cli, join(dir, 'data'), undefined, heap);
     await new Promise((r) => setTimeout(r, 1000));
     const before = rssParts(d.pid);
     const n = IDLE;
@@ -197,7 +207,7 @@ async function idleCase(heap: string): Promise<void> {
     const termMs = await term(d.proc);
     const perConn = ((after.total - before.total) * 1024 * 1024) / n / 1024;
     console.log(
-      `| ${n} idle connections, heap ${heap} | | | ${Math.round(after.total)} (${Math.round(after.anon)} anon, ${Math.round(after.file)} file; ${Math.round(before.total)} before, ${perConn.toFixed(1)} KiB per connection) | ${Math.round(healthMs)} ms | | ${termMs < 0 ? '> 30 s' : `${Math.round(termMs)} ms`} |`,
+      `| ${n} idle connections, heap ${heap}${build.label} | | | ${Math.round(after.total)} (${Math.round(after.anon)} anon, ${Math.round(after.file)} file; ${Math.round(before.total)} before, ${perConn.toFixed(1)} KiB per connection) | ${Math.round(healthMs)} ms | | ${termMs < 0 ? '> 30 s' : `${Math.round(termMs)} ms`} |`,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -209,9 +219,12 @@ console.log('| case | published | stored | peak RSS MB | /healthz p50 / max | ma
 console.log('|---|---|---|---|---|---|---|');
 for (const c of cases) {
   for (const heap of heaps) {
-    if (c === 'flood-embedded') await floodCase('embedded', heap);
-    else if (c === 'flood-external') await floodCase('external', heap);
-    else await idleCase(heap);
+    for (const build of builds) {
+      if (c === 'flood-embedded') await floodCase('embedded', heap, build);
+      else if (c === 'flood-external') await floodCase('external', heap, build);
+      else if (c === 'idle') await idleCase(heap, build);
+      else throw new Error(`unknown case ${c}`);
+    }
   }
 }
 console.log(`# load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);

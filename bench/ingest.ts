@@ -29,6 +29,7 @@
  *
  * Usage: node dist/bench/ingest.js [--runs 3] [--duration 4] [--devices 100] [--q0-rate 10000]
  *        [--cases embedded,5000]  (only cases whose name contains one of these words, plus their baselines)
+ *        [--base /tmp/base/dist]  (every selected lmj-edge case also on that build, in the same run)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,11 +42,12 @@ import mqtt from 'mqtt';
 import type { SimSummary } from '../firmware-sim/sim-types.js';
 import { verifyLedger } from '../firmware-sim/verify.js';
 import { dataDirReadingSource } from '../firmware-sim/verify-data-dir.js';
-import { listArg, numArg } from './lib/args.js';
+import { listArg, numArg, strArg } from './lib/args.js';
 import { settle, storedMetric, subscriber } from './lib/counters.js';
 import { children, cpuSeconds, daemonPid, diskBytes, freePort, peakRssMb, sampleRss, spawnReady, stop } from './lib/procs.js';
 import { dataDirPages } from './lib/lmdb-pages.js';
-import { median } from './lib/report.js';
+import { median, quantile } from './lib/report.js';
+import { POLL_LAG, breakdownOf, breakdownTable, type Breakdown } from './lib/ack-breakdown.js';
 
 /** Bytes of a SQLite file's pages in use (page_count − freelist_count), WAL checkpointed first. */
 function sqlitePagesInUse(file: string): number {
@@ -117,8 +119,8 @@ interface Daemon {
 }
 
 /** Starts the daemon; with `fdLimit`, under `ulimit -n` (soft and hard) of that many descriptors. */
-async function startDaemon(dataDir: string, broker?: string, env: Record<string, string> = {}, fdLimit?: number): Promise<Daemon> {
-  const args = [CLI, 'start', '--data', dataDir, '--http-port', '0', ...(broker === undefined ? ['--mqtt-port', '0'] : ['--broker', broker])];
+async function startDaemon(cli: string, dataDir: string, broker?: string, env: Record<string, string> = {}, fdLimit?: number): Promise<Daemon> {
+  const args = [cli, 'start', '--data', dataDir, '--http-port', '0', ...(broker === undefined ? ['--mqtt-port', '0'] : ['--broker', broker])];
   const pats = [/http listening on .*:(\d+)/, broker === undefined ? /mqtt listening on .*:(\d+)/ : /mqtt subscribed to /];
   const quoted = [process.execPath, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   const { proc, matches } =
@@ -161,9 +163,12 @@ interface Sample {
   pool?: { opens: number; evictions: number; applied: number };
   /** Daemon cases: seconds from the fleet's end until every acked message was applied (the device list's barrier). */
   drainS?: number;
+  /** Daemon cases: where the ack latency went while the fleet ran (bench/lib/ack-breakdown.ts). */
+  breakdown?: Breakdown;
 }
 
-type CaseFn = (opts: { devices: number; durationS: number; dir: string }) => Promise<Sample>;
+/** `cli`: the daemon's dist/src/cli/main.js (this build's, or the `--base` build's). */
+type CaseFn = (opts: { devices: number; durationS: number; dir: string; cli: string }) => Promise<Sample>;
 
 function pct(cpuS: number, wallMs: number): number {
   return Math.round((cpuS / (wallMs / 1000)) * 100);
@@ -200,12 +205,19 @@ interface FleetShape {
 
 const edgeCase =
   (mode: 'embedded' | 'external', qos: 0 | 1, fixedRate?: number, env: Record<string, string> = {}, fleet: FleetShape = {}): CaseFn =>
-  async ({ devices, durationS, dir }) => {
+  async ({ devices, durationS, dir, cli }) => {
     const mq = mode === 'external' ? await startMosquitto(dir) : undefined;
-    const d = await startDaemon(join(dir, 'data'), mq?.url, env, fleet.fdLimit);
+    const d = await startDaemon(cli, join(dir, 'data'), mq?.url, env, fleet.fdLimit);
     // Warm-up: the daemon's first connection pays one-off initialisation.
     const warm = await sim(d.mqttUrl, { qos: 1, devices: 1, durationS: 0.2, rate: 10 });
-    const stored = await storedMetric(d.httpUrl, warm.acked);
+    const pollLags: number[] = [];
+    let polling = false;
+    const stored = await storedMetric(d.httpUrl, warm.acked, (text) => {
+      const v = Number(/^lmj_nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text)?.[1]);
+      if (polling && Number.isFinite(v)) pollLags.push(v * 1000);
+    });
+    const before = await fetch(`${d.httpUrl}/metrics`).then((r) => r.text());
+    polling = true;
     const ledger = join(dir, 'ledger.jsonl');
     const cpu0 = { daemon: cpuSeconds(d.pid), broker: cpuSeconds(mq?.proc.pid) };
     const rssSampler = sampleRss(d.pid, 200);
@@ -213,6 +225,9 @@ const edgeCase =
     const s = await sim(d.mqttUrl, { qos, devices, durationS, ledger, ...(fixedRate === undefined ? {} : { rate: fixedRate }), ...(fleet.maxConnections === undefined ? {} : { maxConnections: fleet.maxConnections }) });
     // Opens and evictions while the fleet ran (the drain below is one open per waiting device).
     const during = await fetch(`${d.httpUrl}/metrics`).then((r) => r.text());
+    polling = false;
+    const breakdown = breakdownOf(before, during);
+    if (pollLags.length > 0) breakdown[POLL_LAG] = [quantile(pollLags, 0.5), quantile(pollLags, 0.99), Math.max(...pollLags)];
     await settle(stored, s.acked);
     // The device list waits until every acked message is applied (the journal's read barrier),
     // so messages held back for batching are in their devices before the stop and the check.
@@ -249,6 +264,7 @@ const edgeCase =
       ...(lag === undefined ? {} : { lag }),
       pool,
       drainS,
+      breakdown,
       ...((fixedRate === undefined && mode === 'external') || qos === 0 ? {} : { p50: s.latencyMs.p50, p99: s.latencyMs.p99 }),
     };
   };
@@ -302,6 +318,16 @@ interface CaseDef {
   vsSqlite?: boolean;
   /** Simulated devices of this case (default: `--devices`). */
   devices?: number;
+  /** The daemon's CLI (default: this build's); the `--base` twins run the baseline build's. */
+  cli?: string;
+}
+
+/** `--base DIR` (a build's dist/): every selected lmj-edge case also runs on that build, just before this build's. */
+function withBaseTwins(cases: CaseDef[]): CaseDef[] {
+  const base = strArg('base');
+  if (base === undefined) return cases;
+  const cli = join(resolve(base), 'src', 'cli', 'main.js');
+  return cases.flatMap((c) => (c.name.startsWith('lmj-edge') ? [{ ...c, name: `${c.name} (base)`, cli, check: undefined }, c] : [c]));
 }
 
 const SQLITE = 'sqlite q1 (aedes + 1 SQLite file)';
@@ -396,6 +422,9 @@ export async function runIngestBench(runs = 3, durationS = 4, devices = 100, q0R
     },
     { name: 'aedes relay @5000/s', fn: relayCase('aedes', 1, 5000) },
     { name: 'lmj-edge embedded @5000/s', fn: edgeCase('embedded', 1, 5000), baseline: 'aedes relay @5000/s', target: 'p99<=10ms', check: (_m, _b, s) => medianOf(s, (x) => x.p99) <= 10 },
+    // The sim's p50/p99 here is mosquitto's PUBACK; lmj-edge's own ack path is in the breakdown table.
+    { name: 'mosquitto relay @5000/s', fn: relayCase('mosquitto', 1, 5000) },
+    { name: 'lmj-edge external @5000/s', fn: edgeCase('external', 1, 5000), baseline: 'mosquitto relay @5000/s' },
   ];
   const only = listArg('cases');
   if (only !== undefined) {
@@ -408,6 +437,7 @@ export async function runIngestBench(runs = 3, durationS = 4, devices = 100, q0R
     }
     cases.splice(0, cases.length, ...cases.filter((c) => keep.has(c.name)));
   }
+  cases.splice(0, cases.length, ...withBaseTwins(cases));
   const load = (): string => loadavg().map((l) => l.toFixed(1)).join(' ');
   console.log(`\n## ingest: ${devices} devices, ~150 B JSON, ${durationS} s per run, median of ${runs} runs\n`);
   console.log(`machine: ${cpus().length} cores, load average at start ${load()}`);
@@ -417,7 +447,7 @@ export async function runIngestBench(runs = 3, durationS = 4, devices = 100, q0R
     for (let r = 0; r < runs; r++) {
       const dir = mkdtempSync(join(tmpdir(), 'lmj-bench-ingest-'));
       try {
-        samples.push(await c.fn({ devices: c.devices ?? devices, durationS, dir }));
+        samples.push(await c.fn({ devices: c.devices ?? devices, durationS, dir, cli: c.cli ?? CLI }));
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
@@ -430,6 +460,11 @@ export async function runIngestBench(runs = 3, durationS = 4, devices = 100, q0R
   for (const [i, r] of rows.entries()) {
     console.log(`| ${r.map((cell, j) => cell.padEnd(widths[j]!)).join(' | ')} |`);
     if (i === 0) console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
+  }
+  const broken = cases.filter((c) => results.get(c.name)!.some((x) => x.breakdown !== undefined));
+  if (broken.length > 0) {
+    console.log('\nwhere the ack latency went (ms; bucket upper bounds of the daemon\'s histograms, medians over runs; docs/daemon.md):\n');
+    for (const line of breakdownTable(broken.map((c) => ({ name: c.name, runs: results.get(c.name)!.flatMap((x) => (x.breakdown === undefined ? [] : [x.breakdown])) })))) console.log(line);
   }
   console.log(`\nload average at end ${load()} (other work on the machine shares the cores: compare ratios, not absolutes)`);
   console.log('loss: per run; QoS 1 = acked readings not stored exactly once (verify on disk), QoS 0 / relays = published − received.');

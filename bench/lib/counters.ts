@@ -57,8 +57,11 @@ export async function storedNow(httpUrl: string): Promise<number> {
   return m ? Number(m[1]) : 0;
 }
 
-/** Counts readings stored from now on, once at least `already` (earlier ones, e.g. warm-up) are stored. */
-export async function storedMetric(httpUrl: string, already: number): Promise<Counter> {
+/**
+ * Counts readings stored from now on, once at least `already` (earlier ones, e.g. warm-up) are stored.
+ * `onPoll` sees every /metrics text polled meanwhile (every 100 ms).
+ */
+export async function storedMetric(httpUrl: string, already: number, onPoll?: (metrics: string) => void): Promise<Counter> {
   const tl = timeline();
   let base = await storedNow(httpUrl);
   for (let i = 0; i < 100 && base < already; i++) {
@@ -68,7 +71,9 @@ export async function storedMetric(httpUrl: string, already: number): Promise<Co
   let closed = false;
   const poll = async (): Promise<void> => {
     while (!closed) {
-      tl.see((await storedNow(httpUrl)) - base);
+      const text = await (await fetch(`${httpUrl}/metrics`)).text();
+      onPoll?.(text);
+      tl.see(Number(/lmj_messages_results_total\{status="stored"\} (\d+)/.exec(text)?.[1] ?? 0) - base);
       await sleep(100);
     }
   };

@@ -7,6 +7,8 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 import { ProcessMetrics } from '../http/metrics.js';
 import type { AclDenyReason } from './broker/acl.js';
 import { Tally } from './metrics-tally.js';
+import { AckMetrics } from './metrics-ack.js';
+import { registerLoopDelay } from '../http/loop-delay.js';
 import type { CommitBatchInfo, IngestHooks, IngestResult, IngestStats, InboundMessage } from './ingest/types.js';
 
 /** Where a message came in. */
@@ -49,10 +51,13 @@ export class GatewayMetrics extends ProcessMetrics {
   private readonly ackTally: Tally<'transport'>;
   private readonly resultTally: Tally<'status'>;
   private readonly rejectTally: Tally<'reason'>;
+  private readonly ack: AckMetrics;
 
   constructor(codecKind: string) {
     super(codecKind);
     const registers = [this.registry];
+    this.ack = new AckMetrics(this.registry);
+    registerLoopDelay(this.registry);
     this.messagesIn = new Counter({
       name: 'lmj_messages_in_total',
       help: 'MQTT publications received on telemetry/meta topics',
@@ -194,6 +199,7 @@ export class GatewayMetrics extends ProcessMetrics {
   ingestHooks(extra: Partial<IngestHooks> = {}): IngestHooks {
     return {
       ...extra,
+      ...this.ack.hooks(),
       result: (result: IngestResult, msg: InboundMessage) => {
         this.resultTally.add(result.status);
         if (result.status === 'rejected') this.rejectTally.add(result.code);

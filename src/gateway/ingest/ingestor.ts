@@ -31,7 +31,7 @@ import { countResult, newCounters, type IngestCounters } from './counters.js';
 import { GroupCommitter } from './group-commit.js';
 import { JournalCommitter } from './journal-commit.js';
 import { replayJournal } from './journal-replay.js';
-import { APPLY_MAX_WAIT_MS, APPLY_MIN_GROUP, APPLY_PRESSURE, resolveIngestLimits, type IngestLimits } from './settings.js';
+import { APPLY_MAX_WAIT_MS, APPLY_MIN_GROUP, APPLY_PRESSURE, MAIN_APPLY_SLICE, PREPARE_TURN_MESSAGES, resolveIngestLimits, type IngestLimits } from './settings.js';
 import { LmjError } from '../../errors.js';
 import type { IngestHooks, IngestOptions, IngestResult, IngestStats, IngestSync, Ingestor, InboundMessage } from './types.js';
 
@@ -172,7 +172,7 @@ async function openJournalPath(
     ...(options.journal?.maxBytes === undefined ? {} : { maxBytes: options.journal.maxBytes }),
     ...(options.journal?.segmentBytes === undefined ? {} : { segmentBytes: options.journal.segmentBytes }),
     maxPayloadBytes: limits.maxPayloadBytes,
-    hooks: { corrupt: report, appendFailed: report, checkpointFailed: report },
+    hooks: { corrupt: report, appendFailed: report, checkpointFailed: report, group: (t) => safeHook(hooks, 'journalGroup', t) },
   });
   if (limits.applyWorker !== false) {
     const target = {
@@ -188,7 +188,8 @@ async function openJournalPath(
   const applier = new DeviceApplier(ctx, {
     journal,
     maxInFlight: limits.applyInFlight,
-    maxMessages: limits.maxMessages,
+    // On the main thread a device commit's transaction callback is one synchronous slice: bounded.
+    maxMessages: ctx.applyWorker === undefined ? Math.min(limits.maxMessages, MAIN_APPLY_SLICE) : limits.maxMessages,
     minGroup: APPLY_MIN_GROUP,
     maxWaitMs: APPLY_MAX_WAIT_MS,
     // The worker flattens at its commit: a queued message is held as its payload only.
@@ -203,7 +204,12 @@ async function openJournalPath(
   try {
     const replayed = await replayJournal(ctx, journal, applier);
     applier.retryOnDiskFull();
-    return { journal, applier, committer: new JournalCommitter(ctx, journal, applier, limits), replayed };
+    const committer = new JournalCommitter(ctx, journal, applier, {
+      ...limits,
+      turnMessages: PREPARE_TURN_MESSAGES,
+      onStages: (st) => safeHook(hooks, 'ackStages', st),
+    });
+    return { journal, applier, committer, replayed };
   } catch (err) {
     await applier.idle();
     await closeOwnWorker(ctx, limits);
@@ -336,7 +342,11 @@ export async function createIngestor(options: IngestOptions): Promise<Ingestor> 
     // Oversized payloads never hold queue bytes: they are rejected without being kept in full.
     const held = Math.min(bytes, limits.maxPayloadBytes);
     const waiting = admission.enter(held);
-    if (waiting !== undefined) await waiting;
+    if (waiting !== undefined) {
+      const t0 = performance.now();
+      await waiting;
+      safeHook(hooks, 'admissionWait', performance.now() - t0);
+    }
     let settle!: (r: IngestResult) => void;
     const promise = new Promise<IngestResult>((resolve) => (settle = resolve));
     let done = false;

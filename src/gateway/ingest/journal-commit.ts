@@ -11,12 +11,17 @@ import { LmjError, isLmjError } from '../../errors.js';
 import type { Journal, JournalRecord } from '../journal/index.js';
 import type { DeviceApplier } from './apply-queue.js';
 import type { CommitContext, Pending, Work } from './commit.js';
-import { PrepareQueue } from './prepare-queue.js';
+import { PrepareQueue, type PrepareTiming } from './prepare-queue.js';
+import type { AckStages } from './types.js';
 
 /** Limits of a {@link JournalCommitter}. */
 export interface JournalCommitOptions {
   maxMessages: number;
   maxDelayMs: number;
+  /** Most messages prepared per event-loop turn (the rest in the next turns); default all. */
+  turnMessages?: number;
+  /** Each journaled cut: where its time went from submit to resolve (metrics). */
+  onStages?(stages: AckStages): void;
 }
 
 function failAll(items: readonly Pending[], err: unknown): void {
@@ -35,12 +40,13 @@ export class JournalCommitter {
     ctx: CommitContext,
     private readonly journal: Journal,
     private readonly applier: DeviceApplier,
-    opts: JournalCommitOptions,
+    private readonly opts: JournalCommitOptions,
   ) {
     this.front = new PrepareQueue(ctx, {
       maxMessages: opts.maxMessages,
       maxDelayMs: opts.maxDelayMs,
-      prepared: (byDevice) => void this.journalBatch(byDevice),
+      ...(opts.turnMessages === undefined ? {} : { turnMessages: opts.turnMessages }),
+      prepared: (byDevice, timing) => void this.journalBatch(byDevice, timing),
       failed: (batch, err) => failAll(batch, err),
     });
   }
@@ -65,7 +71,7 @@ export class JournalCommitter {
     this.front.cut();
   }
 
-  private async journalBatch(byDevice: Map<string, Work[]>): Promise<void> {
+  private async journalBatch(byDevice: Map<string, Work[]>, timing: PrepareTiming): Promise<void> {
     const records: JournalRecord[] = [];
     const pendings: Pending[] = [];
     for (const [deviceId, work] of byDevice) {
@@ -101,5 +107,12 @@ export class JournalCommitter {
       );
     }
     for (const [deviceId, work] of byDevice) for (const w of work) w.pending.resolve({ status: 'accepted', deviceId });
+    this.opts.onStages?.({
+      messages: timing.messages,
+      queueMs: timing.queueMs,
+      prepareMs: timing.prepareMs,
+      journalMs: acceptedAt - timing.at,
+      handOffMs: performance.now() - acceptedAt,
+    });
   }
 }

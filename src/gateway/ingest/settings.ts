@@ -38,6 +38,17 @@ export const APPLY_MAX_WAIT_MS = 20_000;
 export const APPLY_KEEP_FLAT = 8192;
 export const APPLY_PRESSURE = 0.75;
 
+/**
+ * Bounds on synchronous main-thread work, so an fdatasync completion, a PUBACK or an HTTP
+ * request never waits behind a long slice (docs/daemon.md, *Where the ack latency goes*):
+ * a device commit applied on the main thread takes at most {@link MAIN_APPLY_SLICE}
+ * messages (its lmdb-js transaction callback runs them all at once; the worker's commits
+ * keep `batch.maxMessages`), and the journaled path prepares (validates, flattens) at most
+ * {@link PREPARE_TURN_MESSAGES} messages per event-loop turn, the rest in the next turns.
+ */
+export const MAIN_APPLY_SLICE = 256;
+export const PREPARE_TURN_MESSAGES = 256;
+
 function positive(name: string, v: number | undefined, dflt: number): number {
   const n = v ?? dflt;
   if (!Number.isFinite(n) || n <= 0) throw new LmjError('BAD_CONFIG', `${name} must be a positive number`, { details: { key: name, value: v } });

@@ -9,7 +9,7 @@ import type { PoolStats } from '../../devices/pool/types.js';
 import type { DeviceReader } from '../../devices/read-facade.js';
 import type { DeadLetterPage, DeadLetterQuery } from '../dead-letters.js';
 import type { ApplyWorker, ApplyWorkerStats } from '../../devices/apply-worker/index.js';
-import type { JournalStats } from '../journal/index.js';
+import type { GroupTiming, JournalStats } from '../journal/index.js';
 import type { TopicParser, TopicTemplates } from '../topics.js';
 
 /** One MQTT publication handed to the gateway. */
@@ -74,6 +74,27 @@ export interface IngestHooks {
   backpressure?(): void;
   /** Dead letters dropped (oldest first) to stay within the dead-letter budget. */
   deadLettersDropped?(count: number): void;
+  /** Journal on: each journaled cut, where its time went between submit and resolve (the PUBACK follows). */
+  ackStages?(stages: AckStages): void;
+  /** Journal on: each durable journal group (write + one fdatasync). */
+  journalGroup?(timing: GroupTiming): void;
+  /** `submit` waited at admission (a downstream budget or the queue bound) for `ms`. */
+  admissionWait?(ms: number): void;
+}
+
+/**
+ * Journal on: one cut of submitted messages on its way to the ack (ms). `queueMs` (the
+ * oldest's wait for the cut), `prepareMs` (validate + flatten, synchronous), `journalMs`
+ * (append until durable: waiting for the writer's group, its write and its fdatasync, and
+ * for the event loop to run the completion), `handOffMs` (the apply queues' enqueue and
+ * the resolves, synchronous).
+ */
+export interface AckStages {
+  messages: number;
+  queueMs: number;
+  prepareMs: number;
+  journalMs: number;
+  handOffMs: number;
 }
 
 /** Access to the pipeline's open device instances (what the sync layer reads through). */

@@ -70,7 +70,10 @@ export class Journal {
     for (const info of recovered) this.addSegment(info);
     this.writer = new SegmentWriter(dir, segmentBytes, {
       segmentCreated: (n) => this.addSegment({ segment: n, bytes: SEGMENT_HEADER_BYTES, validEnd: SEGMENT_HEADER_BYTES, devices: new Map(), records: 0, pending: 0 }),
-      groupDurable: (n, bytes, keys, ends) => this.onDurable(n, bytes, keys, ends),
+      groupDurable: (n, bytes, keys, ends, timing) => {
+        this.onDurable(n, bytes, keys, ends);
+        hook(this.hooks, 'group', timing);
+      },
       groupFailed: (err) => {
         this.counters.failedGroups++;
         hook(this.hooks, 'appendFailed', err);

@@ -5,6 +5,9 @@
 import type { LmjError } from '../../errors.js';
 import type { Position } from './position.js';
 import type { JournalRecord } from './record.js';
+import type { GroupTiming } from './writer.js';
+
+export type { GroupTiming };
 
 /** Callbacks for logs and metrics; a throwing hook is ignored. */
 export interface JournalHooks {
@@ -18,6 +21,8 @@ export interface JournalHooks {
   appendFailed?(err: LmjError): void;
   /** A checkpoint write or segment deletion failed; retried at the next interval. */
   checkpointFailed?(err: LmjError): void;
+  /** A group was made durable: where its time went (metrics). */
+  group?(timing: GroupTiming): void;
 }
 
 /** Options of {@link Journal.open}. Only `dir` is required. */

@@ -2,15 +2,24 @@
  * The segment writer: group commit onto the active segment file. Every frame handed
  * to `write` in one event-loop turn forms one group; a group is written with one
  * positional `write` and made durable with ONE `fdatasync`, whatever the number of
- * devices in it. One group is in flight at a time; what arrives meanwhile forms the
- * next group, which starts as soon as the previous one is durable.
+ * devices in it.
+ *
+ * Pipelined: the next group is written as soon as the previous group's write returned,
+ * while that group's fdatasync is still in flight, and starts its own fdatasync at once
+ * (at most {@link PIPELINE} groups in flight). A group is reported durable, and its
+ * callers resolve, only after its OWN fdatasync completed and every earlier group was
+ * reported durable, so acks stay in journal order and never precede their sync. A message
+ * arriving just after a sync started waits for one sync, not for that one and then its own.
  *
  * A failed write or fdatasync (ENOSPC, EIO, …) rejects the whole group with
- * JOURNAL_IO and cuts the file back to the last durable end, so a later group
- * overwrites the partial bytes and no garbage is left between records; the next
- * group simply tries again, which is how appending resumes when space returns.
+ * JOURNAL_IO, and every later group already in flight with it (their bytes lie past the
+ * failed ones). The last of them cuts the file back to the last durable end (or, if that
+ * failed, the next group does before its write), so a later group overwrites the partial
+ * bytes and no garbage is left between records; the next group simply tries again, which
+ * is how appending resumes when space returns.
  */
 import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
 import { LmjError } from '../../errors.js';
 import type { Position } from './position.js';
 import { SEGMENT_HEADER_BYTES, encodeSegmentHeader, fsyncDir, segmentPath } from './segment-file.js';
@@ -27,6 +36,18 @@ interface Group {
   frames: Buffer[];
   bytes: number;
   waiters: Waiter[];
+  /** performance.now() when its first frame was queued. */
+  since: number;
+}
+
+/** Where one durable group's time went (ms): queued → commit start, the write, the fdatasync. */
+export interface GroupTiming {
+  records: number;
+  bytes: number;
+  /** From its first frame queued until its write started (the previous group's commit, the turn's end). */
+  waitMs: number;
+  writeMs: number;
+  syncMs: number;
 }
 
 /** What the writer reports to its owner (the journal's segment index and counters). */
@@ -37,10 +58,13 @@ export interface WriterEvents {
    * A group was written and fdatasynced: `keys[i]` (the caller's tag, the device id)
    * ends at `ends[i]` in `segment`. Called before any caller's promise resolves.
    */
-  groupDurable(segment: number, bytes: number, keys: readonly string[], ends: readonly number[]): void;
+  groupDurable(segment: number, bytes: number, keys: readonly string[], ends: readonly number[], timing: GroupTiming): void;
   /** A group failed; its callers get `err`. */
   groupFailed(err: LmjError): void;
 }
+
+/** Groups in flight at once: one whose fdatasync runs, and the next one written meanwhile. */
+export const PIPELINE = 2;
 
 function ioError(err: unknown, op: string, path: string): LmjError {
   const code = (err as NodeJS.ErrnoException)?.code;
@@ -50,16 +74,23 @@ function ioError(err: unknown, op: string, path: string): LmjError {
   });
 }
 
-/** Appends frames to segment files in `dir` with group commit. */
+/** Appends frames to segment files in `dir` with pipelined group commit. */
 export class SegmentWriter {
   private fh: FileHandle | undefined;
   private segment = -1;
-  /** Durable end of the active segment; the next group is written here. */
+  /** Durable end of the active segment (every group before it reported durable). */
   private offset = 0;
-  /** True when the file may extend past `offset` (a failed write left bytes behind). */
+  /** End of what was written to the active segment (≥ offset): the next group is written here. */
+  private writeEnd = 0;
+  /** True when a failure may have left bytes past `offset`: cut back before the next write. */
   private dirty = false;
-  private forming: Group = { frames: [], bytes: 0, waiters: [] };
-  private inFlight: Promise<void> | undefined;
+  private forming: Group = { frames: [], bytes: 0, waiters: [], since: 0 };
+  /** Groups started and not yet settled (durable or failed). */
+  private pending = 0;
+  /** True while a group is being written (or cut back, rotated): the next one starts after it. */
+  private writing = false;
+  /** Settles when the last started group (and so every group before it) settled. */
+  private tail: Promise<void> = Promise.resolve();
   private scheduled = false;
 
   constructor(
@@ -86,13 +117,14 @@ export class SegmentWriter {
   write(frames: readonly Buffer[], keys: readonly string[]): Promise<Position[]> {
     return new Promise<Position[]>((resolve, reject) => {
       const sizes: number[] = [];
+      if (this.forming.waiters.length === 0) this.forming.since = performance.now();
       for (const f of frames) {
         this.forming.frames.push(f);
         this.forming.bytes += f.length;
         sizes.push(f.length);
       }
       this.forming.waiters.push({ sizes, keys, resolve, reject });
-      if (this.inFlight === undefined && !this.scheduled) {
+      if (!this.scheduled) {
         this.scheduled = true;
         // setImmediate, not a microtask: every append of this event-loop turn (all the
         // I/O callbacks of one poll phase) joins the same group.
@@ -106,9 +138,9 @@ export class SegmentWriter {
 
   /** Resolves when every queued group has been written (or failed). */
   async drain(): Promise<void> {
-    while (this.inFlight !== undefined || this.forming.waiters.length > 0 || this.scheduled) {
-      if (this.inFlight === undefined && !this.scheduled) this.kick();
-      await (this.inFlight ?? new Promise((r) => setImmediate(r)));
+    while (this.pending > 0 || this.forming.waiters.length > 0 || this.scheduled) {
+      if (this.pending === 0 && !this.scheduled) this.kick();
+      await (this.pending > 0 ? this.tail : new Promise((r) => setImmediate(r)));
     }
   }
 
@@ -124,42 +156,74 @@ export class SegmentWriter {
   }
 
   private kick(): void {
-    if (this.inFlight !== undefined || this.forming.waiters.length === 0) return;
+    if (this.writing || this.forming.waiters.length === 0 || this.pending >= PIPELINE) return;
+    // After a failure, the cut back must see the file with nothing in flight.
+    if (this.dirty && this.pending > 0) return;
     const group = this.forming;
-    this.forming = { frames: [], bytes: 0, waiters: [] };
-    this.inFlight = this.commit(group).finally(() => {
-      this.inFlight = undefined;
+    this.forming = { frames: [], bytes: 0, waiters: [], since: 0 };
+    this.writing = true;
+    this.pending++;
+    const done = this.commit(group, this.tail);
+    this.tail = done;
+    void done.then(() => {
+      this.pending--;
       // The next group formed while this one was in flight: start it right away.
       this.kick();
     });
   }
 
-  private async commit(group: Group): Promise<void> {
+  /** Writes the group, then (the next group may start writing) syncs it; settles in journal order. */
+  private async commit(group: Group, before: Promise<void>): Promise<void> {
+    const started = performance.now();
+    let prev = before;
+    let fh: FileHandle;
+    let at: number;
     try {
       if (this.fh === undefined) throw new LmjError('JOURNAL_CLOSED');
-      // Cut back first: a segment is only left behind (rotation) ending at its last record.
-      await this.cutBack(this.fh);
-      if (this.offset > SEGMENT_HEADER_BYTES && this.offset + group.bytes > this.segmentBytes) await this.rotate(this.segment + 1);
-      const fh = this.fh;
+      if (this.dirty || (this.writeEnd > SEGMENT_HEADER_BYTES && this.writeEnd + group.bytes > this.segmentBytes)) {
+        // Cutting back and rotating change the file under earlier groups: let them settle first.
+        await prev;
+        prev = Promise.resolve();
+        // Cut back first: a segment is only left behind (rotation) ending at its last record.
+        await this.cutBack(this.fh);
+        if (this.offset > SEGMENT_HEADER_BYTES && this.offset + group.bytes > this.segmentBytes) await this.rotate(this.segment + 1);
+      }
+      fh = this.fh;
+      at = this.writeEnd;
       const data = group.frames.length === 1 ? group.frames[0]! : Buffer.concat(group.frames, group.bytes);
-      this.dirty = true;
+      this.writeEnd = at + data.length;
       let done = 0;
       while (done < data.length) {
-        const { bytesWritten } = await fh.write(data, done, data.length - done, this.offset + done);
+        const { bytesWritten } = await fh.write(data, done, data.length - done, at + done);
         done += bytesWritten;
       }
-      await fh.datasync();
-      this.dirty = false;
     } catch (err) {
-      const e = err instanceof LmjError ? err : ioError(err, 'append', segmentPath(this.dir, this.segment));
-      if (this.fh !== undefined) await this.cutBack(this.fh).catch(() => undefined);
-      this.events.groupFailed(e);
-      for (const w of group.waiters) w.reject(e);
-      return;
+      this.writing = false;
+      return this.fail(group, err, prev);
     }
+    const written = performance.now();
+    // Written: the next group may write while this one syncs.
+    this.writing = false;
+    this.kick();
+    try {
+      await fh.datasync();
+    } catch (err) {
+      return this.fail(group, err, prev);
+    }
+    const synced = performance.now();
+    await prev;
+    if (at !== this.offset) {
+      // An earlier group in flight failed: this group's bytes follow bytes that are not durable.
+      return this.fail(group, new LmjError('JOURNAL_IO', 'journal append failed: an earlier group in flight was not made durable', { details: { op: 'append', path: segmentPath(this.dir, this.segment) } }), prev);
+    }
+    this.settle(group, at, { records: 0, bytes: group.bytes, waitMs: started - group.since, writeMs: written - started, syncMs: synced - written });
+  }
+
+  /** A durable group (every earlier one durable too): advances the durable end, reports, resolves its callers. */
+  private settle(group: Group, start: number, timing: GroupTiming): void {
     const segment = this.segment;
-    let at = this.offset;
-    this.offset += group.bytes;
+    let at = start;
+    this.offset = start + group.bytes;
     const keys: string[] = [];
     const ends: number[] = [];
     const perWaiter = group.waiters.map((w) =>
@@ -170,8 +234,23 @@ export class SegmentWriter {
         return { segment, offset: at };
       }),
     );
-    this.events.groupDurable(segment, group.bytes, keys, ends);
+    this.events.groupDurable(segment, group.bytes, keys, ends, { ...timing, records: keys.length });
     group.waiters.forEach((w, i) => w.resolve(perWaiter[i]!));
+  }
+
+  /**
+   * A group that is not durable: rejected once every earlier group settled. The file is cut
+   * back to the durable end now when no later group is in flight (else by the last of them
+   * to fail, or before the next write).
+   */
+  private async fail(group: Group, err: unknown, prev: Promise<void>): Promise<void> {
+    // Set at once: no new group starts until the cut back (kick), nothing later is reported durable.
+    if (this.fh !== undefined) this.dirty = true;
+    await prev;
+    const e = err instanceof LmjError ? err : ioError(err, 'append', segmentPath(this.dir, this.segment));
+    if (this.fh !== undefined && this.pending === 1 && !this.writing) await this.cutBack(this.fh).catch(() => undefined);
+    this.events.groupFailed(e);
+    for (const w of group.waiters) w.reject(e);
   }
 
   /** Truncates the active file back to its durable end when a failure left bytes past it. */
@@ -181,6 +260,7 @@ export class SegmentWriter {
     // The shorter size must be durable too, or a crash could bring the bytes back.
     await fh.datasync();
     this.dirty = false;
+    this.writeEnd = this.offset;
   }
 
   /**
@@ -207,6 +287,7 @@ export class SegmentWriter {
     this.fh = fh;
     this.segment = n;
     this.offset = SEGMENT_HEADER_BYTES;
+    this.writeEnd = SEGMENT_HEADER_BYTES;
     this.dirty = false;
     this.events.segmentCreated(n);
   }

@@ -8,9 +8,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { messageIdentity } from '../../../../src/core/telemetry/index.js';
-import { Journal, type JournalRecord } from '../../../../src/gateway/journal/index.js';
+import { Journal, type GroupTiming, type JournalRecord } from '../../../../src/gateway/journal/index.js';
 import { journalDir } from '../../../../src/gateway/layout.js';
-import type { IngestResult } from '../../../../src/gateway/ingest/index.js';
+import type { AckStages, IngestResult } from '../../../../src/gateway/ingest/index.js';
 import { tmpDir } from '../../../helpers/tmp-dir.js';
 import { ingestor, json, tel } from './helpers.js';
 
@@ -25,7 +25,10 @@ describe('ingest pipeline with the journal', () => {
     const dir = tmpDir();
     const applied: IngestResult[] = [];
     const lags: number[] = [];
-    const ing = await ingestor(dir, { ...JOURNAL, durability: 'safe', hooks: { result: (r) => applied.push(r), applyLag: (ms) => lags.push(ms) } });
+    const stages: AckStages[] = [];
+    const groups: GroupTiming[] = [];
+    const hooks = { result: (r: IngestResult) => applied.push(r), applyLag: (ms: number) => lags.push(ms), ackStages: (st: AckStages) => stages.push(st), journalGroup: (t: GroupTiming) => groups.push(t) };
+    const ing = await ingestor(dir, { ...JOURNAL, durability: 'safe', hooks });
     try {
       const results = await Promise.all([
         ing.submit({ topic: tel('j1'), payload: json({ v: 1 }), qos: 1, receivedAt: 1000 }),
@@ -46,6 +49,36 @@ describe('ingest pipeline with the journal', () => {
       expect([s.accepted, s.stored, s.duplicates, s.meta, s.rejected]).toEqual([4, 2, 1, 1, 1]);
       expect(s.journal).toMatchObject({ applyBacklog: 0, replayed: 0, appendedRecords: 4 });
       expect((await ing.deadLetters()).deadLetters.map((d) => d.code)).toEqual(['BAD_JSON']);
+      // Where the acks' time went: one cut of all five submits, one journal group of the four valid ones.
+      expect(stages).toHaveLength(1);
+      expect(stages[0]!.messages).toBe(5);
+      expect(groups).toHaveLength(1);
+      expect(groups[0]).toMatchObject({ records: 4 });
+      expect(groups[0]!.syncMs).toBeGreaterThan(0);
+      // The cut's journal stage covers its group's write and fdatasync.
+      expect(stages[0]!.journalMs).toBeGreaterThanOrEqual(groups[0]!.writeMs + groups[0]!.syncMs);
+      expect(Math.min(stages[0]!.queueMs, stages[0]!.prepareMs, stages[0]!.handOffMs, groups[0]!.waitMs)).toBeGreaterThanOrEqual(0);
+    } finally {
+      await ing.close();
+    }
+  });
+
+  it('bounds main-thread slices: at most 256 messages prepared per turn and per main-thread device commit', async () => {
+    const dir = tmpDir();
+    const cuts: AckStages[] = [];
+    const commits: number[] = [];
+    const hooks = { ackStages: (st: AckStages) => cuts.push(st), commit: (info: { messages: number }) => commits.push(info.messages) };
+    const ing = await ingestor(dir, { journal: { applyWorker: false, applyInFlight: 1 }, durability: 'safe', hooks });
+    try {
+      // 700 messages of one device in one turn: one cut would prepare (and one commit apply) them all.
+      const rs = await Promise.all(Array.from({ length: 700 }, (_, i) => ing.submit({ topic: tel('slices'), payload: json({ i }), qos: 1 })));
+      expect(rs.every((r) => r.status === 'accepted')).toBe(true);
+      await ing.flush();
+      expect((await ing.deviceSummary('slices')).readings).toBe(700);
+      expect(cuts.reduce((n, c) => n + c.messages, 0)).toBe(700);
+      expect(Math.max(...cuts.map((c) => c.messages))).toBeLessThanOrEqual(256);
+      expect(commits.reduce((n, m) => n + m, 0)).toBe(700);
+      expect(Math.max(...commits)).toBeLessThanOrEqual(256);
     } finally {
       await ing.close();
     }

@@ -97,4 +97,47 @@ describe('journal on a full disk (tmpfs)', () => {
       await reopened.close();
     }
   });
+
+  it('pipelined groups: a failure rejects the groups in flight after it, leaves only durable bytes, and appending resumes', async () => {
+    const mnt = mountTmpfs('1m');
+    const filler = join(mnt, 'filler');
+    writeFileSync(filler, Buffer.alloc(600 * 1024));
+    const dir = join(mnt, 'journal');
+    const j = await Journal.open(opts(dir));
+    const acked: number[] = [];
+    let failed = 0;
+    let seq = 0;
+    const settle = (batch: ReturnType<typeof testRecord>[]): Promise<void> =>
+      j.append(batch).then(
+        () => void acked.push(...batch.map(seqOf)),
+        (e: unknown) => {
+          if (!isLmjError(e, 'JOURNAL_IO')) throw e;
+          failed++;
+        },
+      );
+    // One append per turn, none awaited: groups are written while earlier ones sync.
+    const all: Promise<void>[] = [];
+    for (let g = 0; g < 300; g++) {
+      all.push(settle([testRecord(`d${g % 10}`, seq++, 2000)]));
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(all);
+    expect(failed).toBeGreaterThan(0);
+    expect(acked.length).toBeGreaterThan(0);
+    expect(segmentBytesOnDisk(dir)).toBe(j.stats().bytes);
+    rmSync(filler);
+    await settle([testRecord('d0', seq++, 2000)]);
+    expect(acked.at(-1)).toBe(seq - 1);
+    await j.close();
+    const reopened = await Journal.open(opts(dir));
+    try {
+      expect(reopened.stats().tornTails).toBe(0);
+      expect(reopened.stats().corruptSegments).toBe(0);
+      const replayed: number[] = [];
+      for await (const e of reopened.replay()) replayed.push(seqOf(e.record));
+      expect(replayed).toEqual(acked);
+    } finally {
+      await reopened.close();
+    }
+  });
 });

@@ -2,7 +2,8 @@
  * Group commit, proven at the syscall level: a child process appends G groups of one
  * record per device under `strace -f -y -e trace=fdatasync,fsync`, and the number of
  * fdatasync calls on segment files must be G (+1 for the new segment's header),
- * whatever the number of devices per group.
+ * whatever the number of devices per group. Pipelining, too: with appends arriving in
+ * every turn, a segment write runs while an earlier group's fdatasync is still in flight.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -32,6 +33,33 @@ async function traced(groups: number, devices: number): Promise<{ segmentSyncs: 
   };
 }
 
+/**
+ * Runs the child's `stream` mode under strace (writes and syncs with their threads); returns
+ * how many segment writes started while a segment fdatasync was unfinished, and the child's stats.
+ */
+async function streamed(count: number): Promise<{ overlapped: number; syncs: number; stats: { groups: number; appendedRecords: number } }> {
+  const dir = tmpDir();
+  const trace = join(dir, 'trace.txt');
+  const { stdout } = await run('strace', ['-f', '-y', '-e', 'trace=pwrite64,pwritev,fdatasync', '-o', trace, process.execPath, '--import', 'tsx', CHILD, 'stream', join(dir, 'journal'), String(count)], { maxBuffer: 16 * 1024 * 1024 });
+  const line = stdout.split('\n').find((l) => l.startsWith('stats '));
+  expect(line).toBeDefined();
+  const syncing = new Set<string>();
+  let overlapped = 0;
+  let syncs = 0;
+  for (const l of readFileSync(trace, 'utf8').split('\n')) {
+    if (!l.includes('.seg>')) continue;
+    const pid = l.split(' ')[0]!;
+    if (/fdatasync\(/.test(l)) {
+      syncs++;
+      if (l.includes('<unfinished')) syncing.add(pid);
+    } else if (/pwrite(64|v)\(/.test(l) && [...syncing].some((p) => p !== pid)) {
+      overlapped++;
+    }
+    if (l.includes('<... fdatasync resumed>')) syncing.delete(pid);
+  }
+  return { overlapped, syncs, stats: JSON.parse(line!.slice(6)) as { groups: number; appendedRecords: number } };
+}
+
 describe('journal group commit (strace)', () => {
   it('one fdatasync per group with 100 devices per group, the same as with 1 device', async () => {
     const groups = 30;
@@ -44,6 +72,15 @@ describe('journal group commit (strace)', () => {
     const one = await traced(groups, 1);
     expect(one.stats.appendedRecords).toBe(groups);
     expect(one.segmentSyncs).toHaveLength(groups + 1);
+  });
+
+  it('pipelines: with an append in every turn, segment writes run while an earlier fdatasync is in flight, acks in order', async () => {
+    const s = await streamed(400);
+    // The child exits 3 (run() rejects) if an append resolved out of order.
+    expect(s.stats.appendedRecords).toBe(400);
+    expect(s.stats.groups).toBeGreaterThan(1);
+    expect(s.stats.groups).toBeLessThan(400);
+    expect(s.overlapped).toBeGreaterThan(0);
   });
 
   it('appends of one turn form one group; the next group forms while an fsync is in flight', async () => {
