@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "flatten.h"
+#include "malloc-tune.h"
 #include "pointer.h"
 #include "scan.h"
 #include "status.h"
@@ -43,6 +44,9 @@ class NativeAddon : public Napi::Addon<NativeAddon> {
     exports.Set("writeMembers", CFunction(env, "writeMembers", WriteMembers));
     exports.Set("lmdbError", CFunction(env, "lmdbError", LmdbError));
     exports.Set("exitNow", CFunction(env, "exitNow", ExitNow));
+    exports.Set("mallocTune", CFunction(env, "mallocTune", MallocTune));
+    exports.Set("mallocStats", CFunction(env, "mallocStats", MallocStats));
+    exports.Set("mallocTrim", CFunction(env, "mallocTrim", MallocTrim));
   }
 
  private:

@@ -9,6 +9,7 @@
  * instance; the HTTP server closes last.
  */
 import { codecInfo, getCodec } from '../codec/index.js';
+import { tuneMalloc } from '../codec/malloc.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
 import { startExternalSubscriber, type ExternalSubscriber } from './broker/external.js';
 import { UserTable } from './broker/users.js';
@@ -134,6 +135,10 @@ function tlsMaterialOf(config: GatewayConfig, log: Logger): TlsMaterial | undefi
 /** Starts the daemon per `config`. Throws LmjError (BAD_CONFIG, STORE_OPEN_FAILED, …) on failure. */
 export async function startDaemon(config: GatewayConfig, options: StartOptions = {}): Promise<Daemon> {
   const log = options.log ?? createLogger(config.log.level);
+  // Before any instance opens: fixed mmap threshold and few arenas (docs/daemon.md, *Memory*).
+  if (!tuneMalloc({ mmapThresholdKb: config.memory.mmapThresholdKb, arenas: config.memory.mallocArenas })) {
+    log.info({ mmapThresholdKb: config.memory.mmapThresholdKb, arenas: config.memory.mallocArenas }, 'malloc settings not applied (not glibc malloc)');
+  }
   const codec = getCodec();
   const info = codecInfo();
   const metrics = new GatewayMetrics(codec.kind);
