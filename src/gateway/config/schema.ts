@@ -157,6 +157,8 @@ export interface GatewayConfig {
     mmapThresholdKb: number;
     /** glibc malloc: most arenas (0 = glibc's default, 8 per core). */
     mallocArenas: number;
+    /** Memory the open device instances may hold, MB: caps the derived `maxOpenInstances` (0 = descriptors alone decide). */
+    instancesMb: number;
   };
 }
 
@@ -254,6 +256,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'memory.semiSpaceMb', env: 'LMJ_EDGE_SEMI_SPACE_MB', kind: 'int', min: 0, max: 256 },
   { key: 'memory.mmapThresholdKb', env: 'LMJ_EDGE_MMAP_THRESHOLD_KB', kind: 'int', min: 0, max: 32_768 },
   { key: 'memory.mallocArenas', env: 'LMJ_EDGE_MALLOC_ARENAS', kind: 'int', min: 0, max: 64 },
+  { key: 'memory.instancesMb', env: 'LMJ_EDGE_INSTANCES_MB', kind: 'int', min: 0, max: 65_536 },
 ];
 
 /**
@@ -270,6 +273,8 @@ export const DEFAULT_SEMI_SPACE_MB = 8;
  * which such blocks come from the heap and their freed space stays resident (docs/daemon.md, *Memory*).
  */
 export const DEFAULT_MMAP_THRESHOLD_KB = 128;
+/** Default memory budget of the open instances, MB: 64 MB at ~256 KiB each is 256 open (docs/daemon.md, *Memory*). */
+export const DEFAULT_INSTANCES_MB = 64;
 /** Default malloc arenas: the threads (libuv pool, lmdb-js writers, V8 helpers) share 2 instead of up to 16 on 2 cores. */
 export const DEFAULT_MALLOC_ARENAS = 2;
 
@@ -324,6 +329,6 @@ export function defaultConfig(): GatewayConfig {
     tls: { cert: undefined, key: undefined, ca: undefined, handshakeTimeoutMs: DEFAULT_HANDSHAKE_TIMEOUT_MS },
     // Nothing is removed unless configured; a run per hour when it is.
     retention: { maxAgeSeconds: 0, maxBytes: 0, dropUnsynced: false, intervalSeconds: 3600, batchReadings: 500, dutyPercent: DEFAULT_DUTY_PERCENT, devices: {} },
-    memory: { heapMb: DEFAULT_HEAP_MB, semiSpaceMb: DEFAULT_SEMI_SPACE_MB, mmapThresholdKb: DEFAULT_MMAP_THRESHOLD_KB, mallocArenas: DEFAULT_MALLOC_ARENAS },
+    memory: { heapMb: DEFAULT_HEAP_MB, semiSpaceMb: DEFAULT_SEMI_SPACE_MB, mmapThresholdKb: DEFAULT_MMAP_THRESHOLD_KB, mallocArenas: DEFAULT_MALLOC_ARENAS, instancesMb: DEFAULT_INSTANCES_MB },
   };
 }
