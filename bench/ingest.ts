@@ -368,7 +368,7 @@ interface CaseDef {
 }
 
 const SQLITE = 'sqlite q1 (aedes + 1 SQLite file)';
-const HEADER = ['case', 'msgs/s', 'min..max', 'ratio', 'vs sqlite', 'loss', 'p50/p99 ms', 'read lag p50/p99 ms', 'B/reading', 'B/reading in pages', 'CPU % (median)', 'peak RSS', 'target', 'pool opens/evictions (opens per applied msg)', 'drain s', 'anon at peak MB: V8 heap, external, malloc used+free'];
+const HEADER = ['case', 'msgs/s', 'min..max', 'ratio', 'vs sqlite', 'loss', 'p50/p99 ms', 'read lag p50/p99 ms', 'B/reading', 'B/reading in pages', 'CPU % (median)', 'peak RSS', 'target', 'pool opens/evictions (opens per applied msg)', 'drain s', 'anon at peak MB: V8 heap, external, malloc used+free, mmapped'];
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 const medianOf = (xs: Sample[], f: (s: Sample) => number | undefined): number => median(xs.map((s) => f(s) ?? 0));
@@ -418,7 +418,7 @@ function partsCell(s: Sample[]): string {
   const top = s.filter((x) => x.parts !== undefined).sort((a, b) => (b.parts!['anon'] ?? 0) - (a.parts!['anon'] ?? 0))[0]?.parts;
   if (top === undefined) return '';
   const mb = (k: string): string => (top[k] === undefined ? '?' : fmt(top[k]));
-  const malloc = top['malloc_in_use'] === undefined ? '?' : `${mb('malloc_in_use')}+${mb('malloc_free')}`;
+  const malloc = top['malloc_in_use'] === undefined ? '?' : `${mb('malloc_in_use')}+${mb('malloc_free')}, ${mb('malloc_mmapped')}`;
   return `${mb('anon')}: ${mb('v8_heap_total')}, ${mb('external')}, ${malloc}`;
 }
 
