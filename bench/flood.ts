@@ -13,7 +13,7 @@
  * baseline beside the change): `default` = what `lmj-edge start` does by itself, `none` =
  * no limit (`LMJ_EDGE_HEAP_MB=0`), a number = that old-space limit in MB.
  *
- * `--base DIR` (another build's dist/) runs every case on that build's daemon too, just
+ * `--base DIR` (another build: a checkout with its dist/ built) runs every case on that build's daemon too, just
  * before this build's, in the same run.
  *
  * Usage: node dist/bench/flood.js [--cases flood-embedded,flood-external,idle] [--clients 10]
@@ -27,7 +27,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqttPacket from 'mqtt-packet';
 import { listArg, numArg, strArg } from './lib/args.js';
-import { children, daemonPid, freePort, rssParts, spawnReady } from './lib/procs.js';
+import { baseCli, children, daemonPid, freePort, rssParts, spawnReady } from './lib/procs.js';
 import { quantile } from './lib/report.js';
 import { qos0Flood } from './lib/qos0-flood.js';
 
@@ -45,7 +45,7 @@ for (const h of heaps) {
 const builds = (() => {
   const base = strArg('base');
   if (base === undefined) return [{ label: '', cli: CLI }];
-  return [{ label: ' (base)', cli: join(resolve(base), 'src', 'cli', 'main.js') }, { label: '', cli: CLI }];
+  return [{ label: ' (base)', cli: baseCli(base) }, { label: '', cli: CLI }];
 })();
 const CLIENTS = numArg('clients', 10, true);
 const DURATION_S = numArg('duration', 5);

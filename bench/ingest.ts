@@ -29,7 +29,8 @@
  *
  * Usage: node dist/bench/ingest.js [--runs 3] [--duration 4] [--devices 100] [--q0-rate 10000]
  *        [--cases embedded,5000]  (only cases whose name contains one of these words, plus their baselines)
- *        [--base /tmp/base/dist]  (every selected lmj-edge case also on that build, in the same run)
+ *        [--base DIR]  (every lmj-edge case also with DIR's build, rows marked [base]: a checkout of the
+ *                       commit to compare with, built, node_modules linked; cases run in interleaved rounds)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -44,7 +45,7 @@ import { verifyLedger } from '../firmware-sim/verify.js';
 import { dataDirReadingSource } from '../firmware-sim/verify-data-dir.js';
 import { listArg, numArg, strArg } from './lib/args.js';
 import { settle, storedMetric, subscriber } from './lib/counters.js';
-import { children, cpuSeconds, daemonPid, diskBytes, freePort, peakRssMb, sampleRss, spawnReady, stop } from './lib/procs.js';
+import { baseCli, children, cpuSeconds, daemonPid, diskBytes, freePort, peakRssMb, rssParts, sampleRss, spawnReady, stop } from './lib/procs.js';
 import { dataDirPages } from './lib/lmdb-pages.js';
 import { median, quantile } from './lib/report.js';
 import { POLL_LAG, breakdownOf, breakdownTable, type Breakdown } from './lib/ack-breakdown.js';
@@ -165,10 +166,50 @@ interface Sample {
   drainS?: number;
   /** Daemon cases: where the ack latency went while the fleet ran (bench/lib/ack-breakdown.ts). */
   breakdown?: Breakdown;
+  /** Daemon cases: the daemon's own memory parts (/metrics) at its highest anonymous RSS, MB. */
+  parts?: MemoryParts;
 }
 
-/** `cli`: the daemon's dist/src/cli/main.js (this build's, or the `--base` build's). */
+/** lmj_process_memory_bytes by part, MB (older builds: the V8 heap and external from the default series). */
+type MemoryParts = Record<string, number>;
+
+/** `cli`: the CLI the daemon cases start (`--base`: another build's, for a before/after in one run). */
 type CaseFn = (opts: { devices: number; durationS: number; dir: string; cli: string }) => Promise<Sample>;
+
+/** The memory parts of one /metrics text, MB. */
+function memoryParts(metrics: string): MemoryParts {
+  const parts: MemoryParts = {};
+  for (const m of metrics.matchAll(/^lmj_process_memory_bytes\{part="([a-z_0-9]+)"\} (\S+)$/gm)) parts[m[1]!] = Number(m[2]) / 1048576;
+  if (parts['v8_heap_total'] === undefined) {
+    parts['v8_heap_total'] = metricSample(metrics, 'lmj_nodejs_heap_size_total_bytes') / 1048576;
+    parts['external'] = metricSample(metrics, 'lmj_nodejs_external_memory_bytes') / 1048576;
+  }
+  return parts;
+}
+
+/** Polls the daemon's /metrics every `everyMs` and keeps the memory parts of the sample with the highest anonymous RSS. */
+function sampleParts(httpUrl: string, pid: number | undefined, everyMs = 1000): { stop(): Promise<MemoryParts | undefined> } {
+  let best: MemoryParts | undefined;
+  let bestAnon = -1;
+  let busy: Promise<void> = Promise.resolve();
+  const take = (): void => {
+    busy = (async () => {
+      const anon = rssParts(pid).anon;
+      const text = await fetch(`${httpUrl}/metrics`, { signal: AbortSignal.timeout(everyMs * 5) }).then((r) => r.text(), () => undefined);
+      if (text === undefined || anon <= bestAnon) return;
+      bestAnon = anon;
+      best = { ...memoryParts(text), anon };
+    })();
+  };
+  const timer = setInterval(() => void busy.then(take), everyMs);
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await busy;
+      return best;
+    },
+  };
+}
 
 function pct(cpuS: number, wallMs: number): number {
   return Math.round((cpuS / (wallMs / 1000)) * 100);
@@ -221,6 +262,7 @@ const edgeCase =
     const ledger = join(dir, 'ledger.jsonl');
     const cpu0 = { daemon: cpuSeconds(d.pid), broker: cpuSeconds(mq?.proc.pid) };
     const rssSampler = sampleRss(d.pid, 200);
+    const partsSampler = sampleParts(d.httpUrl, d.pid);
     const t0 = performance.now();
     const s = await sim(d.mqttUrl, { qos, devices, durationS, ledger, ...(fixedRate === undefined ? {} : { rate: fixedRate }), ...(fleet.maxConnections === undefined ? {} : { maxConnections: fleet.maxConnections }) });
     // Opens and evictions while the fleet ran (the drain below is one open per waiting device).
@@ -239,6 +281,7 @@ const edgeCase =
     if (mq !== undefined) cpu['broker'] = pct(cpuSeconds(mq.proc.pid) - cpu0.broker, wall);
     const rssMb = peakRssMb(d.pid);
     const anonMb = rssSampler.stop().anonMb;
+    const parts = await partsSampler.stop();
     const metricsText = await (await fetch(`${d.httpUrl}/metrics`)).text();
     const lag = applyLag(metricsText);
     const pool = { opens: metricSample(during, 'lmj_pool_opens_total'), evictions: metricSample(during, 'lmj_pool_evictions_total'), applied: s.acked - metricSample(during, 'lmj_journal_apply_backlog_messages') };
@@ -265,6 +308,7 @@ const edgeCase =
       pool,
       drainS,
       breakdown,
+      ...(parts === undefined ? {} : { parts }),
       ...((fixedRate === undefined && mode === 'external') || qos === 0 ? {} : { p50: s.latencyMs.p50, p99: s.latencyMs.p99 }),
     };
   };
@@ -318,20 +362,12 @@ interface CaseDef {
   vsSqlite?: boolean;
   /** Simulated devices of this case (default: `--devices`). */
   devices?: number;
-  /** The daemon's CLI (default: this build's); the `--base` twins run the baseline build's. */
+  /** The CLI its daemon runs (default: this build's; `--base`: the twin rows run the base build's). */
   cli?: string;
 }
 
-/** `--base DIR` (a build's dist/): every selected lmj-edge case also runs on that build, just before this build's. */
-function withBaseTwins(cases: CaseDef[]): CaseDef[] {
-  const base = strArg('base');
-  if (base === undefined) return cases;
-  const cli = join(resolve(base), 'src', 'cli', 'main.js');
-  return cases.flatMap((c) => (c.name.startsWith('lmj-edge') ? [{ ...c, name: `${c.name} (base)`, cli, check: undefined }, c] : [c]));
-}
-
 const SQLITE = 'sqlite q1 (aedes + 1 SQLite file)';
-const HEADER = ['case', 'msgs/s', 'min..max', 'ratio', 'vs sqlite', 'loss', 'p50/p99 ms', 'read lag p50/p99 ms', 'B/reading', 'B/reading in pages', 'CPU % (median)', 'peak RSS', 'target', 'pool opens/evictions (opens per applied msg)', 'drain s'];
+const HEADER = ['case', 'msgs/s', 'min..max', 'ratio', 'vs sqlite', 'loss', 'p50/p99 ms', 'read lag p50/p99 ms', 'B/reading', 'B/reading in pages', 'CPU % (median)', 'peak RSS', 'target', 'pool opens/evictions (opens per applied msg)', 'drain s', 'anon at peak MB: V8 heap, external, malloc used+free, mmapped'];
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 const medianOf = (xs: Sample[], f: (s: Sample) => number | undefined): number => median(xs.map((s) => f(s) ?? 0));
@@ -372,11 +408,23 @@ function tableRow(c: CaseDef, results: Map<string, Sample[]>): string[] {
       ? ''
       : `${fmt(medianOf(s, (x) => x.pool?.opens))}/${fmt(medianOf(s, (x) => x.pool?.evictions))} (${medianOf(s, (x) => (x.pool === undefined ? undefined : x.pool.opens / Math.max(1, x.pool.applied))).toFixed(2)})`,
     s[0]!.drainS === undefined ? '' : medianOf(s, (x) => x.drainS).toFixed(1),
+    partsCell(s),
   ];
+}
+
+/** The memory parts of the run with the highest anonymous RSS (the run the peak-RSS cell reports). */
+function partsCell(s: Sample[]): string {
+  const top = s.filter((x) => x.parts !== undefined).sort((a, b) => (b.parts!['anon'] ?? 0) - (a.parts!['anon'] ?? 0))[0]?.parts;
+  if (top === undefined) return '';
+  const mb = (k: string): string => (top[k] === undefined ? '?' : fmt(top[k]));
+  const malloc = top['malloc_in_use'] === undefined ? '?' : `${mb('malloc_in_use')}+${mb('malloc_free')}, ${mb('malloc_mmapped')}`;
+  return `${mb('anon')}: ${mb('v8_heap_total')}, ${mb('external')}, ${malloc}`;
 }
 
 /** The daemon with V8's default heap sizing (no re-exec): the baseline of its own heap limit. */
 const NO_HEAP_LIMIT = { LMJ_EDGE_HEAP_MB: '0', LMJ_EDGE_SEMI_SPACE_MB: '0' };
+/** The daemon with glibc's malloc defaults (the settings it applies itself off). */
+const GLIBC_MALLOC = { LMJ_EDGE_MMAP_THRESHOLD_KB: '0', LMJ_EDGE_MALLOC_ARENAS: '0' };
 
 /** Runs every case `runs` times (after warm-up inside each case) and prints one table. */
 export async function runIngestBench(runs = 3, durationS = 4, devices = 100, q0Rate = 10_000): Promise<void> {
@@ -389,6 +437,11 @@ export async function runIngestBench(runs = 3, durationS = 4, devices = 100, q0R
     { name: 'lmj-edge embedded q1 journal off', fn: edgeCase('embedded', 1, undefined, { LMJ_EDGE_INGEST_JOURNAL: 'off' }), baseline: 'lmj-edge embedded q1', vsSqlite: true },
     // The daemon's own heap limit (memory.heapMb, default 160 MB) off, in the same run.
     { name: 'lmj-edge embedded q1 no heap limit', fn: edgeCase('embedded', 1, undefined, NO_HEAP_LIMIT), baseline: 'lmj-edge embedded q1' },
+    // The young generation at 16 and 32 MB semi-spaces (memory.semiSpaceMb, default 8), same old-space limit.
+    { name: 'lmj-edge embedded q1 semi16', fn: edgeCase('embedded', 1, undefined, { LMJ_EDGE_SEMI_SPACE_MB: '16' }), baseline: 'lmj-edge embedded q1' },
+    { name: 'lmj-edge embedded q1 semi32', fn: edgeCase('embedded', 1, undefined, { LMJ_EDGE_SEMI_SPACE_MB: '32' }), baseline: 'lmj-edge embedded q1' },
+    // glibc's own malloc settings (adaptive mmap threshold, 8 arenas per core) instead of the daemon's (memory.mmapThresholdKb, memory.mallocArenas).
+    { name: 'lmj-edge embedded q1 glibc malloc', fn: edgeCase('embedded', 1, undefined, GLIBC_MALLOC), baseline: 'lmj-edge embedded q1' },
     { name: 'mosquitto relay q1', fn: relayCase('mosquitto', 1) },
     { name: 'lmj-edge external q1', fn: edgeCase('external', 1), baseline: 'mosquitto relay q1', target: '>=0.8x, 0 loss', check: (m, b, s) => m >= 0.8 * (b ?? 0) && s.every((x) => x.loss === 0) },
     { name: 'lmj-edge external q1 no heap limit', fn: edgeCase('external', 1, undefined, NO_HEAP_LIMIT), baseline: 'lmj-edge external q1' },
@@ -427,6 +480,7 @@ export async function runIngestBench(runs = 3, durationS = 4, devices = 100, q0R
     { name: 'lmj-edge external @5000/s', fn: edgeCase('external', 1, 5000), baseline: 'mosquitto relay @5000/s' },
   ];
   const only = listArg('cases');
+  const base = strArg('base');
   if (only !== undefined) {
     const keep = new Set(cases.filter((c) => only.some((w) => c.name.includes(w))).map((c) => c.name));
     // Baselines of baselines too (the 1000-device case compares with embedded q1, which compares with aedes).
@@ -437,23 +491,33 @@ export async function runIngestBench(runs = 3, durationS = 4, devices = 100, q0R
     }
     cases.splice(0, cases.length, ...cases.filter((c) => keep.has(c.name)));
   }
-  cases.splice(0, cases.length, ...withBaseTwins(cases));
+  if (base !== undefined) {
+    // `--base DIR`: every daemon case again with DIR's build (a checkout of the commit to compare
+    // with, built), its baselines the base twins where they have one: before/after in one run.
+    const twin = (name: string): string => `${name} [base]`;
+    const daemonCases = new Set(cases.filter((c) => c.name.startsWith('lmj-edge')).map((c) => c.name));
+    const cli = baseCli(base);
+    cases.push(
+      ...cases
+        .filter((c) => daemonCases.has(c.name))
+        .map((c) => ({ ...c, name: twin(c.name), cli, ...(c.baseline === undefined ? {} : { baseline: daemonCases.has(c.baseline) ? twin(c.baseline) : c.baseline }) })),
+    );
+  }
   const load = (): string => loadavg().map((l) => l.toFixed(1)).join(' ');
   console.log(`\n## ingest: ${devices} devices, ~150 B JSON, ${durationS} s per run, median of ${runs} runs\n`);
   console.log(`machine: ${cpus().length} cores, load average at start ${load()}`);
-  const results = new Map<string, Sample[]>();
-  for (const c of cases) {
-    const samples: Sample[] = [];
-    for (let r = 0; r < runs; r++) {
+  const results = new Map<string, Sample[]>(cases.map((c) => [c.name, []]));
+  // Rounds, every case once per round: a load that changes while the bench runs touches all cases alike.
+  for (let r = 0; r < runs; r++) {
+    for (const c of cases) {
       const dir = mkdtempSync(join(tmpdir(), 'lmj-bench-ingest-'));
       try {
-        samples.push(await c.fn({ devices: c.devices ?? devices, durationS, dir, cli: c.cli ?? CLI }));
+        results.get(c.name)!.push(await c.fn({ devices: c.devices ?? devices, durationS, dir, cli: c.cli ?? CLI }));
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
+      process.stderr.write(`  done: ${c.name} (round ${r + 1})\n`);
     }
-    results.set(c.name, samples);
-    process.stderr.write(`  done: ${c.name}\n`);
   }
   const rows: string[][] = [HEADER, ...cases.map((c) => tableRow(c, results))];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));

@@ -1,8 +1,8 @@
 /** Child processes of the benches: spawn until ready, CPU, RSS, disk use, stop. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { heapFlags } from '../../src/cli/heap-limit.js';
 import { defaultConfig } from '../../src/gateway/config/index.js';
 import { numArg } from './args.js';
@@ -163,4 +163,15 @@ export function diskBytes(dir: string): number {
     n += e.isDirectory() ? diskBytes(p) : statSync(p).blocks * 512;
   }
   return n;
+}
+
+/**
+ * The CLI of another build for `--base DIR`: DIR is a checkout with its dist/ built (or
+ * that dist/ itself); an error names DIR when neither holds dist/src/cli/main.js.
+ */
+export function baseCli(dir: string): string {
+  for (const cli of [join(resolve(dir), 'dist', 'src', 'cli', 'main.js'), join(resolve(dir), 'src', 'cli', 'main.js')]) {
+    if (existsSync(cli)) return cli;
+  }
+  throw new Error(`--base ${dir}: no built CLI there (expected ${join(dir, 'dist', 'src', 'cli', 'main.js')}; run npm run build in it)`);
 }

@@ -10,6 +10,7 @@
 
 #include "export.h"
 #include "flatten.h"
+#include "malloc-tune.h"
 #include "pointer.h"
 #include "scan.h"
 #include "status.h"
@@ -45,6 +46,9 @@ class NativeAddon : public Napi::Addon<NativeAddon> {
     exports.Set("lmdbError", CFunction(env, "lmdbError", LmdbError));
     exports.Set("exportRecords", CFunction(env, "exportRecords", ExportRecords));
     exports.Set("exitNow", CFunction(env, "exitNow", ExitNow));
+    exports.Set("mallocTune", CFunction(env, "mallocTune", MallocTune));
+    exports.Set("mallocStats", CFunction(env, "mallocStats", MallocStats));
+    exports.Set("mallocTrim", CFunction(env, "mallocTrim", MallocTrim));
   }
 
  private:

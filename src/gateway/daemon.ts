@@ -9,6 +9,8 @@
  * instance; the HTTP server closes last.
  */
 import { codecInfo, getCodec } from '../codec/index.js';
+import { tuneMalloc } from '../codec/malloc.js';
+import { deriveMaxOpen, fdsPerInstance, memoryMaxOpen, softFdLimit } from '../devices/pool/index.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
 import { startExternalSubscriber, type ExternalSubscriber } from './broker/external.js';
 import { UserTable } from './broker/users.js';
@@ -131,9 +133,20 @@ function tlsMaterialOf(config: GatewayConfig, log: Logger): TlsMaterial | undefi
   return material;
 }
 
+/** `maxOpenInstances`, or when 0 the descriptor-derived cap bounded by `memory.instancesMb` (docs/daemon.md, *Memory*). */
+function maxOpenInstances(config: GatewayConfig): number {
+  if (config.maxOpenInstances > 0) return config.maxOpenInstances;
+  const byFds = deriveMaxOpen(softFdLimit(), undefined, fdsPerInstance(config.durability));
+  return config.memory.instancesMb > 0 ? Math.min(byFds, memoryMaxOpen(config.memory.instancesMb)) : byFds;
+}
+
 /** Starts the daemon per `config`. Throws LmjError (BAD_CONFIG, STORE_OPEN_FAILED, …) on failure. */
 export async function startDaemon(config: GatewayConfig, options: StartOptions = {}): Promise<Daemon> {
   const log = options.log ?? createLogger(config.log.level);
+  // Before any instance opens: fixed mmap threshold and few arenas (docs/daemon.md, *Memory*).
+  if (!tuneMalloc({ mmapThresholdKb: config.memory.mmapThresholdKb, arenas: config.memory.mallocArenas })) {
+    log.info({ mmapThresholdKb: config.memory.mmapThresholdKb, arenas: config.memory.mallocArenas }, 'malloc settings not applied (not glibc malloc)');
+  }
   const codec = getCodec();
   const info = codecInfo();
   const metrics = new GatewayMetrics(codec.kind);
@@ -159,7 +172,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
     topics: config.topics,
     batch: { maxDelayMs: config.commitWindowMs },
     ...(config.ingest.journal ? { journal: { maxBytes: config.ingest.journalMaxBytes, applyInFlight: config.ingest.applyInFlight, applyWorker: config.ingest.applyWorker } } : {}),
-    ...(config.maxOpenInstances > 0 ? { pool: { maxOpen: config.maxOpenInstances } } : {}),
+    pool: { maxOpen: maxOpenInstances(config) },
     hooks: metrics.ingestHooks({
       result: (r) => {
         if (r.status === 'stored') dashboardStored?.(r.deviceId, r.ts);

@@ -22,6 +22,18 @@ export function fdsPerInstance(durability: 'safe' | 'fast'): number {
 /** Upper bound on the derived cap: each open instance also costs a memory map. */
 export const MAX_DERIVED_OPEN = 4096;
 
+/**
+ * Anonymous memory one open instance holds, KiB, as measured with glibc's mmap threshold
+ * fixed (docs/daemon.md, *Memory*): ~180–280 KiB (lmdb-js's 64 KiB write-instruction buffer,
+ * ~20 KiB of V8 heap, LMDB's environment and the pages its dirty list and page cache touched).
+ */
+export const INSTANCE_MEMORY_KIB = 256;
+
+/** The most open instances a memory budget of `budgetMb` holds (at least 1). */
+export function memoryMaxOpen(budgetMb: number): number {
+  return Math.max(1, Math.floor((budgetMb * 1024) / INSTANCE_MEMORY_KIB));
+}
+
 /** The soft RLIMIT_NOFILE of this process, or undefined when it cannot be read (non-Linux). */
 export function softFdLimit(limitsText?: string): number | undefined {
   let text = limitsText;

@@ -154,6 +154,12 @@ export interface GatewayConfig {
     heapMb: number;
     /** `--max-semi-space-size`, MB (0 = V8's default). */
     semiSpaceMb: number;
+    /** glibc malloc: blocks from this size on get their own mapping, KiB, fixed (0 = glibc's adaptive threshold). */
+    mmapThresholdKb: number;
+    /** glibc malloc: most arenas (0 = glibc's default, 8 per core). */
+    mallocArenas: number;
+    /** Memory the open device instances may hold, MB: caps the derived `maxOpenInstances` (0 = descriptors alone decide). */
+    instancesMb: number;
   };
 }
 
@@ -249,8 +255,22 @@ export const SETTINGS: readonly Setting[] = [
   // 0 leaves the limit to V8 (and `lmj-edge start` runs without re-executing itself).
   { key: 'memory.heapMb', env: 'LMJ_EDGE_HEAP_MB', flag: 'heapMb', kind: 'int', min: 0, max: 65_536 },
   { key: 'memory.semiSpaceMb', env: 'LMJ_EDGE_SEMI_SPACE_MB', kind: 'int', min: 0, max: 256 },
+  { key: 'memory.mmapThresholdKb', env: 'LMJ_EDGE_MMAP_THRESHOLD_KB', kind: 'int', min: 0, max: 32_768 },
+  { key: 'memory.mallocArenas', env: 'LMJ_EDGE_MALLOC_ARENAS', kind: 'int', min: 0, max: 64 },
+  { key: 'memory.instancesMb', env: 'LMJ_EDGE_INSTANCES_MB', kind: 'int', min: 0, max: 65_536 },
 ];
 
+
+/**
+ * Default glibc mmap threshold, KiB: glibc's own starts at 128 KiB but rises to the size of
+ * every large block freed (an LMDB environment's 2 MiB dirty list, a big flatten result), after
+ * which such blocks come from the heap and their freed space stays resident (docs/daemon.md, *Memory*).
+ */
+export const DEFAULT_MMAP_THRESHOLD_KB = 128;
+/** Default memory budget of the open instances, MB: 64 MB at ~256 KiB each is 256 open (docs/daemon.md, *Memory*). */
+export const DEFAULT_INSTANCES_MB = 64;
+/** Default malloc arenas: the threads (libuv pool, lmdb-js writers, V8 helpers) share 2 instead of up to 16 on 2 cores. */
+export const DEFAULT_MALLOC_ARENAS = 2;
 
 /** Default data directory: system-wide when root, per-user otherwise. */
 export function defaultDataDir(): string {
@@ -303,6 +323,6 @@ export function defaultConfig(): GatewayConfig {
     tls: { cert: undefined, key: undefined, ca: undefined, handshakeTimeoutMs: DEFAULT_HANDSHAKE_TIMEOUT_MS },
     // Nothing is removed unless configured; a run per hour when it is.
     retention: { maxAgeSeconds: 0, maxBytes: 0, dropUnsynced: false, intervalSeconds: 3600, batchReadings: 500, dutyPercent: DEFAULT_DUTY_PERCENT, devices: {} },
-    memory: { heapMb: DEFAULT_HEAP_MB, semiSpaceMb: DEFAULT_SEMI_SPACE_MB },
+    memory: { heapMb: DEFAULT_HEAP_MB, semiSpaceMb: DEFAULT_SEMI_SPACE_MB, mmapThresholdKb: DEFAULT_MMAP_THRESHOLD_KB, mallocArenas: DEFAULT_MALLOC_ARENAS, instancesMb: DEFAULT_INSTANCES_MB },
   };
 }

@@ -28,7 +28,7 @@ const GATEWAY_ONLY = [
   'lmj_mqtt_connections',
 ];
 const ROUTER_ONLY = ['lmj_router_batches_total', 'lmj_router_records_total'];
-const SHARED = ['lmj_codec_info', 'lmj_process_cpu_seconds_total'];
+const SHARED = ['lmj_codec_info', 'lmj_process_cpu_seconds_total', 'lmj_process_memory_bytes'];
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deriveMaxOpen, softFdLimit } from '../../../../src/devices/pool/fd-budget.js';
+import { deriveMaxOpen, INSTANCE_MEMORY_KIB, memoryMaxOpen, softFdLimit } from '../../../../src/devices/pool/fd-budget.js';
 
 const LIMITS = `Limit                     Soft Limit           Hard Limit           Units
 Max cpu time              unlimited            unlimited            seconds
@@ -20,5 +20,12 @@ describe('fd budget', () => {
     expect(deriveMaxOpen(100)).toBe(1);
     expect(deriveMaxOpen(1_000_000)).toBe(4096);
     expect(deriveMaxOpen(undefined)).toBe(256);
+  });
+
+  it('caps open instances by a memory budget at the measured cost of one', () => {
+    expect(INSTANCE_MEMORY_KIB).toBe(256);
+    expect(memoryMaxOpen(64)).toBe(256);
+    expect(memoryMaxOpen(1)).toBe(4);
+    expect(memoryMaxOpen(0.01)).toBe(1);
   });
 });

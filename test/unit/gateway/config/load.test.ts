@@ -85,6 +85,18 @@ describe('loadConfig', () => {
     expect(badConfig(() => loadConfig({ env: { LMJ_EDGE_DISK_CHECK_MS: '1' } })).details).toMatchObject({ key: 'storage.checkIntervalMs', source: 'env' });
   });
 
+  it('memory.mmapThresholdKb, memory.mallocArenas, memory.instancesMb: defaults 128, 2 and 64, env over file, 0 allowed, validated', () => {
+    const dir = tmpDir();
+    const file = join(dir, 'm.json');
+    writeFileSync(file, JSON.stringify({ memory: { mmapThresholdKb: 256, mallocArenas: 4 } }));
+    expect(defaultConfig().memory).toMatchObject({ mmapThresholdKb: 128, mallocArenas: 2, instancesMb: 64 });
+    expect(loadConfig({ env: { LMJ_EDGE_INSTANCES_MB: '0' } }).memory.instancesMb).toBe(0);
+    expect(loadConfig({ file }).memory).toMatchObject({ mmapThresholdKb: 256, mallocArenas: 4 });
+    expect(loadConfig({ file, env: { LMJ_EDGE_MMAP_THRESHOLD_KB: '0', LMJ_EDGE_MALLOC_ARENAS: '0' } }).memory).toMatchObject({ mmapThresholdKb: 0, mallocArenas: 0 });
+    expect(badConfig(() => loadConfig({ env: { LMJ_EDGE_MALLOC_ARENAS: '-1' } })).message).toContain('memory.mallocArenas');
+    expect(badConfig(() => loadConfig({ env: { LMJ_EDGE_MMAP_THRESHOLD_KB: '99999999' } })).message).toContain('memory.mmapThresholdKb');
+  });
+
   it('rejects unknown keys and non-JSON files', () => {
     const dir = tmpDir();
     const typo = join(dir, 'typo.json');
