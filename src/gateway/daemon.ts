@@ -260,6 +260,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
     await sync?.close();
     await ingestor.close();
     await querySource.close();
+    metrics.close();
     throw err;
   }
   const addr = http.server.address();
@@ -280,6 +281,7 @@ export async function startDaemon(config: GatewayConfig, options: StartOptions =
       await http.close();
       await querySource.close();
       disk.dispose();
+      metrics.close();
       log.info('stopped');
     })();
     return stopping;

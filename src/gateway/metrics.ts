@@ -52,12 +52,13 @@ export class GatewayMetrics extends ProcessMetrics {
   private readonly resultTally: Tally<'status'>;
   private readonly rejectTally: Tally<'reason'>;
   private readonly ack: AckMetrics;
+  private readonly stopLoopDelay: () => void;
 
   constructor(codecKind: string) {
     super(codecKind);
     const registers = [this.registry];
     this.ack = new AckMetrics(this.registry);
-    registerLoopDelay(this.registry);
+    this.stopLoopDelay = registerLoopDelay(this.registry);
     this.messagesIn = new Counter({
       name: 'lmj_messages_in_total',
       help: 'MQTT publications received on telemetry/meta topics',
@@ -257,6 +258,11 @@ export class GatewayMetrics extends ProcessMetrics {
   /** A publish was refused by the MQTT ACL (src/gateway/broker/acl.ts). */
   aclDenied(reason: AclDenyReason): void {
     this.aclDeniedTotal.inc({ reason });
+  }
+
+  /** Stops the event-loop delay sampler (the daemon's stop; the registry stays readable). */
+  close(): void {
+    this.stopLoopDelay();
   }
 
   /** A connection stopped being read at its in-flight bound (flow control). */

@@ -13,8 +13,12 @@ import { Histogram, type Registry } from 'prom-client';
 /** Sampling period, ms: short enough to see a 10 ms stall, cheap enough to leave on (~200 wake-ups/s). */
 export const SAMPLE_MS = 5;
 
-/** Registers the histogram on `registry` and starts sampling (the timer does not keep the process alive). */
-export function registerLoopDelay(registry: Registry): void {
+/**
+ * Registers the histogram on `registry` and starts sampling (the timer does not keep the
+ * process alive); the returned function stops it (a stopped daemon, or a test process
+ * that makes many, leaves no timer waking 200 times a second).
+ */
+export function registerLoopDelay(registry: Registry): () => void {
   const histogram = new Histogram({
     name: 'lmj_event_loop_delay_seconds',
     help: `How late a ${SAMPLE_MS} ms timer fired: main-thread work that held the event loop`,
@@ -22,11 +26,13 @@ export function registerLoopDelay(registry: Registry): void {
     registers: [registry],
   });
   let due = performance.now() + SAMPLE_MS;
+  let timer: NodeJS.Timeout | undefined;
   const tick = (): void => {
     const now = performance.now();
     histogram.observe(Math.max(0, now - due) / 1000);
     due = now + SAMPLE_MS;
-    setTimeout(tick, SAMPLE_MS).unref();
+    timer = setTimeout(tick, SAMPLE_MS).unref();
   };
-  setTimeout(tick, SAMPLE_MS).unref();
+  timer = setTimeout(tick, SAMPLE_MS).unref();
+  return () => clearTimeout(timer);
 }
