@@ -19,6 +19,9 @@
  *   @3000/s 10000 devices   10,000 devices over 200 connections at 3,000 msg/s offered, the daemon under
  *                           `ulimit -n 1024`, against 100 devices at the same rate; pool opens/evictions
  *                           are counted while the fleet runs (opens per applied message beside them)
+ *   apply worker            the embedded q1 and @5000/s cases with the device commits in the
+ *                           device-apply worker (LMJ_EDGE_INGEST_APPLY_WORKER=on), against the same cases
+ *                           with the main-thread apply
  *   sqlite q1               the obvious alternative (bench/sqlite-baseline.ts): aedes acking after a
  *                           group commit into one SQLite file; the embedded q1 cases (journal on,
  *                           the default, and off) also get a ratio against it
@@ -29,6 +32,7 @@
  *
  * Usage: node dist/bench/ingest.js [--runs 3] [--duration 4] [--devices 100] [--q0-rate 10000]
  *        [--cases embedded,5000]  (only cases whose name contains one of these words, plus their baselines)
+ *        [--alternate]            (runs alternate between the cases instead of one case's runs in a row)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -175,6 +179,8 @@ interface Sample {
   pool?: { opens: number; evictions: number; applied: number };
   /** Daemon cases: seconds from the fleet's end until every acked message was applied (the device list's barrier). */
   drainS?: number;
+  /** Daemon cases: the daemon's CPU (all threads) from the fleet's start until everything was applied, µs per acked message. */
+  cpuUsPerMsg?: number;
 }
 
 type CaseFn = (opts: { devices: number; durationS: number; dir: string }) => Promise<Sample>;
@@ -234,7 +240,8 @@ const edgeCase =
     await fetch(`${d.httpUrl}/devices?limit=1`, { signal: AbortSignal.timeout(300_000) }).then((r) => r.arrayBuffer());
     const drainS = (performance.now() - drainT0) / 1000;
     const wall = performance.now() - t0;
-    const cpu: Record<string, number> = { sim: pct(s.cpuS, wall), daemon: pct(cpuSeconds(d.pid) - cpu0.daemon, wall) };
+    const daemonCpuS = cpuSeconds(d.pid) - cpu0.daemon;
+    const cpu: Record<string, number> = { sim: pct(s.cpuS, wall), daemon: pct(daemonCpuS, wall) };
     if (mq !== undefined) cpu['broker'] = pct(cpuSeconds(mq.proc.pid) - cpu0.broker, wall);
     const rssMb = peakRssMb(d.pid);
     const anonMb = rssSampler.stop().anonMb;
@@ -263,6 +270,7 @@ const edgeCase =
       ...(lag === undefined ? {} : { lag }),
       pool,
       drainS,
+      cpuUsPerMsg: (daemonCpuS * 1e6) / Math.max(1, qos === 1 ? s.acked : stored.count()),
       ...((fixedRate === undefined && mode === 'external') || qos === 0 ? {} : { p50: s.latencyMs.p50, p99: s.latencyMs.p99 }),
     };
   };
@@ -319,7 +327,7 @@ interface CaseDef {
 }
 
 const SQLITE = 'sqlite q1 (aedes + 1 SQLite file)';
-const HEADER = ['case', 'msgs/s', 'min..max', 'ratio', 'vs sqlite', 'loss', 'p50/p99 ms', 'read lag p50/p99 ms', 'B/reading', 'B/reading in pages', 'CPU % (median)', 'peak RSS', 'target', 'pool opens/evictions (opens per applied msg)', 'drain s'];
+const HEADER = ['case', 'msgs/s', 'min..max', 'ratio', 'vs sqlite', 'loss', 'p50/p99 ms', 'read lag p50/p99 ms', 'B/reading', 'B/reading in pages', 'CPU % (median)', 'peak RSS', 'target', 'pool opens/evictions (opens per applied msg)', 'drain s', 'daemon CPU µs/msg'];
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 const medianOf = (xs: Sample[], f: (s: Sample) => number | undefined): number => median(xs.map((s) => f(s) ?? 0));
@@ -360,6 +368,7 @@ function tableRow(c: CaseDef, results: Map<string, Sample[]>): string[] {
       ? ''
       : `${fmt(medianOf(s, (x) => x.pool?.opens))}/${fmt(medianOf(s, (x) => x.pool?.evictions))} (${medianOf(s, (x) => (x.pool === undefined ? undefined : x.pool.opens / Math.max(1, x.pool.applied))).toFixed(2)})`,
     s[0]!.drainS === undefined ? '' : medianOf(s, (x) => x.drainS).toFixed(1),
+    s[0]!.cpuUsPerMsg === undefined ? '' : medianOf(s, (x) => x.cpuUsPerMsg).toFixed(0),
   ];
 }
 
@@ -375,6 +384,8 @@ export async function runIngestBench(runs = 3, durationS = 4, devices = 100, q0R
     // The apply parallelism knob (ingest.applyInFlight, default 4) at 16, in the same run.
     { name: 'lmj-edge embedded q1 journal apply16', fn: edgeCase('embedded', 1, undefined, { LMJ_EDGE_INGEST_APPLY_IN_FLIGHT: '16' }), baseline: 'lmj-edge embedded q1', vsSqlite: true },
     { name: 'lmj-edge embedded q1 journal off', fn: edgeCase('embedded', 1, undefined, { LMJ_EDGE_INGEST_JOURNAL: 'off' }), baseline: 'lmj-edge embedded q1', vsSqlite: true },
+    // The device commits in the device-apply worker thread (ingest.applyWorker), against the main-thread apply.
+    { name: 'lmj-edge embedded q1 apply worker', fn: edgeCase('embedded', 1, undefined, { LMJ_EDGE_INGEST_APPLY_WORKER: 'on' }), baseline: 'lmj-edge embedded q1', vsSqlite: true },
     // The daemon's own heap limit (memory.heapMb, default 160 MB) off, in the same run.
     { name: 'lmj-edge embedded q1 no heap limit', fn: edgeCase('embedded', 1, undefined, NO_HEAP_LIMIT), baseline: 'lmj-edge embedded q1' },
     { name: 'mosquitto relay q1', fn: relayCase('mosquitto', 1) },
@@ -410,6 +421,7 @@ export async function runIngestBench(runs = 3, durationS = 4, devices = 100, q0R
     },
     { name: 'aedes relay @5000/s', fn: relayCase('aedes', 1, 5000) },
     { name: 'lmj-edge embedded @5000/s', fn: edgeCase('embedded', 1, 5000), baseline: 'aedes relay @5000/s', target: 'p99<=10ms', check: (_m, _b, s) => medianOf(s, (x) => x.p99) <= 10 },
+    { name: 'lmj-edge embedded @5000/s apply worker', fn: edgeCase('embedded', 1, 5000, { LMJ_EDGE_INGEST_APPLY_WORKER: 'on' }), baseline: 'lmj-edge embedded @5000/s' },
   ];
   const only = casesFilter();
   if (only !== undefined) {
@@ -425,19 +437,26 @@ export async function runIngestBench(runs = 3, durationS = 4, devices = 100, q0R
   const load = (): string => loadavg().map((l) => l.toFixed(1)).join(' ');
   console.log(`\n## ingest: ${devices} devices, ~150 B JSON, ${durationS} s per run, median of ${runs} runs\n`);
   console.log(`machine: ${cpus().length} cores, load average at start ${load()}`);
-  const results = new Map<string, Sample[]>();
-  for (const c of cases) {
-    const samples: Sample[] = [];
-    for (let r = 0; r < runs; r++) {
-      const dir = mkdtempSync(join(tmpdir(), 'lmj-bench-ingest-'));
-      try {
-        samples.push(await c.fn({ devices: c.devices ?? devices, durationS, dir }));
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+  const results = new Map<string, Sample[]>(cases.map((c) => [c.name, []]));
+  const runOnce = async (c: CaseDef): Promise<void> => {
+    const dir = mkdtempSync(join(tmpdir(), 'lmj-bench-ingest-'));
+    try {
+      results.get(c.name)!.push(await c.fn({ devices: c.devices ?? devices, durationS, dir }));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
-    results.set(c.name, samples);
-    process.stderr.write(`  done: ${c.name}\n`);
+  };
+  if (process.argv.includes('--alternate')) {
+    // Run r of every case, then run r + 1: cases compared with each other share the machine's moments.
+    for (let r = 0; r < runs; r++) {
+      for (const c of cases) await runOnce(c);
+      process.stderr.write(`  done: run ${r + 1}\n`);
+    }
+  } else {
+    for (const c of cases) {
+      for (let r = 0; r < runs; r++) await runOnce(c);
+      process.stderr.write(`  done: ${c.name}\n`);
+    }
   }
   const rows: string[][] = [HEADER, ...cases.map((c) => tableRow(c, results))];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
