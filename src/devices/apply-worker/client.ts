@@ -102,7 +102,9 @@ function startThread(): Worker {
 /** One worker thread applying device groups under their pools' exclusive holds (one thread may serve several pools). */
 export class ApplyWorker {
   private thread: Worker | undefined;
-  private readonly pending = new Map<number, { resolve(r: ApplyReply): void; reject(e: LmjError): void }>();
+  /** Requests unanswered: groups (`group` true) and closes of lent instances. */
+  private readonly pending = new Map<number, { resolve(r: ApplyReply): void; reject(e: LmjError): void; group: boolean }>();
+  private groupsInFlight = 0;
   private nextId = 0;
   private closed = false;
   /** Callers of {@link close} waiting for the last group in flight. */
@@ -115,7 +117,7 @@ export class ApplyWorker {
   }
 
   stats(): ApplyWorkerStats {
-    return { ...this.counters, inFlight: this.pending.size, loans: this.lender.loans, lent: this.lender.size };
+    return { ...this.counters, inFlight: this.groupsInFlight, loans: this.lender.loans, lent: this.lender.size };
   }
 
   /**
@@ -156,7 +158,12 @@ export class ApplyWorker {
     const id = ++this.nextId;
     req.id = id;
     return new Promise<ApplyReply>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      const group = req.type === 'apply';
+      if (group) this.groupsInFlight++;
+      const done = (): void => {
+        if (group) this.groupsInFlight--;
+      };
+      this.pending.set(id, { resolve: (r) => (done(), resolve(r)), reject: (e) => (done(), reject(e)), group });
       // Referenced only while it has work: an idle worker never keeps the process alive.
       if (this.pending.size === 1) thread.ref();
       thread.postMessage(req, transfer);
@@ -181,14 +188,15 @@ export class ApplyWorker {
     thread.on('error', (err) => (failure = err));
     thread.once('exit', (exitCode) => {
       if (this.thread === thread) this.thread = undefined;
-      const lost = [...this.pending.values()];
+      const unanswered = [...this.pending.values()];
       this.pending.clear();
+      const lost = unanswered.filter((p) => p.group);
       this.counters.lost += lost.length;
       const error = new LmjError('APPLY_WORKER_LOST', `the device-apply worker ended (exit code ${exitCode}) with ${lost.length} group(s) unanswered`, {
         cause: failure,
         details: { exitCode, inFlight: lost.length },
       });
-      for (const p of lost) p.reject(error);
+      for (const p of unanswered) p.reject(error);
       // The thread's instances went with it: its loans end, left suspect in the in-use log.
       this.lender.lostAll();
       this.wakeDrained();
