@@ -5,7 +5,8 @@
  * Per mode (median of `--runs`): acked msg/s (journal fdatasync), applied msg/s (all of
  * it in the devices, flush), ack latency p50/p99 of a wave, and the main thread's busy
  * time per message (event-loop utilization: what the broker and the HTTP reads compete
- * with) beside the process's CPU per message (both threads).
+ * with) beside the process's CPU per message (both threads), and the pool's instance
+ * opens per device commit (the worker keeps a hot device's instance lent across groups).
  *
  * Usage: node dist/bench/apply-worker.js [--runs 3] [--messages 20000]
  */
@@ -29,6 +30,8 @@ interface Sample {
   p99: number;
   mainUs: number;
   cpuUs: number;
+  /** Instance opens (pool opens and worker loans) per device commit. */
+  opensPerCommit: number;
 }
 
 function payload(i: number): Buffer {
@@ -37,11 +40,14 @@ function payload(i: number): Buffer {
 
 async function once(worker: boolean): Promise<Sample> {
   const dir = mkdtempSync(join(tmpdir(), 'lmj-bench-applyw-'));
-  const ing = await createIngestor({ dataDir: dir, durability: 'safe', journal: { applyWorker: worker } });
+  let commits = 0;
+  const ing = await createIngestor({ dataDir: dir, durability: 'safe', journal: { applyWorker: worker }, hooks: { commit: () => void commits++ } });
   try {
     // Warm-up: every device's instance exists, the worker thread is up.
     await Promise.all(Array.from({ length: DEVICES }, (_, d) => ing.submit({ topic: `devices/d-${d}/telemetry`, payload: payload(-1 - d), qos: 1 })));
     await ing.flush();
+    const opens0 = ing.stats().pool.opens;
+    const commits0 = commits;
     const elu0 = performance.eventLoopUtilization();
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
@@ -69,6 +75,7 @@ async function once(worker: boolean): Promise<Sample> {
       p99: quantile(lat, 0.99),
       mainUs: (elu.active * 1000) / MESSAGES,
       cpuUs: (cpu.user + cpu.system) / MESSAGES,
+      opensPerCommit: (ing.stats().pool.opens - opens0) / Math.max(1, commits - commits0),
     };
   } finally {
     await ing.close();
@@ -86,11 +93,11 @@ for (let r = 0; r < RUNS; r++) {
 const med = (mode: 'main' | 'worker', k: keyof Sample): number => median(samples[mode].map((s) => s[k]));
 console.log(`\n## apply worker: ${DEVICES} devices, ${fmt(MESSAGES)} messages, safe, median of ${RUNS} (alternating)\n`);
 console.log(`load average at start ${load0}, at end ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
-console.log('| device commits | acked msg/s | applied msg/s | ack p50/p99 ms | main-thread busy µs/msg | process CPU µs/msg |');
-console.log('|---|---|---|---|---|---|');
+console.log('| device commits | acked msg/s | applied msg/s | ack p50/p99 ms | main-thread busy µs/msg | process CPU µs/msg | instance opens per device commit |');
+console.log('|---|---|---|---|---|---|---|');
 for (const mode of ['main', 'worker'] as const) {
   const ratio = (k: keyof Sample): string => (mode === 'main' ? '' : ` (${(med('worker', k) / med('main', k)).toFixed(2)}x)`);
   console.log(
-    `| ${mode === 'main' ? 'main thread (baseline)' : 'apply worker'} | ${fmt(med(mode, 'acked'))}${ratio('acked')} | ${fmt(med(mode, 'applied'))}${ratio('applied')} | ${fmt(med(mode, 'p50'))}/${fmt(med(mode, 'p99'))} | ${med(mode, 'mainUs').toFixed(1)}${ratio('mainUs')} | ${med(mode, 'cpuUs').toFixed(1)}${ratio('cpuUs')} |`,
+    `| ${mode === 'main' ? 'main thread (baseline)' : 'apply worker'} | ${fmt(med(mode, 'acked'))}${ratio('acked')} | ${fmt(med(mode, 'applied'))}${ratio('applied')} | ${fmt(med(mode, 'p50'))}/${fmt(med(mode, 'p99'))} | ${med(mode, 'mainUs').toFixed(1)}${ratio('mainUs')} | ${med(mode, 'cpuUs').toFixed(1)}${ratio('cpuUs')} | ${med(mode, 'opensPerCommit').toFixed(2)} |`,
   );
 }

@@ -19,6 +19,9 @@
  *   @3000/s 10000 devices   10,000 devices over 200 connections at 3,000 msg/s offered, the daemon under
  *                           `ulimit -n 1024`, against 100 devices at the same rate; pool opens/evictions
  *                           are counted while the fleet runs (opens per applied message beside them)
+ *   apply worker            the embedded q1 and @5000/s cases with the device commits in the
+ *                           device-apply worker (LMJ_EDGE_INGEST_APPLY_WORKER=on), against the same cases
+ *                           with the main-thread apply
  *   sqlite q1               the obvious alternative (bench/sqlite-baseline.ts): aedes acking after a
  *                           group commit into one SQLite file; the embedded q1 cases (journal on,
  *                           the default, and off) also get a ratio against it
@@ -168,6 +171,8 @@ interface Sample {
   breakdown?: Breakdown;
   /** Daemon cases: the daemon's own memory parts (/metrics) at its highest anonymous RSS, MB. */
   parts?: MemoryParts;
+  /** Daemon cases: the daemon's CPU (all threads) from the fleet's start until everything was applied, µs per acked message. */
+  cpuUsPerMsg?: number;
 }
 
 /** lmj_process_memory_bytes by part, MB (older builds: the V8 heap and external from the default series). */
@@ -277,7 +282,8 @@ const edgeCase =
     await fetch(`${d.httpUrl}/devices?limit=1`, { signal: AbortSignal.timeout(300_000) }).then((r) => r.arrayBuffer());
     const drainS = (performance.now() - drainT0) / 1000;
     const wall = performance.now() - t0;
-    const cpu: Record<string, number> = { sim: pct(s.cpuS, wall), daemon: pct(cpuSeconds(d.pid) - cpu0.daemon, wall) };
+    const daemonCpuS = cpuSeconds(d.pid) - cpu0.daemon;
+    const cpu: Record<string, number> = { sim: pct(s.cpuS, wall), daemon: pct(daemonCpuS, wall) };
     if (mq !== undefined) cpu['broker'] = pct(cpuSeconds(mq.proc.pid) - cpu0.broker, wall);
     const rssMb = peakRssMb(d.pid);
     const anonMb = rssSampler.stop().anonMb;
@@ -309,6 +315,7 @@ const edgeCase =
       drainS,
       breakdown,
       ...(parts === undefined ? {} : { parts }),
+      cpuUsPerMsg: (daemonCpuS * 1e6) / Math.max(1, qos === 1 ? s.acked : stored.count()),
       ...((fixedRate === undefined && mode === 'external') || qos === 0 ? {} : { p50: s.latencyMs.p50, p99: s.latencyMs.p99 }),
     };
   };
@@ -367,7 +374,7 @@ interface CaseDef {
 }
 
 const SQLITE = 'sqlite q1 (aedes + 1 SQLite file)';
-const HEADER = ['case', 'msgs/s', 'min..max', 'ratio', 'vs sqlite', 'loss', 'p50/p99 ms', 'read lag p50/p99 ms', 'B/reading', 'B/reading in pages', 'CPU % (median)', 'peak RSS', 'target', 'pool opens/evictions (opens per applied msg)', 'drain s', 'anon at peak MB: V8 heap, external, malloc used+free, mmapped'];
+const HEADER = ['case', 'msgs/s', 'min..max', 'ratio', 'vs sqlite', 'loss', 'p50/p99 ms', 'read lag p50/p99 ms', 'B/reading', 'B/reading in pages', 'CPU % (median)', 'peak RSS', 'target', 'pool opens/evictions (opens per applied msg)', 'drain s', 'daemon CPU µs/msg', 'anon at peak MB: V8 heap, external, malloc used+free, mmapped'];
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 const medianOf = (xs: Sample[], f: (s: Sample) => number | undefined): number => median(xs.map((s) => f(s) ?? 0));
@@ -408,6 +415,7 @@ function tableRow(c: CaseDef, results: Map<string, Sample[]>): string[] {
       ? ''
       : `${fmt(medianOf(s, (x) => x.pool?.opens))}/${fmt(medianOf(s, (x) => x.pool?.evictions))} (${medianOf(s, (x) => (x.pool === undefined ? undefined : x.pool.opens / Math.max(1, x.pool.applied))).toFixed(2)})`,
     s[0]!.drainS === undefined ? '' : medianOf(s, (x) => x.drainS).toFixed(1),
+    s[0]!.cpuUsPerMsg === undefined ? '' : medianOf(s, (x) => x.cpuUsPerMsg).toFixed(0),
     partsCell(s),
   ];
 }
@@ -435,6 +443,8 @@ export async function runIngestBench(runs = 3, durationS = 4, devices = 100, q0R
     // The apply parallelism knob (ingest.applyInFlight, default 4) at 16, in the same run.
     { name: 'lmj-edge embedded q1 journal apply16', fn: edgeCase('embedded', 1, undefined, { LMJ_EDGE_INGEST_APPLY_IN_FLIGHT: '16' }), baseline: 'lmj-edge embedded q1', vsSqlite: true },
     { name: 'lmj-edge embedded q1 journal off', fn: edgeCase('embedded', 1, undefined, { LMJ_EDGE_INGEST_JOURNAL: 'off' }), baseline: 'lmj-edge embedded q1', vsSqlite: true },
+    // The device commits in the device-apply worker thread (ingest.applyWorker), against the main-thread apply.
+    { name: 'lmj-edge embedded q1 apply worker', fn: edgeCase('embedded', 1, undefined, { LMJ_EDGE_INGEST_APPLY_WORKER: 'on' }), baseline: 'lmj-edge embedded q1', vsSqlite: true },
     // The daemon's own heap limit (memory.heapMb, default 160 MB) off, in the same run.
     { name: 'lmj-edge embedded q1 no heap limit', fn: edgeCase('embedded', 1, undefined, NO_HEAP_LIMIT), baseline: 'lmj-edge embedded q1' },
     // The young generation at 16 and 32 MB semi-spaces (memory.semiSpaceMb, default 8), same old-space limit.
@@ -478,6 +488,7 @@ export async function runIngestBench(runs = 3, durationS = 4, devices = 100, q0R
     // The sim's p50/p99 here is mosquitto's PUBACK; lmj-edge's own ack path is in the breakdown table.
     { name: 'mosquitto relay @5000/s', fn: relayCase('mosquitto', 1, 5000) },
     { name: 'lmj-edge external @5000/s', fn: edgeCase('external', 1, 5000), baseline: 'mosquitto relay @5000/s' },
+    { name: 'lmj-edge embedded @5000/s apply worker', fn: edgeCase('embedded', 1, 5000, { LMJ_EDGE_INGEST_APPLY_WORKER: 'on' }), baseline: 'lmj-edge embedded @5000/s' },
   ];
   const only = listArg('cases');
   const base = strArg('base');

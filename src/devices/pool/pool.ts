@@ -16,33 +16,25 @@
  * compaction, the device-apply worker). If the process still runs out of descriptors (EMFILE/ENFILE —
  * sockets, other files), an open closes an idle instance and retries a few times
  * before it fails with DEVICE_UNAVAILABLE; retries are counted in `fdRetries`.
+ *
+ * Lending ({@link DevicePool.lend}, ./loans.ts): a borrower that opens the files itself
+ * (the device-apply worker) keeps the device's exclusive hold across its uses until the
+ * pool asks for it back; a lent instance counts as open (`open`, the cap, `isOpen`) and
+ * is recalled like an idle instance is evicted when a slot is needed.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { getCodec } from '../../codec/index.js';
-import { cleanupCompaction } from '../../core/compact.js';
-import { openStore } from '../../core/index.js';
 import type { LmjStore } from '../../core/types.js';
-import { LmjError, isLmjError } from '../../errors.js';
+import { LmjError } from '../../errors.js';
 import { assertDeviceId } from '../device-id.js';
 import { devicesDir } from '../layout.js';
-import { deviceMessage } from './device-message.js';
 import { deriveMaxOpen, fdsPerInstance, softFdLimit } from './fd-budget.js';
-import type { AcquireOptions, DevicePool, ExclusiveOptions, PoolOptions, PoolStats } from './types.js';
-
-/** Opens of one acquisition that may hit the fd limit before the failure is reported. */
-const MAX_FD_RETRIES = 8;
-const FD_EXHAUSTED = /\b(EMFILE|ENFILE)\b|too many open files/i;
-
-/** True when `error` (or a cause) says the process or system ran out of file descriptors. */
-function isFdExhaustion(error: unknown): boolean {
-  for (let e = error, depth = 0; e !== undefined && e !== null && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
-    const { code, errno, message } = e as { code?: unknown; errno?: unknown; message?: unknown };
-    if (code === 'EMFILE' || code === 'ENFILE' || code === 24 || code === 23 || errno === -24 || errno === -23) return true;
-    if (typeof message === 'string' && FD_EXHAUSTED.test(message)) return true;
-  }
-  return false;
-}
+import { MAX_FD_RETRIES, isFdExhaustion } from './fd-exhaustion.js';
+import { Holds, type HoldHost } from './holds.js';
+import { openFailure, openInstance } from './open-instance.js';
+import { QuarantineGate } from './quarantine-gate.js';
+import type { AcquireOptions, Borrower, DevicePool, ExclusiveOptions, Loan, PoolOptions, PoolStats } from './types.js';
 
 interface Entry {
   id: string;
@@ -65,12 +57,12 @@ class Pool implements DevicePool {
   private readonly entries = new Map<string, Entry>();
   private readonly failures = new Map<string, { until: number; error: LmjError }>();
   private waiters: (() => void)[] = [];
-  /** Devices held exclusively (compaction): their acquisitions wait for the promise. */
-  private readonly exclusives = new Map<string, Promise<void>>();
+  /** Devices held exclusively (compaction, loans to the apply worker): their acquisitions wait. */
+  private readonly holds: Holds;
   /** Per device, callbacks run when its instance's last user releases it. */
   private readonly idleWaiters = new Map<string, (() => void)[]>();
   /** Quarantined devices: the error their uses throw. */
-  private readonly quarantines = new Map<string, { reason: string; error: LmjError }>();
+  private readonly quarantines: QuarantineGate;
   private closed = false;
   /** Devices whose idle instances are closed last (see the file comment). */
   private keep: (deviceId: string) => boolean = () => false;
@@ -84,46 +76,32 @@ class Pool implements DevicePool {
     if (!Number.isSafeInteger(this.maxOpen) || this.maxOpen < 1) {
       throw new LmjError('BAD_CONFIG', 'pool.maxOpen must be a positive integer', { details: { key: 'pool.maxOpen' } });
     }
-    for (const r of options.quarantine?.list() ?? []) this.holdQuarantined(r.deviceId, r.reason);
-  }
-
-  private holdQuarantined(id: string, reason: string): void {
-    const why = deviceMessage(reason, this.devicesDir, join(this.devicesDir, id), id);
-    const error = new LmjError(
-      'DEVICE_UNAVAILABLE',
-      `device ${id} is quarantined: its instance failed verification (${why}); recover it with: lmj-edge salvage ${id} --swap`,
-      { details: { deviceId: id, reason: 'QUARANTINED' } },
-    );
-    this.quarantines.set(id, { reason: why, error });
-    this.hook('quarantine', id, why);
+    this.holds = new Holds(this.holdHost());
+    this.quarantines = new QuarantineGate(this.devicesDir, options.quarantine, (id, why) => this.hook('quarantine', id, why));
+    for (const r of options.quarantine?.list() ?? []) this.quarantines.hold(r.deviceId, r.reason);
   }
 
   quarantine(deviceId: string, reason: string): void {
     const id = assertDeviceId(deviceId);
-    if (this.quarantines.has(id)) return;
-    this.holdQuarantined(id, reason);
-    const why = this.quarantines.get(id)!.reason;
-    this.options.quarantine?.add({ deviceId: id, reason: why, at: Date.now() });
+    if (!this.quarantines.hold(id, reason)) return;
+    this.options.quarantine?.add({ deviceId: id, reason: this.quarantines.reasonOf(id) ?? reason, at: Date.now() });
+    this.holds.loans.recall(id);
     const entry = this.entries.get(id);
     if (entry !== undefined && entry.refs === 0 && entry.closing === undefined) void this.closeEntry(entry);
   }
 
   quarantined(): { deviceId: string; reason: string }[] {
-    return [...this.quarantines].map(([deviceId, q]) => ({ deviceId, reason: q.reason })).sort((a, b) => (a.deviceId < b.deviceId ? -1 : 1));
+    return this.quarantines.list();
   }
 
   /** Throws the quarantine error of `id`, unless its marker was removed (salvaged) since. */
   private checkQuarantine(id: string): void {
-    const q = this.quarantines.get(id);
-    if (q === undefined) return;
-    if (this.options.quarantine === undefined || this.options.quarantine.has(id)) throw q.error;
-    this.quarantines.delete(id);
-    this.failures.delete(id);
+    if (this.quarantines.check(id)) this.failures.delete(id);
   }
 
   isOpen(deviceId: string): boolean {
     const entry = this.entries.get(deviceId);
-    return entry !== undefined && entry.closing === undefined;
+    return (entry !== undefined && entry.closing === undefined) || this.holds.loans.isLent(deviceId);
   }
 
   preferKeeping(keep: (deviceId: string) => boolean): void {
@@ -162,9 +140,10 @@ class Pool implements DevicePool {
     let fdRetries = 0;
     for (;;) {
       if (this.closed) throw new LmjError('SHUTTING_DOWN', 'the device pool is closed');
-      const held = this.exclusives.get(id);
+      // Queued behind a compaction (the write resumes on the swapped-in instance) or a
+      // loan, which is asked back: the borrower closes the instance, then it opens here.
+      const held = this.holds.waitFor(id);
       if (held !== undefined) {
-        // Queued behind a compaction: the write resumes on the swapped-in instance.
         await held;
         continue;
       }
@@ -183,10 +162,10 @@ class Pool implements DevicePool {
       const failure = this.failures.get(id);
       if (failure !== undefined && failure.until > Date.now()) throw failure.error;
       if (!create && !this.exists(id)) throw new LmjError('NOT_FOUND', `unknown device ${id}`, { details: { deviceId: id } });
-      if (this.entries.size + this.exclusives.size >= this.maxOpen) {
+      if (this.entries.size + this.holds.size >= this.maxOpen) {
         // Closing entries still hold their fds: open only once one has really closed.
         // An exclusive hold counts too: its holder opens the files (compaction, the apply worker).
-        const closing = this.evictOne() ?? this.anyClosing();
+        const closing = this.makeRoom();
         if (closing !== undefined) {
           await closing;
           continue;
@@ -222,44 +201,72 @@ class Pool implements DevicePool {
     }
   }
 
-  /** True when a waiter could make progress now: a free slot, an idle instance, or a close under way. */
+  /** True when a waiter could make progress now: a free slot, an idle instance, a close under way, or a loan to recall. */
   private hasRoom(): boolean {
-    if (this.closed || this.entries.size + this.exclusives.size < this.maxOpen) return true;
+    if (this.closed || this.entries.size + this.holds.size < this.maxOpen) return true;
     for (const e of this.entries.values()) if (e.refs === 0 || e.closing !== undefined) return true;
-    return false;
+    return this.holds.loans.recallable();
+  }
+
+  /**
+   * Starts freeing a slot under the cap: closes an idle instance, else waits for a close
+   * under way, else recalls a loan (resolves when its borrower ended it); undefined when
+   * nothing can be freed now.
+   */
+  private makeRoom(): Promise<void> | undefined {
+    const closing = this.evictOne() ?? this.anyClosing();
+    if (closing !== undefined) return closing;
+    const recalled = this.holds.recallOne((id) => this.keepSafely(id));
+    if (recalled === undefined) return undefined;
+    this.counters.evictions++;
+    this.hook('evict', recalled.id);
+    return recalled.ended;
+  }
+
+  private holdHost(): HoldHost {
+    return {
+      isClosed: () => this.closed,
+      inUse: this.options.inUse,
+      pathOf: (id) => this.pathOf(id),
+      closeOwn: async (id) => {
+        for (let entry = this.entries.get(id); entry !== undefined; entry = this.entries.get(id)) {
+          if (entry.closing !== undefined) await entry.closing;
+          else if (entry.refs === 0) await this.closeEntry(entry);
+          else await new Promise<void>((r) => this.idleWaiters.set(id, [...(this.idleWaiters.get(id) ?? []), r]));
+        }
+      },
+      checkQuarantine: (id) => this.checkQuarantine(id),
+      countOpen: (id) => {
+        this.counters.opens++;
+        this.hook('open', id);
+      },
+      // The device's own idle instance is closed by the hold: it needs no second slot.
+      fits: (id) => this.entries.size - (this.entries.has(id) ? 1 : 0) + this.holds.size < this.maxOpen,
+      makeRoom: () => this.makeRoom(),
+      waitForSlot: (first) => {
+        if (first) this.counters.waits++;
+        return new Promise<void>((resolve) => this.waiters.push(resolve));
+      },
+      wake: () => this.wake(),
+    };
   }
 
   /** Records a failed open: DEVICE_UNAVAILABLE, and a backoff so a broken instance is not hammered. */
   private openFailed(id: string, cause: unknown): LmjError {
     this.counters.openFailures++;
-    const fdExhausted = isFdExhaustion(cause);
-    const reason = fdExhausted ? 'FD_EXHAUSTED' : isLmjError(cause) ? cause.code : 'OPEN_FAILED';
-    const why = deviceMessage(String((cause as Error)?.message ?? cause), this.devicesDir, join(this.devicesDir, id), id);
-    const error = new LmjError('DEVICE_UNAVAILABLE', `cannot open device ${id}: ${why}`, {
-      cause,
-      details: { deviceId: id, reason },
-    });
+    const { error, backoff } = openFailure(this.devicesDir, id, cause);
     // Running out of descriptors is the process's state, not the device's: no backoff.
-    if (!fdExhausted) this.failures.set(id, { until: Date.now() + (this.options.failureBackoffMs ?? 1000), error });
+    if (backoff) this.failures.set(id, { until: Date.now() + (this.options.failureBackoffMs ?? 1000), error });
     return error;
   }
 
   /** Opens the instance (throws the raw cause; the caller decides between retry and failure). */
   private open(id: string): Entry {
-    const path = join(this.devicesDir, id);
-    mkdirSync(path, { recursive: true });
-    // A compaction interrupted before its rename left its temporary copy behind.
-    cleanupCompaction(path);
     // Recorded before the map exists: if reading it kills the process, the next start knows.
     this.options.inUse?.opened(id);
     let store: LmjStore;
     try {
-      store = openStore(path, {
-        durability: this.options.durability ?? 'safe',
-        codec: this.codec,
-        partition: this.codec.partitionOf(id),
-        ...(this.options.mapSize === undefined ? {} : { mapSize: this.options.mapSize }),
-      });
+      store = openInstance(this.devicesDir, id, this.options, this.codec);
     } catch (err) {
       this.options.inUse?.closed(id);
       throw err;
@@ -327,43 +334,17 @@ class Pool implements DevicePool {
   /** Marks a device's open instance as broken: closed once idle, next use reopens (with backoff). */
   invalidate(deviceId: string, error: LmjError): void {
     this.failures.set(deviceId, { until: Date.now() + (this.options.failureBackoffMs ?? 1000), error });
+    this.holds.loans.recall(deviceId);
     const entry = this.entries.get(deviceId);
     if (entry !== undefined && entry.refs === 0 && entry.closing === undefined) void this.closeEntry(entry);
   }
 
-  async exclusive<T>(deviceId: string, fn: (dir: string) => Promise<T>, options: ExclusiveOptions = {}): Promise<T> {
-    const id = assertDeviceId(deviceId);
-    for (let held = this.exclusives.get(id); held !== undefined; held = this.exclusives.get(id)) await held;
-    if (this.closed) throw new LmjError('SHUTTING_DOWN', 'the device pool is closed');
-    let done: () => void = () => undefined;
-    this.exclusives.set(id, new Promise<void>((resolve) => (done = resolve)));
-    try {
-      for (let entry = this.entries.get(id); entry !== undefined; entry = this.entries.get(id)) {
-        if (entry.closing !== undefined) await entry.closing;
-        else if (entry.refs === 0) await this.closeEntry(entry);
-        else await new Promise<void>((resolve) => this.idleWaiters.set(id, [...(this.idleWaiters.get(id) ?? []), resolve]));
-      }
-      this.checkQuarantine(id);
-      // fn works on the files directly (compaction, the apply worker open them): recorded
-      // like an open, and left open in the record when fn fails (the files stay suspect for
-      // the next start). Made durable off the event loop (a worker group per device commit
-      // would otherwise put a synchronous fdatasync on the main thread each time).
-      const recording = this.options.inUse?.record(id);
-      if (recording !== undefined) await recording;
-      this.options.inUse?.opened(id);
-      if (options.opensInstance === true) {
-        this.counters.opens++;
-        this.hook('open', id);
-      }
-      const result = await fn(this.pathOf(id));
-      this.options.inUse?.closed(id);
-      return result;
-    } finally {
-      this.exclusives.delete(id);
-      done();
-      // The hold's slot under the cap is free again.
-      this.wake();
-    }
+  exclusive<T>(deviceId: string, fn: (dir: string) => Promise<T>, options: ExclusiveOptions = {}): Promise<T> {
+    return this.holds.exclusive(assertDeviceId(deviceId), fn, options.opensInstance === true);
+  }
+
+  lend(deviceId: string, borrower: Borrower): Promise<Loan> {
+    return this.holds.lend(assertDeviceId(deviceId), borrower);
   }
 
   private release(entry: Entry): void {
@@ -398,12 +379,15 @@ class Pool implements DevicePool {
   }
 
   stats(): PoolStats {
-    return { open: this.entries.size, maxOpen: this.maxOpen, ...this.counters, quarantined: this.quarantines.size };
+    const { loans } = this.holds;
+    return { open: this.entries.size + loans.size, lent: loans.size, maxOpen: this.maxOpen, ...this.counters, recalls: loans.recalls, quarantined: this.quarantines.size };
   }
 
   async close(): Promise<void> {
     this.closed = true;
     this.wake();
+    // Lent instances first: their borrowers close them and end the loans.
+    await this.holds.recallAll();
     while (this.entries.size > 0) {
       const busy = [...this.entries.values()].filter((e) => e.refs > 0 && e.closing === undefined);
       for (const e of this.entries.values()) if (e.refs === 0 && e.closing === undefined) void this.closeEntry(e);

@@ -68,6 +68,35 @@ export interface PoolStats {
   fdRetries: number;
   /** Gauge: devices quarantined now. */
   quarantined: number;
+  /** Gauge: instances lent out now (open in a borrower, counted in `open` too). */
+  lent: number;
+  /** Loans asked back (a read, a hold, an eviction, invalidate, close of the device). */
+  recalls: number;
+}
+
+/** Who borrows a device's instance ({@link DevicePool.lend}): it opens the files itself and gives them back on request. */
+export interface Borrower {
+  /**
+   * Called by the pool when it needs the device (a read, an exclusive hold, an eviction,
+   * invalidate, quarantine, close): the borrower closes the instance after its use in
+   * progress and then ends the loan ({@link Loan.end}). Called once per loan.
+   */
+  giveBack(): Promise<void>;
+  /** True while the borrower uses the instance (a commit in flight): idle loans are recalled first. */
+  busy(): boolean;
+}
+
+/** A device's instance lent out by {@link DevicePool.lend}. */
+export interface Loan {
+  /** The instance directory. */
+  readonly dir: string;
+  /** True once the pool asked for the instance back. */
+  readonly recalled: boolean;
+  /**
+   * Ends the loan: `closed` true when the borrower closed the instance, false when it lost
+   * it (its thread ended: the in-use log keeps the instance suspect). Idempotent.
+   */
+  end(closed: boolean): void;
 }
 
 /** Lazily opened, LRU-bounded per-device instances. */
@@ -100,6 +129,15 @@ export interface DevicePool {
    * files), then queued uses reopen it. SHUTTING_DOWN after `close()`.
    */
   exclusive<T>(deviceId: string, fn: (dir: string) => Promise<T>, options?: ExclusiveOptions): Promise<T>;
+  /**
+   * Lends the device's instance to a borrower that opens it itself (the device-apply
+   * worker): an exclusive hold (as above, counted in `opens`) that lasts until the
+   * borrower ends the loan, which it does when {@link Borrower.giveBack} is called —
+   * by a use, hold, invalidate, quarantine or close of the device, or to free a slot
+   * under the cap, which a loan takes like an open instance (it waits for one).
+   * SHUTTING_DOWN after `close()`; DEVICE_UNAVAILABLE for a quarantined device.
+   */
+  lend(deviceId: string, borrower: Borrower): Promise<Loan>;
   /**
    * Quarantines a device whose instance failed verification: never opened again
    * (uses and exclusive holds throw DEVICE_UNAVAILABLE, reason QUARANTINED) until its

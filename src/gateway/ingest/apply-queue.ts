@@ -20,8 +20,8 @@ import { LmjError, isLmjError } from '../../errors.js';
 import { deferFlat, flattenDeferred, type DeferredInput } from './apply-deferred.js';
 import { pickDevices, type ApplyOrderLimits, type Waiting } from './apply-order.js';
 import type { Journal, Position } from '../journal/index.js';
-import { commitInWorker, commitOnMain } from './apply-commit.js';
-import { MESSAGE_CODES, asDeviceError, type ApplyInput, type CommitContext } from './commit.js';
+import { commitItems } from './apply-commit.js';
+import type { ApplyInput, CommitContext } from './commit.js';
 import type { CommitBatchInfo, InboundMessage, IngestResult } from './types.js';
 
 
@@ -313,12 +313,12 @@ export class DeviceApplier {
   private async applyDevice(deviceId: string, items: readonly ApplyItem[]): Promise<boolean> {
     const failed: { item: ApplyItem; error: LmjError }[] = [];
     const ok: ApplyItem[] = [];
-    // The worker flattens the journaled payloads itself: nothing is flattened here then.
+    // The worker flattens deferred payloads itself: nothing is flattened here then.
     for (const it of this.ctx.applyWorker === undefined ? flattenDeferred(this.ctx, items) : items) {
       if (it.input instanceof LmjError) failed.push({ item: it, error: it.input });
       else ok.push(it);
     }
-    const outcome = await this.commit(deviceId, ok);
+    const outcome = await commitItems(this.ctx, this.opts, deviceId, ok);
     // A lost worker is the gateway's state, like a full disk, but retried during the replay too.
     if (outcome === 'worker-lost' && !this.closing) return true;
     if (outcome === 'disk-full' && this.retrying && !this.closing) return true;
@@ -331,59 +331,6 @@ export class DeviceApplier {
     if (this.held.has(deviceId)) return false;
     this.opts.journal.applied(deviceId, (items[items.length - 1] as ApplyItem).position);
     return false;
-  }
-
-  /**
-   * One durable device commit of `items` (on this thread, or in the apply worker); returns
-   * the items that failed for good, 'retry-later' when the pipeline is shutting down (the
-   * journal replays them at start), 'disk-full' (tried again once there is space) or
-   * 'worker-lost' (the apply worker ended first; tried again in a new one).
-   */
-  private async commit(deviceId: string, items: readonly ApplyItem[]): Promise<{ item: ApplyItem; error: LmjError }[] | 'retry-later' | 'disk-full' | 'worker-lost'> {
-    if (items.length === 0) return [];
-    try {
-      const worker = this.ctx.applyWorker;
-      const done = worker === undefined ? await commitOnMain(this.ctx, deviceId, items) : await commitInWorker(this.ctx, worker, deviceId, items);
-      const now = performance.now();
-      const first = items.reduce((m, it) => Math.min(m, it.acceptedAt ?? now), now);
-      this.opts.onCommit({ devices: 1, messages: items.length, latencyMs: now - first });
-      const refused: { item: ApplyItem; error: LmjError }[] = [];
-      items.forEach((it, i) => {
-        const r = done.results[i];
-        if (r instanceof LmjError) return void refused.push({ item: it, error: r });
-        if (it.acceptedAt !== undefined) this.opts.onLag(now - it.acceptedAt);
-        if (r !== undefined) this.opts.onResult(r, it.msg);
-      });
-      return refused;
-    } catch (err) {
-      if (isLmjError(err) && MESSAGE_CODES.has(err.code)) {
-        if (items.length === 1) return [{ item: items[0] as ApplyItem, error: err }];
-        // One message broke the group: apply each on its own so only that one fails.
-        const failed: { item: ApplyItem; error: LmjError }[] = [];
-        for (const it of items) {
-          const r = await this.commit(deviceId, [it]);
-          if (typeof r === 'string') return r;
-          failed.push(...r);
-        }
-        return failed;
-      }
-      if (isLmjError(err, 'APPLY_WORKER_LOST')) {
-        this.ctx.onError(err, (items[0] as ApplyItem).msg, deviceId);
-        return 'worker-lost';
-      }
-      const error = asDeviceError(err, deviceId);
-      // Acked already and durable in the journal: a full disk or a shutdown is the gateway's
-      // state, not the message's. The records stay unapplied: tried again when there is
-      // space, or replayed at the next start.
-      if (error.code === 'DISK_FULL') {
-        // Reported (the daemon's disk guard pauses ingest on it), not dead-lettered.
-        this.ctx.onError(error, (items[0] as ApplyItem).msg, deviceId);
-        return 'disk-full';
-      }
-      if (error.code === 'SHUTTING_DOWN') return 'retry-later';
-      this.ctx.pool.invalidate(deviceId, error);
-      return items.map((item) => ({ item, error }));
-    }
   }
 
   /** Dead-letters durably; false (not marked applied, replayed at next start) when that write fails. */

@@ -192,8 +192,7 @@ async function openJournalPath(
     maxMessages: ctx.applyWorker === undefined ? Math.min(limits.maxMessages, MAIN_APPLY_SLICE) : limits.maxMessages,
     minGroup: APPLY_MIN_GROUP,
     maxWaitMs: APPLY_MAX_WAIT_MS,
-    // The worker flattens at its commit: a queued message is held as its payload only.
-    keepFlat: ctx.applyWorker === undefined ? limits.applyKeepFlat : 0,
+    keepFlat: limits.applyKeepFlat,
     pressureAt: Math.ceil(limits.applyBacklog * APPLY_PRESSURE),
     onResult: finish,
     onLag: (ms) => safeHook(hooks, 'applyLag', ms),

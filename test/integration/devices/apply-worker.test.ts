@@ -1,11 +1,15 @@
 /**
  * The device-apply worker against real instances: groups committed in the worker thread
  * and read back through the pool on the main thread (the instance handed over, never open
- * in both threads); the worker's hold and the pool's other exclusive holds (compaction,
- * retention) and reads never overlap; a worker ended mid-group fails it with
- * APPLY_WORKER_LOST, a new thread applies it again exactly once; quarantine holds.
+ * in both threads); a hot device stays lent to the worker across its groups (opened once)
+ * and goes back for a read, a hold, quarantine, a slot under the cap, or after its idle
+ * time; the worker's loan and the pool's other exclusive holds (compaction, retention) and
+ * reads never overlap; a worker ended mid-group fails it with APPLY_WORKER_LOST, a new
+ * thread applies it again exactly once; quarantine holds.
  */
+import { performance } from 'node:perf_hooks';
 import { afterAll, describe, expect, it } from 'vitest';
+import { getCodec } from '../../../src/codec/index.js';
 import { deviceSummary, findByIdentity } from '../../../src/core/telemetry/query.js';
 import { messageIdentity } from '../../../src/core/telemetry/identity.js';
 import { ApplyWorker, type ApplyTarget, type GroupRecord } from '../../../src/devices/apply-worker/index.js';
@@ -14,8 +18,10 @@ import type { DevicePool } from '../../../src/devices/pool/types.js';
 import { isLmjError } from '../../../src/errors.js';
 import { tmpDir } from '../../helpers/tmp-dir.js';
 
-// One thread for the whole file, as one process shares it between its pools.
-const worker = new ApplyWorker();
+// One thread for the whole file, as one process shares it between its pools. Idle loans
+// go back after 300 ms: groups sent back to back stay far inside it.
+const IDLE_MS = 300;
+const worker = new ApplyWorker({ idleMs: IDLE_MS });
 afterAll(() => worker.close());
 
 function setup(): { pool: DevicePool; t: ApplyTarget } {
@@ -35,6 +41,13 @@ async function inFlight(n: number): Promise<void> {
   while (worker.stats().inFlight !== n) await new Promise<void>((r) => setImmediate(r));
 }
 
+/** Resolves once `cond` holds (checked every 10 ms: the idle give-back runs on a timer). */
+async function until(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise<void>((r) => setTimeout(r, 10));
+}
+
+const codec = getCodec();
+
 const readingsOf = (pool: DevicePool, id: string): Promise<number> => pool.use(id, (s) => s.read((t) => deviceSummary(t)?.readings ?? 0));
 
 describe('device-apply worker', () => {
@@ -43,11 +56,14 @@ describe('device-apply worker', () => {
     const first = await worker.apply(t, 'dev-a', records(0, 200));
     expect(first.outcomes.filter((o) => o.s === 'stored')).toHaveLength(200);
     expect(first.entry).toMatchObject({ id: 'dev-a', readings: 200 });
-    // Main thread opens it (the worker closed it), reads, and the next group hands it over again.
-    expect(await readingsOf(pool, 'dev-a')).toBe(200);
+    // Lent: open in the worker, counted as open by the pool.
+    expect(pool.stats()).toMatchObject({ open: 1, lent: 1, opens: 1, recalls: 0 });
     expect(pool.isOpen('dev-a')).toBe(true);
+    // The read asks it back (the worker closes it), opens it on the main thread; the next group borrows it again.
+    expect(await readingsOf(pool, 'dev-a')).toBe(200);
+    expect(pool.stats()).toMatchObject({ open: 1, lent: 0, opens: 2, recalls: 1 });
     const again = await worker.apply(t, 'dev-a', [...records(150, 100), { kind: 'meta', format: 'json', receivedAt: 1_700_000_001_000, identity: Buffer.alloc(16), payload: Buffer.from('{"fw":"1.2"}') }]);
-    expect(pool.isOpen('dev-a')).toBe(false);
+    expect(pool.stats()).toMatchObject({ open: 1, lent: 1, opens: 3 });
     expect(again.outcomes.map((o) => o.s).slice(0, 50)).toEqual(Array(50).fill('duplicate'));
     expect(again.outcomes.filter((o) => o.s === 'stored')).toHaveLength(50);
     expect(again.outcomes.at(-1)).toEqual({ s: 'meta' });
@@ -59,6 +75,47 @@ describe('device-apply worker', () => {
     expect(mixed.outcomes[2]).toMatchObject({ error: { code: 'BAD_JSON' } });
     expect(await readingsOf(pool, 'dev-a')).toBe(252);
     await pool.close();
+  });
+
+  it('keeps a hot device lent across its groups, and gives loans back for a slot, quarantine, idleness and close', async () => {
+    const pool = createPool({ dataDir: tmpDir('lmj-apply-worker-'), durability: 'safe', maxOpen: 2, mapSize: 4 * 1024 * 1024 });
+    const t: ApplyTarget = { pool, durability: 'safe', mapSize: 4 * 1024 * 1024, flattenLimits: {} };
+    const loans = worker.stats().loans;
+    for (let g = 0; g < 3; g++) await worker.apply(t, 'hot', records(g * 50, 50));
+    // The fourth group flattened already (as the journal's applier sends it): applied as sent, not flattened again.
+    const flat = records(150, 50).map((r) => ({ kind: r.kind, receivedAt: r.receivedAt, identity: r.identity, flat: codec.flatten((r as { payload: Uint8Array }).payload) }));
+    expect((await worker.apply(t, 'hot', flat)).outcomes.filter((o) => o.s === 'stored')).toHaveLength(50);
+    const last = await pool.use('hot', (s) => s.read((txn) => findByIdentity(txn, flat[49]!.identity)));
+    expect(last).not.toBeNull();
+    // Four groups, one loan, one open (the read above was the pool's own open, after a recall).
+    expect(worker.stats().loans).toBe(loans + 1);
+    expect(pool.stats()).toMatchObject({ open: 1, lent: 0, opens: 2, recalls: 1 });
+    await worker.apply(t, 'hot', records(200, 5));
+    await worker.apply(t, 'warm', records(0, 5));
+    expect(pool.stats()).toMatchObject({ open: 2, lent: 2, opens: 4, evictions: 0 });
+    // The cap (2) is full of loans: a third device takes the oldest idle loan's slot.
+    await worker.apply(t, 'cold', records(0, 5));
+    expect(pool.stats()).toMatchObject({ open: 2, lent: 2, opens: 5, evictions: 1, recalls: 2 });
+    expect(pool.isOpen('hot')).toBe(false);
+    // A main-thread open at the cap recalls a loan too.
+    expect(await readingsOf(pool, 'hot')).toBe(205);
+    expect(pool.stats()).toMatchObject({ open: 2, lent: 1, evictions: 2, recalls: 3 });
+    // Quarantine asks the device back before it refuses it.
+    pool.quarantine('cold', 'page checksum mismatch');
+    await until(() => pool.stats().lent === 0);
+    expect(pool.isOpen('cold')).toBe(false);
+    // An idle loan goes back by itself.
+    await worker.apply(t, 'warm', records(5, 5));
+    expect(pool.stats().lent).toBe(1);
+    const lentAt = performance.now();
+    await until(() => pool.stats().lent === 0);
+    expect(performance.now() - lentAt).toBeGreaterThanOrEqual(IDLE_MS - 20);
+    expect(worker.stats().lent).toBe(0);
+    // Close gives a loan back and closes everything.
+    await worker.apply(t, 'warm', records(10, 5));
+    await pool.close();
+    expect(pool.stats()).toMatchObject({ open: 0, lent: 0 });
+    expect(worker.stats().lent).toBe(0);
   });
 
   it('never overlaps another exclusive hold or a read of the same device', async () => {
@@ -103,6 +160,8 @@ describe('device-apply worker', () => {
     await worker.terminate();
     const err = await lost.then(() => undefined, (e: unknown) => e);
     expect(isLmjError(err, 'APPLY_WORKER_LOST')).toBe(true);
+    // The loan went with the thread.
+    expect(pool.stats().lent).toBe(0);
     expect(worker.stats()).toMatchObject({ starts: before.starts, lost: before.lost + 1, inFlight: 0 });
     // The instance is usable after the lost thread (its environment closed, its write lock free).
     const retry = await worker.apply(t, 'dev-c', group);
