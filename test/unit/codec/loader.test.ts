@@ -53,10 +53,11 @@ async function runWithoutAddon(dir: string): Promise<Record<Case, Outcome>> {
 describe('codec loader', () => {
   let dir: string;
   let probed: Record<Case, Outcome>;
+  // A tsx start takes ~10 s under qemu, several times that on a loaded machine: the hook gets a test's budget.
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'lmj-codec-loader-'));
     probed = await runWithoutAddon(dir);
-  });
+  }, 180_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('LMJ_CODEC=native without an addon throws CODEC_UNAVAILABLE with the load error as cause', () => {
