@@ -41,15 +41,12 @@ PORTABLE_ONCE=(test/unit/devices/device-id.test.ts test/unit/devices/layout.test
   test/unit/gateway/broker/in-flight.test.ts test/unit/gateway/dashboard/sse-hub.test.ts
   test/unit/router/cluster/move-throttle.test.ts test/unit/router/tokens.test.ts test/unit/router/routing-table.test.ts
   test/unit/router/route-claims.test.ts test/unit/router/dashboard/gateway-tally.test.ts)
-for codec in native portable; do
-  echo "=== test suite with LMJ_CODEC=$codec"
+# Runs one vitest invocation and adds its counts to the totals; exits on a failure.
+run_vitest() {
+  local out rc p f
   out="$(mktemp)"
-  suites=()
-  if [ "$codec" = portable ] && [ "$#" -eq 0 ]; then suites=("${PORTABLE_SUITES[@]}" --exclude 'test/integration/core/verify/**')
-    for f in "${PORTABLE_ONCE[@]}"; do suites+=(--exclude "$f"); done
-  fi
   set +e
-  LMJ_CODEC=$codec npx vitest run --reporter=default --reporter=json --outputFile="$out" "${suites[@]}" "$@"
+  LMJ_CODEC=$codec npx vitest run --reporter=default --reporter=json --outputFile="$out" "$@"
   rc=$?
   set -e
   if [ -s "$out" ]; then
@@ -61,5 +58,22 @@ for codec in native portable; do
     echo "tests: $total_pass passed, $((total_fail > 0 ? total_fail : 1)) failed"
     exit "$rc"
   fi
+}
+for codec in native portable; do
+  echo "=== test suite with LMJ_CODEC=$codec"
+  if [ "$#" -gt 0 ]; then run_vitest "$@"; continue; fi
+  # The unit suites first, not isolated: each fork runs its files in one process, so vitest's
+  # runtime and the modules under test load once per fork, not once per file (test/unit mocks
+  # nothing, changes no environment and keeps no state across files). Then everything else,
+  # each file in a process of its own as before.
+  unit=(test/unit); rest=(--exclude 'test/unit/**')
+  if [ "$codec" = portable ]; then
+    unit=(); rest=()
+    for s in "${PORTABLE_SUITES[@]}"; do case "$s" in test/unit/*) unit+=("$s") ;; *) rest+=("$s") ;; esac; done
+    rest+=(--exclude 'test/integration/core/verify/**')
+    for f in "${PORTABLE_ONCE[@]}"; do unit+=(--exclude "$f"); done
+  fi
+  run_vitest --no-isolate "${unit[@]}"
+  run_vitest "${rest[@]}"
 done
 echo "tests: $total_pass passed, $total_fail failed"
