@@ -30,17 +30,25 @@ tests=(test/unit/codec)
 echo "test-arm64: running ${tests[*]} on $("$NODE_DIR/bin/node" -p 'process.arch + " node " + process.version')"
 set +e
 # 7. Meanwhile, on the core the one emulated vitest worker leaves free: the smoke run's
-# daemon is compiled (tsc on the host's x64 Node, its output is plain JS), then a daemon
-# smoke run on the arm64 Node and addon: JSON and CBOR over MQTT QoS 1, HTTP read-back,
-# SIGKILL, restart, read again (test/e2e/gateway/smoke.test.ts). tsc is niced, so the
-# unit run keeps its core; the smoke run is not (niced on a loaded machine it got almost
-# no CPU and outlasted the unit run by minutes). Its output is printed after the unit
-# run's. It runs even when the unit run fails, so its result is known either way.
+# daemon is the host's compiled dist/ (plain JS) when it is up to date, else compiled here
+# (tsc on the host's x64 Node, niced, so the unit run keeps its core), then a daemon smoke
+# run on the arm64 Node and addon: JSON and CBOR over MQTT QoS 1, HTTP read-back, SIGKILL,
+# restart, read again (test/e2e/gateway/smoke.test.ts). The smoke run is not niced (niced
+# on a loaded machine it got almost no CPU and outlasted the unit run by minutes). Its
+# output is printed after the unit run's. It runs even when the unit run fails, so its
+# result is known either way.
 smoke_log="$WORK/smoke.log"
 if [ -z "${*:-}" ]; then
   (
     cd "$WORK" || exit 1
-    nice -n 10 node node_modules/typescript/bin/tsc -p tsconfig.json >tsc.log 2>&1 || { cat tsc.log; exit 1; }
+    # The host's dist/ when no source, bench or simulator file is newer than it (scripts/test.sh
+    # has just built it), else tsc here.
+    if [ -f "$ROOT/dist/src/cli/main.js" ] && [ -z "$(find "$ROOT/src" "$ROOT/bench" "$ROOT/firmware-sim" "$ROOT/tsconfig.json" \
+      -newer "$ROOT/dist/src/cli/main.js" -print -quit)" ]; then
+      cp -a "$ROOT/dist" dist
+    else
+      nice -n 10 node node_modules/typescript/bin/tsc -p tsconfig.json >tsc.log 2>&1 || { cat tsc.log; exit 1; }
+    fi
     LMJ_CODEC=native "$NODE_DIR/bin/node" node_modules/vitest/vitest.mjs run --maxWorkers=1 --minWorkers=1 \
       --testTimeout=600000 test/e2e/gateway/smoke.test.ts
   ) >"$smoke_log" 2>&1 &
