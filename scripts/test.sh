@@ -31,13 +31,22 @@ PORTABLE_SUITES=(test/unit/codec test/unit/core test/unit/devices test/unit/gate
   test/integration/router/sync-endpoint.test.ts test/integration/router/query-fanout.test.ts
   test/e2e/gateway/daemon.test.ts test/e2e/gateway/durability.test.ts test/e2e/gateway/smoke.test.ts
   test/e2e/sync/gateway-router.test.ts test/e2e/sync/dotted-ids.test.ts)
-for codec in native portable; do
-  echo "=== test suite with LMJ_CODEC=$codec"
+# Within those directories, unit suites whose imports (followed through src/) never reach
+# src/codec run once too: device ids and the data-dir layout, the fd budget and in-use log,
+# topics, ACLs, the users file, in-flight accounting, the SSE hub, the move throttle, the
+# router's tokens, routing table, route claims and gateway tally.
+PORTABLE_ONCE=(test/unit/devices/device-id.test.ts test/unit/devices/layout.test.ts
+  test/unit/devices/pool/fd-budget.test.ts test/unit/devices/pool/in-use-log.test.ts
+  test/unit/gateway/topics.test.ts test/unit/gateway/broker/acl.test.ts test/unit/gateway/broker/users.test.ts
+  test/unit/gateway/broker/in-flight.test.ts test/unit/gateway/dashboard/sse-hub.test.ts
+  test/unit/router/cluster/move-throttle.test.ts test/unit/router/tokens.test.ts test/unit/router/routing-table.test.ts
+  test/unit/router/route-claims.test.ts test/unit/router/dashboard/gateway-tally.test.ts)
+# Runs one vitest invocation and adds its counts to the totals; exits on a failure.
+run_vitest() {
+  local out rc p f
   out="$(mktemp)"
-  suites=()
-  if [ "$codec" = portable ] && [ "$#" -eq 0 ]; then suites=("${PORTABLE_SUITES[@]}" --exclude 'test/integration/core/verify/**'); fi
   set +e
-  LMJ_CODEC=$codec npx vitest run --reporter=default --reporter=json --outputFile="$out" "${suites[@]}" "$@"
+  LMJ_CODEC=$codec npx vitest run --reporter=default --reporter=json --outputFile="$out" "$@"
   rc=$?
   set -e
   if [ -s "$out" ]; then
@@ -49,5 +58,22 @@ for codec in native portable; do
     echo "tests: $total_pass passed, $((total_fail > 0 ? total_fail : 1)) failed"
     exit "$rc"
   fi
+}
+for codec in native portable; do
+  echo "=== test suite with LMJ_CODEC=$codec"
+  if [ "$#" -gt 0 ]; then run_vitest "$@"; continue; fi
+  # The unit suites first, not isolated: each fork runs its files in one process, so vitest's
+  # runtime and the modules under test load once per fork, not once per file (test/unit mocks
+  # nothing, changes no environment and keeps no state across files). Then everything else,
+  # each file in a process of its own as before.
+  unit=(test/unit); rest=(--exclude 'test/unit/**')
+  if [ "$codec" = portable ]; then
+    unit=(); rest=()
+    for s in "${PORTABLE_SUITES[@]}"; do case "$s" in test/unit/*) unit+=("$s") ;; *) rest+=("$s") ;; esac; done
+    rest+=(--exclude 'test/integration/core/verify/**')
+    for f in "${PORTABLE_ONCE[@]}"; do unit+=(--exclude "$f"); done
+  fi
+  run_vitest --no-isolate "${unit[@]}"
+  run_vitest "${rest[@]}"
 done
 echo "tests: $total_pass passed, $total_fail failed"

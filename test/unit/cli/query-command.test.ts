@@ -25,31 +25,38 @@ describe('lmj-edge query', () => {
     const dir = tmpDir();
     const rows = await writeFleet(dir, ['c-1', 'c-2'], 50, 1_764_300_000_000, 3);
     const sql = 'SELECT device, count(*) AS n, max(seq) FROM readings WHERE hum >= $1 GROUP BY device ORDER BY device';
-    const json = await cli(['query', sql, '--data', dir, '--format', 'json', '--param', '0']);
+    // The three reads are independent: their processes run at once (each `query` start loads the SQL parser).
+    const [json, csv, table] = await Promise.all([
+      cli(['query', sql, '--data', dir, '--format', 'json', '--param', '0']),
+      cli(['query', "SELECT device, mode FROM readings WHERE device = $1 AND seq < 2 ORDER BY seq", '--data', dir, '--format', 'csv', '--param', 'c-2']),
+      cli(['query', 'SELECT device, reading_count FROM devices', '--data', dir]),
+    ]);
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout)).toEqual({
       columns: [{ name: 'device', type: 'text' }, { name: 'n', type: 'int' }, { name: 'max(seq)', type: 'int' }],
       rows: [['c-1', 50, 49], ['c-2', 50, 49]],
     });
     expect(rows.length).toBe(100);
-    const csv = await cli(['query', "SELECT device, mode FROM readings WHERE device = $1 AND seq < 2 ORDER BY seq", '--data', dir, '--format', 'csv', '--param', 'c-2']);
     const expectedModes = rows.filter((r) => r.device === 'c-2' && Number(r.payload['seq']) < 2).map((r) => `c-2,${String(r.payload['mode'])}`);
     expect(csv.stdout).toBe(['device,mode', ...expectedModes, ''].join('\r\n'));
-    const table = await cli(['query', 'SELECT device, reading_count FROM devices', '--data', dir]);
     expect(table.stdout).toMatch(/^device\s+reading_count\n-+\s+-+\nc-1\s+50\nc-2\s+50\n\(2 rows\)\n$/);
     expect((await cli(['query', 'CREATE TABLE notes (id int primary key, body text)', '--data', dir])).code).toBe(0);
     expect((await cli(['query', "INSERT INTO notes VALUES (1, 'hello, \"world\"')", '--data', dir])).code).toBe(0);
     const note = await cli(['query', 'SELECT body FROM notes', '--data', dir, '--format', 'csv']);
     expect(note.stdout).toBe('body\r\n"hello, ""world"""\r\n');
-  });
+    // Six CLI processes, three of them at once, on a two-core machine.
+  }, 120_000);
 
   it('bad SQL exits 1 with the code and position on stderr', async () => {
     const dir = tmpDir();
-    const r = await cli(['query', 'SELECT device FROM readings GROUP BY', '--data', dir]);
+    const [r, u, xml] = await Promise.all([
+      cli(['query', 'SELECT device FROM readings GROUP BY', '--data', dir]),
+      cli(['query', 'SELECT DISTINCT device FROM readings', '--data', dir]),
+      cli(['query', 'SELECT 1 FROM readings', '--format', 'xml', '--data', dir]),
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^lmj-edge: SQL_SYNTAX: syntax error: .* at line 1, column 37\n$/);
-    const u = await cli(['query', 'SELECT DISTINCT device FROM readings', '--data', dir]);
     expect(u.stderr).toBe('lmj-edge: SQL_UNSUPPORTED: DISTINCT is not supported at line 1, column 8\n');
-    expect((await cli(['query', 'SELECT 1 FROM readings', '--format', 'xml', '--data', dir])).stderr).toContain('BAD_REQUEST');
-  });
+    expect(xml.stderr).toContain('BAD_REQUEST');
+  }, 60_000);
 });
