@@ -17,7 +17,7 @@ import { getCodec } from '../src/codec/index.js';
 import { MARKER } from '../src/core/bytes.js';
 import { openStore, type LmjStore, type WriteTxn } from '../src/core/index.js';
 import { closeHandles, openHandles, type LmdbHandles } from '../src/core/lmdb-env.js';
-import { median, printRateTable, repeat, type RateRow } from './lib/report.js';
+import { median, printRateTable, type RateRow } from './lib/report.js';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 5);
 const OBJECTS = Number(process.env['BENCH_OBJECTS'] ?? 100_000);

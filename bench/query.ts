@@ -37,7 +37,7 @@ import { getCodec } from '../src/codec/index.js';
 import { loadavg } from 'node:os';
 import { openStore } from '../src/core/index.js';
 import { applyReadings, messageIdentity, type ReadingInput } from '../src/core/telemetry/index.js';
-import { dataDirSource, runQuery, type DataDirSource, type ScanMode } from '../src/query/index.js';
+import { dataDirSource, runQuery, type DataDirSource } from '../src/query/index.js';
 import { createRng } from '../firmware-sim/rng.js';
 import { envProfile } from '../firmware-sim/profiles/env.js';
 import type { DeviceContext } from '../firmware-sim/profiles/types.js';

@@ -13,7 +13,7 @@
 import type { Namespace } from 'etcd3';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { decideBalance, isTerminal, listMoves, requestMove, splitRange, weighRanges, type BalancePolicy, type RangeWeight, type TableView } from '../../cluster/index.js';
-import { LmjError, isLmjError } from '../../errors.js';
+import { isLmjError } from '../../errors.js';
 import type { Logger } from '../../http/logger.js';
 import { RouterElection } from './election.js';
 import type { HttpPools } from './http-pools.js';

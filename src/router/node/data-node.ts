@@ -13,7 +13,6 @@
  * …    /cluster/v1/move/*     range moves, node to node (move-endpoints.ts)
  * Layout: DATA/devices/<id>/ (one instance per device), DATA/node/{registry,locations}.
  */
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { NodeRegistration, TableView, connectEtcd, scopeTo, type TableViewStatus } from '../../cluster/index.js';
 import { getCodec } from '../../codec/index.js';
