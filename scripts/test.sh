@@ -41,6 +41,9 @@ PORTABLE_ONCE=(test/unit/devices/device-id.test.ts test/unit/devices/layout.test
   test/unit/gateway/broker/in-flight.test.ts test/unit/gateway/dashboard/sse-hub.test.ts
   test/unit/router/cluster/move-throttle.test.ts test/unit/router/tokens.test.ts test/unit/router/routing-table.test.ts
   test/unit/router/route-claims.test.ts test/unit/router/dashboard/gateway-tally.test.ts)
+# Unit suites that measure process-wide state (glibc's allocator counters) run in a
+# process of their own, not beside other files.
+OWN_PROCESS=(test/unit/codec/malloc.test.ts)
 # Runs one vitest invocation and adds its counts to the totals; exits on a failure.
 run_vitest() {
   local out rc p f
@@ -73,7 +76,9 @@ for codec in native portable; do
     rest+=(--exclude 'test/integration/core/verify/**')
     for f in "${PORTABLE_ONCE[@]}"; do unit+=(--exclude "$f"); done
   fi
+  for f in "${OWN_PROCESS[@]}"; do unit+=(--exclude "$f"); done
   run_vitest --no-isolate "${unit[@]}"
+  run_vitest "${OWN_PROCESS[@]}"
   run_vitest "${rest[@]}"
 done
 echo "tests: $total_pass passed, $total_fail failed"

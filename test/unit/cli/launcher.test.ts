@@ -23,7 +23,9 @@ function loaded(args: string[], env: Record<string, string>): { heapMb: number; 
   };
   try {
     const heapMb = last('--heap-mb');
-    return loadConfig({ file: last('--config'), env, flags: heapMb === undefined ? {} : { heapMb } }).memory;
+    // The launcher decides the V8 heap flags only (the malloc settings the daemon applies itself).
+    const { memory } = loadConfig({ file: last('--config'), env, flags: heapMb === undefined ? {} : { heapMb } });
+    return { heapMb: memory.heapMb, semiSpaceMb: memory.semiSpaceMb };
   } catch (err) {
     if (isLmjError(err)) return err.code;
     throw err;
