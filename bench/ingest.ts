@@ -228,15 +228,18 @@ const edgeCase =
     await stop(mq?.proc);
     // QoS 1: an acked reading not stored exactly once is a loss (checked on disk); QoS 0: published − stored.
     let loss: number;
+    let lossKinds: { missing: number; duplicate: number } | undefined;
     if (qos === 1) {
       const v = await verifyLedger(ledger, dataDirReadingSource(join(dir, 'data')));
       loss = v.missing + v.duplicate;
+      lossKinds = { missing: v.missing, duplicate: v.duplicate };
     } else {
       loss = s.published - stored.count();
     }
     return {
       rate: mode === 'embedded' ? (s.acked - 1) / s.ackSpanS : stored.rate(),
       loss,
+      ...(lossKinds === undefined ? {} : { lossKinds }),
       cpu,
       rssMb,
       anonMb,

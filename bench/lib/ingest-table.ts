@@ -10,6 +10,8 @@ import { median } from './report.js';
 export interface Sample {
   rate: number;
   loss: number;
+  /** QoS 1 daemon cases: the loss split into acked readings missing and stored more than once. */
+  lossKinds?: { missing: number; duplicate: number };
   /** CPU as % of one core over the measured window, per process. */
   cpu: Record<string, number>;
   rssMb?: number;
@@ -136,7 +138,7 @@ export function tableRow(c: CaseDef, results: Map<string, Sample[]>): string[] {
     `${fmt(Math.min(...s.map((x) => x.rate)))}..${fmt(Math.max(...s.map((x) => x.rate)))}`,
     base === undefined ? '(baseline)' : `${(m / base).toFixed(2)}x`,
     sqlite === undefined ? '' : `${(m / sqlite).toFixed(2)}x`,
-    s.map((x) => x.loss).join('/'),
+    s.map((x) => (x.loss === 0 || x.lossKinds === undefined ? String(x.loss) : `${x.loss} (${x.lossKinds.missing} missing, ${x.lossKinds.duplicate} dup)`)).join('/'),
     s[0]!.p99 === undefined ? '' : `${medianOf(s, (x) => x.p50).toFixed(1)}/${medianOf(s, (x) => x.p99).toFixed(1)}`,
     lags.length === 0 ? '' : `${lagCell(medianOf(lags, (x) => x.lag?.[0]))}/${lagCell(medianOf(lags, (x) => x.lag?.[1]))}`,
     s[0]!.diskB === undefined ? '' : fmt(medianOf(s, (x) => x.diskB)),
