@@ -186,8 +186,13 @@ export async function bumpEpoch(client: Namespace, from: number, expectEpoch?: n
 
 /** Options of {@link assignPartition}. */
 export interface AssignOptions {
-  /** Ranges per owner id (e.g. from the caller's TableView); read from etcd when absent. */
-  rangesPerOwner?: ReadonlyMap<string, number>;
+  /**
+   * Ranges per owner id (e.g. from the caller's TableView); read from etcd when absent.
+   * The pick is counted into it at once (and taken back when its commit loses), so
+   * concurrent assignments that share one map spread over the live nodes instead of all
+   * choosing the node that was least loaded when they started.
+   */
+  rangesPerOwner?: Map<string, number>;
   /** Commit attempts before TABLE_CONFLICT (default 8). */
   maxAttempts?: number;
 }
@@ -207,9 +212,11 @@ export async function assignPartition(client: Namespace, partition: number, opts
     const counts = opts.rangesPerOwner ?? (await readTable(client))?.rangesPerOwner() ?? new Map<string, number>();
     const node: LiveNodeRecord | undefined = pickLeastLoaded(live.nodes, counts);
     if (node === undefined) throw new LmjError('NO_LIVE_NODES', `no live data node to assign partition ${partition} to`, { details: { partition } });
+    counts.set(node.id, (counts.get(node.id) ?? 0) + 1);
     try {
       return { ...(await commitRangeChange(client, read, { ...read.range, owner: { kind: 'node', id: node.id }, epoch: read.range.epoch + 1 })), assigned: true };
     } catch (err) {
+      counts.set(node.id, (counts.get(node.id) ?? 1) - 1);
       if (!isLmjError(err, 'TABLE_CONFLICT')) throw err;
     }
     // Lost to another change: back off a little (jittered) so writers do not collide again in lockstep.

@@ -21,6 +21,12 @@ export interface Route {
 export class Routes {
   private readonly hints = new Map<number, Route>();
   private readonly assigning = new Map<number, Promise<Route>>();
+  /**
+   * Ranges per owner for the assignments in flight: the view's counts when the first of
+   * them started, plus each pick as it is made (assignPartition counts into it), so a
+   * gateway's first batch over many new devices spreads them over the live nodes.
+   */
+  private burst: Map<string, number> | undefined;
 
   constructor(
     private readonly view: TableView,
@@ -44,18 +50,31 @@ export class Routes {
     if (r.owner !== null) return r as Route & { owner: Owner };
     let p = this.assigning.get(r.from);
     if (p === undefined) {
-      p = assignPartition(this.client, partition, { rangesPerOwner: this.view.current().rangesPerOwner() })
+      if (this.assigning.size === 0) this.burst = this.ownerCounts();
+      p = assignPartition(this.client, partition, { rangesPerOwner: this.burst! })
         .then((c) => {
           const route: Route = { from: c.range.from, to: c.range.to, owner: c.range.owner, epoch: c.range.epoch };
           this.hints.set(route.from, route);
           return route;
         })
-        .finally(() => this.assigning.delete(r.from));
+        .finally(() => {
+          this.assigning.delete(r.from);
+          if (this.assigning.size === 0) this.burst = undefined;
+        });
       this.assigning.set(r.from, p);
     }
     const route = await p;
     if (route.owner === null) throw new LmjError('UNASSIGNED', `partition ${partition} has no owner`, { details: { partition } });
     return route as Route & { owner: Owner };
+  }
+
+  /** Ranges per owner in the view, plus ranges this router assigned that the view does not show yet. */
+  private ownerCounts(): Map<string, number> {
+    const counts = this.view.current().rangesPerOwner();
+    for (const h of this.hints.values()) {
+      if (h.owner !== null && this.view.rangeOf(h.from).owner === null) counts.set(h.owner.id, (counts.get(h.owner.id) ?? 0) + 1);
+    }
+    return counts;
   }
 
   /** Learns from a node's refusal: its range, epoch and owner are newer than ours. */

@@ -213,6 +213,13 @@ describe('mutations', () => {
     expect(again.assigned).toBe(false);
     expect(again.range.owner?.id).toBe((await readRange(client, 0)).range.owner?.id);
     expect(again.range.epoch).toBe(1);
+    // Concurrent first assignments sharing one count map (a router's burst) spread too,
+    // instead of all taking the node that was least loaded when they started.
+    const counts = (await readTable(client))!.rangesPerOwner();
+    const burst = await Promise.all([1024, 1280, 1536, 1792].map((p) => assignPartition(client, p, { rangesPerOwner: counts })));
+    expect(burst.map((c) => String(c.range.owner?.id)).sort()).toEqual(['idle1', 'idle1', 'idle2', 'idle2']);
+    expect(counts.get('idle1')).toBe(4);
+    expect(counts.get('idle2')).toBe(4);
   });
 
   it('a TableView sees every committed change through its watch', async () => {
