@@ -17,7 +17,7 @@
 import { MAX_MEMBER_NAME_LEN, PTR_LEN, type Codec } from '../codec/types.js';
 import { IDENTITY_LEN } from '../core/telemetry/identity.js';
 import { ELEMENT_LEN } from '../core/telemetry/model.js';
-import { headLen, recordItemBytes, writeHead, writeRecordItem } from '../core/telemetry/record-wire.js';
+import { recordItemBytes, writeRecordItem } from '../core/telemetry/record-wire.js';
 import type { ReadingRecord } from '../core/telemetry/types.js';
 
 /** What {@link writeBatch} takes (./batch.ts `Batch`). */
@@ -35,6 +35,37 @@ export interface WireRules {
   maxRecords: number;
   isValidDeviceId: (id: string) => boolean;
   codec: Codec;
+}
+
+function headLen(n: number): number {
+  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n < 0x100000000 ? 5 : 9;
+}
+
+function writeHead(out: Buffer, at: number, major: number, n: number): number {
+  const m = major << 5;
+  if (n < 24) {
+    out[at] = m | n;
+    return at + 1;
+  }
+  if (n < 0x100) {
+    out[at] = m | 24;
+    out[at + 1] = n;
+    return at + 2;
+  }
+  if (n < 0x10000) {
+    out[at] = m | 25;
+    out.writeUInt16BE(n, at + 1);
+    return at + 3;
+  }
+  if (n < 0x100000000) {
+    out[at] = m | 26;
+    out.writeUInt32BE(n, at + 1);
+    return at + 5;
+  }
+  out[at] = m | 27;
+  out.writeUInt32BE(Math.floor(n / 0x100000000), at + 1);
+  out.writeUInt32BE(n >>> 0, at + 5);
+  return at + 9;
 }
 
 function writeBytes(out: Buffer, at: number, major: number, b: Uint8Array): number {

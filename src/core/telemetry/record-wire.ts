@@ -19,13 +19,11 @@ export interface RecordItems {
   cut: boolean;
 }
 
-/** Bytes of a CBOR head (major type and length/value `n`, up to 2^53). */
-export function headLen(n: number): number {
-  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n < 0x100000000 ? 5 : 9;
+function headLen(n: number): number {
+  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
 }
 
-/** Writes a CBOR head for `major` with length/value `n` at `at`; returns the offset after it. */
-export function writeHead(out: Buffer, at: number, major: number, n: number): number {
+function writeHead(out: Buffer, at: number, major: number, n: number): number {
   const m = major << 5;
   if (n < 24) {
     out[at] = m | n;
@@ -41,15 +39,9 @@ export function writeHead(out: Buffer, at: number, major: number, n: number): nu
     out.writeUInt16BE(n, at + 1);
     return at + 3;
   }
-  if (n < 0x100000000) {
-    out[at] = m | 26;
-    out.writeUInt32BE(n, at + 1);
-    return at + 5;
-  }
-  out[at] = m | 27;
-  out.writeUInt32BE(Math.floor(n / 0x100000000), at + 1);
-  out.writeUInt32BE(n >>> 0, at + 5);
-  return at + 9;
+  out[at] = m | 26;
+  out.writeUInt32BE(n, at + 1);
+  return at + 5;
 }
 
 function writeBytes(out: Buffer, at: number, b: Uint8Array): number {
