@@ -13,7 +13,6 @@
         "native/src/scan-args.cc",
         "native/src/aggregate.cc",
         "native/src/write.cc",
-        "native/src/export.cc",
         "native/src/malloc-tune.cc"
       ],
       "include_dirs": [

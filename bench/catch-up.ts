@@ -18,7 +18,6 @@
  * during the drain and the load average.
  *
  * Usage: node dist/bench/catch-up.js [--readings 10000] [--runs 3] [--devices 100] [--cold]
- *          [--batch-records N] [--in-flight N]   (uplink settings; default: the daemon's)
  */
 // Must stay the first import: the same threadpool size as the daemon (before any fs call).
 import '../src/cli/threadpool.js';
@@ -28,7 +27,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createIngestor, type Ingestor } from '../src/gateway/ingest/index.js';
-import { startSync, type SyncOptions } from '../src/sync/index.js';
+import { startSync } from '../src/sync/index.js';
 import { numArg } from './lib/args.js';
 import { median, printRateTable } from './lib/report.js';
 
@@ -95,9 +94,9 @@ async function routerProcess(dataDir: string): Promise<RouterProcess> {
 }
 
 /** Starts the sync service over the gateway `ing` serves and resolves once `n` readings are confirmed; returns the seconds it took. */
-async function drain(ing: Ingestor, gwDir: string, port: number, n: number, uplink: Partial<SyncOptions> = {}): Promise<number> {
+async function drain(ing: Ingestor, gwDir: string, port: number, n: number): Promise<number> {
   const t0 = performance.now();
-  const sync = startSync({ dataDir: gwDir, durable: true, devices: ing }, { upstream: `http://127.0.0.1:${port}`, gatewayId: GATEWAY, ...uplink });
+  const sync = startSync({ dataDir: gwDir, durable: true, devices: ing }, { upstream: `http://127.0.0.1:${port}`, gatewayId: GATEWAY });
   try {
     for (;;) {
       const s = sync.status();
@@ -122,7 +121,7 @@ interface RunResult {
 }
 
 /** One run in a fresh directory. */
-async function oneRun(readings: number, devices: number, cold: boolean, uplink: Partial<SyncOptions>): Promise<RunResult> {
+async function oneRun(readings: number, devices: number, cold: boolean): Promise<RunResult> {
   const dir = mkdtempSync(join(tmpdir(), 'lmj-bench-catchup-'));
   const router = await routerProcess(join(dir, 'router'));
   try {
@@ -143,7 +142,7 @@ async function oneRun(readings: number, devices: number, cold: boolean, uplink: 
       const icpu = process.cpuUsage(icpu0);
       const cpu0 = process.cpuUsage();
       const r0 = router.cpuSeconds();
-      const drainSeconds = await drain(ing, gwDir, router.port, readings, uplink);
+      const drainSeconds = await drain(ing, gwDir, router.port, readings);
       const cpu = process.cpuUsage(cpu0);
       return {
         ingest: ingestRate,
@@ -163,10 +162,10 @@ async function oneRun(readings: number, devices: number, cold: boolean, uplink: 
 }
 
 /** Runs the benchmark and prints its table. */
-export async function runCatchUpBench(readings = 10_000, runs = 3, devices = 100, cold = false, uplink: Partial<SyncOptions> = {}): Promise<void> {
+export async function runCatchUpBench(readings = 10_000, runs = 3, devices = 100, cold = false): Promise<void> {
   const load0 = loadavg()[0] ?? 0;
   const results: RunResult[] = [];
-  for (let r = 0; r < runs; r++) results.push(await oneRun(readings, devices, cold, uplink));
+  for (let r = 0; r < runs; r++) results.push(await oneRun(readings, devices, cold));
   const load1 = loadavg()[0] ?? 0;
   const router = cold ? 'fresh router (first contact)' : 'router already holding the devices';
   printRateTable(`sync catch-up (${readings.toLocaleString('en-US')} readings, ${devices} devices, durability safe, ${router}, loopback)`, [
@@ -182,14 +181,7 @@ export async function runCatchUpBench(readings = 10_000, runs = 3, devices = 100
   console.log(`load average (1 min): ${load0.toFixed(1)} at start, ${load1.toFixed(1)} at end`);
 }
 
-/** `--NAME N` when given (a positive integer), else undefined: the sync's own default applies. */
-function optionalCount(name: string): number | undefined {
-  return process.argv.includes(`--${name}`) ? numArg(name, 0, true) : undefined;
-}
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const batch = optionalCount('batch-records');
-  const inFlight = optionalCount('in-flight');
-  const uplink: Partial<SyncOptions> = { ...(batch === undefined ? {} : { batchMaxRecords: batch }), ...(inFlight === undefined ? {} : { concurrency: inFlight }) };
-  await runCatchUpBench(numArg('readings', 10_000, true), numArg('runs', 3, true), numArg('devices', 100, true), process.argv.includes('--cold'), uplink);
+  await runCatchUpBench(numArg('readings', 10_000, true), numArg('runs', 3, true), numArg('devices', 100, true), process.argv.includes('--cold'));
 }

@@ -8,7 +8,6 @@
 #include <cstring>
 #include <vector>
 
-#include "export.h"
 #include "flatten.h"
 #include "malloc-tune.h"
 #include "pointer.h"
@@ -44,7 +43,6 @@ class NativeAddon : public Napi::Addon<NativeAddon> {
     exports.Set("lmdbVersion", CFunction(env, "lmdbVersion", LmdbVersion));
     exports.Set("writeMembers", CFunction(env, "writeMembers", WriteMembers));
     exports.Set("lmdbError", CFunction(env, "lmdbError", LmdbError));
-    exports.Set("exportRecords", CFunction(env, "exportRecords", ExportRecords));
     exports.Set("exitNow", CFunction(env, "exitNow", ExitNow));
     exports.Set("mallocTune", CFunction(env, "mallocTune", MallocTune));
     exports.Set("mallocStats", CFunction(env, "mallocStats", MallocStats));

@@ -114,23 +114,6 @@ export interface WriteKernel {
 export interface ReadingScanKernel {
   /** Version string of the liblmdb compiled into the addon; must equal lmdb-js's. */
   readonly lmdbVersion: string;
-  /**
-   * The readings after `after` (exclusive; null: all) of the set `setKey`, at most
-   * `limit`, written into `out` back to back as the batch wire format's record items
-   * `[element, [name, value, …]]` (native/src/export.cc); `meta[0]` = bytes written,
-   * `meta[1]` = 1 when the next record did not fit. Returns the records written, or a
-   * status (< 0). Absent in builds older than the native export.
-   */
-  exportRecords?(
-    txnAddress: number,
-    setDbi: number,
-    mainDbi: number,
-    setKey: Uint8Array,
-    after: Uint8Array | null,
-    limit: number,
-    out: Uint8Array,
-    meta: Uint32Array,
-  ): number;
   scanReadings(
     txnAddress: number,
     setDbi: number,

@@ -13,7 +13,7 @@ import { auditGhosts } from './audit.js';
 import { checkElement, checkName, checkPointer, checkTyped, toBuffer } from './bytes.js';
 import { docGet } from './document.js';
 import type { EngineContext } from './engine-context.js';
-import { nativeReadingScan, nativeRecordItems, readOwnedReadingColumns, readReadingColumns, readingAggregates, type AggregateRequest, type ReadingColumns } from './reading-columns.js';
+import { nativeReadingScan, readOwnedReadingColumns, readReadingColumns, readingAggregates, type AggregateRequest, type ReadingColumns } from './reading-columns.js';
 import { readMembers, readRange } from './txn-read.js';
 import type { Bytes, GhostMember, MainEntry, ObjectResult, RangeOptions, ReadError, ReadTxn, SetResult } from './types.js';
 
@@ -128,11 +128,6 @@ export class TxnReads implements ReadTxn {
 
   get nativeScan(): boolean {
     return !this.writable && nativeReadingScan(this.ctx);
-  }
-
-  readingRecordItems(set: Uint8Array, after: Uint8Array | undefined, limit: number, maxBytes: number): { items: Buffer; count: number; cut: boolean } | null {
-    this.live();
-    return nativeRecordItems(this.ctx, this.writable, checkTyped(set, SET_TYPE), after === undefined ? undefined : toBuffer(after), limit, maxBytes);
   }
 
   audit(ptr?: Uint8Array): GhostMember[] {

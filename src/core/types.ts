@@ -146,12 +146,6 @@ export interface ReadTxn {
   readingAggregates(owner: Uint8Array, member: Bytes, from: Uint8Array | null, to: Uint8Array | null, req: AggregateRequest): Float64Array | null;
   /** True when {@link readingColumns} runs in the addon in this transaction. */
   readonly nativeScan: boolean;
-  /**
-   * The readings of set `set` after `after` (exclusive), at most `limit`, as the batch
-   * wire format's record items written by the addon into at most `maxBytes` (at least one
-   * record whatever its size); null when the addon cannot read this transaction.
-   */
-  readingRecordItems(set: Uint8Array, after: Uint8Array | undefined, limit: number, maxBytes: number): { items: Buffer; count: number; cut: boolean } | null;
   /** Ghost members under `ptr`, or in the whole instance when omitted. */
   audit(ptr?: Uint8Array): GhostMember[];
   /** Rebuilds the nested value stored by {@link WriteTxn.docPut}. */

@@ -26,10 +26,7 @@ export interface ApplyCounts {
   failedDevices: number;
 }
 
-/**
- * Applies `batch` from `gateway`; resolves with the answer once every device part is durable or failed.
- * `batch` is what `decodeBatch` returned: its records are not checked a second time.
- */
+/** Applies `batch` from `gateway`; resolves with the answer once every device part is durable or failed. */
 export async function applyBatch(
   nodes: DataNodes,
   directory: DeviceDirectory,
@@ -47,7 +44,7 @@ export async function applyBatch(
           deviceId,
           (store) =>
             store.writeAsync((txn) => {
-              const result = applyRecords(txn, deviceId, records, { validated: true });
+              const result = applyRecords(txn, deviceId, records);
               const root = result.root ?? readRoot(txn);
               const entry = { id: deviceId, firstSeen: root?.firstSeen ?? 0, lastSeen: root?.lastSeen ?? 0, readings: root?.readingCount ?? 0 };
               return { result, entry };

@@ -23,8 +23,6 @@ export interface DeviceLocation {
 export class DeviceDirectory {
   readonly registry: DeviceRegistry;
   private readonly locations: RootDatabase<{ gateway: string; at: number }, string>;
-  /** Notes not committed yet: reads see them at once (the answer does not wait for their commit). */
-  private readonly pending = new Map<string, { gateway: string; at: number }>();
 
   /** `sub`: the directory under `dataDir` (`router` for the single-process router, `node` for a data node). */
   constructor(dataDir: string, sub = 'router') {
@@ -44,19 +42,12 @@ export class DeviceDirectory {
   /** Notes an applied batch part; committed in the background (listing waits for it, the apply path does not). */
   note(entry: DeviceListEntry, gateway: string): void {
     this.registry.update([entry]);
-    const value = { gateway, at: Date.now() };
-    this.pending.set(entry.id, value);
-    void this.locations
-      .put(entry.id, value)
-      .catch(() => undefined)
-      .finally(() => {
-        if (this.pending.get(entry.id) === value) this.pending.delete(entry.id);
-      });
+    void this.locations.put(entry.id, { gateway, at: Date.now() }).catch(() => undefined);
   }
 
-  /** Gateway and time of the last batch for a device, if any (a note still committing included). */
+  /** Gateway and time of the last batch for a device, if any. */
   lastBatch(deviceId: string): { gateway: string; at: number } | undefined {
-    return this.pending.get(deviceId) ?? this.locations.get(deviceId);
+    return this.locations.get(deviceId);
   }
 
   async close(): Promise<void> {

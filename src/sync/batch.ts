@@ -18,7 +18,6 @@ import { ELEMENT_LEN, ID_MEMBER, TS_MEMBER } from '../core/telemetry/model.js';
 import type { ReadingRecord } from '../core/telemetry/types.js';
 import { cborBytes, cborUint } from '../core/telemetry/values.js';
 import { LmjError } from '../errors.js';
-import { readBatch, writeBatch } from './batch-wire.js';
 
 /** Wire format version. */
 export const BATCH_VERSION = 1;
@@ -28,6 +27,8 @@ export const MAX_VALUE_LEN = 65_536;
 export const MAX_BATCH_DEVICES = 10_000;
 /** Most records in one batch. */
 export const MAX_BATCH_RECORDS = 200_000;
+/** Bytes a record costs on the wire besides its members' names and values (element, array heads). */
+export const RECORD_OVERHEAD = 32;
 
 /** One device's part of a batch. */
 export interface DeviceRecords {
@@ -55,13 +56,15 @@ export interface BatchAnswer {
 
 const encoder = new Encoder({ useRecords: false, mapsAsObjects: true });
 
-/** Encodes a batch (records as exported by `exportRecords`), written directly (./batch-wire.ts). */
-export function encodeBatch(batch: Batch): Buffer {
-  return writeBatch(batch, BATCH_VERSION);
+/** Wire bytes a record costs (for batch size bounds and backlog estimates). */
+export function recordBytes(r: ReadingRecord): number {
+  let n = RECORD_OVERHEAD + ELEMENT_LEN;
+  for (const m of r.members) n += m.name.length + m.value.length + 4;
+  return n;
 }
 
-/** The same batch through cbor-x, the generic encoder (kept to check {@link encodeBatch} against). */
-export function encodeBatchGeneric(batch: Batch): Buffer {
+/** Encodes a batch (records as exported by `exportRecords`). */
+export function encodeBatch(batch: Batch): Buffer {
   const d = batch.devices.map((dev) => [
     dev.deviceId,
     dev.records.map((r) => [r.element, r.members.flatMap((m) => [m.name, m.value])]),
@@ -147,26 +150,6 @@ function decodeRecord(raw: unknown, deviceId: string, partition: number, where: 
  */
 export function decodeBatch(body: Uint8Array, options: DecodeOptions): Batch {
   const codec = options.codec ?? getCodec();
-  // The shape gateways write, read directly; anything else (or anything wrong) is decided below.
-  const fast = readBatch(asBuffer(body), {
-    version: BATCH_VERSION,
-    maxValueLen: MAX_VALUE_LEN,
-    maxDevices: MAX_BATCH_DEVICES,
-    maxRecords: MAX_BATCH_RECORDS,
-    isValidDeviceId: options.isValidDeviceId,
-    codec,
-  });
-  if (fast !== undefined) {
-    if (options.gatewayId !== undefined && fast.gatewayId !== options.gatewayId) {
-      throw new LmjError('UNAUTHORIZED', 'batch names another gateway than the authenticated one');
-    }
-    return fast;
-  }
-  return decodeGeneric(body, options, codec);
-}
-
-/** {@link decodeBatch} through cbor-x: any CBOR spelling of the batch, and the exact error for a bad one. */
-export function decodeGeneric(body: Uint8Array, options: DecodeOptions, codec: Codec = options.codec ?? getCodec()): Batch {
   let top: unknown;
   try {
     top = decode(body);

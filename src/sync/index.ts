@@ -15,6 +15,7 @@ export {
   decodeBatch,
   encodeBatch,
   parseAnswer,
+  recordBytes,
   type Batch,
   type BatchAnswer,
   type DeviceAnswer,

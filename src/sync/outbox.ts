@@ -7,27 +7,20 @@
  * or oldest-first drop. See docs/sync.md.
  */
 import { join } from 'node:path';
-import { elementTs, exportRecordItems, type RecordItems } from '../core/telemetry/record-wire.js';
+import { exportRecords } from '../core/telemetry/records.js';
+import type { ReadingRecord } from '../core/telemetry/types.js';
 import { deviceIdsOnDisk } from '../devices/layout.js';
 import { isLmjError } from '../errors.js';
 import { Backlogs, newBacklog } from './backlog.js';
+import { recordBytes } from './batch.js';
 import { DropOldest } from './drop-oldest.js';
 import { SyncStateStore, type Cursor } from './state-store.js';
 import type { BudgetPolicy, DeviceAccess, SyncLog } from './types.js';
 
-/** One exported reading: its `readings` element and timestamp. */
-export interface ExportedReading {
-  element: Buffer;
-  ts: number;
-}
-
 /** One device's export for a batch. */
 export interface DeviceExport {
   deviceId: string;
-  records: ExportedReading[];
-  /** The records as the batch's record items (src/core/telemetry/record-wire.ts). */
-  items: Buffer;
-  /** Exact wire bytes of `items`. */
+  records: ReadingRecord[];
   bytes: number;
   /** The device's generation when exported. */
   gen: number;
@@ -191,12 +184,12 @@ export class Outbox {
     const gen = d.gen;
     // Claimed before the read: a drop round starting during it must skip this device.
     this.b.setInflight(d, 1);
-    let exported: RecordItems;
+    let records: ReadingRecord[];
     try {
-      exported = await this.opts.devices.withDevice(deviceId, (store) =>
+      records = await this.opts.devices.withDevice(deviceId, (store) =>
         store.read((txn) => {
           this.b.refresh(txn, d);
-          return exportRecordItems(txn, d.cursor.element, limit, maxBytes);
+          return exportRecords(txn, d.cursor.element, limit);
         }),
       );
     } catch (err) {
@@ -205,23 +198,27 @@ export class Outbox {
       if (isLmjError(err, 'NOT_FOUND') || isLmjError(err, 'BAD_DEVICE_ID')) this.clean(deviceId, gen);
       throw err;
     }
-    const n = exported.elements.length;
-    if (n === 0) {
+    if (records.length === 0) {
       this.b.setInflight(d, 0);
       this.clean(deviceId, gen);
       this.wakeWaiters();
       return undefined;
     }
-    const bytes = exported.items.length;
-    // Fewer than asked and not cut by bytes: nothing more after them at export time.
-    const complete = n < limit && !exported.cut;
+    let bytes = 0;
+    let n = 0;
+    for (const r of records) {
+      const b = recordBytes(r);
+      if (n > 0 && bytes + b > maxBytes) break;
+      bytes += b;
+      n++;
+    }
+    const complete = n === records.length && records.length < limit;
     this.avgBytes = this.avgBytes * 0.9 + (bytes / n) * 0.1;
     this.b.setInflight(d, n);
     // The exact recount and the new byte average may put the estimate under the budget: a
     // gate closed on the old estimate must open now, not at the next confirm (the router may be down).
     this.wakeWaiters();
-    const records = exported.elements.map((element) => ({ element, ts: elementTs(element) }));
-    return { deviceId, records, items: exported.items, bytes, gen, complete };
+    return { deviceId, records: records.slice(0, n), bytes, gen, complete };
   }
 
   /**

@@ -9,17 +9,13 @@
 import { Pool } from 'undici';
 import { LmjError, isLmjError } from '../errors.js';
 import { tlsFailure } from '../http/tls-failure.js';
-import { BATCH_VERSION, parseAnswer, type BatchAnswer } from './batch.js';
-import { writeBatchItems } from './batch-wire.js';
+import { encodeBatch, parseAnswer, type BatchAnswer } from './batch.js';
 import type { DeviceExport, Outbox } from './outbox.js';
 import type { SyncCounters, SyncErrorInfo, SyncLog, SyncOptions } from './types.js';
 
 /** Path of the router's sync endpoint under the upstream URL. */
 export const SYNC_PATH = '/sync/v1/batch';
 const MIN_BATCH_BYTES = 16 * 1024;
-
-/** One turn of the event loop, I/O included. */
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Settings with defaults applied. */
 export type UplinkSettings = Required<Omit<SyncOptions, 'token' | 'upstreamCa'>> & { token: string | undefined; upstreamCa: Buffer | undefined };
@@ -184,10 +180,6 @@ export class Uplink {
       } catch (err) {
         if (!isLmjError(err, 'NOT_FOUND')) this.noteError(err);
       }
-      // Device reads resolve as microtasks: without a turn of the event loop between them
-      // the batch in flight was not even written to its socket until this one was
-      // collected, and the router sat idle through the whole export (docs/sync.md).
-      await nextTurn();
     }
     return out;
   }
@@ -195,7 +187,7 @@ export class Uplink {
   /** Sends one batch: `ok` when every device in it was confirmed, `partial` when some were. */
   private async send(exports: DeviceExport[]): Promise<'ok' | 'partial' | 'failed'> {
     const seq = this.seq++;
-    const body = writeBatchItems(this.settings.gatewayId, seq, exports.map((e) => ({ deviceId: e.deviceId, count: e.records.length, items: e.items })), BATCH_VERSION);
+    const body = encodeBatch({ gatewayId: this.settings.gatewayId, seq, devices: exports.map((e) => ({ deviceId: e.deviceId, records: e.records })) });
     let answer: BatchAnswer;
     try {
       answer = await this.post(body);

@@ -19,7 +19,6 @@ export interface NativeAddon {
   /** Absent in builds older than the reading scan: the scan then runs in TypeScript. */
   scanReadings?: ReadingScanKernel['scanReadings'];
   aggregateReadings?: ReadingScanKernel['aggregateReadings'];
-  exportRecords?: ReadingScanKernel['exportRecords'];
   lmdbVersion?: () => string;
   /** Absent in builds older than the native member writes: lmdb-js puts each key then. */
   writeMembers?: WriteKernel['writeMembers'];
@@ -27,9 +26,9 @@ export interface NativeAddon {
 }
 
 function scanKernel(addon: NativeAddon): ReadingScanKernel | undefined {
-  const { scanReadings, aggregateReadings, exportRecords, lmdbVersion } = addon;
+  const { scanReadings, aggregateReadings, lmdbVersion } = addon;
   if (typeof scanReadings !== 'function' || typeof aggregateReadings !== 'function' || typeof lmdbVersion !== 'function') return undefined;
-  return Object.freeze({ lmdbVersion: lmdbVersion(), scanReadings, aggregateReadings, ...(typeof exportRecords === 'function' ? { exportRecords } : {}) });
+  return Object.freeze({ lmdbVersion: lmdbVersion(), scanReadings, aggregateReadings });
 }
 
 function writeKernel(addon: NativeAddon): WriteKernel | undefined {

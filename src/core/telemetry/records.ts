@@ -16,8 +16,6 @@ import type { ApplyRecordsResult, ReadingRecord } from './types.js';
 /**
  * Readings after `afterElement` (exclusive; undefined = from the start), in element
  * order (append order on the gateway), at most `limit`, with every member's exact bytes.
- * The uplink's hot path during a catch-up: the elements and member lists lmdb-js hands
- * out are fresh, so pointer, identity and members are views and objects of those, not copies.
  */
 export function exportRecords(txn: ReadTxn, afterElement: Uint8Array | undefined, limit: number): ReadingRecord[] {
   const root = readRoot(txn);
@@ -25,15 +23,12 @@ export function exportRecords(txn: ReadTxn, afterElement: Uint8Array | undefined
   const range: { from?: Buffer; limit: number } = { limit: Math.floor(limit) };
   if (afterElement !== undefined) range.from = Buffer.concat([afterElement, Buffer.alloc(1)]);
   return txn.setRange(root.readings, range).map((element) => {
-    const { ts } = decodeElement(element);
-    const ptr = element.subarray(8);
-    const members = txn.objGet(ptr).members;
-    let identity: Buffer = Buffer.alloc(0);
-    for (const m of members) {
-      // `$id` is a CBOR byte string: one head byte (0x50) then the 16 bytes.
-      if (m.name.equals(ID_MEMBER)) identity = m.value.subarray(m.value.length - IDENTITY_LEN);
-    }
-    return { element, ptr, ts, identity, members };
+    const { ts, ptr } = decodeElement(element);
+    const members = txn.objGet(ptr).members.map((m) => ({ name: m.name, value: m.value }));
+    const id = members.find((m) => m.name.equals(ID_MEMBER));
+    // `$id` is a CBOR byte string: one head byte (0x50) then the 16 bytes.
+    const identity = id === undefined ? Buffer.alloc(0) : Buffer.from(id.value.subarray(id.value.length - IDENTITY_LEN));
+    return { element: Buffer.from(element), ptr, ts, identity, members };
   });
 }
 
@@ -96,24 +91,15 @@ function inElementOrder(records: readonly ReadingRecord[]): readonly ReadingReco
   return records;
 }
 
-/** Options of {@link applyRecords}. */
-export interface ApplyRecordsOptions {
-  /**
-   * The records passed the same checks already: `decodeBatch` (src/sync/batch.ts) checks
-   * every rule {@link validate} does, and the router ran both for every record.
-   */
-  validated?: boolean;
-}
-
 /**
  * Writes exported records idempotently: the same pointers, members and elements byte
  * for byte; a record whose identity or pointer is already present is skipped. Creates
  * the root if needed and updates `latest` (only from records at least as new as it),
- * first/last seen and the count. Validates everything before writing anything (unless
- * `validated`): throws BAD_BATCH / WRONG_PARTITION for a record that does not fit the device.
+ * first/last seen and the count. Validates everything before writing anything:
+ * throws BAD_BATCH / WRONG_PARTITION for a record that does not fit the device.
  */
-export function applyRecords(txn: WriteTxn, deviceId: string, records: readonly ReadingRecord[], options: ApplyRecordsOptions = {}): ApplyRecordsResult {
-  if (options.validated !== true) validate(deviceId, records);
+export function applyRecords(txn: WriteTxn, deviceId: string, records: readonly ReadingRecord[]): ApplyRecordsResult {
+  validate(deviceId, records);
   const first = records[0];
   if (first === undefined) return { applied: 0, duplicates: 0 };
   const root = ensureRoot(txn, deviceId, first.ts);
@@ -125,18 +111,17 @@ export function applyRecords(txn: WriteTxn, deviceId: string, records: readonly 
   // Element order, so `latest` ends with the newest record's values whatever the input order.
   for (const r of inElementOrder(records)) {
     if (txn.memberValue(root.ids, r.identity) !== undefined || txn.exists(r.ptr)) continue;
-    const count = r.members.length;
-    const names: Buffer[] = new Array(count);
-    const values: Buffer[] = new Array(count);
-    for (let i = 0; i < count; i++) {
-      const m = r.members[i]!;
-      names[i] = m.name;
-      values[i] = m.value;
-    }
-    txn.objCreateWith(r.ptr, names, values);
+    txn.objCreateWith(
+      r.ptr,
+      r.members.map((m) => m.name),
+      r.members.map((m) => m.value),
+    );
     txn.setPut(root.readings, r.element);
     txn.memberPut(root.ids, r.identity, r.ptr);
-    if (r.ts >= newestBefore) latest.add(userMembers(names, values), r.ts);
+    if (r.ts >= newestBefore) {
+      const user = r.members.filter((m) => !m.name.equals(TS_MEMBER) && !m.name.equals(ID_MEMBER));
+      latest.add({ paths: user.map((m) => m.name), values: user.map((m) => m.value) }, r.ts);
+    }
     firstSeen = Math.min(firstSeen, r.ts);
     lastSeen = Math.max(lastSeen, r.ts);
     applied++;
@@ -145,17 +130,4 @@ export function applyRecords(txn: WriteTxn, deviceId: string, records: readonly 
   const after = { firstSeen, lastSeen, readingCount: root.readingCount + applied };
   updateRootStats(txn, root, after);
   return { applied, duplicates: records.length - applied, root: after };
-}
-
-/** The members of a record without `$ts` and `$id` (names are 1..493 bytes: the `$` test is cheap). */
-function userMembers(names: readonly Buffer[], values: readonly Buffer[]): { paths: Buffer[]; values: Buffer[] } {
-  const paths: Buffer[] = [];
-  const vals: Buffer[] = [];
-  for (let i = 0; i < names.length; i++) {
-    const n = names[i]!;
-    if (n[0] === 0x24 && (n.equals(TS_MEMBER) || n.equals(ID_MEMBER))) continue;
-    paths.push(n);
-    vals.push(values[i]!);
-  }
-  return { paths, values: vals };
 }
