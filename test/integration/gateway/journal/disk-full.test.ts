@@ -30,6 +30,20 @@ function fillUp(path: string): void {
 
 const opts = (dir: string) => ({ dir, segmentBytes: 128 * 1024, maxBytes: 64 * 1024 * 1024 });
 
+/** Reopens the journal in `dir` (no torn tail, no corrupt segment) and returns the seqs its replay yields. */
+async function reopenedReplay(dir: string): Promise<number[]> {
+  const reopened = await Journal.open(opts(dir));
+  try {
+    expect(reopened.stats().tornTails).toBe(0);
+    expect(reopened.stats().corruptSegments).toBe(0);
+    const replayed: number[] = [];
+    for await (const e of reopened.replay()) replayed.push(seqOf(e.record));
+    return replayed;
+  } finally {
+    await reopened.close();
+  }
+}
+
 describe('journal on a full disk (tmpfs)', () => {
   it('rejects the group with JOURNAL_IO/ENOSPC, corrupts nothing, resumes when space returns', async () => {
     const mnt = mountTmpfs('1m');
@@ -84,18 +98,9 @@ describe('journal on a full disk (tmpfs)', () => {
     acked.push(...resumed.map(seqOf));
     await j.close();
 
-    const reopened = await Journal.open(opts(dir));
-    try {
-      expect(reopened.stats().tornTails).toBe(0);
-      expect(reopened.stats().corruptSegments).toBe(0);
-      const replayed: number[] = [];
-      for await (const e of reopened.replay()) replayed.push(seqOf(e.record));
-      // Everything acked, except d0's first record, which the checkpoint covers.
-      expect(replayed).toEqual(acked.filter((x) => x !== 0));
-      expect(readdirSync(dir).filter((n) => n.endsWith('.corrupt') || n.endsWith('.tmp'))).toEqual([]);
-    } finally {
-      await reopened.close();
-    }
+    // Everything acked, except d0's first record, which the checkpoint covers.
+    expect(await reopenedReplay(dir)).toEqual(acked.filter((x) => x !== 0));
+    expect(readdirSync(dir).filter((n) => n.endsWith('.corrupt') || n.endsWith('.tmp'))).toEqual([]);
   });
 
   it('pipelined groups: a failure rejects the groups in flight after it, leaves only durable bytes, and appending resumes', async () => {
@@ -129,15 +134,6 @@ describe('journal on a full disk (tmpfs)', () => {
     await settle([testRecord('d0', seq++, 2000)]);
     expect(acked.at(-1)).toBe(seq - 1);
     await j.close();
-    const reopened = await Journal.open(opts(dir));
-    try {
-      expect(reopened.stats().tornTails).toBe(0);
-      expect(reopened.stats().corruptSegments).toBe(0);
-      const replayed: number[] = [];
-      for await (const e of reopened.replay()) replayed.push(seqOf(e.record));
-      expect(replayed).toEqual(acked);
-    } finally {
-      await reopened.close();
-    }
+    expect(await reopenedReplay(dir)).toEqual(acked);
   });
 });
